@@ -1,0 +1,64 @@
+"""minGRU (Feng et al., 2024, "Were RNNs All We Needed?", Sec. 3.1).
+
+    z_t  = sigmoid(W_z x_t)          update gate: depends on the input only
+    h~_t = g(W_h x_t)                candidate (g keeps it positive for log space)
+    h_t  = (1 - z_t) * h_{t-1} + z_t * h~_t
+
+Because no gate sees h_{t-1}, the whole sequence is one linear recurrence
+h_t = a_t h_{t-1} + b_t, trained in parallel with the log-space scan:
+log a = -softplus(k), log b = -softplus(-k) + log g(W_h x) with k = W_z x.
+``step`` is the same recurrence one token at a time (inference mode).
+The hidden width is ``expansion * d_model``, projected back to ``d_model``.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from models.scans.log_space import g, log_g, parallel_scan_log
+
+DESCRIPTION = "minGRU: input-only update gate, parallel log-space scan"
+BACKENDS = ("log",)
+DEFAULTS = {"expansion": 2.0}
+
+
+def probe(backend: str, device: str) -> str | None:
+    return None  # pure torch: runs everywhere
+
+
+class MinGRU(nn.Module):
+    def __init__(self, d_model: int, expansion: float = 2.0, backend: str = "log"):
+        super().__init__()
+        self.hidden = int(round(d_model * expansion))
+        self.to_hidden_and_gate = nn.Linear(d_model, 2 * self.hidden, bias=False)
+        self.to_out = nn.Linear(self.hidden, d_model, bias=False) if self.hidden != d_model else nn.Identity()
+        self.backend = backend
+
+    def forward(self, x, state=None, return_state=False):
+        candidate, gate = self.to_hidden_and_gate(x).chunk(2, dim=-1)
+        log_coeffs = -F.softplus(gate)                       # log(1 - z)
+        log_values = -F.softplus(-gate) + log_g(candidate)   # log(z) + log(g(h~))
+        if state is not None:
+            log_values = torch.cat([torch.log(state).unsqueeze(1).to(log_values.dtype), log_values], dim=1)
+            h = parallel_scan_log(log_coeffs, log_values)
+        else:
+            h = parallel_scan_log(log_coeffs, log_values, has_initial=False)
+        out = self.to_out(h.to(x.dtype))
+        return (out, h[:, -1]) if return_state else out
+
+    def init_state(self, batch, device=None, dtype=None):
+        return torch.zeros(batch, self.hidden, device=device, dtype=torch.float32 if dtype in (None, torch.bfloat16, torch.float16) else dtype)
+
+    def step(self, x, state):
+        candidate, gate = self.to_hidden_and_gate(x).chunk(2, dim=-1)
+        z = torch.sigmoid(gate.to(state.dtype))
+        h = (1 - z) * state + z * g(candidate.to(state.dtype))
+        return self.to_out(h.to(x.dtype)), h
+
+    def state_elements(self, seq_len: int) -> int:
+        return self.hidden
+
+
+def make_mixer(d_model: int, backend: str, layer_index: int = 0, expansion: float = 2.0) -> nn.Module:
+    return MinGRU(d_model, expansion=expansion, backend=backend)

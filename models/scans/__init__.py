@@ -1,0 +1,1 @@
+"""Scans and kernels the mixers use."""

@@ -1,0 +1,101 @@
+"""The one place that knows the record schema.
+
+A record is a flat JSON object, one per cell, appended to ``records.jsonl``.
+Every record has every field of :data:`COMMON_FIELDS` and of its kind's
+metric fields (``None`` where a value does not apply or was not measured).
+
+Units are in the names: ``*_bytes``, ``*_ms_*``, ``*_per_s``, ``wall_s``.
+
+Fields
+------
+schema_version   int, :data:`SCHEMA_VERSION`
+run_id           str, one per ``suite run``
+cell_key         str, stable hash of (kind, model, task, seq_len, batch, seed, config)
+kind             "accuracy" | "perf"
+model            the spec as asked (``mingru``, ``gru:loop``)
+family           the family part of the spec
+backend          what actually ran (``log``, ``cudnn``, ``loop``, ``reference-torch``,
+                 ``mamba_ssm-cuda``, ``sdpa-flash``, ...)
+task             task name (perf cells: the task whose vocabulary they use)
+task_params      dict of the task's parameters
+seq_len          tokens per sequence (training length for accuracy cells)
+batch_size       sequences per step
+seed             int
+dtype            "float32" | "bfloat16-autocast" | "float64"
+torch_threads    ``torch.get_num_threads()`` while the cell ran
+device           "cpu" | "cuda:0"
+device_name      CPU model or GPU name
+status           one of :data:`STATUSES`
+error            one line, or None
+params           number of parameters
+state_bytes      analytic recurrent state / KV cache after seq_len tokens, batch 1
+model_config     dict (d_model, n_layers, family options)
+train_config     dict (steps, lr, warmup, ...)
+wall_s           seconds the whole cell took
+torch_version, git_commit, hostname, preset, timestamp
+
+Accuracy cells add :data:`ACCURACY_FIELDS`; perf cells :data:`PERF_FIELDS`.
+"""
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+STATUSES = ("ok", "oom", "error", "timeout", "nan", "skipped")
+
+COMMON_FIELDS = (
+    "schema_version", "run_id", "cell_key", "kind", "model", "family", "backend", "task", "task_params",
+    "seq_len", "batch_size", "seed", "dtype", "torch_threads", "device", "device_name", "status", "error",
+    "params", "state_bytes", "model_config", "train_config", "wall_s", "torch_version", "git_commit",
+    "hostname", "preset", "timestamp",
+)
+
+ACCURACY_FIELDS = (
+    "accuracy",            # fraction of scored test tokens predicted exactly
+    "accuracy_ci_low",     # Wilson 95% interval of accuracy
+    "accuracy_ci_high",
+    "n_scored",            # scored test tokens
+    "chance_accuracy",     # the task's chance level
+    "seq_accuracy",        # fraction of test sequences with every scored token right
+    "final_loss",          # mean training loss over the last steps
+    "train_steps",         # optimizer steps taken
+    "train_s",             # seconds spent training
+)
+
+PERF_FIELDS = (
+    "train_tokens_per_s",      # tokens per second of a full training step (fwd+loss+bwd+optimizer)
+    "train_step_ms",           # median milliseconds of that step
+    "prefill_tokens_per_s",    # tokens per second of a parallel forward that returns the state
+    "decode_ms_per_token",     # median ms of one greedy step() after prefilling seq_len, batch B
+    "decode_ms_per_token_batch1",  # the same at batch 1
+    "train_peak_mem_bytes",    # peak memory of the phase above its starting level
+    "prefill_peak_mem_bytes",
+    "decode_peak_mem_bytes",
+    "peak_mem_method",         # how memory was measured (see suite.measure)
+    "timing_repeats",          # repeats behind each median
+)
+
+KINDS = {"accuracy": ACCURACY_FIELDS, "perf": PERF_FIELDS}
+
+
+def blank_record(kind: str) -> dict:
+    """A record with every field of ``kind`` present and set to ``None``."""
+    record = dict.fromkeys(COMMON_FIELDS + KINDS[kind])
+    record["schema_version"] = SCHEMA_VERSION
+    record["kind"] = kind
+    return record
+
+
+def validate(record: dict) -> list[str]:
+    """Problems with ``record`` (empty when it is well formed)."""
+    problems = []
+    kind = record.get("kind")
+    if kind not in KINDS:
+        return [f"kind {kind!r} is not one of {sorted(KINDS)}"]
+    missing = [name for name in COMMON_FIELDS + KINDS[kind] if name not in record]
+    if missing:
+        problems.append(f"missing fields: {', '.join(missing)}")
+    if record.get("status") not in STATUSES:
+        problems.append(f"status {record.get('status')!r} is not one of {STATUSES}")
+    if record.get("status") == "ok" and not record.get("backend"):
+        problems.append("an ok record must name its backend")
+    return problems
