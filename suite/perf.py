@@ -1,0 +1,111 @@
+"""Performance cells: how fast and how big, with random weights and no training.
+
+For one model at one length ``T`` and batch ``B`` (random tokens from a fixed
+seed, made before any timing):
+
+- **train step** — forward + cross-entropy over all positions + backward +
+  AdamW step. ``perf_warmup`` untimed steps (they also allocate the optimizer
+  state), then ``perf_repeats`` timed steps; ``train_step_ms`` is the median and
+  ``train_tokens_per_s = B * T / median``. ``train_peak_mem_bytes``: one step,
+  measured by :class:`suite.measure.PhaseMemory` (parameters, gradients kept
+  from before, and optimizer state are outside the phase: it is what a step
+  needs on top of the model).
+- **prefill** — the parallel forward that returns the state (``eval`` mode, no
+  grad); same warm-up/median scheme; ``prefill_tokens_per_s = B * T / median``.
+- **decode** — prefill ``T`` tokens, then ``decode_tokens`` greedy ``step``
+  calls, each timed on its own (synchronised per token on GPU) after two
+  untimed ones; ``decode_ms_per_token`` is the median at batch ``B``,
+  ``decode_ms_per_token_batch1`` at batch 1. ``decode_peak_mem_bytes`` is the
+  peak while decoding above the level *before the prefill*, with the prefill's
+  own peak forgotten: the state or KV cache that decoding holds plus per-step
+  temporaries.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+from torch.nn import functional as F
+
+from suite.measure import PhaseMemory, median, synchronize, time_repeats
+from suite.train import autocast_context
+
+
+def random_tokens(vocab_size: int, batch: int, seq_len: int, seed: int, device) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randint(0, vocab_size, (batch, seq_len + 1), generator=generator).to(device)
+
+
+def _decode_ms(model, prompt, decode_tokens: int, device, dtype: str, memory: PhaseMemory | None = None) -> float:
+    with torch.no_grad(), autocast_context(device, dtype):
+        logits, state = model(prompt, return_state=True)
+        token = logits[:, -1].argmax(-1)
+        del logits
+        if memory is not None:
+            memory.reset_peak()
+        for _ in range(2):
+            logits, state = model.step(token, state)
+            token = logits.argmax(-1)
+        seconds = []
+        for _ in range(decode_tokens):
+            synchronize(device)
+            start = time.perf_counter()
+            logits, state = model.step(token, state)
+            token = logits.argmax(-1)
+            synchronize(device)
+            seconds.append(time.perf_counter() - start)
+    return 1000 * median(seconds)
+
+
+def measure(model, seq_len: int, batch_size: int, seed: int, config: dict, device: str) -> dict:
+    """Every perf metric of the record for one model; see the module docstring."""
+    vocab_size = model.vocab_size
+    tokens = random_tokens(vocab_size, batch_size, seq_len, seed, device)
+    inputs, targets = tokens[:, :-1], tokens[:, 1:]
+    dtype, warmup, repeats = config["dtype"], config["warmup"], config["repeats"]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config["lr"])
+    model.train()
+
+    def train_step():
+        with autocast_context(device, dtype):
+            logits = model(inputs)
+        loss = F.cross_entropy(logits.reshape(-1, vocab_size).float(), targets.reshape(-1))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(max(1, warmup)):
+        train_step()
+    with PhaseMemory(device) as train_memory:
+        train_step()
+    train_seconds = time_repeats(train_step, device, warmup=0, repeats=repeats)
+    del optimizer
+    model.zero_grad(set_to_none=True)
+
+    model.eval()
+
+    def prefill():
+        with torch.no_grad(), autocast_context(device, dtype):
+            return model(inputs, return_state=True)
+
+    with PhaseMemory(device) as prefill_memory:
+        prefill()
+    prefill_seconds = time_repeats(prefill, device, warmup=warmup, repeats=repeats)
+
+    with PhaseMemory(device) as decode_memory:
+        decode_ms = _decode_ms(model, inputs, config["decode_tokens"], device, dtype, decode_memory)
+    decode_ms_batch1 = _decode_ms(model, inputs[:1], config["decode_tokens"], device, dtype)
+
+    tokens_per_step = batch_size * seq_len
+    return {
+        "train_step_ms": 1000 * median(train_seconds),
+        "train_tokens_per_s": tokens_per_step / median(train_seconds),
+        "prefill_tokens_per_s": tokens_per_step / median(prefill_seconds),
+        "decode_ms_per_token": decode_ms,
+        "decode_ms_per_token_batch1": decode_ms_batch1,
+        "train_peak_mem_bytes": train_memory.peak_bytes,
+        "prefill_peak_mem_bytes": prefill_memory.peak_bytes,
+        "decode_peak_mem_bytes": decode_memory.peak_bytes,
+        "peak_mem_method": train_memory.method,
+        "timing_repeats": repeats,
+    }

@@ -1,0 +1,105 @@
+"""A run is a plan of cells.
+
+- *Accuracy cells*: model × task × train length × seed — train for the preset's
+  step budget, then score on the task's test stream.
+- *Perf cells*: model × length (× the preset's perf batch) — random weights, no
+  training; time a training step, a prefill and decode steps, measure memory.
+
+A :class:`Cell` is plain data. Its ``key`` is a stable hash of everything that
+defines its result (kind, model, task and its parameters, length, batch, seed,
+model and training configuration), so a resumed or repeated run can tell which
+cells it already has.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+from suite.presets import Preset
+from suite.registry import builtin_family_names, builtin_task_names, get_task, parse_spec
+
+
+@dataclass(frozen=True)
+class Cell:
+    kind: str                 # "accuracy" | "perf"
+    model: str                # spec, e.g. "mingru" or "gru:loop"
+    task: str | None          # accuracy: task name; perf: None
+    seq_len: int
+    batch_size: int
+    seed: int
+    task_params: dict = field(default_factory=dict, compare=False)
+    model_config: dict = field(default_factory=dict, compare=False)
+    train_config: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def family(self) -> str:
+        return self.model.partition(":")[0]
+
+    @property
+    def key(self) -> str:
+        canonical = json.dumps(asdict(self), sort_keys=True, default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def label(self) -> str:
+        what = self.task if self.kind == "accuracy" else "perf"
+        return f"{self.model} {what} T={self.seq_len} seed={self.seed}"
+
+
+def expand_names(requested, every: list[str], kind: str) -> list[str]:
+    """``all`` → every name; otherwise the names as given (validated later)."""
+    names = []
+    for name in requested:
+        names.extend(every if name == "all" else [name])
+    if not names:
+        raise ValueError(f"no {kind} selected: name at least one, or all")
+    return list(dict.fromkeys(names))
+
+
+def model_config(preset: Preset, spec: str, vocab_size: int) -> dict:
+    family = spec.partition(":")[0]
+    return {"vocab_size": vocab_size, "d_model": preset.d_model, "n_layers": preset.n_layers,
+            "mlp_mult": preset.mlp_mult, "options": dict(preset.family_options.get(family, {}))}
+
+
+def train_config(preset: Preset, family: str) -> dict:
+    return {"steps": preset.train_steps, "lr": preset.lr_for(family), "weight_decay": preset.weight_decay,
+            "warmup_steps": preset.warmup_steps, "grad_clip": preset.grad_clip, "eval_batches": preset.eval_batches,
+            "eval_batch_size": preset.eval_batch_size, "dtype": preset.dtype, "optimizer": "AdamW",
+            "schedule": "linear warm-up then cosine to 10%"}
+
+
+def perf_config(preset: Preset) -> dict:
+    return {"warmup": preset.perf_warmup, "repeats": preset.perf_repeats, "decode_tokens": preset.decode_tokens,
+            "lr": preset.lr, "dtype": preset.dtype, "optimizer": "AdamW"}
+
+
+def build_plan(preset: Preset, models=("all",), tasks=None, seq_lens=None, perf_seq_lens=None, seeds=(0,),
+               kinds=("accuracy", "perf")) -> list[Cell]:
+    """Every cell of a run, accuracy cells first (grouped by task), then perf cells."""
+    specs = expand_names(models, builtin_family_names(), "models")
+    for spec in specs:
+        parse_spec(spec)  # unknown family or backend: fail before anything runs
+    task_names = expand_names(tasks or preset.tasks, builtin_task_names(), "tasks")
+    cells = []
+    if "accuracy" in kinds:
+        for task_name in task_names:
+            params = dict(preset.task_params.get(task_name, {}))
+            task = get_task(task_name, **params)
+            lengths = seq_lens or preset.lengths_for(task_name)
+            for length in lengths:
+                task.check_len(length)
+            for seq_len in lengths:
+                for seed in seeds:
+                    for spec in specs:
+                        cells.append(Cell("accuracy", spec, task_name, int(seq_len), preset.batch_size, int(seed),
+                                          task.params(), model_config(preset, spec, task.vocab_size),
+                                          train_config(preset, spec.partition(":")[0])))
+    if "perf" in kinds:
+        perf_specs = specs + ([s for s in preset.perf_extra_models if s not in specs] if "all" in models else [])
+        for seq_len in perf_seq_lens or preset.perf_seq_lens:
+            for spec in perf_specs:
+                cells.append(Cell("perf", spec, None, int(seq_len), preset.perf_batch_size, int(seeds[0]),
+                                  {"vocab_size": preset.perf_vocab_size},
+                                  model_config(preset, spec, preset.perf_vocab_size), perf_config(preset)))
+    return cells

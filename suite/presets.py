@@ -1,0 +1,123 @@
+"""Named run settings. A preset fixes everything a run needs except what the
+command line overrides (models, tasks, lengths, seeds, device).
+
+- ``tiny``: for the test suite, a few seconds for every model × task.
+- ``smoke``: CI-sized, every family × every task in under a minute on 2 cores.
+- ``cpu``: what ``suite run`` uses on a CPU when no preset is named; ≤ 10 min on
+  2 cores, long enough that the families separate on recall.
+- ``cpu-full``: 20–30 min on 2 cores; more steps, more lengths.
+- ``standard``: the GPU preset (bf16 autocast, longer sequences, more steps).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from suite.registry import did_you_mean
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    device: str = "cpu"                   # what it is sized for: cpu | cuda
+    dtype: str = "float32"                # float32 | bfloat16-autocast
+    # model
+    d_model: int = 64
+    n_layers: int = 2
+    mlp_mult: int = 2
+    family_options: dict = field(default_factory=dict)   # family -> options for build_model
+    # accuracy cells
+    tasks: tuple = ("mqar", "selective-copy", "needle")
+    task_params: dict = field(default_factory=dict)      # task -> parameters
+    seq_lens: tuple = (64,)                              # train lengths of accuracy cells
+    task_seq_lens: dict = field(default_factory=dict)    # task -> lengths, overriding seq_lens
+    train_steps: int = 200
+    batch_size: int = 32
+    lr: float = 3e-3
+    family_lr: dict = field(default_factory=dict)        # family -> lr, overriding lr
+    weight_decay: float = 0.1
+    warmup_steps: int = 20
+    grad_clip: float = 1.0
+    eval_batches: int = 4
+    eval_batch_size: int = 64
+    # perf cells
+    perf_seq_lens: tuple = (128, 512)
+    perf_batch_size: int = 8
+    perf_vocab_size: int = 64
+    perf_warmup: int = 1
+    perf_repeats: int = 5
+    decode_tokens: int = 32
+    perf_extra_models: tuple = ("gru:loop", "lstm:loop")  # added to perf cells when --models all
+    cell_timeout_s: float = 600.0
+
+    def lengths_for(self, task: str) -> tuple:
+        return tuple(self.task_seq_lens.get(task, self.seq_lens))
+
+    def lr_for(self, family: str) -> float:
+        return self.family_lr.get(family, self.lr)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+PRESETS = {
+    "tiny": Preset(
+        name="tiny", description="for tests: every model x task in seconds, nothing learned",
+        d_model=16, n_layers=1, mlp_mult=1,
+        family_options={"mamba2": {"headdim": 8}, "transformer": {"n_heads": 2}},
+        task_params={"mqar": {"vocab_size": 32, "num_kv_pairs": 2}, "selective-copy": {"num_data_tokens": 2},
+                     "needle": {"vocab_size": 32}},
+        seq_lens=(32,), train_steps=2, batch_size=4, warmup_steps=1, eval_batches=1, eval_batch_size=4,
+        perf_seq_lens=(32,), perf_batch_size=2, perf_repeats=1, perf_warmup=1, decode_tokens=2,
+        perf_vocab_size=32, perf_extra_models=(), cell_timeout_s=60,
+    ),
+    "smoke": Preset(
+        name="smoke", description="CI-sized: every family x every task, under a minute on 2 CPU cores",
+        d_model=32, n_layers=2, family_options={"mamba2": {"headdim": 16}},
+        task_params={"mqar": {"vocab_size": 64, "num_kv_pairs": 4}, "selective-copy": {"num_data_tokens": 4},
+                     "needle": {"vocab_size": 64}},
+        seq_lens=(64,), train_steps=15, batch_size=16, warmup_steps=3, eval_batches=1, eval_batch_size=32,
+        perf_seq_lens=(64, 256), perf_batch_size=4, perf_repeats=3, decode_tokens=8, perf_extra_models=(),
+        cell_timeout_s=120,
+    ),
+    "cpu": Preset(
+        name="cpu", description="the CPU default: about 10 minutes on 2 cores, families separate on recall",
+        d_model=64, n_layers=2, family_options={"mamba2": {"headdim": 32}},
+        task_params={"mqar": {"vocab_size": 64, "num_kv_pairs": 8}, "selective-copy": {"num_data_tokens": 8},
+                     "needle": {"vocab_size": 64}},
+        seq_lens=(64,), task_seq_lens={"needle": (256,)}, train_steps=250, batch_size=32, lr=3e-3,
+        warmup_steps=25, eval_batches=4, eval_batch_size=64,
+        perf_seq_lens=(128, 512, 2048), perf_batch_size=8, perf_repeats=5, decode_tokens=32,
+    ),
+    "cpu-full": Preset(
+        name="cpu-full", description="20-30 minutes on 2 CPU cores: more steps and lengths",
+        d_model=64, n_layers=2, family_options={"mamba2": {"headdim": 32}},
+        task_params={"mqar": {"vocab_size": 64, "num_kv_pairs": 8}, "selective-copy": {"num_data_tokens": 8},
+                     "needle": {"vocab_size": 64}},
+        seq_lens=(64, 128), task_seq_lens={"needle": (256, 1024)}, train_steps=600, batch_size=32, lr=3e-3,
+        warmup_steps=50, eval_batches=8, eval_batch_size=64,
+        perf_seq_lens=(128, 512, 2048, 8192), perf_batch_size=8, perf_repeats=5, decode_tokens=32,
+        cell_timeout_s=1200,
+    ),
+    "standard": Preset(
+        name="standard", description="GPU: bf16 autocast, d_model 128, lengths to 16K for speed and memory",
+        device="cuda", dtype="bfloat16-autocast", d_model=128, n_layers=2, family_options={"mamba2": {"headdim": 32}},
+        task_params={"mqar": {"vocab_size": 8192, "num_kv_pairs": 32}, "selective-copy": {"num_data_tokens": 16},
+                     "needle": {"vocab_size": 256}},
+        seq_lens=(256, 1024), task_seq_lens={"needle": (1024, 4096)}, train_steps=3000, batch_size=64, lr=1e-3,
+        warmup_steps=300, eval_batches=16, eval_batch_size=64,
+        perf_seq_lens=(256, 1024, 4096, 16384), perf_batch_size=16, perf_vocab_size=256, perf_repeats=20,
+        perf_warmup=3, decode_tokens=32, cell_timeout_s=1800,
+    ),
+}
+
+
+def default_preset_name(device: str) -> str:
+    return "standard" if str(device).startswith("cuda") else "cpu"
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise did_you_mean("preset", name, PRESETS)
+    return PRESETS[name]

@@ -1,0 +1,131 @@
+"""The results store: ``records.jsonl`` (append-only) and ``manifest.json``.
+
+Durability rules:
+
+- One writer (the driver process) appends records. A record is written only
+  when complete, as one ``write`` of one line, then flushed and ``fsync``-ed, so
+  a crash can at worst leave a torn *last* line, which readers skip with a
+  warning.
+- ``manifest.json`` is replaced atomically (write a temporary file in the same
+  folder, ``fsync``, ``os.replace``).
+- Nothing already written is overwritten: opening a run directory that holds
+  records for a new run is refused (see :func:`prepare_run_dir`).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from pathlib import Path
+
+from suite.schema import validate
+
+RECORDS = "records.jsonl"
+MANIFEST = "manifest.json"
+
+
+class StoreError(ValueError):
+    """A run directory or records file that cannot be used; the message says why and what to do."""
+
+
+def _jsonable(value):
+    """NaN/inf are not JSON: store them as null (a nan loss is said by ``status``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+class RecordWriter:
+    """Appends validated records to ``<run_dir>/records.jsonl``, one durable line each."""
+
+    def __init__(self, run_dir):
+        self.path = Path(run_dir) / RECORDS
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "a", encoding="utf-8")
+
+    def append(self, record: dict) -> None:
+        problems = validate(record)
+        if problems:
+            raise ValueError(f"refusing to store a malformed record: {'; '.join(problems)}")
+        line = json.dumps(_jsonable(record), sort_keys=True, allow_nan=False) + "\n"
+        self._file.write(line)
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def records_path(path) -> Path:
+    """A run directory or a records file → the records file (which must exist)."""
+    path = Path(path)
+    candidate = path / RECORDS if path.is_dir() else path
+    if not candidate.is_file():
+        raise FileNotFoundError(
+            f"no records at {candidate}: pass a run directory made by `python -m suite run` or its {RECORDS}")
+    return candidate
+
+
+def read_records(path) -> list[dict]:
+    """Every record of a run directory or records file.
+
+    A torn last line (a run killed mid-write) is skipped with a warning; an
+    unparseable line anywhere else is corruption and raises, naming the line.
+    """
+    file = records_path(path)
+    lines = file.read_text(encoding="utf-8").splitlines()
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            if number == len(lines):
+                warnings.warn(f"{file}: skipping torn last line {number} (an interrupted write)")
+                continue
+            raise StoreError(f"{file}: line {number} is not valid JSON ({error.msg}); the file is corrupt") from None
+    return records
+
+
+def write_manifest(run_dir, manifest: dict) -> Path:
+    """Atomically replace ``<run_dir>/manifest.json``."""
+    path = Path(run_dir) / MANIFEST
+    temporary = path.with_name(f".{MANIFEST}.tmp-{os.getpid()}")
+    with open(temporary, "w", encoding="utf-8") as file:
+        json.dump(_jsonable(manifest), file, indent=2, sort_keys=True)
+        file.write("\n")
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+    return path
+
+
+def read_manifest(run_dir) -> dict:
+    path = Path(run_dir) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"no {MANIFEST} in {run_dir}: is it a run directory made by `python -m suite run`?")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def prepare_run_dir(run_dir) -> Path:
+    """Create ``run_dir`` for a new run; refuse one that already holds records."""
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise StoreError(f"--out {run_dir} is a file, not a directory: choose another --out")
+    if (run_dir / RECORDS).exists() and (run_dir / RECORDS).stat().st_size > 0:
+        raise StoreError(f"--out {run_dir} already holds records from an earlier run: "
+                         "choose a new --out (nothing there was changed)")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir

@@ -1,0 +1,99 @@
+"""Training and evaluation for accuracy cells.
+
+Training: AdamW (weight decay on matrices only, not on biases, norms or
+embeddings' scale), linear warm-up then cosine decay to 10% of the peak rate,
+gradient-norm clipping, loss = cross-entropy over the task's scored positions.
+Every model of a run sees the same training batches: they come from
+``tasks.base.stream(seed, "train")``. On CUDA with a ``bfloat16-autocast`` preset
+the forward runs under ``torch.autocast(bfloat16)``; recurrences accumulate in
+float32 inside the models.
+
+Evaluation: the final weights (no checkpoint selection) on ``eval_batches``
+batches from ``stream(seed, "test")`` — identical across models. ``accuracy`` is
+correct scored tokens / scored tokens with a Wilson 95% interval;
+``seq_accuracy`` the fraction of sequences whose every scored token is right.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+
+import torch
+from torch.nn import functional as F
+
+from suite.stats import wilson_interval
+from tasks.base import stream
+
+
+class NonFiniteLoss(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+def autocast_context(device: str, dtype: str):
+    if dtype == "bfloat16-autocast" and str(device).startswith("cuda"):
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def make_optimizer(model, lr: float, weight_decay: float):
+    decay = [p for name, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in name]
+    no_decay = [p for name, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in name)]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.98))
+
+
+def learning_rate(step: int, peak: float, warmup: int, total: int) -> float:
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def masked_loss(logits, batch):
+    return F.cross_entropy(logits[batch.mask].float(), batch.targets[batch.mask])
+
+
+def train(model, task, seq_len: int, batch_size: int, seed: int, config: dict, device: str) -> dict:
+    """Train in place; returns ``final_loss`` (mean of the last 10% of steps), ``train_steps``, ``train_s``."""
+    optimizer = make_optimizer(model, config["lr"], config["weight_decay"])
+    generator = stream(seed, "train")
+    losses = []
+    model.train()
+    start = time.perf_counter()
+    for step in range(config["steps"]):
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, config["lr"], config["warmup_steps"], config["steps"])
+        batch = task.sample(generator, batch_size, seq_len).to(device)
+        with autocast_context(device, config["dtype"]):
+            logits = model(batch.inputs)
+        loss = masked_loss(logits, batch)
+        if not torch.isfinite(loss):
+            raise NonFiniteLoss(f"training loss became {loss.item()} at step {step}")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config["grad_clip"])
+        optimizer.step()
+        losses.append(loss.item())
+    tail = losses[-max(1, len(losses) // 10):]
+    return {"final_loss": sum(tail) / len(tail), "train_steps": len(losses), "train_s": time.perf_counter() - start}
+
+
+@torch.no_grad()
+def evaluate(model, task, seq_len: int, seed: int, config: dict, device: str) -> dict:
+    """Score the final weights on the test stream; see the module docstring."""
+    model.eval()
+    generator = stream(seed, "test")
+    correct = scored = sequences_right = sequences = 0
+    for _ in range(config["eval_batches"]):
+        batch = task.sample(generator, config["eval_batch_size"], seq_len).to(device)
+        with autocast_context(device, config["dtype"]):
+            logits = model(batch.inputs)
+        hits = (logits.argmax(-1) == batch.targets) & batch.mask
+        correct += int(hits.sum())
+        scored += int(batch.mask.sum())
+        sequences_right += int(((hits | ~batch.mask).all(dim=1)).sum())
+        sequences += batch.inputs.shape[0]
+    low, high = wilson_interval(correct, scored)
+    return {"accuracy": correct / scored, "accuracy_ci_low": low, "accuracy_ci_high": high, "n_scored": scored,
+            "seq_accuracy": sequences_right / sequences}

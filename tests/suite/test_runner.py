@@ -1,0 +1,108 @@
+"""The runner end to end with the tiny preset, failures as data, and the CLI's bad-input contract."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from suite.cli import main
+from suite.registry import builtin_family_names, builtin_task_names
+from suite.store import read_records
+
+ROOT = Path(__file__).resolve().parents[2]
+
+BROKEN_PLUGIN = '''
+import torch
+from suite import register_model
+
+class Broken(torch.nn.Module):
+    backend = "broken"
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1))
+    def forward(self, x, state=None, return_state=False):
+        raise RuntimeError("this mixer always fails")
+    def state_elements(self, seq_len):
+        return 1
+
+register_model("broken", lambda d_model, backend, layer_index: Broken())
+'''
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny")
+    plugin = out / "broken_plugin.py"
+    plugin.write_text(BROKEN_PLUGIN)
+    code = main(["run", "--models", "all,broken", "--preset", "tiny", "--out", str(out / "run"),
+                 "--report", str(out / "report.html"), "--plugin", str(plugin)])
+    assert code == 0
+    return out
+
+
+def test_tiny_run_has_a_record_for_every_model_and_task(tiny_run):
+    records = read_records(tiny_run / "run")
+    accuracy = {(r["family"], r["task"]) for r in records if r["kind"] == "accuracy" and r["status"] == "ok"}
+    expected = {(family, task) for family in builtin_family_names() for task in builtin_task_names()}
+    assert expected <= accuracy
+    perf = {r["family"] for r in records if r["kind"] == "perf" and r["status"] == "ok"}
+    assert set(builtin_family_names()) <= perf
+    for record in records:
+        if record["status"] == "ok":
+            assert record["backend"] and record["params"] > 0 and record["state_bytes"] > 0
+
+
+def test_a_failing_model_is_an_error_record_and_the_plan_completes(tiny_run):
+    records = read_records(tiny_run / "run")
+    broken = [r for r in records if r["model"] == "broken"]
+    assert broken and all(r["status"] == "error" for r in broken)
+    assert all("this mixer always fails" in r["error"] for r in broken)
+    assert records[-1]["model"] != "broken" or len(records) > len(broken)
+
+
+def test_tiny_run_writes_manifest_and_report(tiny_run):
+    manifest = json.loads((tiny_run / "run" / "manifest.json").read_text())
+    assert manifest["status"] == "finished" and manifest["preset"] == "tiny"
+    html = (tiny_run / "report.html").read_text()
+    assert "<html" in html.lower() and "mingru" in html
+
+
+def test_perf_records_have_positive_metrics(tiny_run):
+    for record in read_records(tiny_run / "run"):
+        if record["kind"] == "perf" and record["status"] == "ok":
+            assert record["train_tokens_per_s"] > 0 and record["decode_ms_per_token"] > 0
+            assert record["peak_mem_method"]
+
+
+def test_existing_run_dir_is_refused_and_left_alone(tiny_run, capsys):
+    before = (tiny_run / "run" / "records.jsonl").read_bytes()
+    code = main(["run", "--preset", "tiny", "--models", "mingru", "--out", str(tiny_run / "run")])
+    assert code == 2
+    assert "already holds records" in capsys.readouterr().err
+    assert (tiny_run / "run" / "records.jsonl").read_bytes() == before
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--models", "mingur"], "did you mean 'mingru'"),
+    (["run", "--tasks", "mqr"], "did you mean 'mqar'"),
+    (["run", "--preset", "smok"], "did you mean 'smoke'"),
+    (["run", "--preset", "tiny", "--seq-lens", "2"], "cannot make sequences of length 2"),
+    (["report", "/nonexistent/run"], "not a run directory"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
+    code = main(argv + (["--out", str(tmp_path / "x")] if argv[0] == "run" else []))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()
+
+
+def test_module_entry_point_lists_everything():
+    result = subprocess.run([sys.executable, "-m", "suite", "list", "--json"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(result.stdout)
+    assert {f["family"] for f in listing["families"]} >= set(builtin_family_names())
+    mamba = next(f for f in listing["families"] if f["family"] == "mamba")
+    assert any(not b["available"] and b["reason"] for b in mamba["backends"]) or listing["device"] != "cpu"
