@@ -1,0 +1,318 @@
+"""Read a run's Records into pandas and shape them into the tables the report shows.
+
+Reads records only: no torch, no models, no tasks, so it runs on a laptop.
+
+Conventions shared by the tables
+--------------------------------
+* A record whose ``cell_key`` appears again later in ``records.jsonl`` (a cell
+  re-run on resume) is superseded: only the last record per ``cell_key`` counts
+  (:func:`latest_records`). Records without a ``cell_key`` are all kept.
+* Records of one cell that differ only by seed are grouped. Metrics are
+  aggregated over the group's ``ok`` records; the group's ``status`` says how
+  many were not ok (``"ok"``, ``"oom"``, or ``"ok 2/3, oom 1"``), so failures
+  stay visible instead of being averaged away.
+* Non-ok statuses (oom, error, timeout, nan, skipped) are never dropped.
+"""
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from suite.schema import ACCURACY_FIELDS, COMMON_FIELDS, PERF_FIELDS, SCHEMA_VERSION, STATUSES
+from suite.stats import mean_confidence_interval, wilson_interval
+
+RECORDS_FILE = "records.jsonl"
+MANIFEST_FILE = "manifest.json"
+ALL_FIELDS = COMMON_FIELDS + ACCURACY_FIELDS + PERF_FIELDS
+NUMERIC_FIELDS = (
+    "seq_len", "batch_size", "seed", "torch_threads", "params", "state_bytes", "wall_s",
+    "accuracy", "accuracy_ci_low", "accuracy_ci_high", "n_scored", "chance_accuracy", "seq_accuracy",
+    "final_loss", "train_steps", "train_s",
+    "train_tokens_per_s", "train_step_ms", "prefill_tokens_per_s", "decode_ms_per_token",
+    "decode_ms_per_token_batch1", "train_peak_mem_bytes", "prefill_peak_mem_bytes", "decode_peak_mem_bytes",
+    "timing_repeats",
+)
+PERF_METRICS = (
+    "train_tokens_per_s", "train_step_ms", "prefill_tokens_per_s", "decode_ms_per_token",
+    "decode_ms_per_token_batch1", "train_peak_mem_bytes", "prefill_peak_mem_bytes", "decode_peak_mem_bytes",
+)
+FALLBACK_MARKERS = ("reference", "loop", "native-cpu")
+
+
+# --------------------------------------------------------------------------- loading
+def records_path(path) -> Path:
+    """``path`` itself when it is a file, else ``path/records.jsonl``."""
+    path = Path(path)
+    return path / RECORDS_FILE if path.is_dir() else path
+
+
+def load_results(path) -> pd.DataFrame:
+    """Records of a run directory (or a ``records.jsonl`` file) as a DataFrame, one row per record.
+
+    Every schema field is a column (NaN/None where absent); numeric fields are
+    numeric dtypes. Blank lines are ignored. A last line that does not parse
+    (a write torn by a crash) is skipped with a warning; any other line that does
+    not parse raises ``ValueError`` naming the file and line number.
+    """
+    file = records_path(path)
+    if not file.is_file():
+        raise FileNotFoundError(
+            f"no records at {file}: pass a run directory containing {RECORDS_FILE} "
+            f"(written by `python -m suite run`) or the {RECORDS_FILE} file itself")
+    lines = [(number, line) for number, line in
+             enumerate(file.read_text(encoding="utf-8", errors="replace").splitlines(), start=1)
+             if line.strip()]
+    records = []
+    for index, (number, line) in enumerate(lines):
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError(f"a record must be a JSON object, got {type(record).__name__}")
+        except ValueError as error:
+            if index == len(lines) - 1:
+                warnings.warn(f"{file}:{number}: skipping the last line, which does not parse "
+                              f"(probably a write cut short): {error}", stacklevel=2)
+                continue
+            raise ValueError(f"{file}:{number}: corrupt record (not a JSON object): {error}; "
+                             f"fix or delete that line") from error
+        records.append(record)
+    newer = sorted({r.get("schema_version") for r in records
+                    if isinstance(r.get("schema_version"), int) and r["schema_version"] > SCHEMA_VERSION})
+    if newer:
+        warnings.warn(f"{file}: records of schema_version {newer} are newer than this code "
+                      f"({SCHEMA_VERSION}); some fields may be misread", stacklevel=2)
+    frame = pd.DataFrame.from_records(records)
+    for field in ALL_FIELDS:
+        if field not in frame.columns:
+            frame[field] = None
+    for field in NUMERIC_FIELDS:
+        frame[field] = pd.to_numeric(frame[field], errors="coerce")
+    return frame
+
+
+def load_manifest(run_dir) -> dict:
+    """The run's ``manifest.json`` as a dict (``run_dir`` may also be its ``records.jsonl``)."""
+    run_dir = Path(run_dir)
+    file = (run_dir if run_dir.is_dir() else run_dir.parent) / MANIFEST_FILE
+    if not file.is_file():
+        raise FileNotFoundError(f"no manifest at {file}: it is written by `python -m suite run` "
+                                f"at the start of a run")
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise ValueError(f"{file}: not valid JSON: {error}") from error
+
+
+# --------------------------------------------------------------------------- helpers
+def latest_records(records: pd.DataFrame) -> pd.DataFrame:
+    """Only the last record of each ``cell_key`` (records without a key are all kept)."""
+    if records.empty:
+        return records
+    keyed = records["cell_key"].notna()
+    superseded = records["cell_key"].duplicated(keep="last") & keyed
+    return records[~superseded]
+
+
+def group_status(statuses) -> str:
+    """One status text for a group of records: ``"ok"``, ``"oom"``, or e.g. ``"ok 2/3, oom 1"``."""
+    counts = Counter(str(s) for s in statuses)
+    if not counts:
+        return "no data"
+    if len(counts) == 1:
+        return next(iter(counts))
+    total = sum(counts.values())
+    order = list(STATUSES) + sorted(set(counts) - set(STATUSES))
+    parts = [f"ok {counts['ok']}/{total}"] if counts.get("ok") else []
+    parts += [f"{status} {counts[status]}" for status in order if status != "ok" and counts.get(status)]
+    return ", ".join(parts)
+
+
+def join_distinct(values) -> str:
+    """Distinct non-empty values in first-seen order, joined by ``", "``."""
+    seen = []
+    for value in values:
+        if value is not None and not (isinstance(value, float) and math.isnan(value)) and value not in seen:
+            seen.append(value)
+    return ", ".join(str(v) for v in seen)
+
+
+def _first_error(group: pd.DataFrame):
+    errors = group.loc[group["status"] != "ok", "error"].dropna()
+    return errors.iloc[0] if len(errors) else None
+
+
+def is_fallback_backend(backend) -> bool:
+    """True for backends that are slow stand-ins for the fast package (reference, loop, native-cpu)."""
+    return isinstance(backend, str) and any(marker in backend for marker in FALLBACK_MARKERS)
+
+
+# --------------------------------------------------------------------------- tables
+ACCURACY_COLUMNS = ("model", "task", "seq_len", "status", "n_runs", "n_ok", "accuracy", "accuracy_ci_low",
+                    "accuracy_ci_high", "ci_method", "chance_accuracy", "seq_accuracy", "final_loss",
+                    "params", "backend", "error")
+
+
+def accuracy_table(records: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy per (model, task, seq_len), aggregated over seeds.
+
+    ``accuracy`` is the mean over ok seeds. Its interval is the Student-t 95%
+    interval across seeds when two or more succeeded (``ci_method`` "t over
+    seeds", clipped to [0, 1]); with one ok seed it is that record's Wilson 95%
+    interval over scored tokens (recomputed from ``accuracy`` and ``n_scored``
+    when the record lacks it; ``ci_method`` "wilson").
+    """
+    cells = latest_records(records)
+    cells = cells[cells["kind"] == "accuracy"]
+    rows = []
+    for (model, task, seq_len), group in cells.groupby(["model", "task", "seq_len"], sort=True, dropna=False):
+        ok = group[group["status"] == "ok"]
+        row = dict(model=model, task=task, seq_len=seq_len, status=group_status(group["status"]),
+                   n_runs=len(group), n_ok=len(ok), accuracy=math.nan, accuracy_ci_low=math.nan,
+                   accuracy_ci_high=math.nan, ci_method=None,
+                   chance_accuracy=group["chance_accuracy"].dropna().mean(),
+                   seq_accuracy=ok["seq_accuracy"].mean(), final_loss=ok["final_loss"].mean(),
+                   params=group["params"].dropna().max(), backend=join_distinct(group["backend"]),
+                   error=_first_error(group))
+        accuracies = ok["accuracy"].dropna()
+        if len(accuracies) >= 2:
+            interval = mean_confidence_interval(accuracies.tolist())
+            row.update(accuracy=interval.mean, accuracy_ci_low=max(0.0, interval.low),
+                       accuracy_ci_high=min(1.0, interval.high), ci_method="t over seeds")
+        elif len(accuracies) == 1:
+            record = ok.loc[accuracies.index[0]]
+            low, high = record["accuracy_ci_low"], record["accuracy_ci_high"]
+            if (pd.isna(low) or pd.isna(high)) and pd.notna(record["n_scored"]) and record["n_scored"] > 0:
+                n = float(record["n_scored"])
+                low, high = wilson_interval(round(record["accuracy"] * n), n)
+            row.update(accuracy=float(record["accuracy"]), accuracy_ci_low=low, accuracy_ci_high=high,
+                       ci_method="wilson")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(ACCURACY_COLUMNS))
+
+
+PERF_COLUMNS = ("model", "task", "seq_len", "batch_size", "status", "n_runs", "n_ok") + PERF_METRICS + (
+    "peak_mem_method", "timing_repeats", "params", "state_bytes", "backend", "error")
+
+
+def perf_table(records: pd.DataFrame) -> pd.DataFrame:
+    """Perf metrics per (model, task, seq_len, batch_size): the median of each
+    metric over the group's ok records (each record is already a median over
+    ``timing_repeats`` repeats, see suite.measure)."""
+    cells = latest_records(records)
+    cells = cells[cells["kind"] == "perf"]
+    rows = []
+    keys = ["model", "task", "seq_len", "batch_size"]
+    for (model, task, seq_len, batch_size), group in cells.groupby(keys, sort=True, dropna=False):
+        ok = group[group["status"] == "ok"]
+        row = dict(model=model, task=task, seq_len=seq_len, batch_size=batch_size,
+                   status=group_status(group["status"]), n_runs=len(group), n_ok=len(ok))
+        row.update({metric: ok[metric].median() for metric in PERF_METRICS})
+        row.update(peak_mem_method=join_distinct(ok["peak_mem_method"]) or None,
+                   timing_repeats=ok["timing_repeats"].median(), params=group["params"].dropna().max(),
+                   state_bytes=group["state_bytes"].dropna().max(), backend=join_distinct(group["backend"]),
+                   error=_first_error(group))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(PERF_COLUMNS))
+
+
+def summary_table(records: pd.DataFrame) -> pd.DataFrame:
+    """One row per model: ``backend`` (every backend that ran), ``params``,
+    ``cells`` and ``not_ok`` counts, ``best_accuracy[TASK]`` (the highest
+    seed-mean accuracy over that task's seq_lens), ``train_tokens_per_s[seq_len=L]``
+    per perf length, and ``max_train_peak_mem_bytes`` with the seq_len it was
+    measured at.
+
+    A metric cell holds the number, or the status text (e.g. ``"oom"``) where
+    the model had such cells but none succeeded, or NaN where it had none.
+    """
+    cells = latest_records(records)
+    accuracy = accuracy_table(records)
+    perf = perf_table(records)
+    tasks = sorted(accuracy["task"].dropna().unique())
+    perf_lengths = sorted(perf["seq_len"].dropna().unique())
+    rows = []
+    for model in sorted(cells["model"].dropna().unique()):
+        mine = cells[cells["model"] == model]
+        backends = join_distinct(mine.loc[mine["status"] == "ok", "backend"]) or join_distinct(mine["backend"])
+        row = dict(model=model, backend=backends, params=mine["params"].dropna().max(), cells=len(mine),
+                   not_ok=int((mine["status"] != "ok").sum()))
+        for task in tasks:
+            of_task = accuracy[(accuracy["model"] == model) & (accuracy["task"] == task)]
+            raw = mine[(mine["kind"] == "accuracy") & (mine["task"] == task)]
+            row[f"best_accuracy[{task}]"] = _best_or_status(of_task["accuracy"], raw["status"])
+        mine_perf = perf[perf["model"] == model]
+        for length in perf_lengths:
+            at_length = mine_perf[mine_perf["seq_len"] == length]
+            raw = mine[(mine["kind"] == "perf") & (mine["seq_len"] == length)]
+            row[f"train_tokens_per_s[seq_len={int(length)}]"] = _best_or_status(at_length["train_tokens_per_s"],
+                                                                                 raw["status"])
+        memory = mine_perf.dropna(subset=["train_peak_mem_bytes"])
+        if len(memory):
+            peak = memory.loc[memory["train_peak_mem_bytes"].idxmax()]
+            row["max_train_peak_mem_bytes"] = peak["train_peak_mem_bytes"]
+            row["max_train_peak_mem_seq_len"] = peak["seq_len"]
+        else:
+            raw = mine.loc[mine["kind"] == "perf", "status"]
+            row["max_train_peak_mem_bytes"] = group_status(raw) if len(raw) else math.nan
+            row["max_train_peak_mem_seq_len"] = math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _best_or_status(values: pd.Series, statuses: pd.Series):
+    """The largest of ``values``; where there is none, the status text of the
+    records behind them (``statuses``); where there are no records, NaN."""
+    values = values.dropna()
+    if len(values):
+        return values.max()
+    return group_status(statuses) if len(statuses) else math.nan
+
+
+def status_counts(records: pd.DataFrame) -> pd.DataFrame:
+    """Count of records per (kind, model) and status; a column for every status
+    in :data:`suite.schema.STATUSES` (plus any unknown one) and a ``total``."""
+    cells = latest_records(records)
+    statuses = list(STATUSES) + sorted(set(cells["status"].dropna().astype(str)) - set(STATUSES))
+    if cells.empty:
+        return pd.DataFrame(columns=["kind", "model"] + statuses + ["total"])
+    counts = (cells.assign(status=cells["status"].fillna("missing").astype(str))
+              .groupby(["kind", "model", "status"], dropna=False).size().unstack("status", fill_value=0))
+    counts = counts.reindex(columns=statuses + [c for c in counts.columns if c not in statuses], fill_value=0)
+    counts["total"] = counts.sum(axis=1)
+    return counts.reset_index()
+
+
+def not_ok_cells(records: pd.DataFrame) -> pd.DataFrame:
+    """Every record whose status is not ok, with what is needed to find and fix it."""
+    cells = latest_records(records)
+    columns = ["kind", "model", "task", "seq_len", "batch_size", "seed", "backend", "status", "error", "wall_s"]
+    failed = cells[cells["status"] != "ok"]
+    return failed[columns].sort_values(["kind", "model", "task", "seq_len"], na_position="last").reset_index(drop=True)
+
+
+def fallback_models(records: pd.DataFrame, manifest_backends: dict | None = None) -> list[dict]:
+    """Models whose records ran on a fallback backend (see :func:`is_fallback_backend`).
+
+    Each entry: ``model``, ``backends`` (the fallback backends seen) and
+    ``detail`` (the manifest's ``backends`` entry for the model, which names why
+    the fast package was not used, when the manifest has one).
+    """
+    manifest_backends = manifest_backends or {}
+    cells = latest_records(records)
+    found = []
+    for model in sorted(cells["model"].dropna().unique()):
+        backends = [b for b in dict.fromkeys(cells.loc[cells["model"] == model, "backend"]) if is_fallback_backend(b)]
+        if backends:
+            detail = manifest_backends.get(model)
+            found.append(dict(model=model, backends=backends, detail=None if detail is None else str(detail)))
+    return found
+
+
+__all__ = ["load_results", "load_manifest", "records_path", "latest_records", "group_status",
+           "is_fallback_backend", "accuracy_table", "perf_table", "summary_table", "status_counts",
+           "not_ok_cells", "fallback_models", "join_distinct"]

@@ -1,0 +1,203 @@
+"""Figures of the report, each returned as a base64 PNG string (or ``None`` when
+there is nothing to draw).
+
+Figures are built on bare ``matplotlib.figure.Figure`` objects rendered by the
+Agg canvas, never through ``pyplot``'s global figure manager, so making a report
+changes no backend or figure state for the rest of the process. Styling is
+applied inside ``rc_context`` blocks for the same reason.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import math
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import Normalize, TwoSlopeNorm
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
+
+STYLE = {**sns.axes_style("whitegrid"), "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
+         "legend.fontsize": 8, "xtick.labelsize": 8, "ytick.labelsize": 8}
+MISSING_CELL_COLOUR = "#d9d9d9"
+BYTES_PER_MIB = 2 ** 20
+
+
+def figure_to_png_base64(figure: Figure, dpi: int = 110) -> str:
+    """Render ``figure`` with the Agg canvas to PNG and return it base64-encoded."""
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def model_palette(names) -> dict:
+    """A fixed colour per series name, so a model keeps its colour in every figure."""
+    names = sorted(dict.fromkeys(label_of(n) for n in names))
+    colours = sns.color_palette("tab10" if len(names) <= 10 else "husl", max(len(names), 1))
+    return dict(zip(names, colours))
+
+
+# --------------------------------------------------------------------------- accuracy heatmap
+def _cell_text(row) -> str:
+    """What a heatmap cell says: the accuracy, how many seeds succeeded when not
+    all did, or the status text when none did."""
+    if row is None:
+        return ""
+    if row["n_ok"] and not math.isnan(row["accuracy"]):
+        text = f"{row['accuracy']:.3f}"
+        return text if row["n_ok"] == row["n_runs"] else f"{text}\n({row['status']})"
+    if row["n_ok"]:
+        return f"{row['status']}\n(no accuracy\nrecorded)"
+    return str(row["status"]).replace(", ", "\n")
+
+
+def chance_of(table: pd.DataFrame) -> float:
+    """The task's chance accuracy (median if the rows disagree; NaN if unknown)."""
+    values = table["chance_accuracy"].dropna()
+    return float(values.median()) if len(values) else math.nan
+
+
+def accuracy_heatmap(table: pd.DataFrame, task: str) -> str | None:
+    """Model × seq_len heatmap of one task's accuracy rows (from
+    :func:`suite.analysis.accuracy_table`).
+
+    Numbers are seed-mean accuracies; cells where no seed succeeded are grey and
+    show their status text. The diverging colour scale is centred on the chance
+    level (white = chance, red = below, blue = above), which the colour bar marks
+    with a line and the title states.
+    """
+    table = table[table["task"] == task]
+    if table.empty:
+        return None
+    models = sorted(table["model"].map(label_of).unique())
+    lengths = sorted(table["seq_len"].dropna().unique())
+    grid = np.full((len(models), len(lengths)), np.nan)
+    texts = [["" for _ in lengths] for _ in models]
+    for _, row in table.iterrows():
+        if pd.isna(row["seq_len"]):
+            continue
+        i, j = models.index(label_of(row["model"])), lengths.index(row["seq_len"])
+        if row["n_ok"]:
+            grid[i, j] = row["accuracy"]
+        texts[i][j] = _cell_text(row)
+    chance = chance_of(table)
+    if 0.0 < chance < 1.0:
+        norm, title = TwoSlopeNorm(vmin=0.0, vcenter=chance, vmax=1.0), f"{task}: accuracy (chance = {chance:.3g})"
+    else:
+        norm, title = Normalize(vmin=0.0, vmax=1.0), f"{task}: accuracy (chance level unknown)"
+    cmap = matplotlib.colormaps["RdBu"]
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(2.2 + 0.95 * len(lengths), 1.2 + 0.48 * len(models)), layout="constrained")
+        axes = figure.subplots()
+        axes.set_facecolor(MISSING_CELL_COLOUR)
+        sns.heatmap(pd.DataFrame(grid, index=models, columns=[str(int(l)) for l in lengths]), ax=axes,
+                    cmap=cmap, norm=norm, vmin=0.0, vmax=1.0, linewidths=0.5, linecolor="white",
+                    cbar_kws={"label": "accuracy"})
+        axes.grid(False)
+        colourbar = axes.collections[0].colorbar
+        if 0.0 < chance < 1.0 and colourbar is not None:
+            colourbar.ax.axhline(chance, color="black", linewidth=1.5)
+            ticks = [0.0, chance] + [t for t in (0.25, 0.5, 0.75, 1.0) if t - chance > 0.08]
+            colourbar.set_ticks(ticks, labels=[f"{t:.3g}" if t != chance else f"chance {t:.3g}" for t in ticks])
+        for i in range(len(models)):
+            for j in range(len(lengths)):
+                value = grid[i, j]
+                if math.isnan(value):
+                    colour, style = "#444444", "italic"
+                else:
+                    red, green, blue, _ = cmap(norm(value))
+                    colour = "white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.5 else "black"
+                    style = "normal"
+                axes.text(j + 0.5, i + 0.5, texts[i][j], ha="center", va="center", fontsize=7.5,
+                          color=colour, fontstyle=style)
+        axes.set_title(title)
+        axes.set_xlabel("seq_len (training length, tokens)")
+        axes.set_ylabel("model")
+        axes.tick_params(axis="y", rotation=0)
+        return figure_to_png_base64(figure)
+
+
+# --------------------------------------------------------------------------- metric vs seq_len
+def label_of(value) -> str:
+    """Text for a model/task/batch value; ``"?"`` where it is missing."""
+    return "?" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def series_labels(perf: pd.DataFrame) -> pd.Series:
+    """A line label per perf row: the model, plus batch size / task when a run
+    has more than one of them (so lines measured differently never merge)."""
+    labels = perf["model"].map(label_of)
+    if perf["batch_size"].nunique(dropna=False) > 1:
+        labels = labels + ", B=" + perf["batch_size"].map(lambda b: label_of(b if pd.isna(b) else int(b)))
+    if perf["task"].nunique(dropna=False) > 1:
+        labels = labels + ", " + perf["task"].map(label_of)
+    return labels
+
+
+def tick_label(value: float) -> str:
+    """Plain tick text: ``0.2``, ``50``, ``2000``, then ``1e+05`` style past 10^4."""
+    return f"{value:.0e}".replace("e+0", "e") if value >= 1e4 else f"{value:g}"
+
+
+def plain_log_ticks(axis, values: pd.Series) -> None:
+    """Label a log axis in plain numbers; label 2x and 5x minor ticks too when the
+    data span less than about one and a half decades (else major ticks would be few)."""
+    formatter = FuncFormatter(lambda value, _: tick_label(value))
+    axis.set_major_formatter(formatter)
+    low, high = values.min(), values.max()
+    if low > 0 and high / low < 30:
+        axis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
+        axis.set_minor_formatter(formatter)
+    else:
+        axis.set_minor_formatter(NullFormatter())
+
+
+def metric_vs_seq_len(perf: pd.DataFrame, panels, palette: dict | None = None) -> str | None:
+    """One panel per ``(metric, title, y_label, scale)`` in ``panels``, each a
+    log-log line plot of that metric of ok perf rows against seq_len, one line
+    per model. ``scale`` divides the values (e.g. bytes → MiB). Returns None when
+    no panel has any value; a panel without values says "no data"."""
+    perf = perf.assign(series=series_labels(perf)) if not perf.empty else perf
+    if perf.empty or all(perf[metric].dropna().empty for metric, *_ in panels):
+        return None
+    palette = {**model_palette(perf["series"]), **(palette or {})}
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(4.2 * len(panels), 3.3), layout="constrained")
+        axes_list = np.atleast_1d(figure.subplots(1, len(panels)))
+        plotted = set()
+        for axes, (metric, title, y_label, scale) in zip(axes_list, panels):
+            data = perf.dropna(subset=[metric, "seq_len"]).sort_values("seq_len")
+            axes.set_title(title)
+            axes.set_xlabel("seq_len (tokens)")
+            axes.set_ylabel(y_label)
+            if data.empty:
+                axes.text(0.5, 0.5, "no data", ha="center", va="center", transform=axes.transAxes)
+                axes.set_xticks([])
+                axes.set_yticks([])
+                continue
+            data = data.assign(value=data[metric] / scale)
+            sns.lineplot(data=data, x="seq_len", y="value", hue="series", palette=palette, marker="o",
+                         errorbar=None, estimator=None, sort=True, legend=False, ax=axes)
+            plotted.update(data["series"])
+            axes.set_xscale("log", base=2)
+            axes.set_yscale("log")
+            axes.set_xticks(sorted(data["seq_len"].unique()))
+            axes.set_xticklabels([str(int(v)) for v in sorted(data["seq_len"].unique())], rotation=45)
+            axes.xaxis.set_minor_locator(NullLocator())
+            plain_log_ticks(axes.yaxis, data["value"])
+            axes.set_xlabel("seq_len (tokens)")
+            axes.set_ylabel(y_label)
+        labels = sorted(plotted)
+        handles = [Line2D([], [], color=palette[label], marker="o") for label in labels]
+        figure.legend(handles, labels, loc="outside right center", title="model")
+        return figure_to_png_base64(figure)
+
+
+__all__ = ["figure_to_png_base64", "model_palette", "chance_of", "accuracy_heatmap", "series_labels",
+           "metric_vs_seq_len", "BYTES_PER_MIB"]

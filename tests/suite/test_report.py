@@ -1,0 +1,240 @@
+"""suite.analysis and suite.report on synthetic records: loading, the tables, and
+the self-contained HTML report (including runs with missing sections)."""
+import json
+import re
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+from suite import analysis
+from suite.report import write_report
+from suite.schema import blank_record, validate
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT_ERROR = "<script>alert('pwned')</script> exploded in the scan"
+OOM_ERROR = "CUDA out of memory. Tried to allocate 2.00 GiB (synthetic test data)"
+MAMBA_DETAIL = "reference-torch (mamba_ssm not available: No module named 'mamba_ssm')"
+BACKENDS = {"mingru": "log", "gru:loop": "loop", "mamba": "reference-torch", "transformer": "sdpa-math"}
+SPEED = {"mingru": 3.0, "gru:loop": 0.2, "mamba": 1.0, "transformer": 2.0}  # per-model synthetic factor
+CHANCE = {"mqar": 1 / 64, "copy": 1 / 16}
+
+
+def make_record(kind, model, task, seq_len, seed=0, status="ok", error=None, **metrics):
+    """A schema-complete test record; metrics default to plausible synthetic values."""
+    record = blank_record(kind)
+    record.update(
+        run_id="test-run-0001", cell_key=f"{kind}|{model}|{task}|{seq_len}|{seed}", model=model,
+        family=model.split(":")[0], backend=BACKENDS[model], task=task, task_params={"vocab_size": 64},
+        seq_len=seq_len, batch_size=8, seed=seed, dtype="float32", torch_threads=1, device="cpu",
+        device_name="Synthetic CPU", status=status, error=error, params=12_345, state_bytes=4096 * seq_len,
+        model_config={"d_model": 16, "n_layers": 2}, train_config={"steps": 10}, wall_s=1.5,
+        torch_version="2.9.0-test", git_commit="abc1234", hostname="test-host", preset="tiny-test",
+        timestamp="2025-01-01T00:00:00+00:00")
+    if status == "ok" and kind == "accuracy":
+        accuracy = metrics.pop("accuracy", 0.5 + 0.1 * SPEED[model] - seq_len / 2048 + 0.01 * seed)
+        record.update(accuracy=accuracy, accuracy_ci_low=accuracy - 0.02, accuracy_ci_high=accuracy + 0.02,
+                      n_scored=1000, chance_accuracy=CHANCE[task], seq_accuracy=accuracy / 2, final_loss=0.3,
+                      train_steps=10, train_s=1.0)
+    elif kind == "accuracy":
+        record.update(chance_accuracy=CHANCE[task])
+    if status == "ok" and kind == "perf":
+        speed = SPEED[model]
+        record.update(train_tokens_per_s=speed * 1e6 / seq_len, train_step_ms=seq_len / 10 / speed,
+                      prefill_tokens_per_s=speed * 4e6 / seq_len, decode_ms_per_token=0.5 / speed,
+                      decode_ms_per_token_batch1=0.3 / speed, train_peak_mem_bytes=speed * 2 ** 20 * seq_len,
+                      prefill_peak_mem_bytes=speed * 2 ** 18 * seq_len, decode_peak_mem_bytes=speed * 2 ** 16,
+                      peak_mem_method="tracemalloc-test", timing_repeats=5)
+    record.update(metrics)
+    assert validate(record) == [], validate(record)
+    return record
+
+
+def synthetic_records():
+    records = []
+    for model in BACKENDS:
+        for task in CHANCE:
+            for seq_len in (64, 256):
+                records.append(make_record("accuracy", model, task, seq_len))
+        for seq_len in (128, 1024):
+            records.append(make_record("perf", model, "mqar", seq_len))
+    records.append(make_record("accuracy", "mingru", "mqar", 64, seed=1))       # a second seed
+    records[-1]["accuracy"] = 0.91
+    failures = {("accuracy", "transformer", "copy", 256): ("oom", OOM_ERROR),
+                ("accuracy", "mamba", "mqar", 256): ("error", SCRIPT_ERROR),
+                ("perf", "gru:loop", "mqar", 1024): ("timeout", "cell exceeded 600 s")}
+    for index, record in enumerate(records):
+        key = (record["kind"], record["model"], record["task"], record["seq_len"])
+        if key in failures:
+            status, error = failures[key]
+            records[index] = make_record(record["kind"], record["model"], record["task"], record["seq_len"],
+                                         status=status, error=error)
+    return records
+
+
+def manifest():
+    return {
+        "run_id": "test-run-0001", "created": "2025-01-01T00:00:00+00:00",
+        "command": ["python", "-m", "suite", "run", "--preset", "tiny-test"], "preset": "tiny-test",
+        "preset_config": {"steps": 10, "dtype": "float32"},
+        "plan": {"accuracy_cells": 17, "perf_cells": 8, "models": list(BACKENDS), "tasks": list(CHANCE),
+                 "seq_lens": [64, 256], "perf_seq_lens": [128, 1024]},
+        "environment": {"python": "3.11.0", "platform": "Linux-test", "torch_version": "2.9.0-test",
+                        "cuda_version": None, "cudnn_version": None, "device": "cpu",
+                        "device_name": "Synthetic CPU", "torch_threads": 1, "git_commit": "abc1234",
+                        "git_dirty": True, "hostname": "test-host",
+                        "packages": {"mamba_ssm": None, "pandas": "2.x-test"}},
+        "backends": {"mingru": "log", "gru:loop": "loop", "mamba": MAMBA_DETAIL, "transformer": "sdpa-math"},
+    }
+
+
+def write_run(folder: Path, records, with_manifest=True) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    if with_manifest:
+        (folder / "manifest.json").write_text(json.dumps(manifest()))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def full_report(tmp_path_factory):
+    run_dir = write_run(tmp_path_factory.mktemp("run"), synthetic_records())
+    path = write_report(run_dir)
+    return path, path.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- loading
+def test_load_results_round_trips(tmp_path):
+    records = synthetic_records()
+    run_dir = write_run(tmp_path, records)
+    frame = analysis.load_results(run_dir)
+    assert len(frame) == len(records)
+    assert list(frame["model"]) == [r["model"] for r in records]
+    assert frame.loc[3, "task_params"] == {"vocab_size": 64}
+    assert set(analysis.ALL_FIELDS) <= set(frame.columns)
+    assert frame["train_tokens_per_s"].dtype.kind == "f"
+    assert len(analysis.load_results(run_dir / "records.jsonl")) == len(records)
+    assert analysis.load_manifest(run_dir)["backends"]["mamba"] == MAMBA_DETAIL
+
+
+def test_torn_last_line_is_skipped_with_a_warning(tmp_path):
+    write_run(tmp_path, synthetic_records()[:3])
+    with open(tmp_path / "records.jsonl", "a") as file:
+        file.write('{"kind": "perf", "model": "ming')
+    with pytest.warns(UserWarning, match=r"records.jsonl:4"):
+        frame = analysis.load_results(tmp_path)
+    assert len(frame) == 3
+
+
+def test_corrupt_middle_line_raises_naming_file_and_line(tmp_path):
+    lines = [json.dumps(r) for r in synthetic_records()[:3]]
+    lines.insert(1, "{not json")
+    (tmp_path / "records.jsonl").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"records.jsonl:2"):
+        analysis.load_results(tmp_path)
+
+
+def test_missing_path_names_the_fix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run directory"):
+        analysis.load_results(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="manifest"):
+        analysis.load_manifest(tmp_path)
+
+
+# --------------------------------------------------------------------------- tables
+def test_tables_aggregate_seeds_and_keep_failures(tmp_path):
+    frame = analysis.load_results(write_run(tmp_path, synthetic_records()))
+    accuracy = analysis.accuracy_table(frame)
+    two_seeds = accuracy[(accuracy["model"] == "mingru") & (accuracy["task"] == "mqar") & (accuracy["seq_len"] == 64)]
+    assert two_seeds.iloc[0]["ci_method"] == "t over seeds" and two_seeds.iloc[0]["n_ok"] == 2
+    oom = accuracy[(accuracy["model"] == "transformer") & (accuracy["task"] == "copy") & (accuracy["seq_len"] == 256)]
+    assert oom.iloc[0]["status"] == "oom" and oom.iloc[0]["error"] == OOM_ERROR
+    summary = analysis.summary_table(frame).set_index("model")
+    assert summary.loc["gru:loop", "train_tokens_per_s[seq_len=1024]"] == "timeout"
+    assert summary.loc["mingru", "train_tokens_per_s[seq_len=128]"] == pytest.approx(3e6 / 128)
+    counts = analysis.status_counts(frame).set_index(["kind", "model"])
+    assert counts.loc[("accuracy", "mamba"), "error"] == 1 and counts.loc[("perf", "gru:loop"), "timeout"] == 1
+    assert set(analysis.not_ok_cells(frame)["status"]) == {"oom", "error", "timeout"}
+    fallbacks = {f["model"]: f for f in analysis.fallback_models(frame, manifest()["backends"])}
+    assert set(fallbacks) == {"gru:loop", "mamba"} and fallbacks["mamba"]["detail"] == MAMBA_DETAIL
+
+
+def test_a_rerun_cell_supersedes_its_earlier_record(tmp_path):
+    first = make_record("perf", "mingru", "mqar", 128, status="oom", error="first try")
+    second = make_record("perf", "mingru", "mqar", 128)
+    perf = analysis.perf_table(analysis.load_results(write_run(tmp_path, [first, second])))
+    assert list(perf["status"]) == ["ok"]
+
+
+# --------------------------------------------------------------------------- report
+def test_report_is_self_contained(full_report):
+    path, page = full_report
+    assert path.name == "report.html" and path.is_file()
+    assert not re.search(r"(src|href)\s*=\s*[\"']?\s*(https?:)?//", page, re.IGNORECASE)
+    assert "<link" not in page and "<script src" not in page and "@import" not in page
+    images = re.findall(r'<img[^>]*src="([^"]*)"', page)
+    assert len(images) >= 5 and all(src.startswith("data:image/png;base64,") for src in images)
+
+
+def test_report_shows_models_fallbacks_failures_and_provenance(full_report):
+    _, page = full_report
+    for model in BACKENDS:
+        assert model in page
+    assert "Fallback implementations" in page
+    assert "mamba: reference-torch (mamba_ssm not available: No module named &#x27;mamba_ssm&#x27;)" in page
+    assert "gru:loop: loop [requested in the model spec]" in page
+    for status in ("oom", "timeout", "error"):
+        assert f'<td class="status">{status}</td>' in page
+    assert OOM_ERROR in page and "cell exceeded 600 s" in page
+    assert "chance = 0.0156" in page and "chance = 0.0625" in page
+    assert "tracemalloc-test" in page  # the memory method is stated
+    assert "python -m suite run --preset tiny-test" in page and "abc1234 (uncommitted changes)" in page
+    assert "Synthetic CPU" in page and "float32" in page and "2.9.0-test" in page
+
+
+def test_report_escapes_text_from_records(full_report):
+    _, page = full_report
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt; exploded in the scan" in page
+
+
+def test_report_with_only_perf_cells_and_no_manifest(tmp_path):
+    records = [r for r in synthetic_records() if r["kind"] == "perf"]
+    run_dir = write_run(tmp_path / "run", records, with_manifest=False)
+    out = write_report(run_dir / "records.jsonl", tmp_path / "elsewhere" / "out.html")
+    page = out.read_text()
+    assert out == tmp_path / "elsewhere" / "out.html"
+    assert "no data: this run has no accuracy cells" in page and "Manifest unavailable" in page
+    assert page.count("data:image/png;base64,") == 3
+
+
+def test_report_when_every_cell_failed_or_there_are_none(tmp_path):
+    failed = [make_record("accuracy", "mingru", "copy", 64, status="nan", error="loss became NaN"),
+              make_record("perf", "mamba", "mqar", 128, status="skipped", error="mamba_ssm not installed")]
+    page = write_report(write_run(tmp_path / "failed", failed)).read_text()
+    assert "No cell of this run finished ok" in page and "loss became NaN" in page
+    assert "Not plotted (no ok run)" in page and "no data: no throughput was measured" in page
+    empty = write_report(write_run(tmp_path / "empty", [])).read_text()
+    assert "no data: the run has no records yet" in empty and "no data: this run has no perf cells" in empty
+
+
+def test_report_imports_no_torch(tmp_path):
+    run_dir = write_run(tmp_path, synthetic_records()[:4])
+    code = ("import sys; from suite.report import write_report; write_report(sys.argv[1]); "
+            "assert 'torch' not in sys.modules, 'report imported torch'")
+    subprocess.run([sys.executable, "-c", code, str(run_dir)], check=True, cwd=ROOT)
+
+
+def test_report_survives_incomplete_and_odd_records(tmp_path):
+    odd = [{"kind": "perf", "model": "hand-written", "status": "ok", "seq_len": 512, "train_tokens_per_s": 5.0},
+           {"kind": "accuracy", "model": "hand-written", "task": "copy", "status": "ok", "seq_len": 64},
+           {"kind": "accuracy", "model": None, "task": None, "status": None},
+           {"kind": None, "model": "weird", "status": "exploded"}]
+    other_batch = make_record("perf", "mingru", "copy", 128, batch_size=1)
+    other_batch["cell_key"] = "perf|mingru|copy|128|0|batch1"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        page = write_report(write_run(tmp_path, synthetic_records() + odd + [other_batch])).read_text()
+    assert "hand-written" in page and "exploded" in page
