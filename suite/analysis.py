@@ -15,19 +15,16 @@ Conventions shared by the tables
 """
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from collections import Counter
-from pathlib import Path
 
 import pandas as pd
 
 from suite.schema import ACCURACY_FIELDS, COMMON_FIELDS, PERF_FIELDS, SCHEMA_VERSION, STATUSES
+from suite.store import read_manifest, read_records, records_path
 from suite.stats import mean_confidence_interval, wilson_interval
 
-RECORDS_FILE = "records.jsonl"
-MANIFEST_FILE = "manifest.json"
 ALL_FIELDS = COMMON_FIELDS + ACCURACY_FIELDS + PERF_FIELDS
 NUMERIC_FIELDS = (
     "seq_len", "batch_size", "seed", "torch_threads", "params", "state_bytes", "wall_s",
@@ -45,12 +42,6 @@ FALLBACK_MARKERS = ("reference", "loop", "native-cpu")
 
 
 # --------------------------------------------------------------------------- loading
-def records_path(path) -> Path:
-    """``path`` itself when it is a file, else ``path/records.jsonl``."""
-    path = Path(path)
-    return path / RECORDS_FILE if path.is_dir() else path
-
-
 def load_results(path) -> pd.DataFrame:
     """Records of a run directory (or a ``records.jsonl`` file) as a DataFrame, one row per record.
 
@@ -60,27 +51,7 @@ def load_results(path) -> pd.DataFrame:
     not parse raises ``ValueError`` naming the file and line number.
     """
     file = records_path(path)
-    if not file.is_file():
-        raise FileNotFoundError(
-            f"no records at {file}: pass a run directory containing {RECORDS_FILE} "
-            f"(written by `python -m suite run`) or the {RECORDS_FILE} file itself")
-    lines = [(number, line) for number, line in
-             enumerate(file.read_text(encoding="utf-8", errors="replace").splitlines(), start=1)
-             if line.strip()]
-    records = []
-    for index, (number, line) in enumerate(lines):
-        try:
-            record = json.loads(line)
-            if not isinstance(record, dict):
-                raise ValueError(f"a record must be a JSON object, got {type(record).__name__}")
-        except ValueError as error:
-            if index == len(lines) - 1:
-                warnings.warn(f"{file}:{number}: skipping the last line, which does not parse "
-                              f"(probably a write cut short): {error}", stacklevel=2)
-                continue
-            raise ValueError(f"{file}:{number}: corrupt record (not a JSON object): {error}; "
-                             f"fix or delete that line") from error
-        records.append(record)
+    records = read_records(file)
     newer = sorted({r.get("schema_version") for r in records
                     if isinstance(r.get("schema_version"), int) and r["schema_version"] > SCHEMA_VERSION})
     if newer:
@@ -97,15 +68,7 @@ def load_results(path) -> pd.DataFrame:
 
 def load_manifest(run_dir) -> dict:
     """The run's ``manifest.json`` as a dict (``run_dir`` may also be its ``records.jsonl``)."""
-    run_dir = Path(run_dir)
-    file = (run_dir if run_dir.is_dir() else run_dir.parent) / MANIFEST_FILE
-    if not file.is_file():
-        raise FileNotFoundError(f"no manifest at {file}: it is written by `python -m suite run` "
-                                f"at the start of a run")
-    try:
-        return json.loads(file.read_text(encoding="utf-8"))
-    except ValueError as error:
-        raise ValueError(f"{file}: not valid JSON: {error}") from error
+    return read_manifest(run_dir)
 
 
 # --------------------------------------------------------------------------- helpers

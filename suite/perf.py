@@ -79,7 +79,7 @@ def measure(model, seq_len: int, batch_size: int, seed: int, config: dict, devic
     with PhaseMemory(device) as train_memory:
         train_step()
     train_seconds = time_repeats(train_step, device, warmup=0, repeats=repeats)
-    del optimizer
+    optimizer.state.clear()  # free the moments before the inference phases
     model.zero_grad(set_to_none=True)
 
     model.eval()

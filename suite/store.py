@@ -73,29 +73,35 @@ def records_path(path) -> Path:
     candidate = path / RECORDS if path.is_dir() else path
     if not candidate.is_file():
         raise FileNotFoundError(
-            f"no records at {candidate}: pass a run directory made by `python -m suite run` or its {RECORDS}")
+            f"no records at {candidate}: pass a run directory containing {RECORDS} "
+            f"(written by `python -m suite run`) or the {RECORDS} file itself")
     return candidate
 
 
 def read_records(path) -> list[dict]:
-    """Every record of a run directory or records file.
+    """Every record of a run directory or records file, in the order written.
 
-    A torn last line (a run killed mid-write) is skipped with a warning; an
-    unparseable line anywhere else is corruption and raises, naming the line.
+    Blank lines are ignored. A torn last line (a run killed mid-write) is
+    skipped with a warning; an unparseable line anywhere else is corruption and
+    raises :class:`StoreError` naming the file and line.
     """
     file = records_path(path)
-    lines = file.read_text(encoding="utf-8").splitlines()
+    lines = [(number, line) for number, line in
+             enumerate(file.read_text(encoding="utf-8", errors="replace").splitlines(), start=1) if line.strip()]
     records = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for index, (number, line) in enumerate(lines):
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as error:
-            if number == len(lines):
-                warnings.warn(f"{file}: skipping torn last line {number} (an interrupted write)")
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError(f"a record must be a JSON object, got {type(record).__name__}")
+        except ValueError as error:
+            if index == len(lines) - 1:
+                warnings.warn(f"{file}:{number}: skipping the last line, which does not parse "
+                              f"(probably a write cut short): {error}", stacklevel=2)
                 continue
-            raise StoreError(f"{file}: line {number} is not valid JSON ({error.msg}); the file is corrupt") from None
+            raise StoreError(f"{file}:{number}: corrupt record (not a JSON object): {error}; "
+                             "fix or delete that line") from None
+        records.append(record)
     return records
 
 
@@ -113,10 +119,15 @@ def write_manifest(run_dir, manifest: dict) -> Path:
 
 
 def read_manifest(run_dir) -> dict:
-    path = Path(run_dir) / MANIFEST
+    """The run's ``manifest.json`` (``run_dir`` may also be its records file)."""
+    run_dir = Path(run_dir)
+    path = (run_dir if run_dir.is_dir() else run_dir.parent) / MANIFEST
     if not path.is_file():
-        raise FileNotFoundError(f"no {MANIFEST} in {run_dir}: is it a run directory made by `python -m suite run`?")
-    return json.loads(path.read_text(encoding="utf-8"))
+        raise FileNotFoundError(f"no manifest at {path}: it is written by `python -m suite run` at the start of a run")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise StoreError(f"{path}: not valid JSON: {error}") from None
 
 
 def prepare_run_dir(run_dir) -> Path:
