@@ -62,8 +62,8 @@ def model_config(preset: Preset, spec: str, vocab_size: int) -> dict:
             "mlp_mult": preset.mlp_mult, "options": dict(preset.family_options.get(family, {}))}
 
 
-def train_config(preset: Preset, family: str) -> dict:
-    return {"steps": preset.train_steps, "lr": preset.lr_for(family), "weight_decay": preset.weight_decay,
+def train_config(preset: Preset, family: str, task: str) -> dict:
+    return {"steps": preset.steps_for(task), "lr": preset.lr_for(family), "weight_decay": preset.weight_decay,
             "warmup_steps": preset.warmup_steps, "grad_clip": preset.grad_clip, "eval_batches": preset.eval_batches,
             "eval_batch_size": preset.eval_batch_size, "dtype": preset.dtype, "optimizer": "AdamW",
             "schedule": "linear warm-up then cosine to 10%"}
@@ -92,9 +92,9 @@ def build_plan(preset: Preset, models=("all",), tasks=None, seq_lens=None, perf_
             for seq_len in lengths:
                 for seed in seeds:
                     for spec in specs:
-                        cells.append(Cell("accuracy", spec, task_name, int(seq_len), preset.batch_size, int(seed),
-                                          task.params(), model_config(preset, spec, task.vocab_size),
-                                          train_config(preset, spec.partition(":")[0])))
+                        cells.append(Cell("accuracy", spec, task_name, int(seq_len), preset.batch_for(task_name),
+                                          int(seed), task.params(), model_config(preset, spec, task.vocab_size),
+                                          train_config(preset, spec.partition(":")[0], task_name)))
     if "perf" in kinds:
         perf_specs = specs + ([s for s in preset.perf_extra_models if s not in specs] if "all" in models else [])
         for seq_len in perf_seq_lens or preset.perf_seq_lens:

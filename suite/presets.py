@@ -34,6 +34,7 @@ class Preset:
     task_seq_lens: dict = field(default_factory=dict)    # task -> lengths, overriding seq_lens
     train_steps: int = 200
     batch_size: int = 32
+    task_train: dict = field(default_factory=dict)       # task -> {"train_steps", "batch_size"} overrides
     lr: float = 3e-3
     family_lr: dict = field(default_factory=dict)        # family -> lr, overriding lr
     weight_decay: float = 0.1
@@ -53,6 +54,12 @@ class Preset:
 
     def lengths_for(self, task: str) -> tuple:
         return tuple(self.task_seq_lens.get(task, self.seq_lens))
+
+    def steps_for(self, task: str) -> int:
+        return int(self.task_train.get(task, {}).get("train_steps", self.train_steps))
+
+    def batch_for(self, task: str) -> int:
+        return int(self.task_train.get(task, {}).get("batch_size", self.batch_size))
 
     def lr_for(self, family: str) -> float:
         return self.family_lr.get(family, self.lr)
