@@ -97,7 +97,7 @@ def command_run(args) -> int:
     if unknown_kinds:
         raise UsageError(f"unknown --kinds {', '.join(sorted(unknown_kinds))}: use accuracy, perf or both")
     cells = build_plan(preset, models=args.models, tasks=args.tasks, seq_lens=args.seq_lens,
-                       perf_seq_lens=args.perf_seq_lens, seeds=args.seeds, kinds=args.kinds)
+                       perf_seq_lens=args.perf_seq_lens, seeds=args.seeds, kinds=args.kinds, device=device)
     if not cells:
         raise UsageError("the plan has no cells: check --kinds, --tasks and --seq-lens")
     if args.threads:

@@ -16,7 +16,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
-from suite.presets import Preset
+from suite.presets import Preset, resolve_dtype
 from suite.registry import builtin_family_names, builtin_task_names, get_task, parse_spec
 
 
@@ -62,21 +62,21 @@ def model_config(preset: Preset, spec: str, vocab_size: int) -> dict:
             "mlp_mult": preset.mlp_mult, "options": dict(preset.family_options.get(family, {}))}
 
 
-def train_config(preset: Preset, family: str, task: str) -> dict:
+def train_config(preset: Preset, family: str, task: str, device: str) -> dict:
     return {"steps": preset.steps_for(task), "lr": preset.lr_for(family), "weight_decay": preset.weight_decay,
             "warmup_steps": preset.warmup_steps, "grad_clip": preset.grad_clip, "eval_batches": preset.eval_batches,
-            "eval_batch_size": preset.eval_batch_size, "dtype": preset.dtype, "optimizer": "AdamW",
+            "eval_batch_size": preset.eval_batch_size, "dtype": resolve_dtype(preset.dtype, device), "optimizer": "AdamW",
             "schedule": "linear warm-up then cosine to 10%"}
 
 
-def perf_config(preset: Preset) -> dict:
+def perf_config(preset: Preset, device: str) -> dict:
     return {"warmup": preset.perf_warmup, "repeats": preset.perf_repeats, "decode_tokens": preset.decode_tokens,
-            "lr": preset.lr, "dtype": preset.dtype, "optimizer": "AdamW"}
+            "lr": preset.lr, "dtype": resolve_dtype(preset.dtype, device), "optimizer": "AdamW"}
 
 
 def build_plan(preset: Preset, models=("all",), tasks=None, seq_lens=None, perf_seq_lens=None, seeds=(0,),
-               kinds=("accuracy", "perf")) -> list[Cell]:
-    """Every cell of a run, accuracy cells first (grouped by task), then perf cells."""
+               kinds=("accuracy", "perf"), device: str = "cpu") -> list[Cell]:
+    """Every cell of a run on ``device``, accuracy cells first (grouped by task), then perf cells."""
     specs = expand_names(models, builtin_family_names(), "models")
     for spec in specs:
         parse_spec(spec)  # unknown family or backend: fail before anything runs
@@ -94,12 +94,12 @@ def build_plan(preset: Preset, models=("all",), tasks=None, seq_lens=None, perf_
                     for spec in specs:
                         cells.append(Cell("accuracy", spec, task_name, int(seq_len), preset.batch_for(task_name),
                                           int(seed), task.params(), model_config(preset, spec, task.vocab_size),
-                                          train_config(preset, spec.partition(":")[0], task_name)))
+                                          train_config(preset, spec.partition(":")[0], task_name, device)))
     if "perf" in kinds:
         perf_specs = specs + ([s for s in preset.perf_extra_models if s not in specs] if "all" in models else [])
         for seq_len in perf_seq_lens or preset.perf_seq_lens:
             for spec in perf_specs:
                 cells.append(Cell("perf", spec, None, int(seq_len), preset.perf_batch_size, int(seeds[0]),
                                   {"vocab_size": preset.perf_vocab_size},
-                                  model_config(preset, spec, preset.perf_vocab_size), perf_config(preset)))
+                                  model_config(preset, spec, preset.perf_vocab_size), perf_config(preset, device)))
     return cells

@@ -21,7 +21,7 @@ class Preset:
     name: str
     description: str
     device: str = "cpu"                   # what it is sized for: cpu | cuda
-    dtype: str = "float32"                # float32 | bfloat16-autocast
+    dtype: str = "auto"                   # auto | float32 | bfloat16-autocast (see resolve_dtype)
     # model
     d_model: int = 64
     n_layers: int = 2
@@ -91,25 +91,26 @@ PRESETS = {
     "cpu": Preset(
         name="cpu", description="the CPU default: about 10 minutes on 2 cores, families separate on recall",
         d_model=64, n_layers=2, family_options={"mamba2": {"headdim": 32}},
-        task_params={"mqar": {"vocab_size": 64, "num_kv_pairs": 8}, "selective-copy": {"num_data_tokens": 8},
-                     "needle": {"vocab_size": 64}},
-        seq_lens=(64,), task_seq_lens={"needle": (256,)}, train_steps=250, batch_size=32, lr=3e-3,
+        task_params={"mqar": {"vocab_size": 32, "num_kv_pairs": 4}, "selective-copy": {"num_data_tokens": 8},
+                     "needle": {"vocab_size": 64, "num_distractor_pairs": 4, "num_queries": 4}},
+        seq_lens=(64,), task_seq_lens={"needle": (128,)}, train_steps=250, batch_size=32, lr=3e-3,
         warmup_steps=25, eval_batches=4, eval_batch_size=64,
         perf_seq_lens=(128, 512, 2048), perf_batch_size=8, perf_repeats=5, decode_tokens=32,
     ),
     "cpu-full": Preset(
-        name="cpu-full", description="20-30 minutes on 2 CPU cores: more steps and lengths",
+        name="cpu-full", description="20-30 minutes on 2 CPU cores: harder recall, two lengths per task",
         d_model=64, n_layers=2, family_options={"mamba2": {"headdim": 32}},
         task_params={"mqar": {"vocab_size": 64, "num_kv_pairs": 8}, "selective-copy": {"num_data_tokens": 8},
-                     "needle": {"vocab_size": 64}},
-        seq_lens=(64, 128), task_seq_lens={"needle": (256, 1024)}, train_steps=600, batch_size=32, lr=3e-3,
-        warmup_steps=50, eval_batches=8, eval_batch_size=64,
+                     "needle": {"vocab_size": 64, "num_distractor_pairs": 4, "num_queries": 4}},
+        seq_lens=(64, 128), task_seq_lens={"mqar": (64,), "needle": (128, 256)}, train_steps=300, batch_size=32,
+        task_train={"mqar": {"train_steps": 350, "batch_size": 64}}, lr=3e-3,
+        warmup_steps=30, eval_batches=8, eval_batch_size=64,
         perf_seq_lens=(128, 512, 2048, 8192), perf_batch_size=8, perf_repeats=5, decode_tokens=32,
         cell_timeout_s=1200,
     ),
     "standard": Preset(
         name="standard", description="GPU: bf16 autocast, d_model 128, lengths to 16K for speed and memory",
-        device="cuda", dtype="bfloat16-autocast", d_model=128, n_layers=2, family_options={"mamba2": {"headdim": 32}},
+        device="cuda", d_model=128, n_layers=2, family_options={"mamba2": {"headdim": 32}},
         task_params={"mqar": {"vocab_size": 8192, "num_kv_pairs": 32}, "selective-copy": {"num_data_tokens": 16},
                      "needle": {"vocab_size": 256}},
         seq_lens=(256, 1024), task_seq_lens={"needle": (1024, 4096)}, train_steps=3000, batch_size=64, lr=1e-3,
@@ -118,6 +119,20 @@ PRESETS = {
         perf_warmup=3, decode_tokens=32, cell_timeout_s=1800,
     ),
 }
+
+
+DTYPES = ("auto", "float32", "bfloat16-autocast")
+
+
+def resolve_dtype(dtype: str, device: str) -> str:
+    """``auto`` → ``float32`` on CPU and ``bfloat16-autocast`` on CUDA (the forward under
+    ``torch.autocast(bfloat16)``, recurrences accumulated in float32 inside the models;
+    FlashAttention needs 16-bit inputs)."""
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}: use one of {', '.join(DTYPES)}")
+    if dtype == "auto":
+        return "bfloat16-autocast" if str(device).startswith("cuda") else "float32"
+    return dtype
 
 
 def default_preset_name(device: str) -> str:
