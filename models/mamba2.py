@@ -43,8 +43,8 @@ def probe(backend: str, device: str) -> str | None:
     if backend == "reference":
         return None
     if backend == "mamba_ssm":
-        return first_reason(cuda_reason(device), import_reason("mamba_ssm"),
-                            import_reason("mamba_ssm.modules.mamba2"))
+        return first_reason(lambda: cuda_reason(device), lambda: import_reason("mamba_ssm"),
+                            lambda: import_reason("mamba_ssm.modules.mamba2"))
     return f"unknown backend {backend!r}"
 
 

@@ -33,5 +33,11 @@ def cuda_reason(device: str) -> str | None:
     return None
 
 
-def first_reason(*reasons: str | None) -> str | None:
-    return next((reason for reason in reasons if reason), None)
+def first_reason(*checks) -> str | None:
+    """Run the checks (callables returning ``None`` or a reason) in order and stop at
+    the first reason, so a package is never imported for a device that cannot run it."""
+    for check in checks:
+        reason = check()
+        if reason:
+            return reason
+    return None

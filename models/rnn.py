@@ -46,8 +46,8 @@ DEFAULTS = {"hidden": None}  # None: d_h = d_model
 def probe(backend: str, device: str) -> str | None:
     if backend == "cudnn":
         return first_reason(
-            cuda_reason(device),
-            None if torch.backends.cudnn.is_available() else "cuDNN is not available in this torch build",
+            lambda: cuda_reason(device),
+            lambda: None if torch.backends.cudnn.is_available() else "cuDNN is not available in this torch build",
         )
     return None  # native and loop are plain torch: they run everywhere
 

@@ -54,7 +54,7 @@ def probe(backend: str, device: str) -> str | None:
         reason = cuda_reason(device)
         if reason is None and torch.cuda.get_device_capability(device) < (8, 0):
             reason = "flash_attn needs an Ampere or newer GPU (compute capability >= 8.0)"
-        return first_reason(reason, import_reason("flash_attn"))
+        return first_reason(lambda: reason, lambda: import_reason("flash_attn"))
     return None  # sdpa is plain torch
 
 

@@ -128,7 +128,7 @@ def command_run(args) -> int:
         records = local.run(cells, device, context, writer, progress)
     summary = progress.close()
     manifest.update(status="finished", finished=datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                    summary=summary, backends=backends_seen(records))
+                    summary=summary, backends=backends_seen(records, device))
     write_manifest(run_dir, manifest)
     print(f"records: {run_dir / 'records.jsonl'}")
     if not args.no_report:
@@ -139,14 +139,17 @@ def command_run(args) -> int:
     return 0
 
 
-def backends_seen(records) -> dict:
-    """spec → the backend that ran, or why it could not."""
+def backends_seen(records, device: str) -> dict:
+    """spec → the backend that ran (and why faster ones were passed over), or why none could."""
+    from suite.registry import passed_over
+
     seen = {}
     for record in records:
         if record["status"] == "skipped":
             seen.setdefault(record["model"], f"skipped: {record['error']}")
-        elif record.get("backend"):
-            seen[record["model"]] = record["backend"]
+        elif record.get("backend") and record["model"] not in seen:
+            reasons = passed_over(record["model"], device)
+            seen[record["model"]] = record["backend"] + (f" ({'; '.join(reasons)})" if reasons else "")
     return seen
 
 

@@ -158,6 +158,20 @@ def resolve_backend(spec: str, device: str) -> tuple[ModelFamily, str]:
     raise BackendUnavailable(f"no backend of {family.name} runs here ({'; '.join(reasons)})")
 
 
+def passed_over(spec: str, device: str) -> list[str]:
+    """For a bare family: why each backend preferred over the one that runs was passed over."""
+    family, backend = parse_spec(spec)
+    if backend != "auto":
+        return []
+    reasons = []
+    for candidate in family.backends:
+        reason = family.probe(candidate, device)
+        if not reason:
+            break
+        reasons.append(f"{candidate}: {reason}")
+    return reasons
+
+
 def build_model(spec: str, vocab_size: int, d_model: int = 64, n_layers: int = 2, device: str = "cpu",
                 mlp_mult: int = 2, **config):
     """Build a ``models.backbone.LanguageModel`` for ``spec`` on ``device``.

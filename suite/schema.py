@@ -16,7 +16,7 @@ model            the spec as asked (``mingru``, ``gru:loop``)
 family           the family part of the spec
 backend          what actually ran (``log``, ``cudnn``, ``loop``, ``reference-torch``,
                  ``mamba_ssm-cuda``, ``sdpa-flash``, ...)
-task             task name (perf cells: the task whose vocabulary they use)
+task             task name (perf cells: None — random tokens over ``task_params["vocab_size"]``)
 task_params      dict of the task's parameters
 seq_len          tokens per sequence (training length for accuracy cells)
 batch_size       sequences per step
@@ -35,6 +35,8 @@ wall_s           seconds the whole cell took
 torch_version, git_commit, hostname, preset, timestamp
 
 Accuracy cells add :data:`ACCURACY_FIELDS`; perf cells :data:`PERF_FIELDS`.
+A record with status ``error`` may also carry ``error_traceback`` (a short
+traceback, for debugging; not part of any comparison).
 """
 from __future__ import annotations
 

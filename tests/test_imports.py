@@ -1,0 +1,26 @@
+"""Core code never imports the optional GPU packages at import time."""
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CODE = """
+import sys
+import suite, suite.cli, suite.cell, suite.plan, suite.registry
+from suite.registry import builtin_family_names, get_family, builtin_task_names, get_task
+for name in builtin_family_names():
+    family = get_family(name)
+    for backend in family.backends:
+        family.probe(backend, "cpu")   # probing for the CPU must not import them either
+for name in builtin_task_names():
+    get_task(name)
+loaded = sorted(m for m in ("mamba_ssm", "flash_attn", "triton", "causal_conv1d") if m in sys.modules)
+print(",".join(loaded))
+"""
+
+
+def test_no_gpu_package_is_imported():
+    result = subprocess.run([sys.executable, "-c", CODE], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"imported at import/probe time: {result.stdout.strip()}"
