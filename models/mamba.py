@@ -72,7 +72,7 @@ def causal_conv(x, tail, conv: nn.Conv1d):
     y = sum(inputs[:, k:k + length] * weight[:, k] for k in range(kernel))
     if conv.bias is not None:
         y = y + conv.bias
-    return y, inputs[:, inputs.shape[1] - (kernel - 1):].transpose(1, 2)
+    return y, inputs[:, inputs.shape[1] - (kernel - 1):].transpose(1, 2).clone()  # a view would pin all T inputs
 
 
 def causal_conv_step(x, tail, conv: nn.Conv1d):

@@ -44,7 +44,7 @@ class MinLSTM(nn.Module):
         else:
             h = parallel_scan_log(log_coeffs, log_values, has_initial=False)
         out = self.to_out(h.to(x.dtype))
-        return (out, h[:, -1]) if return_state else out
+        return (out, h[:, -1].clone()) if return_state else out  # a view would pin all T hidden states
 
     def init_state(self, batch, device=None, dtype=None):
         return torch.zeros(batch, self.hidden, device=device, dtype=torch.float32 if dtype in (None, torch.bfloat16, torch.float16) else dtype)

@@ -91,7 +91,7 @@ def ssd_scan(x, dt, A, B, C, chunk_size: int = 64, initial_state=None):
     y = y + torch.matmul(C, states[:, :, :, :-1].transpose(-1, -2)) * decay_from_start
 
     y = y.permute(0, 3, 4, 1, 2, 5).reshape(batch, n_chunks * L, heads, head_dim)[:, :length]
-    return y, states[:, :, :, -1].reshape(batch, heads, head_dim, d_state)
+    return y, states[:, :, :, -1].reshape(batch, heads, head_dim, d_state).clone()  # own storage, not a view
 
 
 def ssd_step(state, x, dt, A, B, C):

@@ -116,3 +116,27 @@ def test_state_bytes_positive_and_backend_named(spec):
 def test_unavailable_backend_says_why():
     with pytest.raises(BackendUnavailable, match="CUDA"):
         build_model("mamba:mamba_ssm", vocab_size=VOCAB, device="cpu")
+
+
+def state_storage_bytes(state) -> int:
+    """Bytes of the storages the state's tensors keep alive (a view pins its whole base)."""
+    if isinstance(state, torch.Tensor):
+        return state.untyped_storage().nbytes()
+    if isinstance(state, dict):
+        return sum(state_storage_bytes(value) for value in state.values())
+    if isinstance(state, (list, tuple)):
+        return sum(state_storage_bytes(value) for value in state)
+    return 0
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_returned_state_does_not_pin_the_prefix(spec):
+    """Decoding after a long prefill must hold the state, not the prefill's activations."""
+    model = small_model(spec, torch.float32)
+    sizes = []
+    for length in (40, 300):
+        tokens = torch.randint(0, VOCAB, (2, length), generator=torch.Generator().manual_seed(length))
+        with torch.no_grad():
+            _, state = model(tokens, return_state=True)
+        sizes.append(state_storage_bytes(state))
+    assert sizes[0] == sizes[1], f"state storage grew with the prefix: {sizes}"
