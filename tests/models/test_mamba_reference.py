@@ -42,17 +42,22 @@ def grads_of(fn, inputs):
     return y.detach(), state.detach(), {k: v.grad for k, v in inputs.items()}
 
 
+def assert_same_outputs_and_grads(reference, candidate, inputs):
+    """``candidate`` equals ``reference`` in outputs, final state and every input gradient."""
+    y_ref, state_ref, grads_ref = grads_of(reference, inputs)
+    y, state, grads = grads_of(candidate, inputs)
+    torch.testing.assert_close(y, y_ref, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(state, state_ref, rtol=1e-12, atol=1e-12)
+    for name in grads_ref:
+        torch.testing.assert_close(grads[name], grads_ref[name], rtol=1e-10, atol=1e-10, msg=name)
+
+
 # ---- Mamba-1 selective scan ---------------------------------------------------------------
 
 @pytest.mark.parametrize("max_chunk", [1, 4, 5, 23, 64])
 def test_chunked_selective_scan_equals_loop_with_gradients(max_chunk):
     inputs = random_s6()
-    y_loop, state_loop, grads_loop = grads_of(selective_scan_loop, inputs)
-    y, state, grads = grads_of(lambda **kw: selective_scan(**kw, max_chunk=max_chunk), inputs)
-    torch.testing.assert_close(y, y_loop, rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(state, state_loop, rtol=1e-12, atol=1e-12)
-    for name in grads_loop:
-        torch.testing.assert_close(grads[name], grads_loop[name], rtol=1e-10, atol=1e-10, msg=name)
+    assert_same_outputs_and_grads(selective_scan_loop, lambda **kw: selective_scan(**kw, max_chunk=max_chunk), inputs)
 
 
 def test_selective_scan_gradcheck_without_initial_state():
@@ -149,12 +154,7 @@ def quadratic_ssd(x, dt, A, B, C, initial_state):
 @pytest.mark.parametrize("chunk_size", [1, 4, 7, 23, 64])
 def test_chunked_ssd_equals_loop_with_gradients(chunk_size):
     inputs = random_ssd()
-    y_loop, state_loop, grads_loop = grads_of(ssd_loop, inputs)
-    y, state, grads = grads_of(lambda **kw: ssd_scan(**kw, chunk_size=chunk_size), inputs)
-    torch.testing.assert_close(y, y_loop, rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(state, state_loop, rtol=1e-12, atol=1e-12)
-    for name in grads_loop:
-        torch.testing.assert_close(grads[name], grads_loop[name], rtol=1e-10, atol=1e-10, msg=name)
+    assert_same_outputs_and_grads(ssd_loop, lambda **kw: ssd_scan(**kw, chunk_size=chunk_size), inputs)
 
 
 def test_chunked_ssd_equals_quadratic_dual_form():
