@@ -34,7 +34,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from models.probe import cuda_reason, first_reason, import_reason
-from models.scans.selective_scan import scan_dtype, selective_scan, selective_scan_step
+from models.scans import scan_dtype
+from models.scans.selective_scan import selective_scan, selective_scan_step
 
 DESCRIPTION = "Mamba-1: selective SSM (S6), input-dependent dt/B/C, diagonal A per channel"
 BACKENDS = ("mamba_ssm", "reference")
@@ -82,10 +83,6 @@ def causal_conv_step(x, tail, conv: nn.Conv1d):
     if conv.bias is not None:
         y = y + conv.bias
     return y, window[..., 1:]
-
-
-def low_precision_to_float32(dtype):
-    return torch.float32 if dtype in (None, torch.float16, torch.bfloat16) else dtype
 
 
 class Mamba(nn.Module):
@@ -154,7 +151,7 @@ class Mamba(nn.Module):
         dtype = dtype or self.out_proj.weight.dtype
         return ConvSSMState(torch.zeros(batch, self.d_inner, self.d_conv - 1, device=device, dtype=dtype),
                             torch.zeros(batch, self.d_inner, self.d_state, device=device,
-                                        dtype=low_precision_to_float32(dtype)))
+                                        dtype=scan_dtype(dtype)))
 
     def state_elements(self, seq_len: int) -> int:
         return self.d_inner * (self.d_state + self.d_conv - 1)
@@ -183,7 +180,7 @@ class PackageMixer(nn.Module):
     def _cache(self, batch: int, state: ConvSSMState | None):
         """The package's ``(conv_state, ssm_state)``, filled from ``state`` (zeros if None)."""
         conv_state, ssm_state = self.inner.allocate_inference_cache(batch, max_seqlen=1)
-        ssm_state = ssm_state.to(low_precision_to_float32(ssm_state.dtype))
+        ssm_state = ssm_state.to(scan_dtype(ssm_state.dtype))
         if state is not None:
             conv_state[..., 1:].copy_(state.conv)
             ssm_state.copy_(state.ssm)

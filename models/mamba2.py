@@ -28,9 +28,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from models.mamba import ConvSSMState, PackageMixer, causal_conv, causal_conv_step, low_precision_to_float32
+from models.mamba import ConvSSMState, PackageMixer, causal_conv, causal_conv_step
 from models.probe import cuda_reason, first_reason, import_reason
-from models.scans.selective_scan import scan_dtype
+from models.scans import scan_dtype
 from models.scans.ssd import ssd_scan, ssd_step
 
 DESCRIPTION = "Mamba-2: SSD, scalar decay per head, chunked matmul scan, gated RMSNorm"
@@ -132,7 +132,7 @@ class Mamba2(nn.Module):
         return ConvSSMState(
             torch.zeros(batch, self.conv_dim, self.d_conv - 1, device=device, dtype=dtype),
             torch.zeros(batch, self.nheads, self.headdim, self.d_state, device=device,
-                        dtype=low_precision_to_float32(dtype)))
+                        dtype=scan_dtype(dtype)))
 
     def state_elements(self, seq_len: int) -> int:
         return self.nheads * self.headdim * self.d_state + (self.d_conv - 1) * self.conv_dim

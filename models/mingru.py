@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from models.scans import scan_dtype
 from models.scans.log_space import g, log_g, parallel_scan_log
 
 DESCRIPTION = "minGRU: input-only update gate, parallel log-space scan"
@@ -36,7 +37,8 @@ class MinGRU(nn.Module):
         self.backend = backend
 
     def forward(self, x, state=None, return_state=False):
-        candidate, gate = self.to_hidden_and_gate(x).chunk(2, dim=-1)
+        # Gates and logs in float32 (float64 stays) even under bf16 autocast: the log-space scan never runs in bf16.
+        candidate, gate = self.to_hidden_and_gate(x).to(scan_dtype(x.dtype)).chunk(2, dim=-1)
         log_coeffs = -F.softplus(gate)                       # log(1 - z)
         log_values = -F.softplus(-gate) + log_g(candidate)   # log(z) + log(g(h~))
         if state is not None:
@@ -48,7 +50,7 @@ class MinGRU(nn.Module):
         return (out, h[:, -1].clone()) if return_state else out  # a view would pin all T hidden states
 
     def init_state(self, batch, device=None, dtype=None):
-        return torch.zeros(batch, self.hidden, device=device, dtype=torch.float32 if dtype in (None, torch.bfloat16, torch.float16) else dtype)
+        return torch.zeros(batch, self.hidden, device=device, dtype=scan_dtype(dtype))
 
     def step(self, x, state):
         candidate, gate = self.to_hidden_and_gate(x).chunk(2, dim=-1)

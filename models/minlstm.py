@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from models.scans import scan_dtype
 from models.scans.log_space import g, log_g, parallel_scan_log
 
 DESCRIPTION = "minLSTM: input-only forget/input gates normalised to sum 1, parallel log-space scan"
@@ -34,7 +35,8 @@ class MinLSTM(nn.Module):
         self.backend = backend
 
     def forward(self, x, state=None, return_state=False):
-        candidate, forget, inp = self.to_hidden_and_gates(x).chunk(3, dim=-1)
+        # Gates and logs in float32 (float64 stays) even under bf16 autocast: the log-space scan never runs in bf16.
+        candidate, forget, inp = self.to_hidden_and_gates(x).to(scan_dtype(x.dtype)).chunk(3, dim=-1)
         diff = F.softplus(-forget) - F.softplus(-inp)
         log_coeffs = -F.softplus(diff)                       # log f'
         log_values = -F.softplus(-diff) + log_g(candidate)   # log i' + log g(h~)
@@ -47,7 +49,7 @@ class MinLSTM(nn.Module):
         return (out, h[:, -1].clone()) if return_state else out  # a view would pin all T hidden states
 
     def init_state(self, batch, device=None, dtype=None):
-        return torch.zeros(batch, self.hidden, device=device, dtype=torch.float32 if dtype in (None, torch.bfloat16, torch.float16) else dtype)
+        return torch.zeros(batch, self.hidden, device=device, dtype=scan_dtype(dtype))
 
     def step(self, x, state):
         candidate, forget, inp = self.to_hidden_and_gates(x).to(state.dtype).chunk(3, dim=-1)

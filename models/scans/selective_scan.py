@@ -35,12 +35,9 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from models.scans import scan_dtype
+
 MAX_LOG_DECAY = {torch.float32: 30.0, torch.float64: 200.0}
-
-
-def scan_dtype(dtype: torch.dtype) -> torch.dtype:
-    """The precision recurrences run in: float64 stays, everything else is float32."""
-    return torch.float64 if dtype == torch.float64 else torch.float32
 
 
 def chunk_length(dt: torch.Tensor, A: torch.Tensor, max_chunk: int, max_log_decay: float) -> int:

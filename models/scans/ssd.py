@@ -30,7 +30,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from models.scans.selective_scan import scan_dtype
+from models.scans import scan_dtype
 
 
 def segment_sums(log_a: torch.Tensor) -> torch.Tensor:
