@@ -4,8 +4,9 @@ Statuses: ``ok``; ``skipped`` (the backend cannot run here — the reason is the
 error); ``oom`` (CUDA out of memory, or torch's CPU allocator failing:
 ``RuntimeError: DefaultCPUAllocator: can't allocate memory``); ``nan`` (the
 training loss stopped being finite); ``error`` (any other exception, its type
-and first line kept). ``timeout`` is reserved for executors that enforce
-``cell_timeout_s``. A failing cell never stops the plan.
+and first line kept). A cell run in a child process (``suite.executors.isolated``)
+can also end as ``timeout`` or with a crash the child could not report; the
+driver then writes :func:`failure_record`. A failing cell never stops the plan.
 """
 from __future__ import annotations
 
@@ -51,17 +52,38 @@ def _build(cell: Cell, device: str, decode_budget: int):
                        n_layers=config["n_layers"], device=device, mlp_mult=config["mlp_mult"], **options)
 
 
-def run_cell(cell: Cell, device: str, context: dict) -> dict:
-    """Run ``cell`` on ``device``; ``context`` carries run-level fields (run_id, preset, git_commit)."""
+def record_header(cell: Cell, device: str, context: dict) -> dict:
+    """A record of ``cell`` with every field that does not need the cell to run.
+
+    ``context`` carries run-level fields: run_id, preset, git_commit, hostname,
+    and (for records written by the driver, which never touches CUDA)
+    device_name and torch_threads.
+    """
     record = blank_record(cell.kind)
     record.update(
         run_id=context.get("run_id"), preset=context.get("preset"), git_commit=context.get("git_commit"),
         hostname=context.get("hostname"), cell_key=cell.key, model=cell.model, family=cell.family, task=cell.task,
         task_params=cell.task_params, seq_len=cell.seq_len, batch_size=cell.batch_size, seed=cell.seed,
-        dtype=cell.train_config.get("dtype"), torch_threads=torch.get_num_threads(), device=device,
-        device_name=environment.device_name(device), model_config=cell.model_config, train_config=cell.train_config,
-        torch_version=torch.__version__, timestamp=datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        dtype=cell.train_config.get("dtype"), torch_threads=context.get("torch_threads") or torch.get_num_threads(),
+        device=device, device_name=context.get("device_name"), model_config=cell.model_config,
+        train_config=cell.train_config, torch_version=torch.__version__,
+        timestamp=datetime.datetime.now(datetime.timezone.utc).isoformat(),
     )
+    return record
+
+
+def failure_record(cell: Cell, device: str, context: dict, status: str, error: str, wall_s: float) -> dict:
+    """The record of a cell whose process never returned one (timeout, crash, kill)."""
+    record = record_header(cell, device, context)
+    record.update(status=status, error=error, wall_s=wall_s)
+    return record
+
+
+def run_cell(cell: Cell, device: str, context: dict) -> dict:
+    """Run ``cell`` on ``device`` in this process and return its record, whatever happens."""
+    record = record_header(cell, device, context)
+    record["torch_threads"] = torch.get_num_threads()
+    record["device_name"] = environment.device_name(device)
     start = time.perf_counter()
     model = None
     try:

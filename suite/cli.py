@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.util
+import re
 import json
 import sys
 from pathlib import Path
 
+from suite.plugins import PluginError, load_plugins
 from suite.registry import UnknownName
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -36,38 +37,56 @@ def csv_ints(text: str) -> list[int]:
     return values
 
 
-def load_plugins(paths) -> None:
-    """Import each plugin file; it registers models/tasks with suite.register_model/register_task."""
-    for path in paths or []:
-        path = Path(path)
-        if not path.is_file():
-            raise UsageError(f"--plugin {path}: no such file")
-        spec = importlib.util.spec_from_file_location(f"suite_plugin_{path.stem}", path)
-        module = importlib.util.module_from_spec(spec)
-        try:
-            spec.loader.exec_module(module)
-        except Exception as error:
-            raise UsageError(f"--plugin {path} failed to import: {type(error).__name__}: {error}") from None
+def csv_positive_ints(text: str) -> list[int]:
+    values = csv_ints(text)
+    if any(value <= 0 for value in values):
+        raise argparse.ArgumentTypeError(f"lengths must be positive integers, got {text!r}")
+    return values
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line (what is wrong, where to look) and exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+BYTE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+
+
+def parse_bytes(text: str) -> int:
+    """``2GiB``, ``512MiB``, ``1.5GB``, ``1000000`` → bytes."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", text)
+    unit = match and match.group(2).lower()
+    if not match or unit not in BYTE_UNITS or float(match.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a size like 2GiB or 512MiB, got {text!r}")
+    return int(float(match.group(1)) * BYTE_UNITS[unit])
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m suite", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineParser(prog="python -m suite", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     run = commands.add_parser("run", help="plan, train and measure cells; write records and a report")
-    run.add_argument("--models", type=csv_list, default=["all"], help="all, or specs family[:backend],...")
+    # Options that define the run default to None here: --resume takes unset ones from the manifest.
+    run.add_argument("--models", type=csv_list, default=None, help="all, or specs family[:backend],... (default: all)")
     run.add_argument("--tasks", type=csv_list, default=None, help="all, or task names (default: the preset's)")
-    run.add_argument("--seq-lens", type=csv_ints, default=None, help="train lengths of accuracy cells")
-    run.add_argument("--perf-seq-lens", type=csv_ints, default=None, help="lengths of perf cells")
-    run.add_argument("--kinds", type=csv_list, default=["accuracy", "perf"], help="accuracy,perf")
+    run.add_argument("--seq-lens", type=csv_positive_ints, default=None, help="train lengths of accuracy cells")
+    run.add_argument("--perf-seq-lens", type=csv_positive_ints, default=None, help="lengths of perf cells")
+    run.add_argument("--kinds", type=csv_list, default=None, help="accuracy,perf (default: both)")
     run.add_argument("--preset", default=None, help="tiny, smoke, cpu, cpu-full, standard (default: cpu or standard)")
-    run.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
-    run.add_argument("--seeds", type=csv_ints, default=[0], help="e.g. 0,1,2")
+    run.add_argument("--device", default=None, help="auto, cpu or cuda[:N] (default: auto)")
+    run.add_argument("--seeds", type=csv_ints, default=None, help="e.g. 0,1,2 (default: 0)")
     run.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    run.add_argument("--plugin", action="append", default=None, help="python file registering models/tasks")
+    run.add_argument("--isolation", choices=("process", "none"), default=None,
+                     help="process: every cell in its own child (default); none: all in this process")
+    run.add_argument("--cell-timeout", type=float, default=None, help="seconds per cell (default: the preset's)")
+    run.add_argument("--mem-limit", type=parse_bytes, default=None, help="memory cap per cell's process, e.g. 2GiB")
     run.add_argument("--out", default=None, help="run directory (default: results/<run_id>)")
+    run.add_argument("--resume", action="store_true", help="finish the run in --out: only cells without a record")
     run.add_argument("--report", default=None, help="report file (default: reports/<run_id>.html)")
     run.add_argument("--no-report", action="store_true", help="do not write the HTML report")
-    run.add_argument("--plugin", action="append", default=[], help="python file registering models/tasks")
 
     listing = commands.add_parser("list", help="families, backends (runnable here or why not), tasks, presets")
     listing.add_argument("--json", action="store_true")
@@ -80,53 +99,115 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def command_run(args) -> int:
-    import torch
+RUN_DEFAULTS = {"models": ["all"], "tasks": None, "seq_lens": None, "perf_seq_lens": None,
+                "kinds": ["accuracy", "perf"], "preset": None, "device": "auto", "seeds": [0], "threads": None,
+                "plugin": [], "isolation": "process", "cell_timeout": None, "mem_limit": None}
 
+
+def run_options(args, run_dir: Path | None) -> dict:
+    """The options that define a run. A new run fills unset ones with defaults; ``--resume``
+    takes them from the manifest and refuses options that contradict it."""
+    given = {name: getattr(args, name) for name in RUN_DEFAULTS}
+    if not args.resume:
+        return {name: RUN_DEFAULTS[name] if value is None else value for name, value in given.items()}
+    from suite.store import read_manifest
+
+    if not (run_dir / "manifest.json").is_file():
+        raise UsageError(f"--resume: {run_dir} holds no run (no manifest.json); start it without --resume")
+    recorded = read_manifest(run_dir).get("options") or {}
+    for name, value in given.items():
+        if value is not None and name in recorded and value != recorded[name]:
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"--resume: the run in {run_dir} was made with {flag} {recorded[name]!r}, this command "
+                             f"says {value!r}; resume with the same options (or none) or choose a new --out")
+    return {name: recorded.get(name, RUN_DEFAULTS[name]) if value is None else value for name, value in given.items()}
+
+
+def command_run(args) -> int:
     from suite import environment
-    from suite.executors import local
+    from suite.executors import isolated, local
     from suite.plan import build_plan
     from suite.presets import default_preset_name, get_preset
     from suite.progress import Progress
-    from suite.store import RecordWriter, prepare_run_dir, write_manifest
+    from suite.store import RecordWriter, prepare_run_dir, read_manifest, read_records, repair_torn_tail, \
+        write_manifest
 
-    load_plugins(args.plugin)
-    device = environment.resolve_device(args.device)
-    preset = get_preset(args.preset or default_preset_name(device))
-    unknown_kinds = set(args.kinds) - {"accuracy", "perf"}
+    if args.resume and not args.out:
+        raise UsageError("--resume needs --out: the run directory to finish")
+    run_dir = Path(args.out) if args.out else None
+    options = run_options(args, run_dir)
+    load_plugins(options["plugin"])
+    device = environment.resolve_device(options["device"])
+    preset = get_preset(options["preset"] or default_preset_name(device))
+    unknown_kinds = set(options["kinds"]) - {"accuracy", "perf"}
     if unknown_kinds:
         raise UsageError(f"unknown --kinds {', '.join(sorted(unknown_kinds))}: use accuracy, perf or both")
-    cells = build_plan(preset, models=args.models, tasks=args.tasks, seq_lens=args.seq_lens,
-                       perf_seq_lens=args.perf_seq_lens, seeds=args.seeds, kinds=args.kinds, device=device)
+    cells = build_plan(preset, models=options["models"], tasks=options["tasks"], seq_lens=options["seq_lens"],
+                       perf_seq_lens=options["perf_seq_lens"], seeds=options["seeds"], kinds=options["kinds"],
+                       device=device)
     if not cells:
         raise UsageError("the plan has no cells: check --kinds, --tasks and --seq-lens")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    run_id = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{preset.name}"
-    run_dir = prepare_run_dir(args.out or REPO_ROOT / "results" / run_id)
-    env = environment.collect(device)
+    timeout_s = options["cell_timeout"] or preset.cell_timeout_s
+    settings = {"plugins": options["plugin"], "threads": options["threads"], "mem_limit_bytes": options["mem_limit"]}
+
+    if args.resume:
+        manifest = read_manifest(run_dir)
+        if manifest.get("preset_config") != json.loads(json.dumps(preset.as_dict())):  # as stored: tuples → lists
+            raise UsageError(f"--resume: preset {preset.name!r} has changed since the run in {run_dir} began; "
+                             "its cells would not match: choose a new --out")
+        repair_torn_tail(run_dir)
+        done = {record.get("cell_key") for record in read_records(run_dir)}
+        remaining = [cell for cell in cells if cell.key not in done]
+        run_id = manifest["run_id"]
+        print(f"resuming {run_id}: {len(cells) - len(remaining)} of {len(cells)} cells already recorded",
+              file=sys.stderr)
+    else:
+        run_id = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{preset.name}"
+        run_dir = prepare_run_dir(run_dir or REPO_ROOT / "results" / run_id)
+        remaining = cells
+        if options["isolation"] == "process":  # the driver never touches CUDA: ask a child
+            env, failure = isolated.call_in_child(environment.collect, (device,), settings, 300)
+            if failure:
+                raise UsageError(f"could not read the environment in a child process: {failure[1]}")
+        else:
+            env = environment.collect(device)
+        manifest = {
+            "run_id": run_id, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "preset": preset.name, "preset_config": preset.as_dict(), "environment": env, "options": options,
+            "plan": {"accuracy_cells": sum(c.kind == "accuracy" for c in cells),
+                     "perf_cells": sum(c.kind == "perf" for c in cells),
+                     "models": list(dict.fromkeys(c.model for c in cells)),
+                     "tasks": list(dict.fromkeys(c.task for c in cells if c.task)),
+                     "seq_lens": sorted({c.seq_len for c in cells if c.kind == "accuracy"}),
+                     "perf_seq_lens": sorted({c.seq_len for c in cells if c.kind == "perf"}),
+                     "seeds": list(options["seeds"])},
+        }
+    env = manifest["environment"]
     if preset.device == "cuda" and not device.startswith("cuda"):
         print(f"warning: preset {preset.name!r} is sized for a GPU; on {device} it will be slow", file=sys.stderr)
-    manifest = {
-        "run_id": run_id, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-        "command": [sys.executable, "-m", "suite", *sys.argv[1:]], "preset": preset.name,
-        "preset_config": preset.as_dict(), "environment": env, "status": "running", "plugins": args.plugin,
-        "plan": {"accuracy_cells": sum(c.kind == "accuracy" for c in cells),
-                 "perf_cells": sum(c.kind == "perf" for c in cells),
-                 "models": list(dict.fromkeys(c.model for c in cells)),
-                 "tasks": list(dict.fromkeys(c.task for c in cells if c.task)),
-                 "seq_lens": sorted({c.seq_len for c in cells if c.kind == "accuracy"}),
-                 "perf_seq_lens": sorted({c.seq_len for c in cells if c.kind == "perf"}),
-                 "seeds": list(args.seeds)},
-    }
+    manifest.update(status="running", command=[sys.executable, "-m", "suite", *sys.argv[1:]])
     write_manifest(run_dir, manifest)
-    context = {"run_id": run_id, "preset": preset.name, "git_commit": env["git_commit"], "hostname": env["hostname"]}
-    print(f"run {run_id}: {len(cells)} cells on {device} ({env['device_name']}), preset {preset.name} -> {run_dir}",
-          file=sys.stderr)
-    progress = Progress(len(cells))
-    with RecordWriter(run_dir) as writer:
-        records = local.run(cells, device, context, writer, progress)
+    context = {"run_id": run_id, "preset": preset.name, "git_commit": env["git_commit"],
+               "hostname": env["hostname"], "device_name": env["device_name"],
+               "torch_threads": options["threads"] or env["torch_threads"]}
+    print(f"run {run_id}: {len(remaining)} cells on {device} ({env['device_name']}), preset {preset.name}, "
+          f"isolation {options['isolation']} -> {run_dir}", file=sys.stderr)
+    progress = Progress(len(remaining))
+    try:
+        with RecordWriter(run_dir) as writer:
+            if options["isolation"] == "process":
+                isolated.run(remaining, device, context, writer, progress, settings, timeout_s)
+            else:
+                local.run(remaining, device, context, writer, progress)
+    except (KeyboardInterrupt, isolated.RunInterrupted):
+        progress.close()
+        manifest.update(status="interrupted")
+        write_manifest(run_dir, manifest)
+        print(f"interrupted: the records written so far are kept; finish with:\n"
+              f"  python -m suite run --resume --out {run_dir}", file=sys.stderr)
+        return 130
     summary = progress.close()
+    records = read_records(run_dir)
     manifest.update(status="finished", finished=datetime.datetime.now(datetime.timezone.utc).isoformat(),
                     summary=summary, backends=backends_seen(records, device))
     write_manifest(run_dir, manifest)
@@ -206,7 +287,7 @@ def main(argv=None) -> int:
     handlers = {"run": command_run, "list": command_list, "report": command_report}
     try:
         return handlers[args.command](args)
-    except (UnknownName, UsageError, StoreError, FileNotFoundError) as error:
+    except (UnknownName, UsageError, PluginError, StoreError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except ValueError as error:  # bad lengths, devices: raised with a message that says the fix

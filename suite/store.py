@@ -105,6 +105,24 @@ def read_records(path) -> list[dict]:
     return records
 
 
+def repair_torn_tail(run_dir) -> bool:
+    """Cut a torn last line (a write killed mid-line) off ``records.jsonl`` before
+    appending to it again; returns whether anything was cut. Complete lines are kept."""
+    path = Path(run_dir) / RECORDS
+    if not path.is_file():
+        return False
+    data = path.read_bytes()
+    keep = data.rfind(b"\n") + 1
+    if keep == len(data):
+        return False
+    warnings.warn(f"{path}: cutting a torn last line of {len(data) - keep} bytes before resuming")
+    with open(path, "r+b") as file:
+        file.truncate(keep)
+        file.flush()
+        os.fsync(file.fileno())
+    return True
+
+
 def write_manifest(run_dir, manifest: dict) -> Path:
     """Atomically replace ``<run_dir>/manifest.json``."""
     path = Path(run_dir) / MANIFEST
@@ -136,7 +154,7 @@ def prepare_run_dir(run_dir) -> Path:
     if run_dir.exists() and not run_dir.is_dir():
         raise StoreError(f"--out {run_dir} is a file, not a directory: choose another --out")
     if (run_dir / RECORDS).exists() and (run_dir / RECORDS).stat().st_size > 0:
-        raise StoreError(f"--out {run_dir} already holds records from an earlier run: "
-                         "choose a new --out (nothing there was changed)")
+        raise StoreError(f"--out {run_dir} already holds records from an earlier run: choose a new --out, "
+                         "or add --resume to finish that run (nothing there was changed)")
     run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir

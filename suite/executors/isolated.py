@@ -1,0 +1,137 @@
+"""Each cell in its own child process, with a timeout and an optional memory cap.
+
+Why a child per cell: a segfault, an out-of-memory kill or a hung kernel takes
+down only that cell; each child has its own CUDA context and its own memory
+accounting (the CPU peak of a phase is read from the child's own VmHWM).
+
+How children are made: a ``forkserver`` that has imported torch and the cell
+runner and done nothing else (``child_setup``). Each child is a fork of that clean server, so it
+costs tens of milliseconds instead of the seconds a ``spawn`` spends importing
+torch, and never inherits a parent that has run torch ops or touched CUDA (a
+plain ``fork`` of such a parent can deadlock). The driver itself never touches
+CUDA.
+
+What becomes of each cell (the driver writes exactly one record per cell):
+
+- the child sends its record through a pipe → that record;
+- no record within ``timeout_s`` → the child is killed, status ``timeout``;
+- the child dies without a record: killed by SIGKILL that the driver did not
+  send → ``oom`` (the kernel's out-of-memory killer, most likely); another signal
+  (e.g. SIGSEGV) or a non-zero exit code → ``error`` naming it.
+
+In the child: SIGINT is ignored (the driver decides what Ctrl-C does), the
+plugins are imported, ``torch.set_num_threads`` is applied (deterministic
+algorithms were requested once in the server), and ``RLIMIT_DATA`` is set when a
+memory cap is given, so an allocation past it fails inside torch
+(``DefaultCPUAllocator: can't allocate memory`` → ``oom``).
+"""
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import signal
+import time
+
+PRELOAD = ["suite.executors.child_setup"]
+_CONTEXT = None
+
+
+def forkserver_context():
+    global _CONTEXT
+    if _CONTEXT is None:
+        _CONTEXT = multiprocessing.get_context("forkserver")
+        _CONTEXT.set_forkserver_preload(PRELOAD)
+    return _CONTEXT
+
+
+class RunInterrupted(Exception):
+    """Ctrl-C: the running child was killed; the records written so far stand."""
+
+
+def _prepare_child(settings: dict) -> None:
+    """Per child (the shared set-up is in ``child_setup``, done once in the forkserver)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    limit = settings.get("mem_limit_bytes")
+    if limit:
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    import torch
+
+    from suite.plugins import load_plugins
+
+    load_plugins(settings.get("plugins"))
+    if settings.get("threads"):
+        torch.set_num_threads(settings["threads"])
+
+
+def _child_main(connection, function, args, settings: dict) -> None:
+    try:
+        _prepare_child(settings)
+        result = function(*args)
+    except BaseException as error:  # report, never hang the driver
+        result = {"__child_error__": f"{type(error).__name__}: {str(error).strip()[:300]}"}
+    connection.send(result)
+    connection.close()
+
+
+def _describe_exit(exitcode: int | None, killed_by_driver: bool) -> tuple[str, str]:
+    if exitcode is not None and exitcode < 0:
+        name = signal.Signals(-exitcode).name
+        if -exitcode == signal.SIGKILL and not killed_by_driver:
+            return "oom", "the cell's process was killed by SIGKILL (most likely the kernel's out-of-memory killer)"
+        return "error", f"the cell's process died from {name}"
+    return "error", f"the cell's process exited with code {exitcode} without a record"
+
+
+def call_in_child(function, args, settings: dict, timeout_s: float | None):
+    """Run ``function(*args)`` in a fresh child. Returns ``(result, None)`` or
+    ``(None, (status, error))`` when the child timed out or died."""
+    context = forkserver_context()
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_child_main, args=(send, function, args, settings), daemon=True)
+    process.start()
+    send.close()
+    killed_by_driver = False
+    try:
+        if receive.poll(timeout_s):
+            try:
+                result = receive.recv()
+            except EOFError:
+                result = None
+        else:
+            process.kill()
+            killed_by_driver = True
+            process.join()
+            return None, ("timeout", f"no result within {timeout_s:g} s; the cell's process was killed")
+        process.join(timeout=30)
+        if result is None:
+            return None, _describe_exit(process.exitcode, killed_by_driver)
+        if isinstance(result, dict) and "__child_error__" in result:
+            return None, ("error", result["__child_error__"])
+        return result, None
+    except KeyboardInterrupt:
+        process.kill()
+        process.join()
+        raise RunInterrupted() from None
+    finally:
+        receive.close()
+
+
+def run(cells, device: str, context: dict, writer, progress=None, settings: dict | None = None,
+        timeout_s: float | None = None) -> list[dict]:
+    """Run every cell in its own child; append one record per cell; see the module docstring."""
+    from suite.cell import failure_record, run_cell
+
+    settings = settings or {}
+    records = []
+    for cell in cells:
+        if progress:
+            progress.start(cell.label())
+        start = time.perf_counter()
+        record, failure = call_in_child(run_cell, (cell, device, context), settings, timeout_s)
+        if failure:
+            record = failure_record(cell, device, context, *failure, wall_s=time.perf_counter() - start)
+        writer.append(record)
+        records.append(record)
+        if progress:
+            progress.finish(record["status"])
+    return records

@@ -1,0 +1,93 @@
+"""Every cell in its own process: each way a cell can fail becomes a record with the
+right status while the other cells finish; a killed run resumes without losing or
+duplicating a cell."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from suite.cli import main
+from suite.store import read_records
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGIN = str(Path(__file__).with_name("crashy_plugin.py"))
+
+
+def run(out, *extra):
+    return main(["run", "--preset", "tiny", "--tasks", "mqar", "--no-report", "--plugin", PLUGIN,
+                 "--out", str(out), *extra])
+
+
+@pytest.fixture(scope="module")
+def crashy_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("crashy") / "run"
+    specs = "crashy:raise,crashy:exit,crashy:segfault,crashy:hang,crashy:allocate,crashy:nan,crashy:fine,mingru"
+    assert run(out, "--models", specs, "--kinds", "accuracy", "--cell-timeout", "10", "--mem-limit", "1GiB") == 0
+    return {record["model"]: record for record in read_records(out)}
+
+
+@pytest.mark.parametrize("spec, status, message", [
+    ("crashy:raise", "error", "this mixer always fails"),
+    ("crashy:exit", "error", "exited with code 139"),
+    ("crashy:segfault", "error", "SIGSEGV"),
+    ("crashy:hang", "timeout", "no result within 10 s"),
+    ("crashy:allocate", "oom", "allocate"),
+    ("crashy:nan", "nan", "nan"),
+])
+def test_each_failure_is_a_record_with_its_status(crashy_run, spec, status, message):
+    record = crashy_run[spec]
+    assert record["status"] == status, record["error"]
+    assert message in record["error"]
+    assert "\n" not in record["error"]
+
+
+def test_healthy_cells_around_the_failures_finish(crashy_run):
+    assert crashy_run["crashy:fine"]["status"] == "ok"
+    assert crashy_run["mingru"]["status"] == "ok" and crashy_run["mingru"]["accuracy"] is not None
+
+
+def test_killed_run_resumes_with_every_cell_exactly_once(tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "suite", "run", "--preset", "tiny", "--models", "mingru,gru,lstm",
+               "--no-report", "--out", str(out)]
+    driver = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    records = out / "records.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not records.exists() or records.read_text().count("\n") < 3):
+        time.sleep(0.05)
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait()
+    written = records.read_text().count("\n")
+    assert 3 <= written
+    with records.open("a") as file:
+        file.write('{"torn": ')  # what a write cut by the kill looks like
+    with pytest.warns(UserWarning, match="torn"):
+        assert main(["run", "--resume", "--out", str(out), "--no-report"]) == 0
+    keys = [record["cell_key"] for record in read_records(out)]
+    assert len(keys) == len(set(keys)) == 12  # 3 models x 3 tasks + 3 perf cells
+    assert all(line.strip().endswith("}") for line in records.read_text().splitlines())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "finished"
+
+
+def test_resume_refuses_contradicting_options(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run(out, "--models", "mingru", "--kinds", "perf") == 0
+    assert main(["run", "--resume", "--out", str(out), "--models", "gru"]) == 2
+    assert "was made with --models" in capsys.readouterr().err
+    assert main(["run", "--resume", "--out", str(out), "--no-report"]) == 0  # nothing left: no duplicates
+    assert len(read_records(out)) == 1
+
+
+def test_same_seed_and_threads_give_identical_results(tmp_path):
+    results = []
+    for name in ("a", "b"):
+        assert run(tmp_path / name, "--models", "mingru,transformer", "--kinds", "accuracy", "--threads", "1") == 0
+        results.append([(r["model"], r["final_loss"], r["accuracy"]) for r in read_records(tmp_path / name)])
+    assert results[0] == results[1]
