@@ -21,18 +21,18 @@ from collections import Counter
 
 import pandas as pd
 
-from suite.schema import ACCURACY_FIELDS, COMMON_FIELDS, PERF_FIELDS, SCHEMA_VERSION, STATUSES
+from suite.schema import ACCURACY_FIELDS, COMMON_FIELDS, MAX_LEN_FIELDS, PERF_FIELDS, SCHEMA_VERSION, STATUSES
 from suite.store import read_manifest, read_records, records_path
 from suite.stats import mean_confidence_interval, wilson_interval
 
-ALL_FIELDS = COMMON_FIELDS + ACCURACY_FIELDS + PERF_FIELDS
+ALL_FIELDS = COMMON_FIELDS + ACCURACY_FIELDS + PERF_FIELDS + MAX_LEN_FIELDS
 NUMERIC_FIELDS = (
     "seq_len", "batch_size", "seed", "torch_threads", "params", "state_bytes", "wall_s",
     "accuracy", "accuracy_ci_low", "accuracy_ci_high", "n_scored", "chance_accuracy", "seq_accuracy",
     "final_loss", "train_steps", "train_s",
     "train_tokens_per_s", "train_step_ms", "prefill_tokens_per_s", "decode_ms_per_token",
     "decode_ms_per_token_batch1", "train_peak_mem_bytes", "prefill_peak_mem_bytes", "decode_peak_mem_bytes",
-    "timing_repeats",
+    "timing_repeats", "max_seq_len", "first_failing_len", "mem_limit_bytes",
 )
 PERF_METRICS = (
     "train_tokens_per_s", "train_step_ms", "prefill_tokens_per_s", "decode_ms_per_token",
@@ -181,6 +181,18 @@ def perf_table(records: pd.DataFrame) -> pd.DataFrame:
                    error=_first_error(group))
         rows.append(row)
     return pd.DataFrame(rows, columns=list(PERF_COLUMNS))
+
+
+MAX_LEN_COLUMNS = ("model", "batch_size", "status", "max_seq_len", "first_failing_len", "first_failing_status",
+                   "first_failing_error", "mem_limit_bytes", "backend")
+
+
+def max_len_table(records: pd.DataFrame) -> pd.DataFrame:
+    """One row per ``max_len`` record (``run --find-max-len``): the out-of-memory boundary per model."""
+    cells = latest_records(records)
+    cells = cells[cells["kind"] == "max_len"]
+    return pd.DataFrame([{column: row.get(column) for column in MAX_LEN_COLUMNS} for _, row in cells.iterrows()],
+                        columns=list(MAX_LEN_COLUMNS))
 
 
 def summary_table(records: pd.DataFrame) -> pd.DataFrame:

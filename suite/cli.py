@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="process: every cell in its own child (default); none: all in this process")
     run.add_argument("--cell-timeout", type=float, default=None, help="seconds per cell (default: the preset's)")
     run.add_argument("--mem-limit", type=parse_bytes, default=None, help="memory cap per cell's process, e.g. 2GiB")
+    run.add_argument("--find-max-len", action="store_true", default=None,
+                     help="per model, double the length from --max-len-start until a perf probe fails")
+    run.add_argument("--max-len-start", type=int, default=None, help="first length probed (default: 256)")
+    run.add_argument("--max-len-limit", type=int, default=None, help="stop doubling past this (default: 1048576)")
     run.add_argument("--out", default=None, help="run directory (default: results/<run_id>)")
     run.add_argument("--resume", action="store_true", help="finish the run in --out: only cells without a record")
     run.add_argument("--report", default=None, help="report file (default: reports/<run_id>.html)")
@@ -101,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 RUN_DEFAULTS = {"models": ["all"], "tasks": None, "seq_lens": None, "perf_seq_lens": None,
                 "kinds": ["accuracy", "perf"], "preset": None, "device": "auto", "seeds": [0], "threads": None,
-                "plugin": [], "isolation": "process", "cell_timeout": None, "mem_limit": None}
+                "plugin": [], "isolation": "process", "cell_timeout": None, "mem_limit": None,
+                "find_max_len": False, "max_len_start": 256, "max_len_limit": 2**20}
 
 
 def run_options(args, run_dir: Path | None) -> dict:
@@ -145,8 +150,12 @@ def command_run(args) -> int:
     cells = build_plan(preset, models=options["models"], tasks=options["tasks"], seq_lens=options["seq_lens"],
                        perf_seq_lens=options["perf_seq_lens"], seeds=options["seeds"], kinds=options["kinds"],
                        device=device)
-    if not cells:
+    if not cells and not options["find_max_len"]:
         raise UsageError("the plan has no cells: check --kinds, --tasks and --seq-lens")
+    if options["find_max_len"] and options["isolation"] != "process":
+        raise UsageError("--find-max-len runs every probe in its own process: drop --isolation none")
+    if options["max_len_start"] <= 0 or options["max_len_limit"] < options["max_len_start"]:
+        raise UsageError("--max-len-start must be positive and no larger than --max-len-limit")
     timeout_s = options["cell_timeout"] or preset.cell_timeout_s
     settings = {"plugins": options["plugin"], "threads": options["threads"], "mem_limit_bytes": options["mem_limit"]}
 
@@ -156,7 +165,7 @@ def command_run(args) -> int:
             raise UsageError(f"--resume: preset {preset.name!r} has changed since the run in {run_dir} began; "
                              "its cells would not match: choose a new --out")
         repair_torn_tail(run_dir)
-        done = {record.get("cell_key") for record in read_records(run_dir)}
+        done = {record.get("cell_key"): record for record in read_records(run_dir)}
         remaining = [cell for cell in cells if cell.key not in done]
         run_id = manifest["run_id"]
         print(f"resuming {run_id}: {len(cells) - len(remaining)} of {len(cells)} cells already recorded",
@@ -164,7 +173,7 @@ def command_run(args) -> int:
     else:
         run_id = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{preset.name}"
         run_dir = prepare_run_dir(run_dir or REPO_ROOT / "results" / run_id)
-        remaining = cells
+        remaining, done = cells, {}
         if options["isolation"] == "process":  # the driver never touches CUDA: ask a child
             env, failure = isolated.call_in_child(environment.collect, (device,), settings, 300)
             if failure:
@@ -199,6 +208,18 @@ def command_run(args) -> int:
                 isolated.run(remaining, device, context, writer, progress, settings, timeout_s)
             else:
                 local.run(remaining, device, context, writer, progress)
+            if options["find_max_len"]:
+                from suite import max_len
+
+                probe_models = build_plan(preset, models=options["models"], kinds=("perf",), device=device,
+                                          perf_seq_lens=[options["max_len_start"]])
+                for spec in dict.fromkeys(cell.model for cell in probe_models):
+                    boundary = max_len.search(spec, preset, device, context, writer, done, settings, timeout_s,
+                                              options["max_len_start"], options["max_len_limit"],
+                                              seed=options["seeds"][0], progress=progress)
+                    print(f"\n{spec}: max_seq_len {boundary['max_seq_len']} (first failing: "
+                          f"{boundary['first_failing_len']} {boundary['first_failing_status'] or ''})",
+                          file=sys.stderr)
     except (KeyboardInterrupt, isolated.RunInterrupted):
         progress.close()
         manifest.update(status="interrupted")
@@ -272,9 +293,16 @@ def command_list(args) -> int:
 def command_report(args) -> int:
     from suite.report import write_report
 
+    from suite.schema import SCHEMA_VERSION
+    from suite.store import read_records
+
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise UsageError(f"{run_dir} is not a run directory: pass the --out folder of a `suite run`")
+    newest = max((record.get("schema_version") or 0 for record in read_records(run_dir)), default=0)
+    if newest > SCHEMA_VERSION:
+        raise UsageError(f"{run_dir} holds records of schema_version {newest}, newer than this suite's "
+                         f"{SCHEMA_VERSION}: upgrade the suite to report on it")
     path = write_report(run_dir, args.out or REPO_ROOT / "reports" / f"{run_dir.resolve().name}.html")
     print(f"report: {path}")
     return 0

@@ -106,6 +106,9 @@ def measure(model, seq_len: int, batch_size: int, seed: int, config: dict, devic
         "train_peak_mem_bytes": train_memory.peak_bytes,
         "prefill_peak_mem_bytes": prefill_memory.peak_bytes,
         "decode_peak_mem_bytes": decode_memory.peak_bytes,
+        "train_peak_reserved_bytes": train_memory.peak_reserved_bytes,
+        "prefill_peak_reserved_bytes": prefill_memory.peak_reserved_bytes,
+        "decode_peak_reserved_bytes": decode_memory.peak_reserved_bytes,
         "peak_mem_method": train_memory.method,
         "timing_repeats": repeats,
     }

@@ -11,7 +11,7 @@ Fields
 schema_version   int, :data:`SCHEMA_VERSION`
 run_id           str, one per ``suite run``
 cell_key         str, stable hash of (kind, model, task, seq_len, batch, seed, config)
-kind             "accuracy" | "perf"
+kind             "accuracy" | "perf" | "max_len"
 model            the spec as asked (``mingru``, ``gru:loop``)
 family           the family part of the spec
 backend          what actually ran (``log``, ``cudnn``, ``loop``, ``reference-torch``,
@@ -34,7 +34,10 @@ train_config     dict (steps, lr, warmup, ...)
 wall_s           seconds the whole cell took
 torch_version, git_commit, hostname, preset, timestamp
 
-Accuracy cells add :data:`ACCURACY_FIELDS`; perf cells :data:`PERF_FIELDS`.
+Accuracy cells add :data:`ACCURACY_FIELDS`; perf cells :data:`PERF_FIELDS`;
+out-of-memory boundaries (``run --find-max-len``) :data:`MAX_LEN_FIELDS`, with
+the probes behind them stored as perf records whose ``train_config`` has
+``"probe": "max_len"``.
 A record with status ``error`` may also carry ``error_traceback`` (a short
 traceback, for debugging; not part of any comparison).
 """
@@ -72,11 +75,22 @@ PERF_FIELDS = (
     "train_peak_mem_bytes",    # peak memory of the phase above its starting level
     "prefill_peak_mem_bytes",
     "decode_peak_mem_bytes",
+    "train_peak_reserved_bytes",    # CUDA only: the caching allocator's reserved peak, same way
+    "prefill_peak_reserved_bytes",
+    "decode_peak_reserved_bytes",
     "peak_mem_method",         # how memory was measured (see suite.measure)
     "timing_repeats",          # repeats behind each median
 )
 
-KINDS = {"accuracy": ACCURACY_FIELDS, "perf": PERF_FIELDS}
+MAX_LEN_FIELDS = (
+    "max_seq_len",             # largest power-of-two length whose perf probe finished ok (None: not even the first)
+    "first_failing_len",       # the first length that did not (None: every length up to the limit fitted)
+    "first_failing_status",    # its status: oom, timeout, error ...
+    "first_failing_error",     # its one-line error
+    "mem_limit_bytes",         # the memory cap the probes ran under (None: the machine's)
+)
+
+KINDS = {"accuracy": ACCURACY_FIELDS, "perf": PERF_FIELDS, "max_len": MAX_LEN_FIELDS}
 
 
 def blank_record(kind: str) -> dict:

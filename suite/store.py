@@ -156,5 +156,11 @@ def prepare_run_dir(run_dir) -> Path:
     if (run_dir / RECORDS).exists() and (run_dir / RECORDS).stat().st_size > 0:
         raise StoreError(f"--out {run_dir} already holds records from an earlier run: choose a new --out, "
                          "or add --resume to finish that run (nothing there was changed)")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        raise StoreError(f"--out {run_dir} cannot be written ({error.strerror}): choose a writable folder") from None
     return run_dir

@@ -254,6 +254,28 @@ def not_plotted_note(perf: pd.DataFrame) -> str:
     return f'<p class="note">Not plotted (no ok run): <span class="status">{html.escape(points)}</span></p>'
 
 
+def boundary_failures(records: pd.DataFrame) -> dict:
+    """model → (first failing length, its status) from the ``max_len`` records."""
+    table_ = analysis.max_len_table(records)
+    return {row["model"]: (row["first_failing_len"], row["first_failing_status"])
+            for _, row in table_.iterrows() if row["first_failing_len"] is not None and pd.notna(row["first_failing_len"])}
+
+
+def boundary_section(records: pd.DataFrame) -> str:
+    boundaries = analysis.max_len_table(records)
+    if boundaries.empty:
+        return ""
+    rows = [[row["model"], format_length(row["batch_size"]), format_length(row["max_seq_len"]),
+             format_length(row["first_failing_len"]), text_of(row["first_failing_status"]),
+             text_of(row["first_failing_error"]), value_cell(row["mem_limit_bytes"], format_bytes)]
+            for _, row in boundaries.iterrows()]
+    return ("<h3>Out-of-memory boundary</h3>"
+            '<p class="note">Largest power-of-two length whose perf probe (train step, prefill, decode) finished, '
+            'found by doubling (<code>run --find-max-len</code>), and the first length that did not; marked X in '
+            'the train-step memory panel. <code>timeout</code> means the probe ran out of time, not memory.</p>'
+            + table(["model", "batch", "max_seq_len", "first failing", "status", "error", "memory cap"], rows))
+
+
 def perf_sections(records: pd.DataFrame, palette: dict) -> str:
     perf = analysis.perf_table(records)
     if perf.empty:
@@ -283,8 +305,9 @@ def perf_sections(records: pd.DataFrame, palette: dict) -> str:
         image(plots.metric_vs_seq_len(perf, [
             ("train_peak_mem_bytes", "train step", "peak MiB", mib),
             ("prefill_peak_mem_bytes", "prefill", "peak MiB", mib),
-            ("decode_peak_mem_bytes", "decode", "peak MiB", mib)], palette),
+            ("decode_peak_mem_bytes", "decode", "peak MiB", mib)], palette, failures=boundary_failures(records)),
             "peak memory vs seq_len", "no memory was measured"), note,
+        boundary_section(records),
     ]
     rows = [[row["model"], text_of(row["task"]), format_length(row["seq_len"]), format_length(row["batch_size"]),
              Cell(row["status"], "" if row["status"] == "ok" else "status"),

@@ -158,11 +158,16 @@ def plain_log_ticks(axis, values: pd.Series) -> None:
         axis.set_minor_formatter(NullFormatter())
 
 
-def metric_vs_seq_len(perf: pd.DataFrame, panels, palette: dict | None = None) -> str | None:
+def metric_vs_seq_len(perf: pd.DataFrame, panels, palette: dict | None = None,
+                      failures: dict | None = None) -> str | None:
     """One panel per ``(metric, title, y_label, scale)`` in ``panels``, each a
     log-log line plot of that metric of ok perf rows against seq_len, one line
     per model. ``scale`` divides the values (e.g. bytes → MiB). Returns None when
-    no panel has any value; a panel without values says "no data"."""
+    no panel has any value; a panel without values says "no data".
+
+    ``failures`` (model → (first failing length, status)) marks, in the first
+    panel, where each model's out-of-memory search stopped: an ``X`` at that
+    length, at the height of the model's last measured value."""
     perf = perf.assign(series=series_labels(perf)) if not perf.empty else perf
     if perf.empty or all(perf[metric].dropna().empty for metric, *_ in panels):
         return None
@@ -185,10 +190,21 @@ def metric_vs_seq_len(perf: pd.DataFrame, panels, palette: dict | None = None) -
             sns.lineplot(data=data, x="seq_len", y="value", hue="series", palette=palette, marker="o",
                          errorbar=None, estimator=None, sort=True, legend=False, ax=axes)
             plotted.update(data["series"])
+            ticks = set(data["seq_len"].unique())
+            if failures and axes is axes_list[0]:
+                for model, (length, status) in failures.items():
+                    mine = data[data["model"] == model]
+                    if mine.empty or length is None or pd.isna(length):
+                        continue
+                    color = palette.get(mine["series"].iloc[0], "black")
+                    axes.scatter([length], [mine["value"].iloc[-1]], marker="X", s=80, color=color, zorder=5)
+                    axes.annotate(str(status), (length, mine["value"].iloc[-1]), textcoords="offset points",
+                                  xytext=(4, 4), fontsize=7, color=color)
+                    ticks.add(length)
             axes.set_xscale("log", base=2)
             axes.set_yscale("log")
-            axes.set_xticks(sorted(data["seq_len"].unique()))
-            axes.set_xticklabels([str(int(v)) for v in sorted(data["seq_len"].unique())], rotation=45)
+            axes.set_xticks(sorted(ticks))
+            axes.set_xticklabels([str(int(v)) for v in sorted(ticks)], rotation=45)
             axes.xaxis.set_minor_locator(NullLocator())
             plain_log_ticks(axes.yaxis, data["value"])
             axes.set_xlabel("seq_len (tokens)")

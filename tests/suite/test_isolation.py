@@ -91,3 +91,41 @@ def test_same_seed_and_threads_give_identical_results(tmp_path):
         assert run(tmp_path / name, "--models", "mingru,transformer", "--kinds", "accuracy", "--threads", "1") == 0
         results.append([(r["model"], r["final_loss"], r["accuracy"]) for r in read_records(tmp_path / name)])
     assert results[0] == results[1]
+
+
+def test_find_max_len_records_a_boundary_per_model_and_reports_it(tmp_path):
+    out = tmp_path / "run"
+    code = main(["run", "--preset", "smoke", "--models", "mingru,transformer", "--kinds", "perf", "--perf-seq-lens",
+                 "64", "--find-max-len", "--max-len-start", "1024", "--mem-limit", "600MiB", "--out", str(out),
+                 "--report", str(tmp_path / "report.html")])
+    assert code == 0
+    boundaries = {r["model"]: r for r in read_records(out) if r["kind"] == "max_len"}
+    assert set(boundaries) == {"mingru", "transformer"}
+    for boundary in boundaries.values():
+        assert boundary["status"] == "ok"
+        assert boundary["max_seq_len"] >= 1024
+        assert boundary["first_failing_len"] == 2 * boundary["max_seq_len"]
+        assert boundary["first_failing_status"] == "oom", boundary["first_failing_error"]
+    assert "Out-of-memory boundary" in (tmp_path / "report.html").read_text()
+
+
+def test_ctrl_c_kills_the_cell_keeps_the_records_and_says_how_to_resume(tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "suite", "run", "--preset", "tiny", "--models", "mingru,gru,lstm",
+               "--no-report", "--out", str(out)]
+    driver = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    records = out / "records.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not records.exists() or records.read_text().count("\n") < 2):
+        time.sleep(0.05)
+    driver.send_signal(signal.SIGINT)
+    _, err = driver.communicate(timeout=60)
+    assert driver.returncode == 130
+    assert f"--resume --out {out}" in err
+    lines = records.read_text().splitlines()
+    assert lines and all(json.loads(line) for line in lines)  # nothing half-written
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+    assert main(["run", "--resume", "--out", str(out), "--no-report"]) == 0
+    keys = [record["cell_key"] for record in read_records(out)]
+    assert len(keys) == len(set(keys)) == 12

@@ -1,5 +1,6 @@
 """The runner end to end with the tiny preset, failures as data, and the CLI's bad-input contract."""
 import json
+from contextlib import nullcontext
 import subprocess
 import sys
 from pathlib import Path
@@ -106,3 +107,40 @@ def test_module_entry_point_lists_everything():
     assert {f["family"] for f in listing["families"]} >= set(builtin_family_names())
     mamba = next(f for f in listing["families"] if f["family"] == "mamba")
     assert any(not b["available"] and b["reason"] for b in mamba["backends"]) or listing["device"] != "cpu"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--models", ""], "no models selected"),
+    (["run", "--seq-lens", "64,abc"], "expected comma-separated integers"),
+    (["run", "--seq-lens", "0"], "positive integers"),
+    (["run", "--device", "cuda"], "torch sees no CUDA device"),
+    (["run", "--mem-limit", "lots"], "expected a size like 2GiB"),
+    (["run", "--resume"], "--resume needs --out"),
+])
+def test_more_bad_input_is_one_line_and_exit_2(argv, message, capsys):
+    import torch
+
+    if "cuda" in argv and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(SystemExit) if "--seq-lens" in argv or "--mem-limit" in argv else nullcontext():
+        code = main(argv)
+        assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_unwritable_out_is_refused(capsys):
+    assert main(["run", "--preset", "tiny", "--out", "/proc/not-writable/run"]) == 2
+    assert "cannot be written" in capsys.readouterr().err
+
+
+def test_report_refuses_records_from_a_newer_schema(tiny_run, tmp_path, capsys):
+    newer = tmp_path / "newer"
+    newer.mkdir()
+    lines = (tiny_run / "run" / "records.jsonl").read_text().splitlines()
+    record = json.loads(lines[0])
+    record["schema_version"] = 99
+    (newer / "records.jsonl").write_text("\n".join(lines[1:] + [json.dumps(record)]) + "\n")
+    assert main(["report", str(newer), "--out", str(tmp_path / "r.html")]) == 2
+    assert "schema_version 99" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()

@@ -1,0 +1,80 @@
+"""Where does each model run out of memory? ``run --find-max-len``.
+
+Per model (and the preset's perf batch size), lengths ``start, 2·start, 4·start,
+…`` up to ``limit`` are probed one after another, each probe a perf cell (one
+warm-up, one timed repeat, two decode tokens) in its own child process under the
+run's memory cap. The search stops at the first probe that does not finish ok.
+One ``max_len`` record per model then says: the largest length that fitted
+(``max_seq_len``), the first that did not (``first_failing_len``) with its status
+and error — ``oom`` when an allocation failed or the kernel killed the child,
+``timeout`` when it ran out of time (not the same thing: the memory may have
+fitted). Probes are ordinary records, so ``--resume`` reuses those already run.
+"""
+from __future__ import annotations
+
+import time
+
+from suite.cell import failure_record, record_header, run_cell
+from suite.executors.isolated import call_in_child
+from suite.plan import Cell, model_config, perf_config
+
+
+def probe_cell(preset, spec: str, seq_len: int, seed: int, device: str) -> Cell:
+    config = {**perf_config(preset, device), "warmup": 1, "repeats": 1, "decode_tokens": 2, "probe": "max_len"}
+    return Cell("perf", spec, None, seq_len, preset.perf_batch_size, seed, {"vocab_size": preset.perf_vocab_size},
+                model_config(preset, spec, preset.perf_vocab_size), config)
+
+
+def boundary_cell(preset, spec: str, seed: int, start: int, limit: int, mem_limit_bytes, device: str) -> Cell:
+    return Cell("max_len", spec, None, 0, preset.perf_batch_size, seed, {"vocab_size": preset.perf_vocab_size},
+                model_config(preset, spec, preset.perf_vocab_size),
+                {**perf_config(preset, device), "start_len": start, "limit_len": limit,
+                 "mem_limit_bytes": mem_limit_bytes})
+
+
+def lengths(start: int, limit: int) -> list[int]:
+    out, length = [], start
+    while length <= limit:
+        out.append(length)
+        length *= 2
+    return out
+
+
+def search(spec, preset, device, context, writer, done: dict, settings: dict, timeout_s, start: int, limit: int,
+           seed: int = 0, progress=None) -> dict:
+    """Probe ``spec`` by doubling; append probe records and the boundary record; return the latter.
+    ``done`` maps cell keys already recorded (on resume) to their records."""
+    boundary = boundary_cell(preset, spec, seed, start, limit, settings.get("mem_limit_bytes"), device)
+    if boundary.key in done:
+        return done[boundary.key]
+    began = time.perf_counter()
+    last_ok, failing, backend = None, None, None
+    for length in lengths(start, limit):
+        cell = probe_cell(preset, spec, length, seed, device)
+        record = done.get(cell.key)
+        if record is None:
+            if progress:
+                progress.total = max(progress.total, progress.done + 1)  # probes are found, not planned
+                progress.start(f"{spec} max-len probe T={length}")
+            probe_began = time.perf_counter()
+            record, failure = call_in_child(run_cell, (cell, device, context), settings, timeout_s)
+            if failure:
+                record = failure_record(cell, device, context, *failure, wall_s=time.perf_counter() - probe_began)
+            writer.append(record)
+            if progress:
+                progress.finish(record["status"])
+        backend = backend or record.get("backend")
+        if record["status"] != "ok":
+            failing = record
+            break
+        last_ok = length
+    result = record_header(boundary, device, context)
+    result.update(backend=backend, max_seq_len=last_ok, mem_limit_bytes=settings.get("mem_limit_bytes"),
+                  wall_s=time.perf_counter() - began)
+    if failing is not None:
+        result.update(first_failing_len=failing["seq_len"], first_failing_status=failing["status"],
+                      first_failing_error=failing["error"])
+    result["status"] = "ok" if last_ok is not None and backend else (failing or {}).get("status", "error")
+    result["error"] = None if result["status"] == "ok" else f"no length from {start} fitted: {failing['error']}"
+    writer.append(result)
+    return result
