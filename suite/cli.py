@@ -165,7 +165,7 @@ def command_run(args) -> int:
             raise UsageError(f"--resume: preset {preset.name!r} has changed since the run in {run_dir} began; "
                              "its cells would not match: choose a new --out")
         repair_torn_tail(run_dir)
-        done = {record.get("cell_key"): record for record in read_records(run_dir)}
+        done = {record.get("cell_key"): record for record in read_records(run_dir, strict=True)}
         remaining = [cell for cell in cells if cell.key not in done]
         run_id = manifest["run_id"]
         print(f"resuming {run_id}: {len(cells) - len(remaining)} of {len(cells)} cells already recorded",
@@ -299,7 +299,7 @@ def command_report(args) -> int:
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise UsageError(f"{run_dir} is not a run directory: pass the --out folder of a `suite run`")
-    newest = max((record.get("schema_version") or 0 for record in read_records(run_dir)), default=0)
+    newest = max((record.get("schema_version") or 0 for record in read_records(run_dir, strict=True)), default=0)
     if newest > SCHEMA_VERSION:
         raise UsageError(f"{run_dir} holds records of schema_version {newest}, newer than this suite's "
                          f"{SCHEMA_VERSION}: upgrade the suite to report on it")

@@ -78,17 +78,19 @@ def records_path(path) -> Path:
     return candidate
 
 
-def read_records(path) -> list[dict]:
+def read_records(path, strict: bool = False) -> list[dict]:
     """Every record of a run directory or records file, in the order written.
 
     Blank lines are ignored. A torn last line (a run killed mid-write) is
-    skipped with a warning; an unparseable line anywhere else is corruption and
-    raises :class:`StoreError` naming the file and line.
+    skipped with a warning. Other lines that are not JSON objects are garbage:
+    with ``strict`` they raise :class:`StoreError` naming their line numbers (the
+    CLI refuses to report on or resume such a file); without, they are skipped
+    with one warning naming them, and the good lines are returned.
     """
     file = records_path(path)
     lines = [(number, line) for number, line in
              enumerate(file.read_text(encoding="utf-8", errors="replace").splitlines(), start=1) if line.strip()]
-    records = []
+    records, garbage = [], []
     for index, (number, line) in enumerate(lines):
         try:
             record = json.loads(line)
@@ -98,10 +100,16 @@ def read_records(path) -> list[dict]:
             if index == len(lines) - 1:
                 warnings.warn(f"{file}:{number}: skipping the last line, which does not parse "
                               f"(probably a write cut short): {error}", stacklevel=2)
-                continue
-            raise StoreError(f"{file}:{number}: corrupt record (not a JSON object): {error}; "
-                             "fix or delete that line") from None
+            else:
+                garbage.append(number)
+            continue
         records.append(record)
+    if garbage:
+        where = f"{file}:{','.join(map(str, garbage))}"
+        if strict:
+            raise StoreError(f"{where}: corrupt records (not JSON objects); fix or delete those lines")
+        warnings.warn(f"{where}: skipping corrupt records (not JSON objects); the other lines are loaded",
+                      stacklevel=2)
     return records
 
 

@@ -12,3 +12,29 @@ def test_isolated_child_round_trip(benchmark):
     call_in_child(do_nothing, (), {}, 60)  # start the forkserver outside the measurement
     result, failure = benchmark.pedantic(call_in_child, args=(do_nothing, (), {}, 60), rounds=20, iterations=1)
     assert failure is None and result == 1
+
+
+def test_overhead_per_cell_over_the_smoke_plan(benchmark):
+    """Driver-side time of each smoke cell minus the time the cell itself reports
+    (``wall_s``): what the child process adds. The median lands in extra_info."""
+    import statistics
+    import time
+
+    from suite.cell import run_cell
+    from suite.plan import build_plan
+    from suite.presets import get_preset
+
+    cells = build_plan(get_preset("smoke"), kinds=("perf",), perf_seq_lens=[64])
+    overheads = []
+
+    def run_plan():
+        for cell in cells:
+            start = time.perf_counter()
+            record, failure = call_in_child(run_cell, (cell, "cpu", {"run_id": "benchmark"}), {}, 120)
+            assert failure is None and record["status"] == "ok", failure or record["error"]
+            overheads.append(time.perf_counter() - start - record["wall_s"])
+
+    benchmark.pedantic(run_plan, rounds=1, iterations=1)
+    benchmark.extra_info["median_overhead_s"] = statistics.median(overheads)
+    benchmark.extra_info["cells"] = len(overheads)
+    assert len(overheads) == len(cells)

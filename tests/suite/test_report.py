@@ -128,12 +128,14 @@ def test_torn_last_line_is_skipped_with_a_warning(tmp_path):
     assert len(frame) == 3
 
 
-def test_corrupt_middle_line_raises_naming_file_and_line(tmp_path):
+def test_corrupt_middle_lines_are_named_and_the_good_lines_loaded(tmp_path):
     lines = [json.dumps(r) for r in synthetic_records()[:3]]
     lines.insert(1, "{not json")
+    lines.insert(3, "[1, 2]")
     (tmp_path / "records.jsonl").write_text("\n".join(lines) + "\n")
-    with pytest.raises(ValueError, match=r"records.jsonl:2"):
-        analysis.load_results(tmp_path)
+    with pytest.warns(UserWarning, match=r"records.jsonl:2,4"):
+        frame = analysis.load_results(tmp_path)
+    assert len(frame) == 3
 
 
 def test_missing_path_names_the_fix(tmp_path):

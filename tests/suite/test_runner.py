@@ -144,3 +144,13 @@ def test_report_refuses_records_from_a_newer_schema(tiny_run, tmp_path, capsys):
     assert main(["report", str(newer), "--out", str(tmp_path / "r.html")]) == 2
     assert "schema_version 99" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_report_refuses_corrupt_records_naming_the_lines(tiny_run, tmp_path, capsys):
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    lines = (tiny_run / "run" / "records.jsonl").read_text().splitlines()
+    (corrupt / "records.jsonl").write_text("\n".join(lines[:2] + ["garbage"] + lines[2:]) + "\n")
+    assert main(["report", str(corrupt), "--out", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert "records.jsonl:3" in err and len(err.strip().splitlines()) == 1
