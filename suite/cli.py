@@ -128,14 +128,52 @@ def run_options(args, run_dir: Path | None) -> dict:
     return {name: recorded.get(name, RUN_DEFAULTS[name]) if value is None else value for name, value in given.items()}
 
 
+def resume_state(run_dir: Path, preset) -> tuple[dict, dict]:
+    """The manifest of the run to finish and its records by cell key (a torn tail cut off first)."""
+    from suite.store import read_manifest, read_records, repair_torn_tail
+
+    manifest = read_manifest(run_dir)
+    if manifest.get("preset_config") != json.loads(json.dumps(preset.as_dict())):  # as stored: tuples → lists
+        raise UsageError(f"--resume: preset {preset.name!r} has changed since the run in {run_dir} began; "
+                         "its cells would not match: choose a new --out")
+    repair_torn_tail(run_dir)
+    return manifest, {record.get("cell_key"): record for record in read_records(run_dir, strict=True)}
+
+
+def read_environment(device: str, options: dict, settings: dict) -> dict:
+    """Versions and device; read in a child when cells run in children, so the driver never touches CUDA."""
+    from suite import environment
+    from suite.executors import isolated
+
+    if options["isolation"] != "process":
+        return environment.collect(device)
+    env, failure = isolated.call_in_child(environment.collect, (device,), settings, 300)
+    if failure:
+        raise UsageError(f"could not read the environment in a child process: {failure[1]}")
+    return env
+
+
+def new_manifest(run_id: str, preset, options: dict, cells, env: dict) -> dict:
+    return {
+        "run_id": run_id, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "preset": preset.name, "preset_config": preset.as_dict(), "environment": env, "options": options,
+        "plan": {"accuracy_cells": sum(c.kind == "accuracy" for c in cells),
+                 "perf_cells": sum(c.kind == "perf" for c in cells),
+                 "models": list(dict.fromkeys(c.model for c in cells)),
+                 "tasks": list(dict.fromkeys(c.task for c in cells if c.task)),
+                 "seq_lens": sorted({c.seq_len for c in cells if c.kind == "accuracy"}),
+                 "perf_seq_lens": sorted({c.seq_len for c in cells if c.kind == "perf"}),
+                 "seeds": list(options["seeds"])},
+    }
+
+
 def command_run(args) -> int:
     from suite import environment
     from suite.executors import isolated, local
     from suite.plan import build_plan
     from suite.presets import default_preset_name, get_preset
     from suite.progress import Progress
-    from suite.store import RecordWriter, prepare_run_dir, read_manifest, read_records, repair_torn_tail, \
-        write_manifest
+    from suite.store import RecordWriter, prepare_run_dir, read_records, write_manifest
 
     if args.resume and not args.out:
         raise UsageError("--resume needs --out: the run directory to finish")
@@ -160,12 +198,7 @@ def command_run(args) -> int:
     settings = {"plugins": options["plugin"], "threads": options["threads"], "mem_limit_bytes": options["mem_limit"]}
 
     if args.resume:
-        manifest = read_manifest(run_dir)
-        if manifest.get("preset_config") != json.loads(json.dumps(preset.as_dict())):  # as stored: tuples → lists
-            raise UsageError(f"--resume: preset {preset.name!r} has changed since the run in {run_dir} began; "
-                             "its cells would not match: choose a new --out")
-        repair_torn_tail(run_dir)
-        done = {record.get("cell_key"): record for record in read_records(run_dir, strict=True)}
+        manifest, done = resume_state(run_dir, preset)
         remaining = [cell for cell in cells if cell.key not in done]
         run_id = manifest["run_id"]
         print(f"resuming {run_id}: {len(cells) - len(remaining)} of {len(cells)} cells already recorded",
@@ -174,23 +207,7 @@ def command_run(args) -> int:
         run_id = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{preset.name}"
         run_dir = prepare_run_dir(run_dir or REPO_ROOT / "results" / run_id)
         remaining, done = cells, {}
-        if options["isolation"] == "process":  # the driver never touches CUDA: ask a child
-            env, failure = isolated.call_in_child(environment.collect, (device,), settings, 300)
-            if failure:
-                raise UsageError(f"could not read the environment in a child process: {failure[1]}")
-        else:
-            env = environment.collect(device)
-        manifest = {
-            "run_id": run_id, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-            "preset": preset.name, "preset_config": preset.as_dict(), "environment": env, "options": options,
-            "plan": {"accuracy_cells": sum(c.kind == "accuracy" for c in cells),
-                     "perf_cells": sum(c.kind == "perf" for c in cells),
-                     "models": list(dict.fromkeys(c.model for c in cells)),
-                     "tasks": list(dict.fromkeys(c.task for c in cells if c.task)),
-                     "seq_lens": sorted({c.seq_len for c in cells if c.kind == "accuracy"}),
-                     "perf_seq_lens": sorted({c.seq_len for c in cells if c.kind == "perf"}),
-                     "seeds": list(options["seeds"])},
-        }
+        manifest = new_manifest(run_id, preset, options, cells, read_environment(device, options, settings))
     env = manifest["environment"]
     if preset.device == "cuda" and not device.startswith("cuda"):
         print(f"warning: preset {preset.name!r} is sized for a GPU; on {device} it will be slow", file=sys.stderr)
