@@ -68,3 +68,29 @@ def test_perf_cell_measures_cuda_memory():
     assert record["status"] == "ok", record["error"]
     assert record["peak_mem_method"] == "cuda-max-allocated"
     assert record["train_peak_mem_bytes"] > 0
+
+
+@pytest.mark.parametrize("megabytes", [64, 256])
+def test_cuda_phase_peak_matches_a_known_allocation(megabytes):
+    from suite.measure import CUDA_METHOD, PhaseMemory
+
+    size = megabytes * 2**20
+    memory = PhaseMemory("cuda:0")
+    assert memory.method == CUDA_METHOD
+    with memory:
+        block = torch.ones(size // 4, dtype=torch.float32, device="cuda:0")
+        del block
+    assert abs(memory.peak_bytes - size) <= 0.1 * size
+    assert memory.peak_reserved_bytes >= 0
+
+
+def test_isolated_cells_each_get_their_own_cuda_context(tmp_path):
+    from suite.cli import main
+    from suite.store import read_records
+
+    out = tmp_path / "run"
+    assert main(["run", "--preset", "tiny", "--models", "mingru,transformer", "--device", "cuda", "--no-report",
+                 "--out", str(out)]) == 0
+    records = read_records(out)
+    assert records and all(r["status"] == "ok" for r in records), [r["error"] for r in records]
+    assert all(r["dtype"] == "bfloat16-autocast" for r in records)
