@@ -50,13 +50,18 @@ class ConvSSMState(NamedTuple):
     ssm: torch.Tensor
 
 
-def probe(backend: str, device: str) -> str | None:
+def probe_package(backend: str, device: str, module: str) -> str | None:
+    """``reference`` runs anywhere; ``mamba_ssm`` needs CUDA and ``module`` of the package to import."""
     if backend == "reference":
         return None
     if backend == "mamba_ssm":
         return first_reason(lambda: cuda_reason(device), lambda: import_reason("mamba_ssm"),
-                            lambda: import_reason("mamba_ssm.modules.mamba_simple"))
+                            lambda: import_reason(module))
     return f"unknown backend {backend!r}"
+
+
+def probe(backend: str, device: str) -> str | None:
+    return probe_package(backend, device, "mamba_ssm.modules.mamba_simple")
 
 
 def causal_conv(x, tail, conv: nn.Conv1d):

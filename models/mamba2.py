@@ -28,8 +28,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from models.mamba import ConvSSMState, PackageMixer, causal_conv, causal_conv_step
-from models.probe import cuda_reason, first_reason, import_reason
+from models.mamba import ConvSSMState, PackageMixer, causal_conv, causal_conv_step, probe_package
+from models.probe import import_reason
 from models.scans import scan_dtype
 from models.scans.ssd import ssd_scan, ssd_step
 
@@ -40,12 +40,7 @@ DEFAULTS = {"d_state": 64, "d_conv": 4, "expand": 2, "headdim": None, "ngroups":
 
 
 def probe(backend: str, device: str) -> str | None:
-    if backend == "reference":
-        return None
-    if backend == "mamba_ssm":
-        return first_reason(lambda: cuda_reason(device), lambda: import_reason("mamba_ssm"),
-                            lambda: import_reason("mamba_ssm.modules.mamba2"))
-    return f"unknown backend {backend!r}"
+    return probe_package(backend, device, "mamba_ssm.modules.mamba2")
 
 
 def default_headdim(d_inner: int) -> int:
