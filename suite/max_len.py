@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import time
 
-from suite.cell import failure_record, record_header, run_cell
-from suite.executors.isolated import call_in_child
+from suite.cell import record_header
+from suite.executors.isolated import run_one
 from suite.plan import Cell, model_config, perf_config
 
 
@@ -56,10 +56,7 @@ def search(spec, preset, device, context, writer, done: dict, settings: dict, ti
             if progress:
                 progress.total = max(progress.total, progress.done + 1)  # probes are found, not planned
                 progress.start(f"{spec} max-len probe T={length}")
-            probe_began = time.perf_counter()
-            record, failure = call_in_child(run_cell, (cell, device, context), settings, timeout_s)
-            if failure:
-                record = failure_record(cell, device, context, *failure, wall_s=time.perf_counter() - probe_began)
+            record = run_one(cell, device, context, settings, timeout_s)
             writer.append(record)
             if progress:
                 progress.finish(record["status"])

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gc
 import statistics
 import time
@@ -94,8 +95,9 @@ def _libc():
 _LIBC = _libc()
 
 
+@functools.lru_cache(maxsize=None)
 def cpu_memory_method() -> str:
-    """Which CPU method works on this machine (checked once per call, cheaply)."""
+    """Which CPU method works on this machine (checked once per process)."""
     try:
         _read_status_bytes("VmRSS", "VmHWM")
         with open("/proc/self/clear_refs", "w") as refs:

@@ -116,20 +116,27 @@ def call_in_child(function, args, settings: dict, timeout_s: float | None):
         receive.close()
 
 
+def run_one(cell, device: str, context: dict, settings: dict, timeout_s: float | None) -> dict:
+    """The record of ``cell`` run in its own child: the child's own, or the driver's
+    :func:`suite.cell.failure_record` when the child timed out or died."""
+    from suite.cell import failure_record, run_cell
+
+    start = time.perf_counter()
+    record, failure = call_in_child(run_cell, (cell, device, context), settings, timeout_s)
+    if failure:
+        record = failure_record(cell, device, context, *failure, wall_s=time.perf_counter() - start)
+    return record
+
+
 def run(cells, device: str, context: dict, writer, progress=None, settings: dict | None = None,
         timeout_s: float | None = None) -> list[dict]:
     """Run every cell in its own child; append one record per cell; see the module docstring."""
-    from suite.cell import failure_record, run_cell
-
     settings = settings or {}
     records = []
     for cell in cells:
         if progress:
             progress.start(cell.label())
-        start = time.perf_counter()
-        record, failure = call_in_child(run_cell, (cell, device, context), settings, timeout_s)
-        if failure:
-            record = failure_record(cell, device, context, *failure, wall_s=time.perf_counter() - start)
+        record = run_one(cell, device, context, settings, timeout_s)
         writer.append(record)
         records.append(record)
         if progress:

@@ -1,8 +1,7 @@
-"""The local executor: cells one after another in this process.
-
-Thin on purpose: every failure inside a cell is already a record (see
-``suite.cell``). Process isolation and per-cell timeouts belong here when a
-cell's crash must not take the driver with it.
+"""The in-process executor (``--isolation none``): cells one after another in
+this process, for debugging. Every exception inside a cell is already a record
+(see ``suite.cell``), but a crash, a hang or the kernel's out-of-memory kill takes
+the whole run with it: the default is ``suite.executors.isolated``.
 """
 from __future__ import annotations
 
