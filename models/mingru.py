@@ -5,8 +5,10 @@
     h_t  = (1 - z_t) * h_{t-1} + z_t * h~_t
 
 Because no gate sees h_{t-1}, the whole sequence is one linear recurrence
-h_t = a_t h_{t-1} + b_t, trained in parallel with the log-space scan:
-log a = -softplus(k), log b = -softplus(-k) + log g(W_h x) with k = W_z x.
+h_t = a_t h_{t-1} + b_t with a = 1 - z, b = z g(h~), trained in parallel by one of
+three scans (``models/scans/gated.py``): ``triton`` (fused kernels, CUDA),
+``linear`` (linear-space, hand-written backward) or ``log`` (the paper's
+log-space scan: log a = -softplus(k), log b = -softplus(-k) + log g(W_h x), k = W_z x).
 ``step`` is the same recurrence one token at a time (inference mode).
 The hidden width is ``expansion * d_model``, projected back to ``d_model``.
 """
@@ -14,22 +16,21 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from models.scans import scan_dtype
-from models.scans.log_space import g, log_g, parallel_scan_log
+from models.scans import gated, scan_dtype
+from models.scans.log_space import g
 
-DESCRIPTION = "minGRU: input-only update gate, parallel log-space scan"
-BACKENDS = ("log",)
+DESCRIPTION = "minGRU: input-only update gate, parallel scan (Triton / linear-space / log-space)"
+BACKENDS = gated.BACKENDS  # triton (CUDA), linear, log: see models/scans/gated.py
 DEFAULTS = {"expansion": 2.0}
 
 
 def probe(backend: str, device: str) -> str | None:
-    return None  # pure torch: runs everywhere
+    return gated.probe(backend, device)
 
 
 class MinGRU(nn.Module):
-    def __init__(self, d_model: int, expansion: float = 2.0, backend: str = "log"):
+    def __init__(self, d_model: int, expansion: float = 2.0, backend: str = "linear"):
         super().__init__()
         self.hidden = int(round(d_model * expansion))
         self.to_hidden_and_gate = nn.Linear(d_model, 2 * self.hidden, bias=False)
@@ -37,15 +38,8 @@ class MinGRU(nn.Module):
         self.backend = backend
 
     def forward(self, x, state=None, return_state=False):
-        # Gates and logs in float32 (float64 stays) even under bf16 autocast: the log-space scan never runs in bf16.
-        candidate, gate = self.to_hidden_and_gate(x).to(scan_dtype(x.dtype)).chunk(2, dim=-1)
-        log_coeffs = -F.softplus(gate)                       # log(1 - z)
-        log_values = -F.softplus(-gate) + log_g(candidate)   # log(z) + log(g(h~))
-        if state is not None:
-            log_values = torch.cat([torch.log(state).unsqueeze(1).to(log_values.dtype), log_values], dim=1)
-            h = parallel_scan_log(log_coeffs, log_values)
-        else:
-            h = parallel_scan_log(log_coeffs, log_values, has_initial=False)
+        # The recurrence runs in float32 (float64 stays) even under bf16 autocast.
+        h = gated.gated_scan(self.backend, self.to_hidden_and_gate(x), state, self.hidden, "gru")
         out = self.to_out(h.to(x.dtype))
         return (out, h[:, -1].clone()) if return_state else out  # a view would pin all T hidden states
 

@@ -4,30 +4,30 @@
     f'_t = f_t / (f_t + i_t)    i'_t = i_t / (f_t + i_t)
     h_t  = f'_t * h_{t-1} + i'_t * h~_t
 
-No output gate; the cell state is the hidden state. In log space
-(the paper's Appendix B): diff = softplus(-k_f) - softplus(-k_i),
+No output gate; the cell state is the hidden state. Trained by the same
+three scans as minGRU (``models/scans/gated.py``): ``triton``, ``linear``, or
+the paper's log space (its Appendix B): diff = softplus(-k_f) - softplus(-k_i),
 log f' = -softplus(diff), log i' = -softplus(-diff).
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from models.scans import scan_dtype
-from models.scans.log_space import g, log_g, parallel_scan_log
+from models.scans import gated, scan_dtype
+from models.scans.log_space import g
 
-DESCRIPTION = "minLSTM: input-only forget/input gates normalised to sum 1, parallel log-space scan"
-BACKENDS = ("log",)
+DESCRIPTION = "minLSTM: input-only forget/input gates normalised to sum 1, parallel scan (Triton / linear-space / log-space)"
+BACKENDS = gated.BACKENDS  # triton (CUDA), linear, log: see models/scans/gated.py
 DEFAULTS = {"expansion": 2.0}
 
 
 def probe(backend: str, device: str) -> str | None:
-    return None
+    return gated.probe(backend, device)
 
 
 class MinLSTM(nn.Module):
-    def __init__(self, d_model: int, expansion: float = 2.0, backend: str = "log"):
+    def __init__(self, d_model: int, expansion: float = 2.0, backend: str = "linear"):
         super().__init__()
         self.hidden = int(round(d_model * expansion))
         self.to_hidden_and_gates = nn.Linear(d_model, 3 * self.hidden, bias=False)
@@ -35,16 +35,8 @@ class MinLSTM(nn.Module):
         self.backend = backend
 
     def forward(self, x, state=None, return_state=False):
-        # Gates and logs in float32 (float64 stays) even under bf16 autocast: the log-space scan never runs in bf16.
-        candidate, forget, inp = self.to_hidden_and_gates(x).to(scan_dtype(x.dtype)).chunk(3, dim=-1)
-        diff = F.softplus(-forget) - F.softplus(-inp)
-        log_coeffs = -F.softplus(diff)                       # log f'
-        log_values = -F.softplus(-diff) + log_g(candidate)   # log i' + log g(h~)
-        if state is not None:
-            log_values = torch.cat([torch.log(state).unsqueeze(1).to(log_values.dtype), log_values], dim=1)
-            h = parallel_scan_log(log_coeffs, log_values)
-        else:
-            h = parallel_scan_log(log_coeffs, log_values, has_initial=False)
+        # The recurrence runs in float32 (float64 stays) even under bf16 autocast.
+        h = gated.gated_scan(self.backend, self.to_hidden_and_gates(x), state, self.hidden, "lstm")
         out = self.to_out(h.to(x.dtype))
         return (out, h[:, -1].clone()) if return_state else out  # a view would pin all T hidden states
 

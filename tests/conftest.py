@@ -9,6 +9,18 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+def _triton_interpreter_without_cuda() -> None:
+    """Without a CUDA device the Triton kernels run in Triton's CPU interpreter, which
+    is chosen when a kernel is defined: set the switch before anything imports them."""
+    import torch
+
+    if not torch.cuda.is_available():
+        os.environ.setdefault("TRITON_INTERPRET", "1")
+
+
+_triton_interpreter_without_cuda()
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "gpu: needs a CUDA device (run by scripts/gpu-check)")
     config.addinivalue_line("markers", "slow: takes more than a few seconds on 2 CPU cores")

@@ -4,6 +4,7 @@ import torch
 
 import models.mingru
 import models.minlstm
+from models.scans import gated
 from models.scans.log_space import g, log_g, parallel_scan_log
 
 
@@ -15,7 +16,7 @@ def test_log_space_scan_never_runs_in_bfloat16(module, monkeypatch):
         seen.append((log_coeffs.dtype, log_values.dtype))
         return parallel_scan_log(log_coeffs, log_values, has_initial)
 
-    monkeypatch.setattr(module, "parallel_scan_log", recording_scan)
+    monkeypatch.setattr(gated, "parallel_scan_log", recording_scan)
     mixer = module.make_mixer(16, "log").to(torch.bfloat16)
     out = mixer(torch.randn(2, 9, 16, dtype=torch.bfloat16))
     assert seen == [(torch.float32, torch.float32)]

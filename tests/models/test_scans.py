@@ -1,0 +1,136 @@
+"""The min-RNN scan backends against a step loop: outputs and gradients, float64 and float32,
+with and without a carried state, at lengths on and off every chunk boundary."""
+import pytest
+import torch
+
+from models.scans import gated, linear_space
+from models.scans.log_space import g
+
+KINDS = {"gru": 2, "lstm": 3}
+LENGTHS = (1, 7, 23, 63, 64, 65, 130, 257)
+
+
+def step_loop(projection, h0, hidden, kind):
+    """The recurrence written the obvious way, one token at a time, autograd through it all."""
+    candidate = projection[..., :hidden]
+    if kind == "gru":
+        z = torch.sigmoid(projection[..., hidden:])
+        a, b = 1 - z, z * g(candidate)
+    else:
+        f = torch.sigmoid(projection[..., hidden:2 * hidden])
+        i = torch.sigmoid(projection[..., 2 * hidden:])
+        a, b = f / (f + i), i / (f + i) * g(candidate)
+    h = h0 if h0 is not None else torch.zeros_like(candidate[:, 0])
+    outputs = []
+    for t in range(projection.shape[1]):
+        h = a[:, t] * h + b[:, t]
+        outputs.append(h)
+    return torch.stack(outputs, 1)
+
+
+def inputs(kind, seq_len, with_state, dtype, hidden=5, batch=2, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    projection = (2 * torch.randn(batch, seq_len, KINDS[kind] * hidden, generator=generator)).to(dtype)
+    h0 = torch.rand(batch, hidden, generator=generator).to(dtype) if with_state else None
+    weights = torch.randn(batch, seq_len, hidden, generator=generator).to(dtype)
+    return projection, h0, weights
+
+
+def output_and_grads(function, projection, h0, weights, hidden, kind):
+    projection = projection.detach().clone().requires_grad_()
+    h0 = h0.detach().clone().requires_grad_() if h0 is not None else None
+    out = function(projection, h0, hidden, kind)
+    (out * weights.to(out.dtype)).sum().backward()
+    return out.detach(), projection.grad, (h0.grad if h0 is not None else None)
+
+
+def assert_match(got, expected, tolerance):
+    for g_tensor, e_tensor in zip(got, expected):
+        if e_tensor is None:
+            assert g_tensor is None
+            continue
+        error = (g_tensor.double() - e_tensor.double()).abs().max().item()
+        assert error <= tolerance, f"max abs error {error:.3g} > {tolerance:.3g}"
+
+
+def backend_function(backend):
+    return lambda projection, h0, hidden, kind: gated.gated_scan(backend, projection, h0, hidden, kind)
+
+
+@pytest.mark.parametrize("backend", ["linear", "log"])
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("seq_len", LENGTHS)
+@pytest.mark.parametrize("with_state", [False, True])
+def test_scan_equals_step_loop_float64(backend, kind, seq_len, with_state):
+    projection, h0, weights = inputs(kind, seq_len, with_state, torch.float64)
+    expected = output_and_grads(step_loop, projection, h0, weights, 5, kind)
+    got = output_and_grads(backend_function(backend), projection, h0, weights, 5, kind)
+    assert_match(got, expected, 1e-10)
+
+
+@pytest.mark.parametrize("backend", ["linear", "log"])
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("seq_len", [23, 257])
+def test_scan_float32_within_length_scaled_tolerance(backend, kind, seq_len):
+    """float32 against the float64 step loop: error grows at most linearly with T (rtol 1e-6 * T)."""
+    projection, h0, weights = inputs(kind, seq_len, True, torch.float32)
+    expected = output_and_grads(step_loop, projection.double(), h0.double(), weights.double(), 5, kind)
+    got = output_and_grads(backend_function(backend), projection, h0, weights, 5, kind)
+    for g_tensor, e_tensor in zip(got, expected):
+        torch.testing.assert_close(g_tensor.double(), e_tensor, rtol=1e-6 * seq_len, atol=1e-6 * seq_len)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("seq_len", [5, 70])
+def test_linear_scan_gradcheck(kind, seq_len):
+    projection, h0, _ = inputs(kind, seq_len, True, torch.float64, hidden=2, batch=1)
+    projection.requires_grad_()
+    h0.requires_grad_()
+    assert torch.autograd.gradcheck(lambda p, h: linear_space.gated_scan(p, h, 2, kind), (projection, h0))
+
+
+@pytest.mark.parametrize("seq_len", [1, 63, 64, 65, 100, 1000])
+def test_chunked_scans_equal_plain_recurrence(seq_len):
+    generator = torch.Generator().manual_seed(1)
+    a = torch.rand(2, seq_len, 3, generator=generator, dtype=torch.float64)
+    b = torch.randn(2, seq_len, 3, generator=generator, dtype=torch.float64)
+    forward, h = [], torch.zeros(2, 3, dtype=torch.float64)
+    for t in range(seq_len):
+        h = a[:, t] * h + b[:, t]
+        forward.append(h)
+    torch.testing.assert_close(linear_space.scan(a, b.clone()), torch.stack(forward, 1), rtol=1e-12, atol=1e-12)
+    backward, carry = [], torch.zeros(2, 3, dtype=torch.float64)
+    for t in range(seq_len - 1, -1, -1):
+        carry = b[:, t] + (a[:, t + 1] * carry if t + 1 < seq_len else 0)
+        backward.append(carry)
+    torch.testing.assert_close(linear_space.reverse_scan(a, b.clone()), torch.stack(backward[::-1], 1),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_decay_underflow_gives_zero_not_nan():
+    """Keep gates near 0 make running products underflow: the linear scan stays finite."""
+    projection = torch.cat([torch.randn(1, 300, 4), torch.full((1, 300, 4), 120.0)], dim=-1)  # z = 1: a = 0
+    projection.requires_grad_()
+    h = linear_space.gated_scan(projection, None, 4, "gru")
+    h.sum().backward()
+    assert torch.isfinite(h).all() and torch.isfinite(projection.grad).all()
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_linear_scan_runs_in_float32_under_bfloat16(kind):
+    projection, h0, weights = inputs(kind, 40, True, torch.bfloat16)
+    out, grad_projection, grad_h0 = output_and_grads(backend_function("linear"), projection, h0, weights, 5, kind)
+    assert out.dtype == torch.float32
+    assert grad_projection.dtype == torch.bfloat16 and grad_h0.dtype == torch.bfloat16
+    expected = step_loop(projection.double(), h0.double(), 5, kind)
+    torch.testing.assert_close(out.double(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_unknown_backend_named():
+    with pytest.raises(ValueError, match="unknown min-RNN scan backend 'fast'"):
+        gated.gated_scan("fast", torch.zeros(1, 2, 4), None, 2, "gru")
+
+
+def test_triton_backend_needs_cuda_on_cpu():
+    assert "CUDA" in gated.probe("triton", "cpu")
+    assert gated.probe("linear", "cpu") is None and gated.probe("log", "cpu") is None
