@@ -33,6 +33,7 @@ NUMERIC_FIELDS = (
     "train_tokens_per_s", "train_step_ms", "prefill_tokens_per_s", "decode_ms_per_token",
     "decode_ms_per_token_batch1", "train_peak_mem_bytes", "prefill_peak_mem_bytes", "decode_peak_mem_bytes",
     "timing_repeats", "max_seq_len", "first_failing_len", "mem_limit_bytes",
+    "median_ms", "iqr_ms", "repeats", "bytes_per_s", "copy_bytes_per_s",
 )
 PERF_METRICS = (
     "train_tokens_per_s", "train_step_ms", "prefill_tokens_per_s", "decode_ms_per_token",
@@ -167,7 +168,7 @@ def perf_table(records: pd.DataFrame) -> pd.DataFrame:
     metric over the group's ok records (each record is already a median over
     ``timing_repeats`` repeats, see suite.measure)."""
     cells = latest_records(records)
-    cells = cells[cells["kind"] == "perf"]
+    cells = cells[(cells["kind"] == "perf") & cells["scope"].isna()]  # `bench speed` records: speed_table
     rows = []
     keys = ["model", "task", "seq_len", "batch_size"]
     for (model, task, seq_len, batch_size), group in cells.groupby(keys, sort=True, dropna=False):
@@ -291,3 +292,36 @@ def fallback_models(records: pd.DataFrame, manifest_backends: dict | None = None
 __all__ = ["load_results", "load_manifest", "records_path", "latest_records", "group_status",
            "is_fallback_backend", "accuracy_table", "perf_table", "summary_table", "status_counts",
            "not_ok_cells", "fallback_models", "join_distinct"]
+
+
+SPEED_COLUMNS = ("scope", "model", "backend", "seq_len", "batch_size", "status", "median_ms", "iqr_ms", "repeats",
+                 "train_tokens_per_s", "bytes_per_s", "copy_bytes_per_s", "params", "error")
+
+
+def speed_table(records: pd.DataFrame) -> pd.DataFrame:
+    """The records of ``suite bench speed`` (perf records with a ``scope``), one row each."""
+    cells = latest_records(records)
+    cells = cells[(cells["kind"] == "perf") & cells["scope"].notna()]
+    return cells.reindex(columns=list(SPEED_COLUMNS)).sort_values(["scope", "model", "seq_len"]).reset_index(drop=True)
+
+
+# Whose speed-up is reported against whom: each min-RNN against the RNN it simplifies, as
+# nn.GRU/nn.LSTM (cuDNN on CUDA) and as the paper's sequential Python-loop baseline.
+SPEEDUP_BASELINES = {"mingru": ("gru", "gru:loop"), "minlstm": ("lstm", "lstm:loop")}
+
+
+def speedups(speed: pd.DataFrame, baselines: dict = SPEEDUP_BASELINES) -> pd.DataFrame:
+    """Speed-ups measured in one run: ``baseline median_ms / model median_ms`` per scope and length,
+    for each model whose family has baselines."""
+    ok = speed[(speed["status"] == "ok") & speed["median_ms"].notna() & (speed["scope"] != "scan")]
+    index = {(row.scope, row.model, row.seq_len): row for row in ok.itertuples()}
+    rows = []
+    for (scope, model, seq_len), row in sorted(index.items(), key=lambda item: tuple(map(str, item[0]))):
+        for baseline in baselines.get(model.partition(":")[0], ()):
+            other = index.get((scope, baseline, seq_len))
+            if other is not None:
+                rows.append({"scope": scope, "seq_len": seq_len, "model": model, "backend": row.backend,
+                             "baseline": baseline, "baseline_backend": other.backend,
+                             "speedup": other.median_ms / row.median_ms})
+    return pd.DataFrame(rows, columns=["scope", "seq_len", "model", "backend", "baseline", "baseline_backend",
+                                       "speedup"])

@@ -1,4 +1,4 @@
-"""``python -m suite run | list | report``.
+"""``python -m suite run | list | report | bench``.
 
 Bad input (an unknown model, task or preset, a length a task cannot make, an
 ``--out`` that already holds a run) gets one line on stderr naming the problem
@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write the HTML report of a run directory")
     report.add_argument("run_dir")
     report.add_argument("--out", default=None, help="report file (default: reports/<run dir name>.html)")
+
+    from suite import bench
+
+    bench.add_arguments(commands.add_parser("bench", help="speed benchmark: training-step time per length, "
+                                                          "speed-ups measured in one run"))
     return parser
 
 
@@ -329,7 +334,9 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from suite.store import StoreError
 
-    handlers = {"run": command_run, "list": command_list, "report": command_report}
+    from suite import bench
+
+    handlers = {"run": command_run, "list": command_list, "report": command_report, "bench": bench.command}
     try:
         return handlers[args.command](args)
     except (UnknownName, UsageError, PluginError, StoreError, FileNotFoundError) as error:

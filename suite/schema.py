@@ -43,7 +43,7 @@ traceback, for debugging; not part of any comparison).
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: perf records gain scope, median_ms, iqr_ms, repeats, bytes_per_s, copy_bytes_per_s
 
 STATUSES = ("ok", "oom", "error", "timeout", "nan", "skipped")
 
@@ -80,6 +80,13 @@ PERF_FIELDS = (
     "decode_peak_reserved_bytes",
     "peak_mem_method",         # how memory was measured (see suite.measure)
     "timing_repeats",          # repeats behind each median
+    # `suite bench speed` (see suite.speed); None on the perf cells of `suite run`:
+    "scope",                   # "mixer" | "model" (forward+loss+backward, no optimizer) | "scan" (scan forward)
+    "median_ms",               # median of the timed repeats
+    "iqr_ms",                  # their inter-quartile range (75th - 25th percentile)
+    "repeats",                 # timed repeats behind the median
+    "bytes_per_s",             # scope "scan": (bytes read + bytes written) / median time
+    "copy_bytes_per_s",        # scope "scan": a device copy of the same bytes, timed in the same run
 )
 
 MAX_LEN_FIELDS = (

@@ -1,0 +1,213 @@
+"""``python -m suite bench speed``: is minGRU faster than cuDNN's GRU here, and by how much?
+
+Times one training step (forward + loss + backward) of every min-RNN scan
+backend, the classic RNNs (``nn.GRU``/``nn.LSTM``: cuDNN on CUDA, ATen on CPU)
+and their sequential baselines (``gru:loop``/``lstm:loop``: ``nn.GRUCell`` /
+``nn.LSTMCell`` stepped in Python, the paper's comparison), Mamba, Mamba-2 and
+the Transformer, per length, at two scopes (the mixer alone, the whole model),
+plus the scans' bandwidth against a copy. How each number is taken:
+:mod:`suite.speed`.
+
+Output: ``records.jsonl`` (``kind: perf``, with ``scope``, ``median_ms``,
+``iqr_ms``, ``repeats``) and ``manifest.json`` in ``--out``, the speed ratios
+measured in this run on stdout and in the manifest, and an HTML report.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+DEFAULT_MODELS = ("mingru:triton", "mingru:linear", "mingru:log", "minlstm:triton", "minlstm:linear",
+                  "minlstm:log", "gru", "gru:loop", "lstm", "lstm:loop", "mamba", "mamba2", "transformer")
+SCOPES = ("mixer", "model", "scan")
+
+
+def add_arguments(parser) -> None:
+    from suite.cli import csv_list, csv_positive_ints
+
+    parser.add_argument("what", choices=["speed"], help="what to benchmark (speed: training-step time per length)")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda if available)")
+    parser.add_argument("--seq-lens", type=csv_positive_ints, default=[128, 512, 2048, 4096],
+                        help="comma-separated lengths (default 128,512,2048,4096)")
+    parser.add_argument("--batch-size", type=int, default=8, help="sequences per step (default 8)")
+    parser.add_argument("--d-model", type=int, default=256, help="model width D (default 256)")
+    parser.add_argument("--models", type=csv_list, default=list(DEFAULT_MODELS),
+                        help="comma-separated model specs (default: every min-RNN backend and every baseline)")
+    parser.add_argument("--scopes", type=csv_list, default=list(SCOPES), help="mixer, model, scan (default: all)")
+    parser.add_argument("--repeats", type=int, default=7, help="timed rounds (default 7)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps per subject before timing (default 2)")
+    parser.add_argument("--dtype", default="auto",
+                        help="auto (float32 on CPU, bfloat16 autocast on CUDA), float32 or bfloat16-autocast")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="run directory to create (default results/bench-speed-<time>)")
+    parser.add_argument("--report", default=None, help="HTML report path (default reports/<run_id>.html)")
+    parser.add_argument("--no-report", action="store_true", help="write records only")
+
+
+def check_arguments(args) -> None:
+    from suite.cli import UsageError
+    from suite.registry import parse_spec
+
+    for spec in args.models:
+        parse_spec(spec)  # unknown family or backend: one line with "did you mean"
+    unknown = sorted(set(args.scopes) - set(SCOPES))
+    if unknown:
+        raise UsageError(f"unknown --scopes {', '.join(unknown)}: use {', '.join(SCOPES)}")
+    for name in ("batch_size", "d_model", "repeats"):
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.warmup < 0:
+        raise UsageError("--warmup must be 0 or more")
+    if args.dtype not in ("auto", "float32", "bfloat16-autocast"):
+        raise UsageError(f"unknown --dtype {args.dtype!r}: use auto, float32 or bfloat16-autocast")
+
+
+def cell_key(record: dict) -> str:
+    identity = {name: record[name] for name in ("kind", "scope", "model", "seq_len", "batch_size", "dtype",
+                                                "device", "seed")}
+    identity["d_model"] = record["model_config"].get("d_model")
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def to_record(subject, seq_len: int, context: dict) -> dict:
+    from suite.schema import blank_record
+    from suite.speed import quartiles_ms
+
+    record = blank_record("perf")
+    record.update(
+        run_id=context["run_id"], preset="bench-speed", git_commit=context["git_commit"],
+        hostname=context["hostname"], model=subject.spec, family=subject.spec.partition(":")[0],
+        backend=subject.backend, task=None,
+        task_params={"vocab_size": subject.config.get("vocab_size")} if subject.scope == "model" else {},
+        seq_len=seq_len, batch_size=context["batch_size"], seed=context["seed"], dtype=context["dtype"],
+        torch_threads=torch.get_num_threads(), device=context["device"], device_name=context["device_name"],
+        status=subject.status, error=subject.error, params=subject.params, state_bytes=subject.state_bytes,
+        model_config=subject.config,
+        train_config={"step": "forward" if subject.scope == "scan" else "forward+loss+backward",
+                      "warmup": context["warmup"], "repeats": context["repeats"], "interleaved": True},
+        wall_s=sum(subject.seconds), torch_version=torch.__version__,
+        timestamp=datetime.datetime.now(datetime.timezone.utc).isoformat(), scope=subject.scope,
+    )
+    if subject.status == "ok" and subject.seconds:
+        median_ms, iqr_ms = quartiles_ms(subject.seconds)
+        record.update(median_ms=median_ms, iqr_ms=iqr_ms, repeats=len(subject.seconds),
+                      timing_repeats=len(subject.seconds))
+        if subject.scope == "scan":
+            record["bytes_per_s"] = subject.bytes_moved / (median_ms / 1000)
+        else:
+            record.update(train_step_ms=median_ms, train_tokens_per_s=context["batch_size"] * seq_len / (median_ms / 1000))
+    elif subject.status == "ok":
+        record.update(status="error", error="no timed repeat completed")
+    record["cell_key"] = cell_key(record)
+    return record
+
+
+def speed_ratios(records: list[dict]) -> list[dict]:
+    """How many times faster each min-RNN backend is than each baseline, per scope and length,
+    from medians taken in this run (:func:`suite.analysis.speedups`); also fills each scan
+    record's ``copy_bytes_per_s`` from the copy timed beside it."""
+    import pandas as pd
+
+    from suite.analysis import SPEED_COLUMNS, speedups
+
+    copies = {(r["model_config"]["copy_of"], r["seq_len"]): r["bytes_per_s"] for r in records
+              if r.get("scope") == "scan" and r.get("backend") == "copy" and r.get("bytes_per_s")}
+    for record in records:
+        if record.get("scope") == "scan" and record.get("backend") != "copy" and record.get("bytes_per_s"):
+            record["copy_bytes_per_s"] = copies.get((record["family"], record["seq_len"]))
+    frame = pd.DataFrame.from_records(records).reindex(columns=list(SPEED_COLUMNS))
+    return speedups(frame).to_dict("records")
+
+
+def print_summary(records: list[dict], ratios: list[dict], out=sys.stdout) -> None:
+    print("\nspeed-up (times faster; baseline median / model median, same run):", file=out)
+    print(f"  {'scope':<6} {'T':>6}  {'model':<16} {'vs':<10} {'speed-up':>9}", file=out)
+    for ratio in ratios:
+        print(f"  {ratio['scope']:<6} {ratio['seq_len']:>6}  {ratio['model']:<16} "
+              f"{ratio['baseline'] + ' (' + ratio['baseline_backend'] + ')':<10} {ratio['speedup']:>8.2f}x", file=out)
+    scans = [r for r in records if r.get("scope") == "scan" and r.get("copy_bytes_per_s")]
+    if scans:
+        print("\nscan forward bandwidth (projection read + h written) vs a copy of the same bytes:", file=out)
+        for record in scans:
+            print(f"  T={record['seq_len']:>6}  {record['model']:<16} {record['bytes_per_s'] / 1e9:8.2f} GB/s "
+                  f"= {record['bytes_per_s'] / record['copy_bytes_per_s']:6.1%} of copy "
+                  f"({record['copy_bytes_per_s'] / 1e9:.2f} GB/s)", file=out)
+    failed = [r for r in records if r["status"] != "ok"]
+    for record in failed:
+        print(f"  {record['scope']:<6} T={record['seq_len']:>6} {record['model']}: {record['status']} "
+              f"({record['error']})", file=out)
+
+
+def command(args) -> int:
+    from suite import environment
+    from suite.cell import classify, one_line
+    from suite.cli import REPO_ROOT
+    from suite.presets import resolve_dtype
+    from suite.speed import mixer_subject, model_subject, scan_subjects, time_interleaved, Subject
+    from suite.store import RecordWriter, prepare_run_dir, write_manifest
+
+    check_arguments(args)
+    device = environment.resolve_device(args.device)
+    dtype = resolve_dtype(args.dtype, device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    run_id = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + "-bench-speed"
+    run_dir = prepare_run_dir(Path(args.out) if args.out else REPO_ROOT / "results" / run_id)
+    env = environment.collect(device)
+    context = {"run_id": run_id, "git_commit": env["git_commit"], "hostname": env["hostname"],
+               "device": device, "device_name": env["device_name"], "dtype": dtype, "seed": args.seed,
+               "batch_size": args.batch_size, "warmup": args.warmup, "repeats": args.repeats}
+    options = {name: getattr(args, name) for name in ("seq_lens", "batch_size", "d_model", "models", "scopes",
+                                                     "repeats", "warmup", "seed", "threads")}
+    manifest = {"run_id": run_id, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+                "preset": "bench-speed", "environment": env, "options": {**options, "dtype": dtype},
+                "command": [sys.executable, "-m", "suite", *sys.argv[1:]], "status": "running"}
+    write_manifest(run_dir, manifest)
+    print(f"bench speed {run_id} on {device} ({env['device_name']}), {dtype}, B={args.batch_size} "
+          f"D={args.d_model} -> {run_dir}", file=sys.stderr)
+    builders = {"mixer": mixer_subject, "model": model_subject}
+    records = []
+    with RecordWriter(run_dir) as writer:
+        for seq_len in args.seq_lens:
+            for scope in args.scopes:
+                started = time.perf_counter()
+                if scope == "scan":
+                    subjects = scan_subjects(seq_len, args.batch_size, args.d_model, device, dtype, args.seed)
+                else:
+                    subjects = []
+                    for spec in args.models:
+                        try:
+                            subjects.append(builders[scope](spec, seq_len, args.batch_size, args.d_model, device,
+                                                            dtype, args.seed))
+                        except Exception as error:  # unavailable backend, OOM while building: a record each
+                            subjects.append(Subject(spec, scope, status=classify(error), error=one_line(error)))
+                time_interleaved(subjects, device, args.warmup, args.repeats, classify, one_line)
+                for subject in subjects:
+                    record = to_record(subject, seq_len, context)
+                    records.append(record)
+                speed_ratios(records)  # fills copy_bytes_per_s before the scan records are written
+                for record in records[-len(subjects):]:
+                    writer.append(record)
+                del subjects
+                if device.startswith("cuda"):
+                    torch.cuda.empty_cache()
+                print(f"  T={seq_len:<6} {scope:<5} {time.perf_counter() - started:6.1f} s", file=sys.stderr)
+    ratios = speed_ratios(records)
+    print_summary(records, ratios)
+    manifest.update(status="finished", finished=datetime.datetime.now(datetime.timezone.utc).isoformat(),
+                    speed_ratios=ratios)
+    write_manifest(run_dir, manifest)
+    print(f"records: {run_dir / 'records.jsonl'}")
+    if not args.no_report:
+        from suite.report import write_report
+
+        path = write_report(run_dir, args.report or REPO_ROOT / "reports" / f"{run_id}.html")
+        print(f"report: {path}")
+    return 0

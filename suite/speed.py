@@ -1,0 +1,192 @@
+"""The speed benchmark's measurements: training steps timed interleaved, and scan bandwidth.
+
+What is timed
+-------------
+One *training step* without the optimizer: forward, a loss, backward.
+
+- ``scope = "mixer"``: one sequence-mixing layer alone, input ``x[B, T, D]``
+  with ``requires_grad`` (a layer below would need ``dL/dx``), loss
+  ``mean(out**2)``. The recurrent families run at **equal hidden width**
+  ``d_h = D``: ``nn.GRU(D, D)``/``nn.LSTM(D, D)``, and minGRU/minLSTM with
+  ``expansion = 1``, so a ratio compares recurrences, not a width choice.
+  Mamba, Mamba-2 and the Transformer run their default layer.
+- ``scope = "model"``: the whole language model the suite trains (embedding,
+  ``n_layers`` blocks with their MLPs, head), family defaults, cross-entropy
+  on random tokens.
+
+Every subject of one (scope, length) is built and warmed up (``warmup``
+untimed steps each) before any timing; then ``repeats`` rounds each time one
+step of every subject in turn (A B C … A B C …), so a slow drift of the
+machine (another process, a clock change) hits every subject alike. Each step
+is timed alone with ``time.perf_counter``, the device synchronised before and
+after on CUDA. Reported: the median and the inter-quartile range (``iqr_ms``,
+75th minus 25th percentile) of the ``repeats`` times.
+
+Scan bandwidth (``scope = "scan"``)
+-----------------------------------
+For each min-RNN scan backend: the forward of the scan alone on a ready
+projection ``[B, T, (2|3) D]`` in the step's dtype (bfloat16 on CUDA,
+float32 on CPU), no autograd. Its floor is one read of the projection and one
+write of ``h`` (float32): ``bytes_per_s = (projection bytes + h bytes) /
+median``. In the same run, interleaved with it, a device-to-device copy
+moving the same number of bytes (a buffer of half that size, read once and
+written once) gives ``copy_bytes_per_s``; their ratio is the fraction of
+copy bandwidth the scan reaches.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch.nn import functional as F
+
+from suite.measure import synchronize
+from suite.registry import build_model, resolve_backend
+from suite.train import autocast_context
+
+MIN_RNN_FAMILIES = ("mingru", "minlstm")
+EQUAL_WIDTH_OPTIONS = {"mingru": {"expansion": 1.0}, "minlstm": {"expansion": 1.0}}
+MODEL_VOCAB_SIZE = 64
+MODEL_LAYERS = 2
+
+
+@dataclass
+class Subject:
+    """One thing to time: ``step()`` runs one timed unit; ``seconds`` collects the times."""
+
+    spec: str
+    scope: str
+    step: Callable[[], None] | None = None
+    backend: str | None = None
+    params: int | None = None
+    state_bytes: int | None = None
+    config: dict = field(default_factory=dict)
+    status: str = "ok"
+    error: str | None = None
+    seconds: list = field(default_factory=list)
+    bytes_moved: int | None = None
+
+
+def quartiles_ms(seconds: list[float]) -> tuple[float, float]:
+    """(median, inter-quartile range) in milliseconds."""
+    ms = [1000 * s for s in seconds]
+    if len(ms) < 2:
+        return ms[0], 0.0
+    q1, _, q3 = statistics.quantiles(ms, n=4, method="inclusive")
+    return statistics.median(ms), q3 - q1
+
+
+def mixer_subject(spec: str, seq_len: int, batch: int, d_model: int, device: str, dtype: str, seed: int) -> Subject:
+    family, backend = resolve_backend(spec, device)
+    options = {**family.defaults, **EQUAL_WIDTH_OPTIONS.get(family.name, {})}
+    if "max_seq_len" in options:
+        options["max_seq_len"] = seq_len
+    options = {key: value for key, value in options.items() if value is not None}
+    torch.manual_seed(seed)
+    mixer = family.make_mixer(d_model, backend, 0, **options).to(device)
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, seq_len, d_model, generator=generator).to(device).requires_grad_()
+
+    def step():
+        x.grad = None
+        mixer.zero_grad(set_to_none=True)
+        with autocast_context(device, dtype):
+            out = mixer(x)
+        out.float().square().mean().backward()
+
+    state = mixer.state_elements(seq_len)
+    return Subject(spec, "mixer", step, backend=str(mixer.backend), params=sum(p.numel() for p in mixer.parameters()),
+                   state_bytes=4 * state if state is not None else None,
+                   config={"d_model": d_model, "n_layers": 1, "options": options, "scope": "mixer"})
+
+
+def model_subject(spec: str, seq_len: int, batch: int, d_model: int, device: str, dtype: str, seed: int) -> Subject:
+    family, _ = resolve_backend(spec, device)
+    options = {"max_seq_len": seq_len} if "max_seq_len" in family.defaults else {}
+    torch.manual_seed(seed)
+    model = build_model(spec, vocab_size=MODEL_VOCAB_SIZE, d_model=d_model, n_layers=MODEL_LAYERS, device=device,
+                        **options)
+    generator = torch.Generator().manual_seed(seed)
+    tokens = torch.randint(0, MODEL_VOCAB_SIZE, (batch, seq_len + 1), generator=generator).to(device)
+    inputs, targets = tokens[:, :-1], tokens[:, 1:]
+
+    def step():
+        model.zero_grad(set_to_none=True)
+        with autocast_context(device, dtype):
+            logits = model(inputs)
+        F.cross_entropy(logits.reshape(-1, MODEL_VOCAB_SIZE).float(), targets.reshape(-1)).backward()
+
+    return Subject(spec, "model", step, backend=str(model.backend), params=model.num_params(),
+                   state_bytes=model.state_bytes(1, seq_len),
+                   config={"d_model": d_model, "n_layers": MODEL_LAYERS, "vocab_size": MODEL_VOCAB_SIZE,
+                           "options": options, "scope": "model"})
+
+
+def scan_subjects(seq_len: int, batch: int, d_model: int, device: str, dtype: str, seed: int) -> list[Subject]:
+    """Every min-RNN scan backend's forward, plus the copy of the same bytes."""
+    from models.scans import gated
+
+    element = torch.bfloat16 if dtype.startswith("bfloat16") else torch.float32
+    subjects = []
+    for family, width in (("mingru", 2), ("minlstm", 3)):
+        generator = torch.Generator().manual_seed(seed)
+        projection = torch.randn(batch, seq_len, width * d_model, generator=generator).to(device=device, dtype=element)
+        moved = projection.numel() * projection.element_size() + batch * seq_len * d_model * 4
+        for backend in gated.BACKENDS:
+            subject = Subject(f"{family}:{backend}", "scan", backend=backend, bytes_moved=moved,
+                              config={"d_model": d_model, "hidden": d_model, "input_dtype": str(element),
+                                      "scope": "scan"})
+            reason = gated.probe(backend, device)
+            if reason:
+                subject.status, subject.error = "skipped", reason
+            else:
+                kind = "gru" if family == "mingru" else "lstm"
+                subject.step = _no_grad(lambda b=backend, p=projection, k=kind: gated.gated_scan(b, p, None, d_model, k))
+            subjects.append(subject)
+        source = torch.empty(moved // 2, dtype=torch.uint8, device=device)
+        target = torch.empty_like(source)
+        subjects.append(Subject(f"copy:{family}", "scan", _no_grad(lambda s=source, t=target: t.copy_(s)),
+                                backend="copy", bytes_moved=2 * source.numel(),
+                                config={"d_model": d_model, "scope": "scan", "copy_of": family}))
+    return subjects
+
+
+def _no_grad(fn):
+    def run():
+        with torch.no_grad():
+            fn()
+    return run
+
+
+def time_interleaved(subjects: list[Subject], device: str, warmup: int, repeats: int,
+                     classify: Callable[[BaseException], str], one_line: Callable[[BaseException], str]) -> None:
+    """Warm every runnable subject up, then time them round-robin; see the module docstring.
+    A subject that fails gets its status and error and leaves the rounds; the others go on."""
+    live = [subject for subject in subjects if subject.status == "ok"]
+
+    def attempt(subject, timed: bool) -> bool:
+        try:
+            synchronize(device)
+            start = time.perf_counter()
+            subject.step()
+            synchronize(device)
+            if timed:
+                subject.seconds.append(time.perf_counter() - start)
+            return True
+        except Exception as error:  # OOM at a long length is a result, not a crash of the bench
+            subject.status, subject.error, subject.step = classify(error), one_line(error), None
+            if str(device).startswith("cuda"):
+                torch.cuda.empty_cache()
+            return False
+
+    for subject in live:
+        for _ in range(warmup):
+            if not attempt(subject, timed=False):
+                break
+    for _ in range(repeats):
+        for subject in live:
+            if subject.status == "ok":
+                attempt(subject, timed=True)

@@ -1,0 +1,115 @@
+"""`suite bench speed` end to end at tiny shapes: records, interleaving, ratios, bad input."""
+import json
+
+import pytest
+
+from suite.analysis import load_results, speedups
+from suite.bench import DEFAULT_MODELS
+from suite.cli import main
+from suite.schema import validate
+from suite.speed import Subject, quartiles_ms, time_interleaved
+from suite.store import read_records
+
+MODELS = "mingru:linear,mingru:log,mingru:triton,gru,gru:loop,minlstm:linear,lstm,lstm:loop"
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    code = main(["bench", "speed", "--device", "cpu", "--seq-lens", "16,40", "--batch-size", "2", "--d-model", "8",
+                 "--repeats", "3", "--warmup", "1", "--models", MODELS, "--out", str(out / "run"),
+                 "--report", str(out / "report.html")])
+    assert code == 0
+    return out
+
+
+def test_records_are_valid_perf_records_with_timing_statistics(bench_run):
+    records = read_records(bench_run / "run")
+    assert records and all(validate(r) == [] for r in records)
+    assert {r["kind"] for r in records} == {"perf"}
+    assert {r["scope"] for r in records} == {"mixer", "model", "scan"}
+    ok = [r for r in records if r["status"] == "ok"]
+    assert ok and all(r["median_ms"] > 0 and r["iqr_ms"] >= 0 and r["repeats"] == 3 for r in ok)
+    assert len({r["cell_key"] for r in records}) == len(records)
+    mixers = {r["model"]: r for r in records if r["scope"] == "mixer" and r["seq_len"] == 16}
+    assert mixers["mingru:linear"]["backend"] == "linear" and mixers["mingru:log"]["backend"] == "log"
+    assert mixers["gru:loop"]["backend"] == "loop" and mixers["gru"]["backend"] == "native-cpu"
+    # equal hidden width at mixer scope: minGRU with expansion 1 has 2*D*D weights, nn.GRU(D, D) ~3*(2*D*D)
+    assert mixers["mingru:linear"]["params"] == 2 * 8 * 8
+    assert mixers["mingru:triton"]["status"] == "skipped" and "CUDA" in mixers["mingru:triton"]["error"]
+
+
+def test_ratios_are_the_medians_of_the_same_run(bench_run):
+    manifest = json.loads((bench_run / "run" / "manifest.json").read_text())
+    records = load_results(bench_run / "run")
+    ratios = manifest["speed_ratios"]
+    assert {(r["model"], r["baseline"]) for r in ratios} >= {("mingru:linear", "gru"), ("mingru:linear", "gru:loop"),
+                                                             ("minlstm:linear", "lstm")}
+    medians = {(r.scope, r.model, r.seq_len): r.median_ms for r in records.itertuples() if r.status == "ok"}
+    for ratio in ratios:
+        expected = (medians[(ratio["scope"], ratio["baseline"], ratio["seq_len"])]
+                    / medians[(ratio["scope"], ratio["model"], ratio["seq_len"])])
+        assert ratio["speedup"] == pytest.approx(expected)
+    assert len(speedups(records.assign())) == len(ratios)
+
+
+def test_scan_records_carry_bandwidth_and_the_copy_beside_them(bench_run):
+    scans = [r for r in read_records(bench_run / "run") if r["scope"] == "scan" and r["status"] == "ok"]
+    timed = [r for r in scans if r["backend"] != "copy"]
+    assert {r["model"] for r in timed} >= {"mingru:linear", "mingru:log", "minlstm:linear", "minlstm:log"}
+    assert all(r["bytes_per_s"] > 0 and r["copy_bytes_per_s"] > 0 for r in timed)
+
+
+def test_report_has_the_speed_section(bench_run):
+    page = (bench_run / "report.html").read_text()
+    assert 'id="speed"' in page and "Speed-ups measured in this run" in page and "Scan bandwidth" in page
+
+
+def test_subjects_are_timed_interleaved_and_a_failure_stays_a_record():
+    calls = []
+
+    def stepper(name, fail_at=None):
+        def step():
+            calls.append(name)
+            if fail_at is not None and calls.count(name) == fail_at:
+                raise RuntimeError(f"{name} broke")
+        return step
+
+    subjects = [Subject("a", "mixer", stepper("a")), Subject("b", "mixer", stepper("b", fail_at=3)),
+                Subject("c", "mixer", stepper("c"))]
+    time_interleaved(subjects, "cpu", warmup=1, repeats=3, classify=lambda e: "error", one_line=str)
+    assert calls == ["a", "b", "c", "a", "b", "c", "a", "b", "c", "a", "c"]
+    assert [len(s.seconds) for s in subjects] == [3, 1, 3]
+    assert subjects[1].status == "error" and subjects[1].error == "b broke"
+
+
+def test_quartiles():
+    assert quartiles_ms([0.001, 0.002, 0.003, 0.004, 0.005]) == pytest.approx((3.0, 2.0))
+
+
+def test_default_models_cover_every_backend_and_baseline():
+    assert {"mingru:triton", "mingru:linear", "mingru:log", "minlstm:triton", "minlstm:linear", "minlstm:log",
+            "gru", "gru:loop", "lstm", "lstm:loop", "mamba", "mamba2", "transformer"} == set(DEFAULT_MODELS)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--scopes", "mixer,layer"], "unknown --scopes layer"),
+    (["--models", "mingru:fast"], "did you mean"),
+    (["--repeats", "0"], "--repeats must be at least 1"),
+    (["--seq-lens", "0"], "lengths must be positive integers"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
+    try:
+        code = main(["bench", "speed", "--out", str(tmp_path / "x"), "--no-report", *argv])
+    except SystemExit as exit_:  # argparse's own errors (one line, through the suite's parser)
+        code = exit_.code
+    error = capsys.readouterr().err.strip()
+    assert code == 2 and len(error.splitlines()) == 1 and message in error
+    assert not (tmp_path / "x").exists()
+
+
+def test_an_existing_run_is_never_overwritten(bench_run, capsys):
+    before = (bench_run / "run" / "records.jsonl").read_bytes()
+    code = main(["bench", "speed", "--out", str(bench_run / "run"), "--no-report", "--seq-lens", "8"])
+    assert code == 2 and "error" in capsys.readouterr().err
+    assert (bench_run / "run" / "records.jsonl").read_bytes() == before
