@@ -94,3 +94,41 @@ def test_isolated_cells_each_get_their_own_cuda_context(tmp_path):
     records = read_records(out)
     assert records and all(r["status"] == "ok" for r in records), [r["error"] for r in records]
     assert all(r["dtype"] == "bfloat16-autocast" for r in records)
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_triton_scan_default_blocks_match_float64_on_cuda(kind, with_state):
+    """The compiled kernels at their default chunk/block sizes, several chunks and a partial
+    channel block, against the linear-space scan in float64 (outputs and gradients)."""
+    from models.scans import linear_space
+    from models.scans.triton_scan import triton_gated_scan
+
+    width = 2 if kind == "gru" else 3
+    generator = torch.Generator().manual_seed(0)
+    projection = 2 * torch.randn(3, 1000, width * 80, generator=generator)
+    h0 = torch.rand(3, 80, generator=generator) if with_state else None
+    weights = torch.randn(3, 1000, 80, generator=generator)
+    results = []
+    for run, device, dtype in ((triton_gated_scan, "cuda:0", torch.float32),
+                               (linear_space.gated_scan, "cpu", torch.float64)):
+        p = projection.to(device, dtype).requires_grad_()
+        h = h0.to(device, dtype).requires_grad_() if with_state else None
+        out = run(p, h, 80, kind)
+        (out * weights.to(device, out.dtype)).sum().backward()
+        results.append([t.detach().cpu().double() for t in (out, p.grad) + ((h.grad,) if with_state else ())])
+    for got, expected in zip(*results):
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_bench_speed_runs_on_cuda(tmp_path):
+    from suite.cli import main
+
+    assert main(["bench", "speed", "--device", "cuda", "--seq-lens", "64", "--batch-size", "2", "--d-model", "32",
+                 "--repeats", "2", "--warmup", "1", "--models", "mingru:triton,mingru:linear,gru,gru:loop",
+                 "--out", str(tmp_path / "bench"), "--no-report"]) == 0
+    from suite.store import read_records
+
+    records = read_records(tmp_path / "bench")
+    assert all(r["status"] == "ok" for r in records), [(r["model"], r["error"]) for r in records if r["error"]]
+    assert {r["backend"] for r in records if r["model"] == "gru"} == {"cudnn"}
