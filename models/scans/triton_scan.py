@@ -21,7 +21,7 @@ run backwards, ``_chunk_backward``), where the last kernel also forms
 ``dL/du`` and ``dL/dc`` from the recomputed gates and ``h_{t-1}``.
 
 Inside a chunk each program steps through time with a loop over ``[BLOCK_H]``
-vectors (contiguous loads along the channel axis).
+vectors: contiguous loads along the channel axis, one channel per GPU thread.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ import triton.language as tl
 
 
 CHUNK = 64
-BLOCK_H = 32
+BLOCK_H = 128  # 128 contiguous channels per load; one channel per thread (num_warps = BLOCK_H / 32)
 GRU, LSTM = 0, 1
 
 
@@ -91,7 +91,10 @@ def _carry(last_ptr, decay_ptr, h0_ptr, carry_ptr, n_chunks, hidden,
     else:
         state = tl.zeros([BLOCK_H], dtype=tl.float32)
     for i in range(0, n_chunks):
-        k = n_chunks - 1 - i if REVERSE else i
+        if REVERSE:
+            k = n_chunks - 1 - i
+        else:
+            k = i
         out = (b * n_chunks + k) * hidden + cols
         tl.store(carry_ptr + out, state, mask=mask)
         state = tl.load(decay_ptr + out, mask=mask, other=0.0) * state + tl.load(last_ptr + out, mask=mask, other=0.0)
@@ -169,6 +172,10 @@ def _chunk_backward(proj_ptr, grad_ptr, h_ptr, h0_ptr, carry_ptr, grad_proj_ptr,
                     tl.store(grad_h0_ptr + b * hidden + cols, handed, mask=mask)   # dL/dh0 = a_1 G_1
 
 
+def _warps(block_h: int) -> int:
+    return max(1, block_h // 32)
+
+
 def _launch_shape(batch: int, seq_len: int, hidden: int, chunk: int, block_h: int):
     n_chunks = triton.cdiv(seq_len, chunk)
     return n_chunks, (batch, triton.cdiv(hidden, block_h), n_chunks), (batch, triton.cdiv(hidden, block_h))
@@ -190,11 +197,11 @@ class TritonGatedScan(torch.autograd.Function):
         h = torch.empty(batch, seq_len, hidden, **options)
         h0_arg = h0.contiguous() if h0 is not None else h
         _chunk_summary[grid](projection, last, decay, seq_len, hidden, n_chunks,
-                             KIND=kind_id, WIDTH=width_factor, CHUNK=chunk, BLOCK_H=block_h)
+                             KIND=kind_id, WIDTH=width_factor, CHUNK=chunk, BLOCK_H=block_h, num_warps=_warps(block_h))
         _carry[carry_grid](last, decay, h0_arg, carry, n_chunks, hidden,
-                           HAS_H0=h0 is not None, REVERSE=False, BLOCK_H=block_h)
+                           HAS_H0=h0 is not None, REVERSE=False, BLOCK_H=block_h, num_warps=_warps(block_h))
         _chunk_forward[grid](projection, carry, h, seq_len, hidden, n_chunks,
-                             KIND=kind_id, WIDTH=width_factor, CHUNK=chunk, BLOCK_H=block_h)
+                             KIND=kind_id, WIDTH=width_factor, CHUNK=chunk, BLOCK_H=block_h, num_warps=_warps(block_h))
         ctx.save_for_backward(projection, h0, h)
         ctx.hidden, ctx.kind, ctx.chunk, ctx.block_h = hidden, kind, chunk, block_h
         return h
@@ -214,12 +221,12 @@ class TritonGatedScan(torch.autograd.Function):
         grad_projection = torch.empty(projection.shape, **options)
         grad_h0 = torch.empty(batch, hidden, **options) if h0 is not None else None
         _chunk_summary_reverse[grid](projection, grad_h, last, decay, seq_len, hidden, n_chunks,
-                                     KIND=kind_id, WIDTH=width_factor, CHUNK=chunk, BLOCK_H=block_h)
+                                     KIND=kind_id, WIDTH=width_factor, CHUNK=chunk, BLOCK_H=block_h, num_warps=_warps(block_h))
         _carry[carry_grid](last, decay, last, carry, n_chunks, hidden,
-                           HAS_H0=False, REVERSE=True, BLOCK_H=block_h)
+                           HAS_H0=False, REVERSE=True, BLOCK_H=block_h, num_warps=_warps(block_h))
         _chunk_backward[grid](projection, grad_h, h, h0 if h0 is not None else h, carry, grad_projection,
                               grad_h0 if h0 is not None else carry, seq_len, hidden, n_chunks, HAS_H0=h0 is not None, KIND=kind_id,
-                              WIDTH=width_factor, CHUNK=chunk, BLOCK_H=block_h)
+                              WIDTH=width_factor, CHUNK=chunk, BLOCK_H=block_h, num_warps=_warps(block_h))
         if grad_h0 is not None:
             grad_h0 = grad_h0.to(h0.dtype) if ctx.needs_input_grad[1] else None
         return grad_projection.to(projection.dtype), grad_h0, None, None, None, None
