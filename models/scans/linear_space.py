@@ -25,8 +25,8 @@ every gradient is elementwise::
 
 ``GatedScan`` fuses the gate activations with the scan: it takes the input
 projection itself (``[B, T, 2H]`` = candidate, gate for minGRU;
-``[B, T, 3H]`` = candidate, forget, input for minLSTM), saves only that
-projection and ``h`` for the backward (the gates are recomputed there), and
+``[B, T, 3H]`` = candidate, forget, input for minLSTM), saves that projection,
+``a`` and ``h`` for the backward (no intermediate of the gate arithmetic), and
 writes the projection's gradient into one buffer (no ``cat`` of per-gate
 gradients). Everything runs in float32, or float64 for float64 inputs.
 """
@@ -121,23 +121,21 @@ class GatedScan(torch.autograd.Function):
     def forward(ctx, projection, h0, hidden: int, kind: str):
         input_dtype, dtype = projection.dtype, scan_dtype(projection.dtype)
         projection = projection.to(dtype)
-        a = torch.sigmoid(_keep_logit(projection, hidden, kind))
+        a = _keep_logit(projection, hidden, kind).sigmoid_()
         candidate = projection[..., :hidden]
         h = torch.sigmoid(candidate.clamp(max=0)).add_(F.relu(candidate))   # g(c)
         h.mul_(1 - a)                                                      # b = (1 - a) g(c)
         if h0 is not None:
             h[:, 0].addcmul_(a[:, 0], h0.to(dtype))
         scan(a, h)
-        ctx.save_for_backward(projection, h0, h)
+        ctx.save_for_backward(projection, h0, h, a)  # a: one tensor more, saves recomputing the gates
         ctx.hidden, ctx.kind, ctx.input_dtype = hidden, kind, input_dtype
         return h
 
     @staticmethod
     def backward(ctx, grad_h):
-        projection, h0, h = ctx.saved_tensors
+        projection, h0, h, a = ctx.saved_tensors
         hidden, kind = ctx.hidden, ctx.kind
-        keep_logit = _keep_logit(projection, hidden, kind)
-        a = torch.sigmoid(keep_logit)
         grad = reverse_scan(a, grad_h.to(h.dtype).contiguous().clone())    # G
         gc, slope = _g_and_slope(projection[..., :hidden])
         one_minus_a = 1 - a
@@ -153,8 +151,8 @@ class GatedScan(torch.autograd.Function):
             torch.neg(grad_u, out=grad_projection[..., hidden:])
         else:
             forget, inp = projection[..., hidden:2 * hidden], projection[..., 2 * hidden:]
-            torch.mul(grad_u, torch.sigmoid(-forget), out=grad_projection[..., hidden:2 * hidden])
-            torch.mul(grad_u, torch.sigmoid(-inp), out=grad_projection[..., 2 * hidden:]).neg_()
+            torch.neg(forget, out=grad_projection[..., hidden:2 * hidden]).sigmoid_().mul_(grad_u)
+            torch.neg(inp, out=grad_projection[..., 2 * hidden:]).sigmoid_().mul_(grad_u).neg_()
         grad_h0 = (a[:, 0] * grad[:, 0]).to(h0.dtype) if h0 is not None and ctx.needs_input_grad[1] else None
         return grad_projection.to(ctx.input_dtype), grad_h0, None, None
 
