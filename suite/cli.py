@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib
 import re
 import json
 import sys
@@ -100,7 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write the HTML report of a run directory")
     report.add_argument("run_dir")
     report.add_argument("--out", default=None, help="report file (default: reports/<run dir name>.html)")
+    for name, (module, help_text) in COMMAND_MODULES.items():
+        importlib.import_module(module).add_arguments(commands.add_parser(name, help=help_text))
     return parser
+
+
+# Subcommands in modules of their own: each has add_arguments(parser) and command(args) -> int.
+COMMAND_MODULES = {
+    "compare": ("suite.compare_cli", "compare two runs; exit 1 on a regression (status, accuracy, speed ratio, memory)"),
+    "baseline": ("suite.baseline", "regenerate the committed smoke baseline under results/baselines/"),
+    "history": ("suite.history", "plot key metrics of several runs over commit history"),
+}
 
 
 RUN_DEFAULTS = {"models": ["all"], "tasks": None, "seq_lens": None, "perf_seq_lens": None,
@@ -329,7 +340,8 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from suite.store import StoreError
 
-    handlers = {"run": command_run, "list": command_list, "report": command_report}
+    handlers = {"run": command_run, "list": command_list, "report": command_report,
+                **{name: importlib.import_module(module).command for name, (module, _) in COMMAND_MODULES.items()}}
     try:
         return handlers[args.command](args)
     except (UnknownName, UsageError, PluginError, StoreError, FileNotFoundError) as error:

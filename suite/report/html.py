@@ -21,7 +21,9 @@ import pandas as pd
 
 from suite import analysis
 from suite.report import plots
-from suite.report.template import render_page
+from markupsafe import Markup
+
+from suite.report.template import Section, fragment, render_page
 
 NO_VALUE = "—"
 
@@ -87,24 +89,22 @@ def text_of(value) -> str:
     return "" if _missing(value) else str(value)
 
 
+TABLE = """<table{% if css %} class="{{ css }}"{% endif %}><thead><tr>{% for h in headers %}<th>{{ h }}</th>{% endfor %}\
+</tr></thead><tbody>{% for row in rows %}<tr>{% for c in row %}<td{% if c.css %} class="{{ c.css }}"{% endif %}>\
+{{ c.text }}</td>{% endfor %}</tr>{% endfor %}</tbody></table>"""
+FACTS = """<table class="facts"><tbody>{% for name, value in pairs %}<tr><th>{{ name }}</th><td>{{ value }}</td></tr>\
+{% endfor %}</tbody></table>"""
+
+
 def table(headers, rows, css: str = "") -> str:
-    """An HTML table; every header and cell text is escaped."""
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
-    body = []
-    for row in rows:
-        cells = [c if isinstance(c, Cell) else Cell(text_of(c)) for c in row]
-        body.append("<tr>" + "".join(
-            f'<td class="{c.css}">{html.escape(c.text)}</td>' if c.css else f"<td>{html.escape(c.text)}</td>"
-            for c in cells) + "</tr>")
-    css_attribute = f' class="{css}"' if css else ""
-    return f"<table{css_attribute}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    """An HTML table; every header and cell text is escaped by the template."""
+    cells = [[c if isinstance(c, Cell) else Cell(text_of(c)) for c in row] for row in rows]
+    return str(fragment(TABLE, headers=[str(h) for h in headers], rows=cells, css=css))
 
 
 def facts(pairs) -> str:
     """A two-column name/value table."""
-    rows = "".join(f"<tr><th>{html.escape(str(name))}</th><td>{html.escape(text_of(value))}</td></tr>"
-                   for name, value in pairs)
-    return f'<table class="facts"><tbody>{rows}</tbody></table>'
+    return str(fragment(FACTS, pairs=[(str(name), text_of(value)) for name, value in pairs]))
 
 
 def no_data(what: str) -> str:
@@ -178,20 +178,20 @@ def fallback_banner(records: pd.DataFrame, manifest_backends: dict) -> str:
 def status_section(records: pd.DataFrame) -> str:
     counts = analysis.status_counts(records)
     if counts.empty:
-        return "<h2>Cells by status</h2>" + no_data("the run has no records yet")
+        return no_data("the run has no records yet")
     headers = list(counts.columns)
     def cell(header, value):
         if header in ("kind", "model"):
             return Cell(text_of(value))
         return Cell(str(value), "num status" if header not in ("ok", "total") and value else "num")
     rows = [[cell(h, v) for h, v in zip(headers, row)] for row in counts.itertuples(index=False)]
-    return "<h2>Cells by status</h2>" + table(headers, rows)
+    return table(headers, rows)
 
 
 def summary_section(records: pd.DataFrame) -> str:
     summary = analysis.summary_table(records)
     if summary.empty:
-        return "<h2>Summary</h2>" + no_data("no records")
+        return no_data("no records")
     columns = []
     for name in summary.columns:
         if name.startswith("best_accuracy["):
@@ -210,14 +210,14 @@ def summary_section(records: pd.DataFrame) -> str:
             for _, row in summary.iterrows()]
     note = ('<p class="note">Best accuracy: the highest seed-mean accuracy over the task\'s training lengths. '
             'A status text in place of a number means every such cell failed.</p>')
-    return "<h2>Summary</h2>" + table([title for _, title, _ in columns], rows) + note
+    return table([title for _, title, _ in columns], rows) + note
 
 
 def accuracy_section(records: pd.DataFrame) -> str:
     accuracy = analysis.accuracy_table(records)
-    parts = ['<h2 id="accuracy">Accuracy</h2>']
+    parts = []
     if accuracy.empty:
-        return parts[0] + no_data("this run has no accuracy cells")
+        return no_data("this run has no accuracy cells")
     parts.append('<p class="note">Fraction of scored test tokens predicted exactly, mean over seeds. '
                  'Colour is centred on the chance level (white); grey cells did not finish ok and show '
                  'their status. 95% interval: Wilson over scored tokens for one seed, Student t over seeds '
@@ -328,20 +328,19 @@ def perf_sections(records: pd.DataFrame, palette: dict) -> str:
 
 def not_ok_section(records: pd.DataFrame) -> str:
     failed = analysis.not_ok_cells(records)
-    title = '<h2 id="not-ok">Cells that did not finish ok</h2>'
     if failed.empty:
-        return title + ('<p class="note">Every cell finished ok.</p>' if len(records) else no_data("no records"))
+        return ('<p class="note">Every cell finished ok.</p>' if len(records) else no_data("no records"))
     rows = [[row["kind"], row["model"], text_of(row["task"]), format_length(row["seq_len"]),
              format_length(row["batch_size"]), format_length(row["seed"]), text_of(row["backend"]),
              Cell(text_of(row["status"]), "status"), Cell(text_of(row["error"]), "error"),
              value_cell(row["wall_s"], format_number)] for _, row in failed.iterrows()]
-    return title + table(["kind", "model", "task", "seq_len", "batch", "seed", "backend", "status", "error",
+    return table(["kind", "model", "task", "seq_len", "batch", "seed", "backend", "status", "error",
                           "wall s"], rows)
 
 
 def provenance_section(records: pd.DataFrame, manifest: dict) -> str:
     environment = manifest.get("environment") or {}
-    parts = ["<h2>Provenance</h2>"]
+    parts = []
     command = manifest.get("command")
     if command:
         text = shlex.join(str(a) for a in command) if isinstance(command, list) else str(command)
@@ -378,14 +377,64 @@ def provenance_section(records: pd.DataFrame, manifest: dict) -> str:
 
 
 # --------------------------------------------------------------------------- entry point
+class ReportInputs(NamedTuple):
+    """What every section builder gets: the run's records (a DataFrame from
+    :func:`suite.analysis.load_results`), its manifest, and a colour per model."""
+
+    records: pd.DataFrame
+    manifest: dict
+    manifest_problem: str | None
+    palette: dict
+
+
+def _wrap(section_id: str, title: str, build):
+    """A section builder from a function of the inputs returning escaped HTML text."""
+    return lambda inputs: Section(section_id, title, Markup(build(inputs)))
+
+
+def _builders() -> list:
+    from suite.report import sections
+
+    return [
+        ("headline", sections.headline_section),
+        ("status", _wrap("status", "Cells by status", lambda i: status_section(i.records))),
+        ("summary", _wrap("summary", "Summary", lambda i: summary_section(i.records))),
+        ("accuracy", _wrap("accuracy", "Accuracy", lambda i: accuracy_section(i.records))),
+        ("accuracy-curves", sections.accuracy_curves_section),
+        ("pareto", sections.pareto_section),
+        ("perf", _wrap("perf", "", lambda i: perf_sections(i.records, i.palette))),
+        ("not-ok", _wrap("not-ok", "Cells that did not finish ok", lambda i: not_ok_section(i.records))),
+        ("records", sections.records_section),
+        ("provenance", _wrap("provenance", "Provenance", lambda i: provenance_section(i.records, i.manifest))),
+    ]
+
+
+_EXTRA_BUILDERS: list = []
+
+
+def add_section_builder(section_id: str, builder, before: str = "provenance") -> None:
+    """Add ``builder(inputs: ReportInputs) -> Section | None`` to every report,
+    placed before the section with id ``before`` (the pluggable way for a new
+    kind of result, e.g. a speed or length-extrapolation section, to appear)."""
+    _EXTRA_BUILDERS.append((section_id, builder, before))
+
+
+def section_builders() -> list:
+    """The builders of the run report, in page order."""
+    builders = _builders()
+    for section_id, builder, before in _EXTRA_BUILDERS:
+        ids = [existing for existing, _ in builders]
+        builders.insert(ids.index(before) if before in ids else len(builders), (section_id, builder))
+    return [builder for _, builder in builders]
+
+
 def build_report_html(records: pd.DataFrame, manifest: dict, manifest_problem: str | None = None) -> str:
     """The report page for ``records`` (from :func:`suite.analysis.load_results`) and ``manifest``."""
     palette = plots.model_palette(plots.series_labels(analysis.perf_table(records)))
-    sections = [header_section(records, manifest, manifest_problem), status_section(records),
-                summary_section(records), accuracy_section(records), perf_sections(records, palette),
-                not_ok_section(records), provenance_section(records, manifest)]
+    inputs = ReportInputs(records, manifest, manifest_problem, palette)
     run_id = manifest.get("run_id") or distinct(records, "run_id") or "run"
-    return render_page(html.escape(f"suite report: {run_id}"), "\n".join(sections))
+    header = Markup(header_section(records, manifest, manifest_problem))
+    return render_page(f"suite report: {run_id}", [build(inputs) for build in section_builders()], header)
 
 
 def write_report(run_dir, out_path=None) -> Path:

@@ -1,0 +1,4 @@
+def add_arguments(parser):
+    pass
+def command(args):
+    return 0
