@@ -282,7 +282,7 @@ def pareto_plot(points: pd.DataFrame, palette: dict | None = None) -> str | None
             for _, row in mine.iterrows():
                 axes.scatter(row["train_tokens_per_s"], row["accuracy"], s=40, color=palette.get(label_of(row["model"])))
             front = pareto_frontier(mine, "train_tokens_per_s", "accuracy")
-            axes.plot(front["train_tokens_per_s"], front["accuracy"], color="black", linewidth=1, drawstyle="steps-post",
+            axes.plot(front["train_tokens_per_s"], front["accuracy"], color="black", linewidth=1, drawstyle="steps-pre",
                       alpha=0.6)
             axes.set_xscale("log")
             plain_log_ticks(axes.xaxis, mine["train_tokens_per_s"])
