@@ -71,7 +71,7 @@ def update(name: str) -> int:
     os.replace(fresh, target)
     if old:
         shutil.rmtree(old)
-    print(f"baseline {target} updated ({len(bad)} cells); commit it with: git add {target.relative_to(REPO_ROOT)}")
+    print(f"baseline {target} updated ({len(bad)} cells); commit it with: git add {target}")
     return 0
 
 

@@ -4,7 +4,6 @@ record and sorts on a header click, and a model name holding ``<script>`` shows
 as text. Deselect with ``-m "not browser"``; skipped when Chromium is absent."""
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
