@@ -185,7 +185,7 @@ def test_report_shows_models_fallbacks_failures_and_provenance(full_report):
     for model in BACKENDS:
         assert model in page
     assert "Fallback implementations" in page
-    assert "mamba: reference-torch (mamba_ssm not available: No module named &#x27;mamba_ssm&#x27;)" in page
+    assert "mamba: reference-torch (mamba_ssm not available: No module named &#39;mamba_ssm&#39;)" in page
     assert "gru:loop: loop [requested in the model spec]" in page
     for status in ("oom", "timeout", "error"):
         assert f'<td class="status">{status}</td>' in page
