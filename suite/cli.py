@@ -1,4 +1,4 @@
-"""``python -m suite run | list | report``.
+"""``python -m suite run | list | report | compare | baseline | history``.
 
 Bad input (an unknown model, task or preset, a length a task cannot make, an
 ``--out`` that already holds a run) gets one line on stderr naming the problem

@@ -79,11 +79,27 @@ def terminal_table(rows) -> str:
     return "\n".join(out)
 
 
+def check_reference(tolerances, *runs) -> None:
+    """With the speed gate on, the reference model must have ok perf cells in both runs:
+    otherwise no ratio can be formed and the gate would pass without looking."""
+    if "speed" not in tolerances.gates:
+        return
+    from suite.registry import did_you_mean
+
+    for run in runs:
+        perf = run.records[(run.records["kind"] == "perf") & (run.records["status"] == "ok")]
+        if len(perf) and not (perf["model"] == tolerances.reference).any():
+            error = did_you_mean(f"--reference model (no ok perf cell in {run.path})", tolerances.reference,
+                                 perf["model"].astype(str).unique())
+            raise type(error)(f"{error}; speed ratios need the reference in both runs")
+
+
 def command(args) -> int:
     from suite.compare import compare_runs, exit_code, load_run, missing_message
 
     tolerances = tolerances_from(args)
     baseline, current = load_run(args.baseline), load_run(args.current)
+    check_reference(tolerances, baseline, current)
     comparison = compare_runs(baseline, current, tolerances)
     code = exit_code(comparison, args.allow_missing)
     print(f"baseline {baseline.label} ({baseline.path}) vs current {current.label} ({current.path}); "

@@ -178,3 +178,10 @@ def test_diff_report_puts_regressions_first_escapes_and_warns_on_other_hardware(
     assert "Not like for like" in page and "Another &lt;b&gt;CPU&lt;/b&gt;" in page and "<b>CPU" not in page
     assert page.index("Regressions (1)") < page.index("Improvements (1)")
     assert 'class="regression"><td>transformer mqar T=64 seed=0</td>' in page
+
+
+def test_the_speed_gate_refuses_a_reference_that_did_not_run(tmp_path, capsys):
+    code, _, err = run_compare(capsys, BASELINE, BASELINE, "--gate", "speed", "--reference", "gur")
+    assert code == 2 and "did you mean 'gru'" in err and "speed ratios need the reference" in err
+    code, _, _ = run_compare(capsys, BASELINE, BASELINE, "--reference", "gur")  # speed not gated: fine
+    assert code == 0
