@@ -95,7 +95,7 @@ def check_reference(tolerances, *runs) -> None:
 
 
 def command(args) -> int:
-    from suite.compare import compare_runs, exit_code, load_run, missing_message
+    from suite.compare import CompareError, compare_runs, exit_code, load_run, missing_message
 
     tolerances = tolerances_from(args)
     baseline, current = load_run(args.baseline), load_run(args.current)
@@ -112,7 +112,10 @@ def command(args) -> int:
     if args.html:
         from suite.report.diff import write_diff_report
 
-        print(f"diff report: {write_diff_report(comparison, Path(args.html))}")
+        try:
+            print(f"diff report: {write_diff_report(comparison, Path(args.html))}")
+        except OSError as error:
+            raise CompareError(f"--html {args.html} cannot be written ({error.strerror}): choose a writable path") from None
     if code == 2:
         print(missing_message(comparison), file=sys.stderr)
         return 2

@@ -131,6 +131,7 @@ def history_plot(runs: pd.DataFrame, metrics: pd.DataFrame) -> str | None:
 
 
 def command(args) -> int:
+    from suite.compare import CompareError
     from suite.report.template import fragment, render_page, section
 
     runs, metrics = build_history(args.runs, args.reference)
@@ -144,7 +145,10 @@ def command(args) -> int:
                          "before it.", missing="no metrics in these runs"),
             section("runs", "Runs", "history_runs.html.j2", runs=runs.to_dict("records")),
         ], fragment("<h1>{{ title }}</h1>", title=f"History of {len(runs)} run(s)"))
-        Path(args.html).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.html).write_text(page, encoding="utf-8")
+        try:
+            Path(args.html).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.html).write_text(page, encoding="utf-8")
+        except OSError as error:
+            raise CompareError(f"--html {args.html} cannot be written ({error.strerror}): choose a writable path") from None
         print(f"history: {args.html}")
     return 0

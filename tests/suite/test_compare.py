@@ -185,3 +185,12 @@ def test_the_speed_gate_refuses_a_reference_that_did_not_run(tmp_path, capsys):
     assert code == 2 and "did you mean 'gru'" in err and "speed ratios need the reference" in err
     code, _, _ = run_compare(capsys, BASELINE, BASELINE, "--reference", "gur")  # speed not gated: fine
     assert code == 0
+
+
+def test_an_unwritable_html_path_and_a_missing_history_run_exit_2(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = run_compare(capsys, BASELINE, BASELINE, "--html", blocker / "diff.html")
+    assert code == 2 and "cannot be written" in err
+    assert main(["history", str(tmp_path / "nothing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
