@@ -1,4 +1,4 @@
-"""``python -m suite run | list | report | bench``.
+"""``python -m suite run | list | report | bench | compare | baseline | history``.
 
 Bad input (an unknown model, task or preset, a length a task cannot make, an
 ``--out`` that already holds a run) gets one line on stderr naming the problem
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib
 import re
 import json
 import sys
@@ -100,12 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write the HTML report of a run directory")
     report.add_argument("run_dir")
     report.add_argument("--out", default=None, help="report file (default: reports/<run dir name>.html)")
-
-    from suite import bench
-
-    bench.add_arguments(commands.add_parser("bench", help="speed benchmark: training-step time per length, "
-                                                          "speed-ups measured in one run"))
+    for name, (module, help_text) in COMMAND_MODULES.items():
+        importlib.import_module(module).add_arguments(commands.add_parser(name, help=help_text))
     return parser
+
+
+# Subcommands in modules of their own: each has add_arguments(parser) and command(args) -> int.
+COMMAND_MODULES = {
+    "bench": ("suite.bench", "speed benchmark: training-step time per length, speed-ups measured in one run"),
+    "compare": ("suite.compare_cli", "compare two runs; exit 1 on a regression (status, accuracy, speed ratio, memory)"),
+    "baseline": ("suite.baseline", "regenerate the committed smoke baseline under results/baselines/"),
+    "history": ("suite.history", "plot key metrics of several runs over commit history"),
+}
 
 
 RUN_DEFAULTS = {"models": ["all"], "tasks": None, "seq_lens": None, "perf_seq_lens": None,
@@ -334,9 +341,8 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from suite.store import StoreError
 
-    from suite import bench
-
-    handlers = {"run": command_run, "list": command_list, "report": command_report, "bench": bench.command}
+    handlers = {"run": command_run, "list": command_list, "report": command_report,
+                **{name: importlib.import_module(module).command for name, (module, _) in COMMAND_MODULES.items()}}
     try:
         return handlers[args.command](args)
     except (UnknownName, UsageError, PluginError, StoreError, FileNotFoundError) as error:

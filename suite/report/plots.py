@@ -217,3 +217,80 @@ def metric_vs_seq_len(perf: pd.DataFrame, panels, palette: dict | None = None,
 
 __all__ = ["figure_to_png_base64", "model_palette", "chance_of", "accuracy_heatmap", "series_labels",
            "metric_vs_seq_len", "BYTES_PER_MIB"]
+
+
+# --------------------------------------------------------------------------- accuracy curves and Pareto
+def accuracy_vs_seq_len(accuracy: pd.DataFrame, palette: dict | None = None) -> str | None:
+    """One panel per task: seed-mean accuracy against training length, one line
+    per model, error bars the 95% interval of :func:`suite.analysis.accuracy_table`
+    (Student t over seeds with several seeds, Wilson over scored tokens with one);
+    the task's chance level as a dashed line. Cells where no seed finished ok are
+    left out (the heatmaps and tables show their status)."""
+    data = accuracy.dropna(subset=["accuracy", "seq_len"])
+    if data.empty:
+        return None
+    tasks = sorted(data["task"].astype(str).unique())
+    palette = {**model_palette(data["model"]), **(palette or {})}
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(3.6 * len(tasks) + 1.6, 3.2), layout="constrained")
+        axes_list = np.atleast_1d(figure.subplots(1, len(tasks), sharey=True))
+        for axes, task in zip(axes_list, tasks):
+            mine = data[data["task"].astype(str) == task].sort_values("seq_len")
+            for model, rows in mine.groupby("model"):
+                low = (rows["accuracy"] - rows["accuracy_ci_low"]).clip(lower=0).fillna(0)
+                high = (rows["accuracy_ci_high"] - rows["accuracy"]).clip(lower=0).fillna(0)
+                axes.errorbar(rows["seq_len"], rows["accuracy"], yerr=[low, high], marker="o", capsize=3,
+                              color=palette.get(label_of(model)), label=label_of(model))
+            chance = chance_of(mine)
+            if not math.isnan(chance):
+                axes.axhline(chance, color="grey", linestyle="--", linewidth=1)
+            axes.set_xscale("log", base=2)
+            lengths = sorted(mine["seq_len"].unique())
+            axes.set_xticks(lengths)
+            axes.set_xticklabels([str(int(v)) for v in lengths])
+            axes.xaxis.set_minor_locator(NullLocator())
+            axes.set_ylim(0, 1.02)
+            axes.set_title(f"{task} (dashed: chance)")
+            axes.set_xlabel("seq_len (training length, tokens)")
+        axes_list[0].set_ylabel("accuracy")
+        handles = [Line2D([], [], color=palette[m], marker="o") for m in sorted(data["model"].map(label_of).unique())]
+        figure.legend(handles, sorted(data["model"].map(label_of).unique()), loc="outside right center", title="model")
+        return figure_to_png_base64(figure)
+
+
+def pareto_frontier(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """The rows no other row beats on both ``x`` and ``y`` (higher is better on both)."""
+    keep = [index for index, row in points.iterrows()
+            if not ((points[x] >= row[x]) & (points[y] >= row[y]) & ((points[x] > row[x]) | (points[y] > row[y]))).any()]
+    return points.loc[keep].sort_values(x)
+
+
+def pareto_plot(points: pd.DataFrame, palette: dict | None = None) -> str | None:
+    """One panel per task: each model's accuracy against its training throughput
+    (``points``: model, task, accuracy, train_tokens_per_s), the Pareto frontier
+    drawn as a step line; x on a log scale."""
+    points = points.dropna(subset=["accuracy", "train_tokens_per_s"])
+    if points.empty:
+        return None
+    tasks = sorted(points["task"].astype(str).unique())
+    palette = {**model_palette(points["model"]), **(palette or {})}
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(3.6 * len(tasks) + 1.6, 3.2), layout="constrained")
+        axes_list = np.atleast_1d(figure.subplots(1, len(tasks), sharey=True))
+        for axes, task in zip(axes_list, tasks):
+            mine = points[points["task"].astype(str) == task]
+            for _, row in mine.iterrows():
+                axes.scatter(row["train_tokens_per_s"], row["accuracy"], s=40, color=palette.get(label_of(row["model"])))
+            front = pareto_frontier(mine, "train_tokens_per_s", "accuracy")
+            axes.plot(front["train_tokens_per_s"], front["accuracy"], color="black", linewidth=1, drawstyle="steps-pre",
+                      alpha=0.6)
+            axes.set_xscale("log")
+            plain_log_ticks(axes.xaxis, mine["train_tokens_per_s"])
+            axes.set_ylim(0, 1.02)
+            axes.set_title(f"{task}")
+            axes.set_xlabel("train tokens/s")
+        axes_list[0].set_ylabel("accuracy (best over lengths)")
+        labels = sorted(points["model"].map(label_of).unique())
+        figure.legend([Line2D([], [], color=palette[m], marker="o", linestyle="") for m in labels], labels,
+                      loc="outside right center", title="model")
+        return figure_to_png_base64(figure)

@@ -1,45 +1,52 @@
-"""The page skeleton and stylesheet of the HTML report: everything inline, no
-external CSS, JavaScript, fonts or network requests."""
-from string import Template
+"""The page skeleton of every HTML page the suite writes (run report, diff
+report, history): jinja2 templates in ``templates/`` with autoescaping on, so
+every string from records or user input is escaped unless it is a
+:class:`markupsafe.Markup` built by a template itself.
 
-STYLESHEET = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1280px;
-       padding: 1em 2em 4em; color: #1a1a1a; line-height: 1.4; }
-h1 { font-size: 1.5em; margin-bottom: 0.2em; }
-h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ccc; padding-bottom: 0.2em; }
-h3 { font-size: 1.05em; margin-top: 1.4em; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 0.6em 0; }
-th, td { border: 1px solid #d0d0d0; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
-th { background: #f2f2f2; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.status, span.status { color: #a40000; font-weight: 600; }
-td.error { font-family: ui-monospace, monospace; font-size: 0.9em; max-width: 42em; word-break: break-word; }
-table.facts th { text-align: right; width: 14em; }
-.banner { border: 2px solid #c77700; background: #fff4e0; padding: 0.6em 1em; margin: 1em 0; }
-.banner.bad { border-color: #a40000; background: #fde8e8; }
-.banner ul { margin: 0.3em 0 0; }
-.nodata { color: #777; font-style: italic; }
-.note { color: #555; font-size: 0.9em; }
-img { max-width: 100%; height: auto; display: block; margin: 0.5em 0; }
-pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; font-size: 0.85em; }
-details > summary { cursor: pointer; color: #333; margin: 0.4em 0; }
-code { font-family: ui-monospace, monospace; }
+Everything is inline (stylesheet, the small table-sorting script, figures as
+``data:`` PNGs): the page makes no network request.
+
+A page is a list of :class:`Section` s. A section builder takes what it needs
+(records, manifest, a comparison) and returns a Section — or None when it has
+nothing to say — so a new kind of result adds a section by appending a builder
+to the page's list (see ``suite.report.html.SECTION_BUILDERS``).
 """
+from __future__ import annotations
 
-PAGE = Template("""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>$title</title>
-<style>$stylesheet</style>
-</head>
-<body>
-$body
-</body>
-</html>
-""")
+from typing import NamedTuple
+
+import jinja2
+from markupsafe import Markup
+
+ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.PackageLoader("suite.report", "templates"), autoescape=True,
+    undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def render_page(title: str, body: str) -> str:
-    """The whole document; ``title`` must already be HTML-escaped, ``body`` is HTML."""
-    return PAGE.substitute(title=title, stylesheet=STYLESHEET, body=body)
+class Section(NamedTuple):
+    """One titled part of a page; ``body`` is HTML rendered by a template."""
+
+    id: str
+    title: str
+    body: Markup
+
+
+def render(template: str, **context) -> Markup:
+    """Render ``templates/<template>`` (escaping every plain string) to markup."""
+    return Markup(ENVIRONMENT.get_template(template).render(**context))
+
+
+def fragment(source: str, **context) -> Markup:
+    """Render a short inline template (autoescaped) to markup."""
+    return Markup(ENVIRONMENT.from_string(source).render(**context))
+
+
+def section(section_id: str, title: str, template: str, **context) -> Section:
+    return Section(section_id, title, render(template, **context))
+
+
+def render_page(title: str, sections, header: Markup | str = "") -> str:
+    """The whole document: ``title`` is plain text; ``sections`` a list of
+    :class:`Section` (None entries are dropped)."""
+    return str(render("page.html.j2", title=title, header=header,
+                      sections=[s for s in sections if s is not None]))

@@ -1,0 +1,359 @@
+"""Compare two runs and flag regressions: the logic behind ``python -m suite compare``.
+
+Reads Records only (no torch). Cells are matched by ``cell_key`` (a hash of
+everything that defines a cell: kind, model, task and its parameters, length,
+batch, seed, model and training configuration), so two runs compare only when
+they ran the same grid; cells present in one run and not the other are listed
+as missing, never silently dropped.
+
+What counts as a regression (each is a *gate*; ``--gate`` picks which apply):
+
+``status``
+    A cell that finished ``ok`` in the baseline and does not now (``oom``,
+    ``error``, ``nan``, ``timeout``, ``skipped``).
+``accuracy``
+    Accuracy cells are grouped over seeds (same cell but the seed). The current
+    seed-mean accuracy is a regression when it is more than ``accuracy_points``
+    percentage points below the baseline's seed-mean, *and*, when the baseline
+    has several ok seeds, also below the baseline's lowest seed: a drop inside
+    the spread the baseline itself showed over seeds is not a regression.
+``speed``
+    Absolute times on shared machines are noise; ratios measured in the same run
+    are much less so. Each perf cell's throughput is divided by the reference
+    model's (``reference``, default ``gru``) at the same length and batch *in the
+    same run*: the plan runs every model of one length back to back, so the
+    reference is timed interleaved with the others, seconds apart. Three ratios,
+    higher = faster: ``train_speed_ratio`` and ``prefill_speed_ratio`` (tokens/s
+    over the reference's) and ``decode_speed_ratio`` (the reference's ms/token
+    over the model's). A ratio that fell by more than ``speed_percent`` percent
+    is a regression. Off by default: on shared CPU cores the ratios still swing
+    with load; turn it on (``--gate speed``) on dedicated machines.
+``memory``
+    Peak memory per phase (train, prefill, decode) that grew by more than
+    ``memory_percent`` percent. Applied only to cells that ran on a GPU in both
+    runs (CUDA's allocator counts exactly); CPU peaks are shown, not gated.
+
+Changes beyond a tolerance in the good direction are listed as improvements.
+Absolute throughputs are shown for reading, never gated.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+import pandas as pd
+
+from suite import analysis
+from suite.store import read_manifest
+
+GATES = ("status", "accuracy", "speed", "memory")
+DEFAULT_GATES = ("status", "accuracy", "memory")
+SPEED_RATIOS = {  # ratio name -> (record metric, higher_is_better)
+    "train_speed_ratio": ("train_tokens_per_s", True),
+    "prefill_speed_ratio": ("prefill_tokens_per_s", True),
+    "decode_speed_ratio": ("decode_ms_per_token", False),
+}
+MEMORY_METRICS = ("train_peak_mem_bytes", "prefill_peak_mem_bytes", "decode_peak_mem_bytes")
+SHOWN_METRICS = ("train_tokens_per_s",)
+PROVENANCE_KEYS = ("git_commit", "device_name", "torch_version", "torch_threads", "platform", "python")
+GROUP_FIELDS = ("kind", "model", "task", "seq_len", "batch_size")
+
+
+class CompareError(ValueError):
+    """Bad input to compare; the message names the problem and the fix."""
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    accuracy_points: float = 2.0      # percentage points of accuracy
+    speed_percent: float = 10.0       # percent fall of a speed ratio
+    memory_percent: float = 5.0       # percent growth of a GPU peak
+    reference: str = "gru"            # the model every speed is divided by
+    gates: tuple = DEFAULT_GATES
+
+    def with_overrides(self, **given) -> "Tolerances":
+        return replace(self, **{name: value for name, value in given.items() if value is not None})
+
+
+def load_config(path) -> Tolerances:
+    """Tolerances from a TOML file with a ``[compare]`` table (keys as in :class:`Tolerances`)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    path = Path(path)
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("compare", {})
+    except FileNotFoundError:
+        raise CompareError(f"--config {path} does not exist: pass a TOML file with a [compare] table") from None
+    except tomllib.TOMLDecodeError as error:
+        raise CompareError(f"--config {path} is not valid TOML ({error}): fix the file") from None
+    known = {f.name for f in fields(Tolerances)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise CompareError(f"--config {path}: unknown key(s) {', '.join(unknown)} in [compare]; "
+                           f"known: {', '.join(sorted(known))}")
+    if "gates" in table:
+        table["gates"] = parse_gates(table["gates"])
+    return Tolerances().with_overrides(**table)
+
+
+def parse_gates(value) -> tuple:
+    names = [name.strip() for name in (value.split(",") if isinstance(value, str) else value) if name.strip()]
+    unknown = [name for name in names if name not in GATES]
+    if unknown:
+        from suite.registry import did_you_mean
+
+        raise did_you_mean("gate", unknown[0], GATES)
+    return tuple(dict.fromkeys(names))
+
+
+@dataclass
+class Run:
+    """One side of a comparison: its records (latest per cell) and manifest."""
+
+    path: Path
+    records: pd.DataFrame
+    manifest: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.manifest.get("run_id") or analysis.join_distinct(self.records["run_id"]) or str(self.path)
+
+    def provenance(self) -> dict:
+        environment = self.manifest.get("environment") or {}
+        facts = {key: environment.get(key) for key in PROVENANCE_KEYS}
+        for key in ("git_commit", "device_name", "torch_version", "torch_threads"):
+            if facts.get(key) is None:
+                facts[key] = analysis.join_distinct(self.records[key]) or None
+        facts["device"] = environment.get("device") or analysis.join_distinct(self.records["device"])
+        facts["git_dirty"] = environment.get("git_dirty")
+        facts["preset"] = self.manifest.get("preset") or analysis.join_distinct(self.records["preset"])
+        facts["created"] = self.manifest.get("created")
+        facts["backends"] = backends_by_model(self.records)
+        return facts
+
+
+def load_run(path) -> Run:
+    path = Path(path)
+    if not path.exists():
+        raise CompareError(f"{path} does not exist: pass a run directory (the --out of `suite run`) "
+                           "or its records.jsonl")
+    records = analysis.latest_records(analysis.load_results(path))
+    if records.empty:
+        raise CompareError(f"{path} holds no records: pass a run that finished at least one cell")
+    try:
+        manifest = read_manifest(path)
+    except (FileNotFoundError, ValueError):
+        manifest = {}
+    return Run(path, records, manifest)
+
+
+def backends_by_model(records: pd.DataFrame) -> dict:
+    ok = records[records["status"] == "ok"]
+    return {model: analysis.join_distinct(group["backend"]) for model, group in ok.groupby("model")}
+
+
+def group_key(record) -> str:
+    """A cell's identity without its seed: seeds of one cell are grouped."""
+    parts = {name: record.get(name) for name in GROUP_FIELDS + ("task_params", "model_config", "train_config")}
+    parts["seq_len"] = None if pd.isna(parts["seq_len"]) else int(parts["seq_len"])
+    parts["batch_size"] = None if pd.isna(parts["batch_size"]) else int(parts["batch_size"])
+    return json.dumps(parts, sort_keys=True, default=str)
+
+
+def speed_ratios(records: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Per ok perf record: its throughputs over the reference model's at the same
+    length and batch in the same run (median over the reference's seeds)."""
+    perf = records[(records["kind"] == "perf") & (records["status"] == "ok")]
+    out = {}
+    for (seq_len, batch), group in perf.groupby(["seq_len", "batch_size"]):
+        ref = group[group["model"] == reference]
+        if ref.empty:
+            continue
+        for index, row in group.iterrows():
+            for ratio, (metric, higher_is_better) in SPEED_RATIOS.items():
+                ref_value, value = ref[metric].median(), row[metric]
+                if pd.isna(ref_value) or pd.isna(value) or ref_value <= 0 or value <= 0:
+                    continue
+                out.setdefault(index, {})[ratio] = value / ref_value if higher_is_better else ref_value / value
+    return pd.DataFrame.from_dict(out, orient="index", columns=list(SPEED_RATIOS))
+
+
+@dataclass
+class Comparison:
+    baseline: Run
+    current: Run
+    tolerances: Tolerances
+    rows: pd.DataFrame                 # one row per cell group and metric
+    missing: list = field(default_factory=list)   # labels of baseline cells absent from current
+    new: list = field(default_factory=list)       # labels of current cells absent from baseline
+    warnings: list = field(default_factory=list)
+
+    @property
+    def regressions(self) -> pd.DataFrame:
+        return self.rows[self.rows["verdict"] == "regression"]
+
+    @property
+    def improvements(self) -> pd.DataFrame:
+        return self.rows[self.rows["verdict"] == "improvement"]
+
+
+def cell_label(record) -> str:
+    what = record["task"] if record["kind"] == "accuracy" else record["kind"]
+    seed = "" if pd.isna(record.get("seed")) else f" seed={int(record['seed'])}"
+    length = "" if pd.isna(record.get("seq_len")) else f" T={int(record['seq_len'])}"
+    return f"{record['model']} {what}{length}{seed}"
+
+
+def row(base, kind_label, metric, baseline, current, verdict, reason, change=math.nan):
+    return {"cell": kind_label, "kind": base["kind"], "model": base["model"], "task": base["task"],
+            "seq_len": base["seq_len"], "batch_size": base["batch_size"], "metric": metric,
+            "baseline": baseline, "current": current, "change": change, "verdict": verdict, "reason": reason}
+
+
+def compare_runs(baseline: Run, current: Run, tolerances: Tolerances = Tolerances()) -> Comparison:
+    """Match the two runs' cells and judge every metric; see the module docstring."""
+    tol = tolerances
+    base, cur = baseline.records, current.records
+    base_keyed, cur_keyed = base.set_index("cell_key", drop=False), cur.set_index("cell_key", drop=False)
+    shared = [key for key in base_keyed.index if key in cur_keyed.index]
+    missing = sorted(cell_label(base_keyed.loc[k]) for k in base_keyed.index if k not in cur_keyed.index)
+    new = sorted(cell_label(cur_keyed.loc[k]) for k in cur_keyed.index if k not in base_keyed.index)
+    rows = []
+    # status, per cell
+    for key in shared:
+        b, c = base_keyed.loc[key], cur_keyed.loc[key]
+        if b["status"] == c["status"]:
+            continue
+        if b["status"] == "ok":
+            verdict = "regression" if "status" in tol.gates else "changed"
+            rows.append(row(b, cell_label(b), "status", b["status"], c["status"], verdict,
+                            f"ok -> {c['status']}: {c['error'] or 'no error text'}"))
+        elif c["status"] == "ok":
+            rows.append(row(b, cell_label(b), "status", b["status"], c["status"], "improvement",
+                            f"{b['status']} -> ok"))
+        else:
+            rows.append(row(b, cell_label(b), "status", b["status"], c["status"], "changed",
+                            f"{b['status']} -> {c['status']}"))
+    # accuracy, over seeds
+    base_groups = {}
+    for key in shared:
+        b = base_keyed.loc[key]
+        if b["kind"] == "accuracy":
+            base_groups.setdefault(group_key(b), []).append(key)
+    for keys in base_groups.values():
+        b_ok = [base_keyed.loc[k] for k in keys if base_keyed.loc[k]["status"] == "ok"]
+        c_ok = [cur_keyed.loc[k] for k in keys if cur_keyed.loc[k]["status"] == "ok"]
+        b_acc = [r["accuracy"] for r in b_ok if pd.notna(r["accuracy"])]
+        c_acc = [r["accuracy"] for r in c_ok if pd.notna(r["accuracy"])]
+        if not b_acc or not c_acc:
+            continue
+        first = base_keyed.loc[keys[0]]
+        label = f"{first['model']} {first['task']} T={int(first['seq_len'])}" + (
+            f" ({len(keys)} seeds)" if len(keys) > 1 else f" seed={int(first['seed'])}")
+        b_mean, c_mean = sum(b_acc) / len(b_acc), sum(c_acc) / len(c_acc)
+        change = c_mean - b_mean
+        threshold = tol.accuracy_points / 100
+        floor = min(b_acc) if len(b_acc) > 1 else b_mean - threshold
+        if change < -threshold and c_mean < floor:
+            spread = f", below the baseline's lowest seed {min(b_acc):.3f}" if len(b_acc) > 1 else ""
+            verdict = "regression" if "accuracy" in tol.gates else "worse"
+            reason = f"accuracy fell {-change * 100:.1f} points (tolerance {tol.accuracy_points:g}{spread})"
+        elif change > threshold:
+            verdict, reason = "improvement", f"accuracy rose {change * 100:.1f} points"
+        else:
+            verdict, reason = "same", ""
+        rows.append(row(first, label, "accuracy", b_mean, c_mean, verdict, reason, change * 100))
+    # speed ratios and memory, per perf cell
+    base_ratios, cur_ratios = speed_ratios(base, tol.reference), speed_ratios(cur, tol.reference)
+    for key in shared:
+        b, c = base_keyed.loc[key], cur_keyed.loc[key]
+        if b["kind"] != "perf" or b["status"] != "ok" or c["status"] != "ok":
+            continue
+        b_index, c_index = base.index[base["cell_key"] == key][0], cur.index[cur["cell_key"] == key][0]
+        label = cell_label(b)
+        for ratio in SPEED_RATIOS:
+            if b_index not in base_ratios.index or c_index not in cur_ratios.index or b["model"] == tol.reference:
+                continue
+            b_value, c_value = base_ratios.at[b_index, ratio], cur_ratios.at[c_index, ratio]
+            if pd.isna(b_value) or pd.isna(c_value):
+                continue
+            change = (c_value / b_value - 1) * 100
+            if change < -tol.speed_percent:
+                verdict = "regression" if "speed" in tol.gates else "worse"
+                reason = f"{ratio} fell {-change:.0f}% (tolerance {tol.speed_percent:g}%, vs {tol.reference})"
+            elif change > tol.speed_percent:
+                verdict, reason = "improvement", f"{ratio} rose {change:.0f}% (vs {tol.reference})"
+            else:
+                verdict, reason = "same", ""
+            rows.append(row(b, label, ratio, b_value, c_value, verdict, reason, change))
+        for metric in SHOWN_METRICS:
+            if pd.notna(b[metric]) and pd.notna(c[metric]) and b[metric] > 0:
+                rows.append(row(b, label, metric, b[metric], c[metric], "info", "absolute: not gated",
+                                (c[metric] / b[metric] - 1) * 100))
+        on_gpu = str(b["device"]).startswith("cuda") and str(c["device"]).startswith("cuda")
+        for metric in MEMORY_METRICS:
+            if pd.isna(b[metric]) or pd.isna(c[metric]) or b[metric] <= 0:
+                continue
+            change = (c[metric] / b[metric] - 1) * 100
+            if change > tol.memory_percent and on_gpu:
+                verdict = "regression" if "memory" in tol.gates else "worse"
+                reason = f"{metric} grew {change:.1f}% (tolerance {tol.memory_percent:g}%)"
+            elif change < -tol.memory_percent and on_gpu:
+                verdict, reason = "improvement", f"{metric} fell {-change:.1f}%"
+            else:
+                verdict, reason = ("same" if on_gpu else "info"), ("" if on_gpu else "CPU peak: not gated")
+            rows.append(row(b, label, metric, b[metric], c[metric], verdict, reason, change))
+    frame = pd.DataFrame(rows, columns=["cell", "kind", "model", "task", "seq_len", "batch_size", "metric",
+                                        "baseline", "current", "change", "verdict", "reason"])
+    order = {"regression": 0, "worse": 1, "improvement": 2, "changed": 3, "same": 4, "info": 5}
+    frame = frame.sort_values(["verdict", "cell", "metric"], key=lambda s: s.map(order) if s.name == "verdict"
+                              else s, kind="stable").reset_index(drop=True)
+    comparison = Comparison(baseline, current, tol, frame, missing, new)
+    comparison.warnings = provenance_warnings(baseline, current, tol)
+    return comparison
+
+
+def provenance_warnings(baseline: Run, current: Run, tol: Tolerances) -> list[str]:
+    """Differences between the runs that make numbers less comparable."""
+    b, c = baseline.provenance(), current.provenance()
+    notes = []
+    for key, what in (("device", "devices"), ("device_name", "hardware"), ("torch_version", "torch versions"),
+                      ("torch_threads", "torch thread counts")):
+        if b.get(key) and c.get(key) and str(b[key]) != str(c[key]):
+            notes.append(f"the runs used different {what}: {b[key]} vs {c[key]}")
+    for model in sorted(set(b["backends"]) & set(c["backends"])):
+        if b["backends"][model] != c["backends"][model]:
+            notes.append(f"{model} ran on different backends: {b['backends'][model]} vs {c['backends'][model]}")
+    if "speed" in tol.gates:
+        for run, side in ((baseline, "baseline"), (current, "current")):
+            perf = run.records[(run.records["kind"] == "perf") & (run.records["status"] == "ok")]
+            if len(perf) and not (perf["model"] == tol.reference).any():
+                notes.append(f"the {side} run has no ok perf cell of the reference model {tol.reference!r}: "
+                             "no speed ratio can be formed (choose another --reference)")
+    return notes
+
+
+def exit_code(comparison: Comparison, allow_missing: bool) -> int:
+    if (comparison.missing or comparison.new) and not allow_missing:
+        return 2
+    return 1 if len(comparison.regressions) else 0
+
+
+def missing_message(comparison: Comparison) -> str:
+    parts = []
+    if comparison.missing:
+        parts.append(f"{len(comparison.missing)} baseline cell(s) are not in the current run: "
+                     + "; ".join(comparison.missing[:8]) + (" ..." if len(comparison.missing) > 8 else ""))
+    if comparison.new:
+        parts.append(f"{len(comparison.new)} current cell(s) are not in the baseline: "
+                     + "; ".join(comparison.new[:8]) + (" ..." if len(comparison.new) > 8 else ""))
+    return ("error: " + " | ".join(parts) + ". The grid or a cell's configuration changed: regenerate the "
+            "baseline (`python -m suite baseline update`), or pass --allow-missing to compare the shared cells")
+
+
+__all__ = ["Tolerances", "Comparison", "Run", "load_run", "load_config", "compare_runs", "speed_ratios",
+           "exit_code", "GATES", "CompareError", "missing_message", "parse_gates"]

@@ -1,0 +1,154 @@
+"""``python -m suite history RUN_DIR...``: key metrics per model across runs.
+
+Runs are ordered by the date of the commit they ran (``git show`` in this
+checkout; when the commit is unknown here, the run's creation time). Per run and
+model it takes: seed-and-length-mean accuracy per task, the median over lengths
+of the training-throughput ratio to the reference model (timed in the same run,
+see :mod:`suite.compare`), and the training peak memory at the longest perf
+length. Each run is compared with the one before it (the shared cells, under
+the default gates of :mod:`suite.compare`); runs with a regression are flagged
+in the table and shaded red in the plot.
+"""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("runs", nargs="+", help="run directories (or records.jsonl files), any order")
+    parser.add_argument("--html", default=None, help="write the history page here")
+    parser.add_argument("--reference", default="gru", help="model speeds are divided by (default gru)")
+
+
+def commit_date(commit) -> str | None:
+    if not commit:
+        return None
+    try:
+        done = subprocess.run(["git", "show", "-s", "--format=%cI", str(commit)], cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def run_metrics(run, reference: str) -> list[dict]:
+    """One row per model and metric of ``run`` (a :class:`suite.compare.Run`)."""
+    from suite import analysis
+    from suite.compare import speed_ratios
+
+    records = run.records
+    rows = []
+    accuracy = analysis.accuracy_table(records).dropna(subset=["accuracy"])
+    for (model, task), group in accuracy.groupby(["model", "task"]):
+        rows.append({"model": model, "metric": f"accuracy: {task}", "value": group["accuracy"].mean()})
+    ratios = speed_ratios(records, reference)
+    if not ratios.empty:
+        joined = records.loc[ratios.index, ["model"]].join(ratios)
+        for model, group in joined.groupby("model"):
+            rows.append({"model": model, "metric": f"train speed / {reference}",
+                         "value": group["train_speed_ratio"].median()})
+    perf = analysis.perf_table(records).dropna(subset=["train_peak_mem_bytes"])
+    if len(perf):
+        longest = perf[perf["seq_len"] == perf["seq_len"].max()]
+        for _, row in longest.iterrows():
+            rows.append({"model": row["model"], "metric": f"train peak MiB @ {int(row['seq_len'])}",
+                         "value": row["train_peak_mem_bytes"] / 2 ** 20})
+    return rows
+
+
+def build_history(paths, reference: str = "gru") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(runs: one row per run in commit order with its flag, metrics: long table)."""
+    from suite.compare import Tolerances, compare_runs, load_run
+
+    runs = [load_run(path) for path in paths]
+    entries = []
+    for run in runs:
+        commit = run.provenance().get("git_commit")
+        date = commit_date(commit)
+        created = run.manifest.get("created") or analysis_min_timestamp(run)
+        entries.append({"run": run, "label": run.label, "commit": str(commit or "")[:10],
+                        "date": date or created, "created": created or "",
+                        "date_source": "commit" if date else "run created"})
+    entries.sort(key=lambda e: (e["date"] or "", e["created"], e["label"]))
+    tolerances = Tolerances(reference=reference)
+    for previous, entry in zip([None] + entries[:-1], entries):
+        entry["flagged"] = ""
+        if previous is not None:
+            regressions = compare_runs(previous["run"], entry["run"], tolerances).regressions
+            if len(regressions):
+                entry["flagged"] = f"{len(regressions)} regression(s) vs the run before: " + "; ".join(
+                    f"{r['cell']} {r['metric']}" for _, r in regressions.head(5).iterrows())
+    metrics = [dict(row, order=index) for index, entry in enumerate(entries)
+               for row in run_metrics(entry["run"], reference)]
+    table = pd.DataFrame([{k: v for k, v in e.items() if k != "run"} for e in entries])
+    return table, pd.DataFrame(metrics, columns=["model", "metric", "value", "order"])
+
+
+def analysis_min_timestamp(run) -> str | None:
+    stamps = run.records["timestamp"].dropna()
+    return str(stamps.min()) if len(stamps) else None
+
+
+def history_plot(runs: pd.DataFrame, metrics: pd.DataFrame) -> str | None:
+    """One panel per metric: value per run (x: runs in commit order), a line per model."""
+    import matplotlib
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from suite.report import plots
+
+    if metrics.empty:
+        return None
+    names = list(dict.fromkeys(sorted(metrics["metric"])))
+    palette = plots.model_palette(metrics["model"])
+    columns = min(3, len(names))
+    with matplotlib.rc_context(plots.STYLE):
+        figure = Figure(figsize=(4.2 * columns + 1.6, 3.0 * -(-len(names) // columns)), layout="constrained")
+        axes_list = np.atleast_1d(figure.subplots(-(-len(names) // columns), columns, squeeze=False)).ravel()
+        labels = [f"{row.commit or row.label}" for row in runs.itertuples()]
+        for axes, name in zip(axes_list, names):
+            mine = metrics[metrics["metric"] == name]
+            for model, rows in mine.groupby("model"):
+                rows = rows.sort_values("order")
+                axes.plot(rows["order"], rows["value"], marker="o", color=palette[plots.label_of(model)],
+                          label=str(model))
+            for index, flagged in enumerate(runs["flagged"]):
+                if flagged:
+                    axes.axvspan(index - 0.4, index + 0.4, color="#d62728", alpha=0.15)
+            axes.set_title(name)
+            axes.set_xticks(range(len(labels)))
+            axes.set_xticklabels(labels, rotation=45, fontsize=7)
+        for axes in axes_list[len(names):]:
+            axes.set_visible(False)
+        handles, legend_labels = axes_list[0].get_legend_handles_labels()
+        figure.legend(handles, legend_labels, loc="outside right center", title="model")
+        return plots.figure_to_png_base64(figure)
+
+
+def command(args) -> int:
+    from suite.compare import CompareError
+    from suite.report.template import fragment, render_page, section
+
+    runs, metrics = build_history(args.runs, args.reference)
+    for row in runs.itertuples():
+        print(f"{row.date or '?':<26} {row.commit:<11} {row.label:<30} {row.flagged or 'clean'}")
+    if args.html:
+        png = history_plot(runs, metrics)
+        page = render_page("suite history", [
+            section("history", "Key metrics over commits", "figure.html.j2", png=png, alt="metrics per run",
+                    note="Runs in commit order; a red band marks a run that compare flagged against the run "
+                         "before it.", missing="no metrics in these runs"),
+            section("runs", "Runs", "history_runs.html.j2", runs=runs.to_dict("records")),
+        ], fragment("<h1>{{ title }}</h1>", title=f"History of {len(runs)} run(s)"))
+        try:
+            Path(args.html).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.html).write_text(page, encoding="utf-8")
+        except OSError as error:
+            raise CompareError(f"--html {args.html} cannot be written ({error.strerror}): choose a writable path") from None
+        print(f"history: {args.html}")
+    return 0

@@ -1,0 +1,82 @@
+"""How the report writes numbers and table cells: plain text only (templates escape it)."""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import pandas as pd
+
+NO_VALUE = "—"
+
+
+class Cell(NamedTuple):
+    """A table cell: plain text (escaped when rendered) and a CSS class."""
+
+    text: str
+    css: str = ""
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def format_count(value) -> str:
+    return NO_VALUE if _missing(value) else f"{int(value):,}"
+
+
+def format_accuracy(value) -> str:
+    return NO_VALUE if _missing(value) else f"{value:.3f}"
+
+
+def format_rate(value) -> str:
+    """Tokens per second with three significant digits (``12,300``, ``1.23M``)."""
+    if _missing(value):
+        return NO_VALUE
+    for threshold, suffix in ((1e9, "G"), (1e6, "M")):
+        if abs(value) >= threshold:
+            return f"{value / threshold:.3g}{suffix}"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def format_number(value) -> str:
+    """Three significant digits (milliseconds, seconds, losses)."""
+    return NO_VALUE if _missing(value) else f"{value:.3g}"
+
+
+def format_length(value) -> str:
+    """A sequence length, batch size or seed: a plain integer."""
+    return NO_VALUE if _missing(value) else str(int(value))
+
+
+def format_bytes(value) -> str:
+    """Binary units (KiB, MiB, GiB)."""
+    if _missing(value):
+        return NO_VALUE
+    for power, unit in ((3, "GiB"), (2, "MiB"), (1, "KiB")):
+        if abs(value) >= 1024 ** power:
+            return f"{value / 1024 ** power:.3g} {unit}"
+    return f"{int(value)} B"
+
+
+def value_cell(value, formatter) -> Cell:
+    """A numeric cell; a string in a numeric column is a status text and is shown as one."""
+    if isinstance(value, str):
+        return Cell(value, "status")
+    return Cell(formatter(value), "num")
+
+
+def text_of(value) -> str:
+    return "" if _missing(value) else str(value)
+
+
+def cells(rows) -> list[list[Cell]]:
+    """Rows of values/Cells → rows of Cells (plain values become text cells)."""
+    return [[c if isinstance(c, Cell) else Cell(text_of(c)) for c in row] for row in rows]
+
+
+def distinct(records: pd.DataFrame, column: str) -> str:
+    """The column's distinct values, comma-separated (whole floats shown as integers)."""
+    if column not in records:
+        return ""
+    values = (int(v) if isinstance(v, float) and v.is_integer() else v for v in records[column].dropna())
+    return ", ".join(str(v) for v in dict.fromkeys(values))

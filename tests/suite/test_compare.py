@@ -1,0 +1,196 @@
+"""suite compare on the committed smoke baseline's records, perturbed by hand:
+each injected regression makes compare exit 1 naming the cell; identical runs,
+noise inside the tolerances and ungated metrics exit 0; bad input exits 2."""
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from suite.cli import main
+from suite.compare import compare_runs, load_run
+
+ROOT = Path(__file__).resolve().parents[2]
+BASELINE = ROOT / "results" / "baselines" / "cpu-smoke"
+
+
+def read(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "records.jsonl").read_text().splitlines() if line.strip()]
+
+
+def write(run: Path, records) -> Path:
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return run
+
+
+def copy_baseline(folder: Path, change=None) -> Path:
+    """A copy of the baseline run; ``change(record)`` edits records in place."""
+    shutil.copytree(BASELINE, folder)
+    records = read(folder)
+    for record in records:
+        if change:
+            change(record)
+    return write(folder, records)
+
+
+def find(records, **fields):
+    return next(r for r in records if all(r.get(k) == v for k, v in fields.items()))
+
+
+def run_compare(capsys, *args):
+    code = main(["compare", *map(str, args)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_the_committed_baseline_compares_clean_with_itself(tmp_path, capsys):
+    current = copy_baseline(tmp_path / "current")
+    code, out, _ = run_compare(capsys, BASELINE, current, "--gate", "status,accuracy,speed,memory")
+    assert code == 0 and "clean" in out and "REGRESSION" not in out
+
+
+def test_an_accuracy_drop_is_a_regression_naming_the_cell(tmp_path, capsys):
+    def drop(record):
+        if record["model"] == "transformer" and record["task"] == "mqar":
+            record["accuracy"] -= 0.03
+    current = copy_baseline(tmp_path / "current", drop)
+    code, out, _ = run_compare(capsys, BASELINE, current)
+    assert code == 1
+    assert "REGRESSION: 1 regression(s): transformer mqar T=64 seed=0 accuracy" in out
+    # within a wider tolerance it is not
+    code, out, _ = run_compare(capsys, BASELINE, current, "--accuracy-points", "5")
+    assert code == 0
+
+
+def test_a_speed_ratio_drop_is_gated_only_when_asked(tmp_path, capsys):
+    def slow(record):
+        if record["model"] == "mingru" and record["kind"] == "perf" and record["seq_len"] == 256:
+            record["train_tokens_per_s"] /= 2
+    current = copy_baseline(tmp_path / "current", slow)
+    code, out, _ = run_compare(capsys, BASELINE, current)
+    assert code == 0 and "worse" in out  # shown, not gated by default
+    code, out, _ = run_compare(capsys, BASELINE, current, "--gate", "status,accuracy,speed")
+    assert code == 1 and "mingru perf T=256 seed=0 train_speed_ratio" in out
+
+
+def test_a_machine_twice_as_slow_everywhere_is_not_a_speed_regression(tmp_path, capsys):
+    def halve(record):
+        for metric in ("train_tokens_per_s", "prefill_tokens_per_s"):
+            if record.get(metric):
+                record[metric] /= 2
+        if record.get("decode_ms_per_token"):
+            record["decode_ms_per_token"] *= 2
+    current = copy_baseline(tmp_path / "current", halve)
+    code, out, _ = run_compare(capsys, BASELINE, current, "--gate", "speed", "--speed-percent", "1")
+    assert code == 0, out
+
+
+def test_a_cell_that_stops_finishing_is_a_regression(tmp_path, capsys):
+    def crash(record):
+        if record["model"] == "mamba2" and record["kind"] == "perf" and record["seq_len"] == 64:
+            record.update(status="oom", error="out of memory (injected)", train_tokens_per_s=None)
+    current = copy_baseline(tmp_path / "current", crash)
+    code, out, _ = run_compare(capsys, BASELINE, current)
+    assert code == 1 and "mamba2 perf T=64 seed=0 status" in out and "ok -> oom" in out
+
+
+def test_gpu_memory_growth_is_gated_and_cpu_memory_is_not(tmp_path):
+    records = read(BASELINE)
+    grown = [dict(r, train_peak_mem_bytes=r["train_peak_mem_bytes"] * 1.2) if r["kind"] == "perf" else r
+             for r in records]
+    baseline, current = write(tmp_path / "b", records), write(tmp_path / "c", grown)
+    assert len(compare_runs(load_run(baseline), load_run(current)).regressions) == 0
+    on_gpu = [dict(r, device="cuda:0") for r in records]
+    baseline = write(tmp_path / "gb", on_gpu)
+    current = write(tmp_path / "gc", [dict(r, device="cuda:0") for r in grown])
+    regressions = compare_runs(load_run(baseline), load_run(current)).regressions
+    assert set(regressions["metric"]) == {"train_peak_mem_bytes"} and len(regressions) == 14
+
+
+def test_a_drop_inside_the_baselines_seed_spread_is_not_a_regression(tmp_path):
+    records = read(BASELINE)
+    first = find(records, model="gru", task="mqar")
+    seeds = [dict(first, seed=s, cell_key=f"{first['cell_key']}-{s}", accuracy=a)
+             for s, a in ((1, 0.30), (2, 0.40), (3, 0.50))]
+    baseline = write(tmp_path / "b", seeds)
+    # the mean falls 8 points, but stays above the lowest baseline seed: noise
+    inside = write(tmp_path / "c", [dict(r, accuracy=a) for r, a in zip(seeds, (0.31, 0.31, 0.34))])
+    assert len(compare_runs(load_run(baseline), load_run(inside)).regressions) == 0
+    below = write(tmp_path / "d", [dict(r, accuracy=a) for r, a in zip(seeds, (0.25, 0.26, 0.27))])
+    regressions = compare_runs(load_run(baseline), load_run(below)).regressions
+    assert list(regressions["cell"]) == ["gru mqar T=64 (3 seeds)"]
+
+
+def test_missing_cells_are_listed_and_exit_2_unless_allowed(tmp_path, capsys):
+    records = read(BASELINE)
+    current = write(tmp_path / "current", [r for r in records if r["model"] != "lstm"])
+    code, _, err = run_compare(capsys, BASELINE, current)
+    assert code == 2 and "5 baseline cell(s) are not in the current run" in err
+    assert "lstm mqar T=64 seed=0" in err and "python -m suite baseline update" in err
+    code, out, _ = run_compare(capsys, BASELINE, current, "--allow-missing")
+    assert code == 0 and "5 unmatched cell(s) allowed" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--gate", "sped"], "did you mean 'speed'"),
+    (["--accuracy-points", "-1"], "--accuracy-points must be a non-negative number"),
+    (["--config", "nowhere.toml"], "does not exist"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
+    code, _, err = run_compare(capsys, BASELINE, BASELINE, *args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_missing_run_and_a_bad_config_key_exit_2(tmp_path, capsys):
+    code, _, err = run_compare(capsys, BASELINE, tmp_path / "nothing")
+    assert code == 2 and "does not exist" in err
+    config = tmp_path / "c.toml"
+    config.write_text("[compare]\nspeed_pct = 3\n")
+    code, _, err = run_compare(capsys, BASELINE, BASELINE, "--config", config)
+    assert code == 2 and "unknown key(s) speed_pct" in err
+
+
+def test_the_config_file_sets_tolerances_and_flags_override_it(tmp_path, capsys):
+    def drop(record):
+        if record["model"] == "gru" and record["task"] == "needle":
+            record["accuracy"] -= 0.04
+    current = copy_baseline(tmp_path / "current", drop)
+    config = tmp_path / "c.toml"
+    config.write_text('[compare]\naccuracy_points = 5\ngates = ["status", "accuracy"]\n')
+    assert run_compare(capsys, BASELINE, current, "--config", config)[0] == 0
+    assert run_compare(capsys, BASELINE, current, "--config", config, "--accuracy-points", "1")[0] == 1
+
+
+def test_diff_report_puts_regressions_first_escapes_and_warns_on_other_hardware(tmp_path, capsys):
+    def change(record):
+        record["device_name"] = "Another <b>CPU</b>"
+        if record["model"] == "transformer" and record["task"] == "mqar":
+            record["accuracy"] -= 0.1
+        if record["model"] == "gru" and record["task"] == "needle":
+            record["accuracy"] += 0.1
+    current = copy_baseline(tmp_path / "current", change)
+    (current / "manifest.json").unlink()
+    page_path = tmp_path / "diff.html"
+    code, out, _ = run_compare(capsys, BASELINE, current, "--html", page_path)
+    assert code == 1 and "warning: the runs used different hardware" in out
+    page = page_path.read_text()
+    assert "Not like for like" in page and "Another &lt;b&gt;CPU&lt;/b&gt;" in page and "<b>CPU" not in page
+    assert page.index("Regressions (1)") < page.index("Improvements (1)")
+    assert 'class="regression"><td>transformer mqar T=64 seed=0</td>' in page
+
+
+def test_the_speed_gate_refuses_a_reference_that_did_not_run(tmp_path, capsys):
+    code, _, err = run_compare(capsys, BASELINE, BASELINE, "--gate", "speed", "--reference", "gur")
+    assert code == 2 and "did you mean 'gru'" in err and "speed ratios need the reference" in err
+    code, _, _ = run_compare(capsys, BASELINE, BASELINE, "--reference", "gur")  # speed not gated: fine
+    assert code == 0
+
+
+def test_an_unwritable_html_path_and_a_missing_history_run_exit_2(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = run_compare(capsys, BASELINE, BASELINE, "--html", blocker / "diff.html")
+    assert code == 2 and "cannot be written" in err
+    assert main(["history", str(tmp_path / "nothing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
