@@ -39,7 +39,7 @@ class MinGRU(nn.Module):
 
     def forward(self, x, state=None, return_state=False):
         # The recurrence runs in float32 (float64 stays) even under bf16 autocast.
-        h = gated.gated_scan(self.backend, self.to_hidden_and_gate(x), state, self.hidden, "gru")
+        h = gated.recurrence(self.backend, x, self.to_hidden_and_gate.weight, state, self.hidden, "gru")
         out = self.to_out(h.to(x.dtype))
         return (out, h[:, -1].clone()) if return_state else out  # a view would pin all T hidden states
 

@@ -127,7 +127,7 @@ def model_subject(spec: str, seq_len: int, batch: int, d_model: int, device: str
 
 def scan_subjects(seq_len: int, batch: int, d_model: int, device: str, dtype: str, seed: int) -> list[Subject]:
     """Every min-RNN scan backend's forward, plus the copy of the same bytes."""
-    from models.scans import gated
+    from models.scans import gated, linear_space
 
     element = torch.bfloat16 if dtype.startswith("bfloat16") else torch.float32
     subjects = []
@@ -144,7 +144,12 @@ def scan_subjects(seq_len: int, batch: int, d_model: int, device: str, dtype: st
                 subject.status, subject.error = "skipped", reason
             else:
                 kind = "gru" if family == "mingru" else "lstm"
-                subject.step = _no_grad(lambda b=backend, p=projection, k=kind: gated.gated_scan(b, p, None, d_model, k))
+                if backend == "linear":  # fed one contiguous tensor per gate, as its mixer does
+                    pieces = [piece.contiguous() for piece in projection.split(d_model, dim=-1)]
+                    subject.step = _no_grad(lambda p=pieces: linear_space.gated_scan(None, *p))
+                else:
+                    subject.step = _no_grad(lambda b=backend, p=projection, k=kind:
+                                            gated.scan_projection(b, p, None, d_model, k))
             subjects.append(subject)
         source = torch.empty(moved // 2, dtype=torch.uint8, device=device)
         target = torch.empty_like(source)

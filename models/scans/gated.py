@@ -1,7 +1,8 @@
 """The three ways to run the min-RNN recurrence, behind one call.
 
-``gated_scan(backend, projection, h0, hidden, kind)`` → ``h[B, T, H]`` in float32
-(float64 for float64 inputs), for ``backend`` in:
+``recurrence(backend, x, weight, h0, hidden, kind)`` → ``h[B, T, H]`` in float32
+(float64 for float64 inputs) from the layer input and its input-projection
+weight (``scan_projection`` takes the projection ready-made), for ``backend`` in:
 
 - ``triton``: fused Triton kernels (``triton_scan``), CUDA only;
 - ``linear``: linear-space chunked scan with a hand-written backward (``linear_space``);
@@ -46,9 +47,19 @@ def log_scan(projection: torch.Tensor, h0, hidden: int, kind: str) -> torch.Tens
     return parallel_scan_log(log_coeffs, log_values)
 
 
-def gated_scan(backend: str, projection: torch.Tensor, h0, hidden: int, kind: str) -> torch.Tensor:
+def recurrence(backend: str, x: torch.Tensor, weight: torch.Tensor, h0, hidden: int, kind: str) -> torch.Tensor:
+    """``h`` of the layer: ``weight`` is the input projection's ``[(2|3) H, D]`` (candidate rows first).
+    The linear backend projects each gate on its own, so every tensor it touches is contiguous
+    (strided gate views cost its elementwise CPU kernels up to twice the time)."""
     if backend == "linear":
-        return linear_space.gated_scan(projection, h0, hidden, kind)
+        return linear_space.gated_scan(h0, *(F.linear(x, rows) for rows in weight.split(hidden)))
+    return scan_projection(backend, F.linear(x, weight), h0, hidden, kind)
+
+
+def scan_projection(backend: str, projection: torch.Tensor, h0, hidden: int, kind: str) -> torch.Tensor:
+    """``h`` from the projection ``[B, T, (2|3) H]`` (candidate, gate | candidate, forget, input)."""
+    if backend == "linear":
+        return linear_space.gated_scan_projection(projection, h0, hidden, kind)
     if backend == "log":
         return log_scan(projection, h0, hidden, kind)
     if backend == "triton":

@@ -9,7 +9,7 @@ Both min-RNNs are one gated linear recurrence per channel::
 
 Forward (``scan``): no logarithms. The time axis is cut into chunks of ``C``
 steps; one Python-level step updates the same position of *every* chunk at
-once (``C`` steps), ``cumprod`` gives each chunk's running decay, and a pass
+once (``C`` steps), a running product gives each chunk's decay, and a pass
 over the chunks carries each chunk's last state into the next
 (``h += decay * carry``). That is ``C + T/C`` tensor operations instead of
 ``T``, each over ``B * T/C * H`` elements, and no division (a decay that
@@ -63,7 +63,10 @@ def scan(a: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     a4 = a[:, :body].view(batch, chunks, size, hidden)
     for j in range(1, size):                  # every chunk from a zero state, all at once
         h4[:, :, j].addcmul_(a4[:, :, j], h4[:, :, j - 1])
-    decay = torch.cumprod(a4, dim=2)          # decay[.., k, j] = a_{kC} ... a_{kC+j}
+    decay = torch.empty_like(a4)              # decay[.., k, j] = a_{kC} ... a_{kC+j}
+    decay[:, :, 0] = a4[:, :, 0]
+    for j in range(1, size):
+        torch.mul(decay[:, :, j - 1], a4[:, :, j], out=decay[:, :, j])
     for k in range(1, chunks):                # carry chunk k-1's last state into chunk k
         h4[:, k].addcmul_(decay[:, k], h4[:, k - 1, size - 1].unsqueeze(1))
     for t in range(body, seq_len):            # the tail shorter than a chunk
@@ -99,66 +102,82 @@ def reverse_scan(a: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     return grad
 
 
-def _keep_logit(projection: torch.Tensor, hidden: int, kind: str) -> torch.Tensor:
-    """``u`` with ``a = sigmoid(u)``, from the gate columns of the projection."""
-    if kind == "gru":
-        return torch.neg(projection[..., hidden:])
-    forget, inp = projection[..., hidden:2 * hidden], projection[..., 2 * hidden:]
-    return F.softplus(-inp).sub_(F.softplus(-forget))
+def _keep_gate(gates: tuple) -> torch.Tensor:
+    """``a = sigmoid(u)`` (a new tensor) from ``(k,)`` (minGRU: ``u = -k``) or ``(k_f, k_i)``
+    (minLSTM: ``u = log sigmoid(k_f) - log sigmoid(k_i)``, finite for any gates)."""
+    if len(gates) == 1:
+        return torch.neg(gates[0]).sigmoid_()
+    forget, inp = gates
+    return F.logsigmoid(forget).sub_(F.logsigmoid(inp)).sigmoid_()
 
 
-def _g_and_slope(candidate: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``g(c)`` and ``g'(c)``: ``c + 0.5`` and 1 for ``c >= 0``, ``sigmoid(c)`` and ``s(1 - s)`` below."""
-    sig = torch.sigmoid(candidate.clamp(max=0))
-    slope = torch.where(candidate >= 0, 1.0, sig * (1 - sig))
-    return sig.add_(F.relu(candidate)), slope
+def _g_parts(candidate: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``g(c) = sigmoid(min(c, 0)) + relu(c)`` and ``s = sigmoid(min(c, 0))`` (new tensors).
+
+    Written without ``torch.where`` or boolean masks, whose CPU kernels cost
+    several elementwise passes each."""
+    sig_negative = torch.sigmoid(candidate.clamp(max=0))
+    return torch.relu(candidate).add_(sig_negative), sig_negative
+
+
+def _grad_candidate(q: torch.Tensor, candidate: torch.Tensor, sig_negative: torch.Tensor) -> torch.Tensor:
+    """``q * g'(c)``: ``g'(c) = 1`` for ``c >= 0`` and ``s (1 - s)`` below, as
+    ``s (1 - s) + 0.75 * step(c)`` (``s = 0.5`` above zero) with ``step(c) =
+    (copysign(1, c) + 1) / 2``; mask-free, see :func:`_g_parts`."""
+    step = torch.copysign(torch.tensor(0.375, dtype=q.dtype, device=q.device), candidate).add_(0.375)
+    return torch.ops.aten.sigmoid_backward(q, sig_negative).addcmul_(q, step)
 
 
 class GatedScan(torch.autograd.Function):
-    """``projection[B, T, (2|3) H]``, optional ``h0[B, H]`` → ``h[B, T, H]`` (see the module docstring)."""
+    """``h0[B, H]`` or None, candidate ``c[B, T, H]``, gate pre-activations (``k`` or ``k_f, k_i``,
+    each ``[B, T, H]``) → ``h[B, T, H]`` (see the module docstring)."""
 
     @staticmethod
-    def forward(ctx, projection, h0, hidden: int, kind: str):
-        input_dtype, dtype = projection.dtype, scan_dtype(projection.dtype)
-        projection = projection.to(dtype)
-        a = _keep_logit(projection, hidden, kind).sigmoid_()
-        candidate = projection[..., :hidden]
-        h = torch.sigmoid(candidate.clamp(max=0)).add_(F.relu(candidate))   # g(c)
-        h.mul_(1 - a)                                                      # b = (1 - a) g(c)
+    def forward(ctx, h0, candidate, *gates):
+        input_dtype, dtype = candidate.dtype, scan_dtype(candidate.dtype)
+        candidate, gates = candidate.to(dtype).contiguous(), tuple(k.to(dtype).contiguous() for k in gates)
+        a = _keep_gate(gates)
+        h, _ = _g_parts(candidate)
+        h.addcmul_(a, h, value=-1)                                   # b = (1 - a) g(c)
         if h0 is not None:
             h[:, 0].addcmul_(a[:, 0], h0.to(dtype))
         scan(a, h)
-        ctx.save_for_backward(projection, h0, h, a)  # a: one tensor more, saves recomputing the gates
-        ctx.hidden, ctx.kind, ctx.input_dtype = hidden, kind, input_dtype
+        ctx.save_for_backward(h0, h, a, candidate, *gates)  # a: one tensor more, saves recomputing the gates
+        ctx.input_dtype = input_dtype
         return h
 
     @staticmethod
     def backward(ctx, grad_h):
-        projection, h0, h, a = ctx.saved_tensors
-        hidden, kind = ctx.hidden, ctx.kind
-        grad = reverse_scan(a, grad_h.to(h.dtype).contiguous().clone())    # G
-        gc, slope = _g_and_slope(projection[..., :hidden])
-        one_minus_a = 1 - a
-        grad_projection = torch.empty(projection.shape, dtype=h.dtype, device=h.device)
-        torch.mul(grad, one_minus_a, out=grad_projection[..., :hidden]).mul_(slope)       # dL/dc
-        # dL/du = G a (1 - a) (h_{t-1} - g(c)), h_{t-1} being h0 (or 0) at t = 1.
+        h0, h, a, candidate, *gates = ctx.saved_tensors
+        grad = reverse_scan(a, grad_h.to(h.dtype, copy=True, memory_format=torch.contiguous_format))   # G
+        gc, sig_negative = _g_parts(candidate)
+        q = torch.rsub(a, 1).mul_(grad)                                                   # G (1 - a)
+        grad_candidate = _grad_candidate(q, candidate, sig_negative)                      # dL/dc
+        del q, sig_negative
+        # dL/du = G (h_{t-1} - g(c)) a (1 - a), h_{t-1} being h0 (or 0) at t = 1.
         grad_u = gc.neg_()
         grad_u[:, 1:].add_(h[:, :-1])
         if h0 is not None:
             grad_u[:, 0].add_(h0.to(h.dtype))
-        grad_u.mul_(grad).mul_(a).mul_(one_minus_a)
-        if kind == "gru":
-            torch.neg(grad_u, out=grad_projection[..., hidden:])
-        else:
-            forget, inp = projection[..., hidden:2 * hidden], projection[..., 2 * hidden:]
-            torch.neg(forget, out=grad_projection[..., hidden:2 * hidden]).sigmoid_().mul_(grad_u)
-            torch.neg(inp, out=grad_projection[..., 2 * hidden:]).sigmoid_().mul_(grad_u).neg_()
-        grad_h0 = (a[:, 0] * grad[:, 0]).to(h0.dtype) if h0 is not None and ctx.needs_input_grad[1] else None
-        return grad_projection.to(ctx.input_dtype), grad_h0, None, None
+        torch.ops.aten.sigmoid_backward(grad_u.mul_(grad), a, grad_input=grad_u)
+        if len(gates) == 1:                                                               # u = -k
+            grad_gates = (grad_u.neg_(),)
+        else:                                                   # du/dk_f = sigmoid(-k_f), du/dk_i = -sigmoid(-k_i)
+            forget, inp = gates
+            grad_gates = (torch.neg(forget).sigmoid_().mul_(grad_u), torch.neg(inp).sigmoid_().mul_(grad_u).neg_())
+        grad_h0 = (a[:, 0] * grad[:, 0]).to(h0.dtype) if h0 is not None and ctx.needs_input_grad[0] else None
+        return (grad_h0, grad_candidate.to(ctx.input_dtype), *(g.to(ctx.input_dtype) for g in grad_gates))
 
 
-def gated_scan(projection: torch.Tensor, h0: torch.Tensor | None, hidden: int, kind: str) -> torch.Tensor:
-    """``kind`` ``"gru"`` (projection = candidate, gate) or ``"lstm"`` (candidate, forget, input)."""
+def gated_scan(h0: torch.Tensor | None, candidate: torch.Tensor, *gates: torch.Tensor) -> torch.Tensor:
+    """minGRU: ``gated_scan(h0, c, k)``; minLSTM: ``gated_scan(h0, c, k_f, k_i)``; all ``[B, T, H]``."""
+    if len(gates) not in (1, 2):
+        raise ValueError(f"one gate (minGRU) or two (minLSTM), not {len(gates)}")
+    return GatedScan.apply(h0, candidate, *gates)
+
+
+def gated_scan_projection(projection: torch.Tensor, h0: torch.Tensor | None, hidden: int, kind: str) -> torch.Tensor:
+    """The same from a fused projection ``[B, T, (2|3) H]`` (candidate, gate | candidate, forget, input)."""
     if kind not in ("gru", "lstm"):
         raise ValueError(f"kind must be 'gru' or 'lstm', not {kind!r}")
-    return GatedScan.apply(projection, h0, hidden, kind)
+    return gated_scan(h0, *projection.split(hidden, dim=-1))

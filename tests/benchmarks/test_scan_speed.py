@@ -50,7 +50,7 @@ def test_scan_forward_backward(benchmark, backend, kind):
 
     def step():
         projection.grad = None
-        gated.gated_scan(backend, projection, None, D_MODEL, kind).square().mean().backward()
+        gated.scan_projection(backend, projection, None, D_MODEL, kind).square().mean().backward()
         if DEVICE.startswith("cuda"):
             torch.cuda.synchronize()
 

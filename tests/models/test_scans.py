@@ -54,7 +54,7 @@ def assert_match(got, expected, tolerance):
 
 
 def backend_function(backend):
-    return lambda projection, h0, hidden, kind: gated.gated_scan(backend, projection, h0, hidden, kind)
+    return lambda projection, h0, hidden, kind: gated.scan_projection(backend, projection, h0, hidden, kind)
 
 
 @pytest.mark.parametrize("backend", ["linear", "log"])
@@ -86,7 +86,7 @@ def test_linear_scan_gradcheck(kind, seq_len):
     projection, h0, _ = inputs(kind, seq_len, True, torch.float64, hidden=2, batch=1)
     projection.requires_grad_()
     h0.requires_grad_()
-    assert torch.autograd.gradcheck(lambda p, h: linear_space.gated_scan(p, h, 2, kind), (projection, h0))
+    assert torch.autograd.gradcheck(lambda p, h: linear_space.gated_scan_projection(p, h, 2, kind), (projection, h0))
 
 
 @pytest.mark.parametrize("seq_len", [1, 63, 64, 65, 100, 1000])
@@ -111,7 +111,7 @@ def test_decay_underflow_gives_zero_not_nan():
     """Keep gates near 0 make running products underflow: the linear scan stays finite."""
     projection = torch.cat([torch.randn(1, 300, 4), torch.full((1, 300, 4), 120.0)], dim=-1)  # z = 1: a = 0
     projection.requires_grad_()
-    h = linear_space.gated_scan(projection, None, 4, "gru")
+    h = linear_space.gated_scan_projection(projection, None, 4, "gru")
     h.sum().backward()
     assert torch.isfinite(h).all() and torch.isfinite(projection.grad).all()
 
@@ -128,7 +128,7 @@ def test_linear_scan_runs_in_float32_under_bfloat16(kind):
 
 def test_unknown_backend_named():
     with pytest.raises(ValueError, match="unknown min-RNN scan backend 'fast'"):
-        gated.gated_scan("fast", torch.zeros(1, 2, 4), None, 2, "gru")
+        gated.scan_projection("fast", torch.zeros(1, 2, 4), None, 2, "gru")
 
 
 def test_triton_backend_needs_cuda_on_cpu():
