@@ -32,6 +32,9 @@ class Preset:
     task_params: dict = field(default_factory=dict)      # task -> parameters
     seq_lens: tuple = (64,)                              # train lengths of accuracy cells
     task_seq_lens: dict = field(default_factory=dict)    # task -> lengths, overriding seq_lens
+    eval_lens: tuple = ()                                # score every accuracy cell at these lengths too
+    d_models: tuple = ()                                 # a width sweep for accuracy cells (empty: d_model)
+    task_param_grid: dict = field(default_factory=dict)  # task -> {param: values}: one cell per combination
     train_steps: int = 200
     batch_size: int = 32
     task_train: dict = field(default_factory=dict)       # task -> {"train_steps", "batch_size"} overrides
@@ -117,6 +120,16 @@ PRESETS = {
         # Measured with 8192 as the last length: 32 min 23 s, 8 of them the two loop baselines at 8192.
         perf_seq_lens=(128, 512, 2048, 4096), perf_batch_size=8, perf_repeats=5, decode_tokens=32,
         cell_timeout_s=1200,
+    ),
+    "cpu-state": Preset(
+        name="cpu-state",
+        description="state tracking on 2 CPU cores in <= 20 min: parity, cycle-nav, s5 ... trained at 32, scored to 128",
+        d_model=64, n_layers=2, family_options={"mamba2": {"headdim": 32}},
+        tasks=("parity", "cycle-nav", "modular-arith", "s5"),
+        task_params={"s5": {"inputs": "generators"}},
+        seq_lens=(32,), eval_lens=(32, 64, 128), train_steps=300, batch_size=32, lr=3e-3,
+        family_lr=CPU_FAMILY_LR, warmup_steps=30, eval_batches=4, eval_batch_size=64,
+        perf_seq_lens=(128,), cell_timeout_s=600,
     ),
     "standard": Preset(
         name="standard", description="GPU: bf16 autocast, d_model 128, lengths to 16K for speed and memory",

@@ -21,6 +21,7 @@ import pandas as pd
 
 from suite import analysis
 from suite.report import plots
+from suite.report.questions import questions_section
 from suite.report.template import render_page
 
 NO_VALUE = "—"
@@ -382,7 +383,8 @@ def build_report_html(records: pd.DataFrame, manifest: dict, manifest_problem: s
     """The report page for ``records`` (from :func:`suite.analysis.load_results`) and ``manifest``."""
     palette = plots.model_palette(plots.series_labels(analysis.perf_table(records)))
     sections = [header_section(records, manifest, manifest_problem), status_section(records),
-                summary_section(records), accuracy_section(records), perf_sections(records, palette),
+                summary_section(records), accuracy_section(records), questions_section(records),
+                perf_sections(records, palette),
                 not_ok_section(records), provenance_section(records, manifest)]
     run_id = manifest.get("run_id") or distinct(records, "run_id") or "run"
     return render_page(html.escape(f"suite report: {run_id}"), "\n".join(sections))
