@@ -165,3 +165,26 @@ def test_verdicts_need_a_positive_control():
     assert verdict[("lstm", "parity", 128)].startswith("control fails")
     assert verdict[("mingru", "mqar", 32)] == "inconclusive (no control run)"
     assert verdict[("mamba", "parity", 32)] == "not run ok (timeout)"
+
+
+def test_a_width_and_key_value_sweep_draws_accuracy_against_state_size(tmp_path):
+    import dataclasses
+
+    from suite.report.questions import questions_section, recall_state_figure
+    from suite.store import RecordWriter
+
+    preset = dataclasses.replace(get_preset("tiny"), d_models=(8, 16),
+                                 task_param_grid={"mqar": {"num_kv_pairs": (1, 2)}})
+    cells = build_plan(preset, models=["mingru", "transformer"], tasks=["mqar"], kinds=("accuracy",))
+    assert len(cells) == 2 * 2 * 2 and len({c.key for c in cells}) == 8
+    assert {(c.model_config["d_model"], c.task_params["num_kv_pairs"]) for c in cells} == {
+        (8, 1), (8, 2), (16, 1), (16, 2)}
+    with RecordWriter(tmp_path) as writer:
+        for cell in cells:
+            writer.append(run_cell(cell, "cpu", {}))
+    records = load_results(tmp_path)
+    sizes = questions.outcome_table(records).groupby("model")["state_bytes"].nunique()
+    assert (sizes == 2).all()  # two widths -> two state sizes per family
+    assert recall_state_figure(records)
+    assert "Recall vs state size" in questions_section(records)
+    assert recall_state_figure(records.iloc[:1]) is None  # one point is not a sweep
