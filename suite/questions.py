@@ -24,8 +24,9 @@ least :data:`SOLVED_ACCURACY` (0.9). A family that does not solve it is only
 said to *fail* when the task's positive control (:data:`POSITIVE_CONTROLS`:
 the LSTM for state tracking, the transformer for recall) solved the same task
 at the same lengths under the same budget (same run, width or parameter
-matching, steps); otherwise the result is *inconclusive*: the budget may simply
-have been too small for anyone.
+matching, steps) and the family's own 95% interval stays below the bar;
+otherwise the result is *inconclusive*: the budget may simply have been too
+small for anyone, or the seeds disagree too much to tell.
 """
 from __future__ import annotations
 
@@ -121,7 +122,7 @@ def outcome_table(records: pd.DataFrame) -> pd.DataFrame:
 def verdicts(outcomes: pd.DataFrame) -> pd.DataFrame:
     """``outcomes`` with ``solved`` (bool), ``control`` (the task's positive control family),
     ``control_accuracy`` and ``verdict``: ``solved``, ``fails (control solves)``,
-    ``inconclusive (control did not solve)``, ``inconclusive (no control run)``, or
+    ``inconclusive (its 95% interval reaches the bar)``, ``inconclusive (control did not solve)``, ``inconclusive (no control run)``, or
     ``control fails: every failure on this task is inconclusive`` (the control's own row)."""
     if outcomes.empty:
         return outcomes.assign(solved=[], control=[], control_accuracy=[], verdict=[])
@@ -145,6 +146,8 @@ def verdicts(outcomes: pd.DataFrame) -> pd.DataFrame:
             verdict.append("control fails: failures on this task are inconclusive")
         elif control is None or not len(same) or math.isnan(control_acc):
             verdict.append("inconclusive (no control run)")
+        elif control_acc >= SOLVED_ACCURACY and row.get("accuracy_ci_high", 0.0) >= SOLVED_ACCURACY:
+            verdict.append("inconclusive (its 95% interval reaches the bar)")
         elif control_acc >= SOLVED_ACCURACY:
             verdict.append("fails (control solves)")
         else:

@@ -145,22 +145,24 @@ def test_params_matching_sizes_every_family_within_ten_percent():
     assert set(unmatched.values()) == {preset.d_model}
 
 
-def _outcome(family, accuracy, eval_len, task="parity"):
+def _outcome(family, accuracy, eval_len, task="parity", ci_high=None):
     return dict(task=task, task_variant="{}", model=family, family=family, d_model=64, budget_width=64,
                 param_match="width", train_len=32, eval_len=eval_len, n_runs=3, n_ok=3, accuracy=accuracy,
-                status="ok")
+                accuracy_ci_high=accuracy + 0.05 if ci_high is None else ci_high, status="ok")
 
 
 def test_verdicts_need_a_positive_control():
     outcomes = pd.DataFrame([
         _outcome("lstm", 1.0, 32), _outcome("mingru", 0.6, 32), _outcome("gru", 0.95, 32),
         _outcome("lstm", 0.55, 128), _outcome("mingru", 0.5, 128),
+        _outcome("mamba2", 0.7, 32, ci_high=0.99),  # seeds disagree: one solved, others did not
         _outcome("mingru", 0.2, 32, task="mqar"),  # no transformer ran: nothing can be concluded
         {**_outcome("mamba", float("nan"), 32), "n_ok": 0, "status": "timeout"},
     ])
     verdict = {(r["model"], r["task"], r["eval_len"]): r["verdict"] for _, r in questions.verdicts(outcomes).iterrows()}
     assert verdict[("lstm", "parity", 32)] == "solved" and verdict[("gru", "parity", 32)] == "solved"
     assert verdict[("mingru", "parity", 32)] == "fails (control solves)"
+    assert verdict[("mamba2", "parity", 32)] == "inconclusive (its 95% interval reaches the bar)"
     assert verdict[("mingru", "parity", 128)] == "inconclusive (control did not solve)"
     assert verdict[("lstm", "parity", 128)].startswith("control fails")
     assert verdict[("mingru", "mqar", 32)] == "inconclusive (no control run)"
