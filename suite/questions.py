@@ -35,7 +35,7 @@ import math
 
 import pandas as pd
 
-from suite.analysis import join_distinct, latest_records
+from suite.analysis import group_status, join_distinct, latest_records
 from suite.stats import mean_confidence_interval, wilson_interval
 
 SOLVED_ACCURACY = 0.9
@@ -108,7 +108,7 @@ def outcome_table(records: pd.DataFrame) -> pd.DataFrame:
                    lr=join_distinct(ok["lr"].map(lambda v: f"{v:g}" if pd.notna(v) else None)),
                    seeds=", ".join(str(int(s)) for s in sorted(ok["seed"].dropna().unique())),
                    backend=join_distinct(ok["backend"]), positional_encoding=join_distinct(ok["positional_encoding"]),
-                   status=", ".join(sorted(set(group["status"].astype(str)))))
+                   status=group_status(group["status"]))
         rows.append(row)
     table = pd.DataFrame(rows)
     # state size is that after train_len tokens: take it from the in-distribution rows of the same cell
@@ -163,4 +163,4 @@ def matching_used(records: pd.DataFrame) -> str:
     cells = accuracy_records(records)
     if cells.empty:
         return "none (no accuracy cells)"
-    return ", ".join(sorted(set(cells["param_match"].astype(str))))
+    return ", ".join(sorted({str(value) for value in cells["param_match"]}))
