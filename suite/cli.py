@@ -7,6 +7,7 @@ and the fix, exit code 2, and nothing is written.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import re
 import json
@@ -152,7 +153,12 @@ def resume_state(run_dir: Path, preset) -> tuple[dict, dict]:
     from suite.store import read_manifest, read_records, repair_torn_tail
 
     manifest = read_manifest(run_dir)
-    if manifest.get("preset_config") != json.loads(json.dumps(preset.as_dict())):  # as stored: tuples → lists
+    current = json.loads(json.dumps(preset.as_dict()))  # as stored: tuples → lists
+    defaults = json.loads(json.dumps(dataclasses.asdict(type(preset)(name=preset.name, description=""))))
+    stored = manifest.get("preset_config") or {}
+    # a field added to Preset since the run began counts as unchanged while it holds its default
+    stored = {**{k: v for k, v in current.items() if k not in stored and v == defaults.get(k)}, **stored}
+    if stored != current:
         raise UsageError(f"--resume: preset {preset.name!r} has changed since the run in {run_dir} began; "
                          "its cells would not match: choose a new --out")
     repair_torn_tail(run_dir)

@@ -190,3 +190,21 @@ def test_a_width_and_key_value_sweep_draws_accuracy_against_state_size(tmp_path)
     assert recall_state_figure(records)
     assert "Recall vs state size" in questions_section(records)
     assert recall_state_figure(records.iloc[:1]) is None  # one point is not a sweep
+
+
+def test_resume_accepts_a_run_begun_before_the_new_preset_fields(extrapolation_run, tmp_path, capsys):
+    import json as json_module
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(extrapolation_run / "run", run)
+    manifest = json_module.loads((run / "manifest.json").read_text())
+    for name in ("eval_lens", "d_models", "task_param_grid"):  # fields older manifests lack
+        del manifest["preset_config"][name]
+    (run / "manifest.json").write_text(json_module.dumps(manifest))
+    assert main(["run", "--resume", "--out", str(run), "--no-report"]) == 0
+    assert "12 of 12 cells already recorded" in capsys.readouterr().err
+    manifest["preset_config"]["train_steps"] += 1  # a real change is still refused
+    (run / "manifest.json").write_text(json_module.dumps(manifest))
+    assert main(["run", "--resume", "--out", str(run), "--no-report"]) == 2
+    assert "has changed" in capsys.readouterr().err
