@@ -138,7 +138,8 @@ def questions_section(records: pd.DataFrame) -> str:
     parts = ['<h2 id="questions">Which family solves what</h2>',
              f'<p class="note">Solved: seed-mean accuracy &ge; {questions.SOLVED_ACCURACY:g}. A family that does not '
              'solve a task <em>fails</em> only when the task\'s positive control (LSTM for state tracking, '
-             'transformer for recall) solved it at the same lengths under the same budget; otherwise the result is '
+             'transformer for recall) solved it at the same lengths under the same budget and the family\'s own 95% '
+             'interval stays below the bar; otherwise the result is '
              f'<em>inconclusive</em>. Families sized by: {html.escape(questions.matching_used(records))} '
              '(width: one d_model for all; params: widths chosen so parameter counts agree within 10%). '
              '95% CI: Student t over seeds (or Wilson over scored tokens for one seed). '
