@@ -83,6 +83,8 @@ def prefill_kernel(device: str, dtype: torch.dtype, head_dim: int) -> str:
 
 
 class CausalSelfAttention(nn.Module):
+    positional_encoding = "rotary"  # recorded with every result (length extrapolation depends on it)
+
     def __init__(self, d_model: int, n_heads: int | None = None, rope_base: float = 10000.0,
                  max_seq_len: int = 2048, backend: str = "sdpa"):
         super().__init__()

@@ -4,9 +4,12 @@ Reads records only: no torch, no models, no tasks, so it runs on a laptop.
 
 Conventions shared by the tables
 --------------------------------
-* A record whose ``cell_key`` appears again later in ``records.jsonl`` (a cell
-  re-run on resume) is superseded: only the last record per ``cell_key`` counts
+* A record whose ``cell_key`` (and ``eval_len``: an extrapolation cell writes
+  one record per evaluation length) appears again later in ``records.jsonl`` (a
+  cell re-run on resume) is superseded: only the last record per key counts
   (:func:`latest_records`). Records without a ``cell_key`` are all kept.
+* :func:`accuracy_table` shows each cell scored at its training length; scores
+  at other lengths (``--eval-lens``) are in :mod:`suite.questions`.
 * Records of one cell that differ only by seed are grouped. Metrics are
   aggregated over the group's ``ok`` records; the group's ``status`` says how
   many were not ok (``"ok"``, ``"oom"``, or ``"ok 2/3, oom 1"``), so failures
@@ -29,7 +32,7 @@ ALL_FIELDS = COMMON_FIELDS + ACCURACY_FIELDS + PERF_FIELDS + MAX_LEN_FIELDS
 NUMERIC_FIELDS = (
     "seq_len", "batch_size", "seed", "torch_threads", "params", "state_bytes", "wall_s",
     "accuracy", "accuracy_ci_low", "accuracy_ci_high", "n_scored", "chance_accuracy", "seq_accuracy",
-    "final_loss", "train_steps", "train_s",
+    "final_loss", "train_steps", "train_s", "train_len", "eval_len", "last_accuracy", "lr",
     "train_tokens_per_s", "train_step_ms", "prefill_tokens_per_s", "decode_ms_per_token",
     "decode_ms_per_token_batch1", "train_peak_mem_bytes", "prefill_peak_mem_bytes", "decode_peak_mem_bytes",
     "timing_repeats", "max_seq_len", "first_failing_len", "mem_limit_bytes",
@@ -74,11 +77,11 @@ def load_manifest(run_dir) -> dict:
 
 # --------------------------------------------------------------------------- helpers
 def latest_records(records: pd.DataFrame) -> pd.DataFrame:
-    """Only the last record of each ``cell_key`` (records without a key are all kept)."""
+    """Only the last record of each (``cell_key``, ``eval_len``) (records without a key are all kept)."""
     if records.empty:
         return records
     keyed = records["cell_key"].notna()
-    superseded = records["cell_key"].duplicated(keep="last") & keyed
+    superseded = records[["cell_key", "eval_len"]].astype(str).duplicated(keep="last") & keyed
     return records[~superseded]
 
 
@@ -131,7 +134,7 @@ def accuracy_table(records: pd.DataFrame) -> pd.DataFrame:
     when the record lacks it; ``ci_method`` "wilson").
     """
     cells = latest_records(records)
-    cells = cells[cells["kind"] == "accuracy"]
+    cells = cells[(cells["kind"] == "accuracy") & (cells["eval_len"].isna() | (cells["eval_len"] == cells["seq_len"]))]
     rows = []
     for (model, task, seq_len), group in cells.groupby(["model", "task", "seq_len"], sort=True, dropna=False):
         ok = group[group["status"] == "ok"]

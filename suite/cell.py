@@ -7,6 +7,12 @@ training loss stopped being finite); ``error`` (any other exception, its type
 and first line kept). A cell run in a child process (``suite.executors.isolated``)
 can also end as ``timeout`` or with a crash the child could not report; the
 driver then writes :func:`failure_record`. A failing cell never stops the plan.
+
+An accuracy cell with ``eval_lens`` in its training configuration (``run
+--eval-lens``) trains once and gives one record per evaluation length, each
+with ``train_len`` and ``eval_len``; every other cell gives one record.
+:func:`cell_records` turns either into a list, and a failure becomes one record
+per evaluation length, so every length of the plan is accounted for.
 """
 from __future__ import annotations
 
@@ -72,31 +78,75 @@ def record_header(cell: Cell, device: str, context: dict) -> dict:
     return record
 
 
-def failure_record(cell: Cell, device: str, context: dict, status: str, error: str, wall_s: float) -> dict:
-    """The record of a cell whose process never returned one (timeout, crash, kill)."""
+def eval_lens(cell: Cell) -> list[int]:
+    """The lengths an accuracy cell is scored at (its training length unless ``eval_lens`` is set)."""
+    return [int(length) for length in cell.train_config.get("eval_lens") or [cell.seq_len]]
+
+
+def per_eval_len(cell: Cell, record: dict) -> list[dict]:
+    """``record`` once per evaluation length of an accuracy cell (one copy for other cells)."""
+    if cell.kind != "accuracy":
+        return [record]
+    return [{**record, "train_len": cell.seq_len, "eval_len": length} for length in eval_lens(cell)]
+
+
+def cell_records(result) -> list[dict]:
+    """What :func:`run_cell` returned (a record or a list of them) as a list."""
+    return list(result) if isinstance(result, list) else [result]
+
+
+def is_recorded(cell: Cell, done: dict) -> bool:
+    """Whether a resumed run already has ``cell``: its key, and for an extrapolation cell a
+    record at every evaluation length (``done`` maps keys and (key, eval_len) to records)."""
+    if cell.key not in done:
+        return False
+    if cell.kind != "accuracy" or not cell.train_config.get("eval_lens"):
+        return True
+    return all((cell.key, length) in done for length in eval_lens(cell))
+
+
+def failure_record(cell: Cell, device: str, context: dict, status: str, error: str, wall_s: float):
+    """The record(s) of a cell whose process never returned one (timeout, crash, kill): one per
+    evaluation length for an extrapolation cell, else one."""
     record = record_header(cell, device, context)
     record.update(status=status, error=error, wall_s=wall_s)
-    return record
+    records = per_eval_len(cell, record)
+    return records if len(records) > 1 else records[0]
 
 
-def run_cell(cell: Cell, device: str, context: dict) -> dict:
-    """Run ``cell`` on ``device`` in this process and return its record, whatever happens."""
+def positional_encoding(model) -> str:
+    """The positional scheme of a model: what its mixers say (``rotary``), else ``none``."""
+    schemes = {module.positional_encoding for module in model.modules() if hasattr(module, "positional_encoding")}
+    return ",".join(sorted(schemes)) or "none"
+
+
+def run_cell(cell: Cell, device: str, context: dict):
+    """Run ``cell`` on ``device`` in this process and return its record (a list of them for an
+    extrapolation cell, see the module docstring), whatever happens."""
     record = record_header(cell, device, context)
     record["torch_threads"] = torch.get_num_threads()
     record["device_name"] = environment.device_name(device)
     start = time.perf_counter()
     model = None
+    scored = None
     try:
         model = _build(cell, device, decode_budget=cell.train_config.get("decode_tokens", 0) + 8)
         record["backend"] = model.backend
         record["params"] = model.num_params()
         record["state_bytes"] = model.state_bytes(1, cell.seq_len)
+        record["positional_encoding"] = positional_encoding(model)
         if cell.kind == "accuracy":
             task = get_task(cell.task, **cell.task_params)
             record["chance_accuracy"] = task.chance_accuracy
-            record.update(train.train(model, task, cell.seq_len, cell.batch_size, cell.seed, cell.train_config,
-                                      device))
-            record.update(train.evaluate(model, task, cell.seq_len, cell.seed, cell.train_config, device))
+            model = None  # the sweep builds each model afresh from the same seed
+            model, metrics = train.train_best_lr(lambda: _build(cell, device, 0), task, cell.seq_len,
+                                                 cell.batch_size, cell.seed, cell.train_config, device)
+            record.update(metrics)
+            scored = []
+            for length in eval_lens(cell):
+                scored.append({**record, "train_len": cell.seq_len, "eval_len": length,
+                               **train.evaluate(model, task, length, cell.seed, cell.train_config, device)})
+                scored[-1]["state_bytes"] = model.state_bytes(1, length)
         else:
             record.update(perf.measure(model, cell.seq_len, cell.batch_size, cell.seed, cell.train_config, device))
         record["status"] = "ok"
@@ -109,5 +159,11 @@ def run_cell(cell: Cell, device: str, context: dict) -> dict:
         del model
         if str(device).startswith("cuda"):
             torch.cuda.empty_cache()
-    record["wall_s"] = time.perf_counter() - start
+    wall_s = time.perf_counter() - start
+    if cell.kind == "accuracy":
+        records = scored if record["status"] == "ok" else per_eval_len(cell, record)
+        for one in records:
+            one.update(status=record["status"], wall_s=wall_s)
+        return records if len(records) > 1 else records[0]
+    record["wall_s"] = wall_s
     return record

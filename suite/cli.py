@@ -7,6 +7,7 @@ and the fix, exit code 2, and nothing is written.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import importlib
 import re
@@ -45,6 +46,16 @@ def csv_positive_ints(text: str) -> list[int]:
     return values
 
 
+def csv_positive_floats(text: str) -> list[float]:
+    try:
+        values = [float(item) for item in csv_list(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers like 1e-3,3e-3, got {text!r}") from None
+    if not values or any(not value > 0 for value in values):
+        raise argparse.ArgumentTypeError(f"expected positive numbers like 1e-3,3e-3, got {text!r}")
+    return values
+
+
 class OneLineParser(argparse.ArgumentParser):
     """Usage errors as one line (what is wrong, where to look) and exit code 2."""
 
@@ -73,6 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--models", type=csv_list, default=None, help="all, or specs family[:backend],... (default: all)")
     run.add_argument("--tasks", type=csv_list, default=None, help="all, or task names (default: the preset's)")
     run.add_argument("--seq-lens", type=csv_positive_ints, default=None, help="train lengths of accuracy cells")
+    run.add_argument("--train-len", type=csv_positive_ints, default=None,
+                     help="one train length for accuracy cells (same as --seq-lens L)")
+    run.add_argument("--eval-lens", type=csv_positive_ints, default=None,
+                     help="score each trained accuracy cell at these lengths, e.g. 64,128,256,512")
+    run.add_argument("--lrs", type=csv_positive_floats, default=None,
+                     help="learning rates swept per accuracy cell; the best on the validation stream is kept")
+    run.add_argument("--match", choices=("width", "params"), default=None,
+                     help="width: the preset's d_model for all (default); params: widths matched on parameters")
     run.add_argument("--perf-seq-lens", type=csv_positive_ints, default=None, help="lengths of perf cells")
     run.add_argument("--kinds", type=csv_list, default=None, help="accuracy,perf (default: both)")
     run.add_argument("--preset", default=None, help="tiny, smoke, cpu, cpu-full, standard (default: cpu or standard)")
@@ -118,7 +137,8 @@ COMMAND_MODULES = {
 RUN_DEFAULTS = {"models": ["all"], "tasks": None, "seq_lens": None, "perf_seq_lens": None,
                 "kinds": ["accuracy", "perf"], "preset": None, "device": "auto", "seeds": [0], "threads": None,
                 "plugin": [], "isolation": "process", "cell_timeout": None, "mem_limit": None,
-                "find_max_len": False, "max_len_start": 256, "max_len_limit": 2**20}
+                "find_max_len": False, "max_len_start": 256, "max_len_limit": 2**20,
+                "train_len": None, "eval_lens": None, "lrs": None, "match": "width"}
 
 
 def run_options(args, run_dir: Path | None) -> dict:
@@ -145,11 +165,21 @@ def resume_state(run_dir: Path, preset) -> tuple[dict, dict]:
     from suite.store import read_manifest, read_records, repair_torn_tail
 
     manifest = read_manifest(run_dir)
-    if manifest.get("preset_config") != json.loads(json.dumps(preset.as_dict())):  # as stored: tuples → lists
+    current = json.loads(json.dumps(preset.as_dict()))  # as stored: tuples → lists
+    defaults = json.loads(json.dumps(dataclasses.asdict(type(preset)(name=preset.name, description=""))))
+    stored = manifest.get("preset_config") or {}
+    # a field added to Preset since the run began counts as unchanged while it holds its default
+    stored = {**{k: v for k, v in current.items() if k not in stored and v == defaults.get(k)}, **stored}
+    if stored != current:
         raise UsageError(f"--resume: preset {preset.name!r} has changed since the run in {run_dir} began; "
                          "its cells would not match: choose a new --out")
     repair_torn_tail(run_dir)
-    return manifest, {record.get("cell_key"): record for record in read_records(run_dir, strict=True)}
+    done = {}
+    for record in read_records(run_dir, strict=True):
+        done[record.get("cell_key")] = record
+        if record.get("eval_len") is not None:  # an extrapolation cell: remember every length it has
+            done[(record.get("cell_key"), record["eval_len"])] = record
+    return manifest, done
 
 
 def read_environment(device: str, options: dict, settings: dict) -> dict:
@@ -197,9 +227,12 @@ def command_run(args) -> int:
     unknown_kinds = set(options["kinds"]) - {"accuracy", "perf"}
     if unknown_kinds:
         raise UsageError(f"unknown --kinds {', '.join(sorted(unknown_kinds))}: use accuracy, perf or both")
-    cells = build_plan(preset, models=options["models"], tasks=options["tasks"], seq_lens=options["seq_lens"],
-                       perf_seq_lens=options["perf_seq_lens"], seeds=options["seeds"], kinds=options["kinds"],
-                       device=device)
+    if options["train_len"] and (options["seq_lens"] or len(options["train_len"]) > 1):
+        raise UsageError("--train-len takes one length and replaces --seq-lens: give one of them")
+    cells = build_plan(preset, models=options["models"], tasks=options["tasks"],
+                       seq_lens=options["train_len"] or options["seq_lens"], perf_seq_lens=options["perf_seq_lens"],
+                       seeds=options["seeds"], kinds=options["kinds"], device=device, eval_lens=options["eval_lens"],
+                       lrs=options["lrs"], match=options["match"])
     if not cells and not options["find_max_len"]:
         raise UsageError("the plan has no cells: check --kinds, --tasks and --seq-lens")
     if options["find_max_len"] and options["isolation"] != "process":
@@ -210,8 +243,10 @@ def command_run(args) -> int:
     settings = {"plugins": options["plugin"], "threads": options["threads"], "mem_limit_bytes": options["mem_limit"]}
 
     if args.resume:
+        from suite.cell import is_recorded
+
         manifest, done = resume_state(run_dir, preset)
-        remaining = [cell for cell in cells if cell.key not in done]
+        remaining = [cell for cell in cells if not is_recorded(cell, done)]
         run_id = manifest["run_id"]
         print(f"resuming {run_id}: {len(cells) - len(remaining)} of {len(cells)} cells already recorded",
               file=sys.stderr)

@@ -9,6 +9,18 @@ A :class:`Cell` is plain data. Its ``key`` is a stable hash of everything that
 defines its result (kind, model, task and its parameters, length, batch, seed,
 model and training configuration), so a resumed or repeated run can tell which
 cells it already has.
+
+Dimensions beyond the preset, each part of the key through the configuration
+it changes (and absent from it when unused, so older runs keep their keys):
+
+- ``eval_lens`` (``run --eval-lens``): the lengths an accuracy cell is scored
+  at after training at its ``seq_len`` (``train_config["eval_lens"]``);
+- ``lrs`` (``run --lrs``): the learning rates swept per cell, the best kept on
+  the validation stream (``train_config["lr_sweep"]``);
+- ``match`` (``run --match params``): each family's width chosen so parameter
+  counts agree (``model_config["param_match"]``, see :mod:`suite.matching`);
+- the preset's ``d_models`` (a width sweep) and ``task_param_grid`` (e.g. MQAR's
+  number of key-value pairs): one cell per width and per task variant.
 """
 from __future__ import annotations
 
@@ -56,17 +68,38 @@ def expand_names(requested, every: list[str], kind: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def model_config(preset: Preset, spec: str, vocab_size: int) -> dict:
+def model_config(preset: Preset, spec: str, vocab_size: int, d_model: int | None = None,
+                 match: str = "width", reference_d_model: int | None = None) -> dict:
     family = spec.partition(":")[0]
-    return {"vocab_size": vocab_size, "d_model": preset.d_model, "n_layers": preset.n_layers,
-            "mlp_mult": preset.mlp_mult, "options": dict(preset.family_options.get(family, {}))}
+    config = {"vocab_size": vocab_size, "d_model": d_model or preset.d_model, "n_layers": preset.n_layers,
+              "mlp_mult": preset.mlp_mult, "options": dict(preset.family_options.get(family, {}))}
+    if match != "width":
+        config["param_match"] = match
+        config["reference_d_model"] = reference_d_model
+    return config
 
 
-def train_config(preset: Preset, family: str, task: str, device: str) -> dict:
-    return {"steps": preset.steps_for(task), "lr": preset.lr_for(family), "weight_decay": preset.weight_decay,
-            "warmup_steps": preset.warmup_steps, "grad_clip": preset.grad_clip, "eval_batches": preset.eval_batches,
-            "eval_batch_size": preset.eval_batch_size, "dtype": resolve_dtype(preset.dtype, device), "optimizer": "AdamW",
-            "schedule": "linear warm-up then cosine to 10%"}
+def train_config(preset: Preset, family: str, task: str, device: str, eval_lens=None, lrs=None) -> dict:
+    config = {"steps": preset.steps_for(task), "lr": preset.lr_for(family), "weight_decay": preset.weight_decay,
+              "warmup_steps": preset.warmup_steps, "grad_clip": preset.grad_clip,
+              "eval_batches": preset.eval_batches, "eval_batch_size": preset.eval_batch_size,
+              "dtype": resolve_dtype(preset.dtype, device), "optimizer": "AdamW",
+              "schedule": "linear warm-up then cosine to 10%"}
+    if eval_lens:
+        config["eval_lens"] = [int(length) for length in eval_lens]
+    if lrs:
+        config["lr_sweep"] = [float(rate) for rate in lrs]
+    return config
+
+
+def task_variants(preset: Preset, task_name: str) -> list[dict]:
+    """The task's parameters, once per combination of the preset's ``task_param_grid`` for it."""
+    base = dict(preset.task_params.get(task_name, {}))
+    grid = preset.task_param_grid.get(task_name, {})
+    variants = [base]
+    for name, values in grid.items():
+        variants = [{**variant, name: value} for variant in variants for value in values]
+    return variants
 
 
 def perf_config(preset: Preset, device: str) -> dict:
@@ -75,26 +108,36 @@ def perf_config(preset: Preset, device: str) -> dict:
 
 
 def build_plan(preset: Preset, models=("all",), tasks=None, seq_lens=None, perf_seq_lens=None, seeds=(0,),
-               kinds=("accuracy", "perf"), device: str = "cpu") -> list[Cell]:
+               kinds=("accuracy", "perf"), device: str = "cpu", eval_lens=None, lrs=None,
+               match: str = "width") -> list[Cell]:
     """Every cell of a run on ``device``, accuracy cells first (grouped by task), then perf cells."""
+    from suite.matching import MATCHES, matched_d_model
+
     specs = expand_names(models, builtin_family_names(), "models")
     for spec in specs:
         parse_spec(spec)  # unknown family or backend: fail before anything runs
+    if match not in MATCHES:
+        raise ValueError(f"unknown --match {match!r}: use {' or '.join(MATCHES)}")
     task_names = expand_names(tasks or preset.tasks, builtin_task_names(), "tasks")
+    eval_lens = list(eval_lens or preset.eval_lens) or None
     cells = []
     if "accuracy" in kinds:
         for task_name in task_names:
-            params = dict(preset.task_params.get(task_name, {}))
-            task = get_task(task_name, **params)
-            lengths = seq_lens or preset.lengths_for(task_name)
-            for length in lengths:
-                task.check_len(length)
-            for seq_len in lengths:
-                for seed in seeds:
-                    for spec in specs:
-                        cells.append(Cell("accuracy", spec, task_name, int(seq_len), preset.batch_for(task_name),
-                                          int(seed), task.params(), model_config(preset, spec, task.vocab_size),
-                                          train_config(preset, spec.partition(":")[0], task_name, device)))
+            for params in task_variants(preset, task_name):
+                task = get_task(task_name, **params)
+                lengths = seq_lens or preset.lengths_for(task_name)
+                for length in list(lengths) + list(eval_lens or []):
+                    task.check_len(length)
+                for width in preset.d_models or (preset.d_model,):
+                    for seq_len in lengths:
+                        for seed in seeds:
+                            for spec in specs:
+                                d_model = (matched_d_model(spec, preset, task.vocab_size, width)
+                                           if match == "params" else width)
+                                cells.append(Cell(
+                                    "accuracy", spec, task_name, int(seq_len), preset.batch_for(task_name), int(seed),
+                                    task.params(), model_config(preset, spec, task.vocab_size, d_model, match, width),
+                                    train_config(preset, spec.partition(":")[0], task_name, device, eval_lens, lrs)))
     if "perf" in kinds:
         perf_specs = specs + ([s for s in preset.perf_extra_models if s not in specs] if "all" in models else [])
         for seq_len in perf_seq_lens or preset.perf_seq_lens:

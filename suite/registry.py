@@ -74,6 +74,18 @@ _BUILTIN_TASKS = {
     "mqar": "tasks.mqar",
     "selective-copy": "tasks.selective_copy",
     "needle": "tasks.needle",
+    # state tracking (opt-in: no preset's default task list changes)
+    "parity": "tasks.parity",
+    "cycle-nav": "tasks.cycle_nav",
+    "modular-arith": "tasks.modular_arith",
+    "s5": "tasks.group_word:s5",
+    "a5": "tasks.group_word:a5",
+    "z60": "tasks.group_word:z60",
+    "majority": "tasks.majority",
+    "bucket-sort": "tasks.bucket_sort",
+    # long-context reasoning
+    "listops": "tasks.listops",
+    "induction": "tasks.induction",
 }
 
 
@@ -102,8 +114,12 @@ def _load_builtin_family(name: str) -> None:
 
 
 def _load_builtin_task(name: str) -> None:
-    module = importlib.import_module(_BUILTIN_TASKS[name])
-    register_task(name, module.TASK, module.DESCRIPTION)
+    module_name, _, variant = _BUILTIN_TASKS[name].partition(":")
+    module = importlib.import_module(module_name)
+    if variant:
+        register_task(name, module.TASKS[variant], module.DESCRIPTIONS[variant])
+    else:
+        register_task(name, module.TASK, module.DESCRIPTION)
 
 
 def model_family_names() -> list[str]:

@@ -29,6 +29,8 @@ status           one of :data:`STATUSES`
 error            one line, or None
 params           number of parameters
 state_bytes      analytic recurrent state / KV cache after seq_len tokens, batch 1
+positional_encoding  how the model knows positions: ``rotary`` (transformer), ``none`` (the
+                 recurrent families: order comes from the recurrence itself)
 model_config     dict (d_model, n_layers, family options)
 train_config     dict (steps, lr, warmup, ...)
 wall_s           seconds the whole cell took
@@ -43,14 +45,14 @@ traceback, for debugging; not part of any comparison).
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 2  # 2: perf records gain scope, median_ms, iqr_ms, repeats, bytes_per_s, copy_bytes_per_s
+SCHEMA_VERSION = 2  # 2: positional_encoding; accuracy: train_len, eval_len, last_accuracy, lr, ...; perf: scope, median_ms, iqr_ms, repeats, bytes_per_s, copy_bytes_per_s
 
 STATUSES = ("ok", "oom", "error", "timeout", "nan", "skipped")
 
 COMMON_FIELDS = (
     "schema_version", "run_id", "cell_key", "kind", "model", "family", "backend", "task", "task_params",
     "seq_len", "batch_size", "seed", "dtype", "torch_threads", "device", "device_name", "status", "error",
-    "params", "state_bytes", "model_config", "train_config", "wall_s", "torch_version", "git_commit",
+    "params", "state_bytes", "positional_encoding", "model_config", "train_config", "wall_s", "torch_version", "git_commit",
     "hostname", "preset", "timestamp",
 )
 
@@ -64,6 +66,12 @@ ACCURACY_FIELDS = (
     "final_loss",          # mean training loss over the last steps
     "train_steps",         # optimizer steps taken
     "train_s",             # seconds spent training
+    "train_len",           # tokens per training sequence (= seq_len)
+    "eval_len",            # tokens per test sequence these metrics come from (= train_len unless --eval-lens)
+    "last_accuracy",       # accuracy at the last scored position of each test sequence (running
+                           # state-tracking tasks: the state after all eval_len tokens)
+    "lr",                  # the peak learning rate of the weights scored
+    "lr_valid_accuracy",   # --lrs: {lr: accuracy on the validation stream at train_len}; the best is kept
 )
 
 PERF_FIELDS = (
@@ -121,4 +129,11 @@ def validate(record: dict) -> list[str]:
         problems.append(f"status {record.get('status')!r} is not one of {STATUSES}")
     if record.get("status") == "ok" and not record.get("backend"):
         problems.append("an ok record must name its backend")
+    if kind == "accuracy" and record.get("status") == "ok":
+        for name in ("train_len", "eval_len"):  # None in records written before these fields existed
+            if record.get(name) is not None and (not isinstance(record[name], int) or record[name] <= 0):
+                problems.append(f"{name} must be a positive integer, got {record[name]!r}")
+        accuracy = record.get("accuracy")
+        if not isinstance(accuracy, (int, float)) or not 0 <= accuracy <= 1:
+            problems.append(f"accuracy must be in [0, 1], got {accuracy!r}")
     return problems

@@ -11,7 +11,19 @@ float32 inside the models.
 Evaluation: the final weights (no checkpoint selection) on ``eval_batches``
 batches from ``stream(seed, "test")`` — identical across models. ``accuracy`` is
 correct scored tokens / scored tokens with a Wilson 95% interval;
-``seq_accuracy`` the fraction of sequences whose every scored token is right.
+``seq_accuracy`` the fraction of sequences whose every scored token is right;
+``last_accuracy`` the accuracy at each sequence's last scored position.
+
+Length extrapolation (``--eval-lens``): the same final weights are scored on
+test batches of each evaluation length (the task generates them at that
+length; nothing is retrained or fine-tuned).
+
+Learning-rate sweep (``--lrs``, :func:`train_best_lr`): one model per rate,
+each from the same initial weights and the same training batches; each is
+scored on ``stream(seed, "valid")`` at the training length, never on the test
+stream, and the best validation accuracy wins (ties: the smaller rate). The
+test metrics are those of the winner only, so the sweep does not leak test
+data into the choice (MAD-lab's protocol).
 """
 from __future__ import annotations
 
@@ -55,7 +67,8 @@ def masked_loss(logits, batch):
 
 
 def train(model, task, seq_len: int, batch_size: int, seed: int, config: dict, device: str) -> dict:
-    """Train in place; returns ``final_loss`` (mean of the last 10% of steps), ``train_steps``, ``train_s``."""
+    """Train in place at peak rate ``config["lr"]``; returns ``final_loss`` (mean of the last 10% of
+    steps), ``train_steps``, ``train_s``."""
     optimizer = make_optimizer(model, config["lr"], config["weight_decay"])
     generator = stream(seed, "train")
     losses = []
@@ -79,12 +92,34 @@ def train(model, task, seq_len: int, batch_size: int, seed: int, config: dict, d
     return {"final_loss": sum(tail) / len(tail), "train_steps": len(losses), "train_s": time.perf_counter() - start}
 
 
+def train_best_lr(build, task, seq_len: int, batch_size: int, seed: int, config: dict, device: str):
+    """Train one model per rate in ``config["lr_sweep"]`` (or just ``config["lr"]``); keep the one with
+    the best validation accuracy. ``build()`` returns a freshly initialised model (same seed, same
+    initial weights each time). Returns ``(model, training metrics of the winner + lr + lr_valid_accuracy)``."""
+    rates = list(config.get("lr_sweep") or [config["lr"]])
+    best = None
+    valid = {}
+    for rate in rates:
+        model = build()
+        metrics = train(model, task, seq_len, batch_size, seed, {**config, "lr": rate}, device)
+        if len(rates) == 1:
+            return model, {**metrics, "lr": rate, "lr_valid_accuracy": None}
+        score = evaluate(model, task, seq_len, seed, config, device, split="valid")["accuracy"]
+        valid[repr(rate)] = score
+        if best is None or score > best[0]:
+            best = (score, rate, model, metrics)
+        else:
+            del model
+    _, rate, model, metrics = best
+    return model, {**metrics, "lr": rate, "lr_valid_accuracy": valid}
+
+
 @torch.no_grad()
-def evaluate(model, task, seq_len: int, seed: int, config: dict, device: str) -> dict:
-    """Score the final weights on the test stream; see the module docstring."""
+def evaluate(model, task, seq_len: int, seed: int, config: dict, device: str, split: str = "test") -> dict:
+    """Score the weights on the ``split`` stream at ``seq_len``; see the module docstring."""
     model.eval()
-    generator = stream(seed, "test")
-    correct = scored = sequences_right = sequences = 0
+    generator = stream(seed, split)
+    correct = scored = sequences_right = sequences = last_right = 0
     for _ in range(config["eval_batches"]):
         batch = task.sample(generator, config["eval_batch_size"], seq_len).to(device)
         with autocast_context(device, config["dtype"]):
@@ -94,6 +129,9 @@ def evaluate(model, task, seq_len: int, seed: int, config: dict, device: str) ->
         scored += int(batch.mask.sum())
         sequences_right += int(((hits | ~batch.mask).all(dim=1)).sum())
         sequences += batch.inputs.shape[0]
+        positions = torch.arange(batch.mask.shape[1], device=batch.mask.device)
+        last = torch.where(batch.mask, positions, -1).max(dim=1).values  # every row has a scored position
+        last_right += int(hits.gather(1, last[:, None]).sum())
     low, high = wilson_interval(correct, scored)
     return {"accuracy": correct / scored, "accuracy_ci_low": low, "accuracy_ci_high": high, "n_scored": scored,
-            "seq_accuracy": sequences_right / sequences}
+            "seq_accuracy": sequences_right / sequences, "last_accuracy": last_right / sequences}

@@ -116,8 +116,8 @@ def call_in_child(function, args, settings: dict, timeout_s: float | None):
         receive.close()
 
 
-def run_one(cell, device: str, context: dict, settings: dict, timeout_s: float | None) -> dict:
-    """The record of ``cell`` run in its own child: the child's own, or the driver's
+def run_one(cell, device: str, context: dict, settings: dict, timeout_s: float | None):
+    """The record (a list for an extrapolation cell, see ``suite.cell``) of ``cell`` run in its own child: the child's own, or the driver's
     :func:`suite.cell.failure_record` when the child timed out or died."""
     from suite.cell import failure_record, run_cell
 
@@ -131,14 +131,17 @@ def run_one(cell, device: str, context: dict, settings: dict, timeout_s: float |
 def run(cells, device: str, context: dict, writer, progress=None, settings: dict | None = None,
         timeout_s: float | None = None) -> list[dict]:
     """Run every cell in its own child; append one record per cell; see the module docstring."""
+    from suite.cell import cell_records
+
     settings = settings or {}
     records = []
     for cell in cells:
         if progress:
             progress.start(cell.label())
         record = run_one(cell, device, context, settings, timeout_s)
-        writer.append(record)
-        records.append(record)
+        for one in cell_records(record):
+            writer.append(one)
+            records.append(one)
         if progress:
-            progress.finish(record["status"])
+            progress.finish(cell_records(record)[0]["status"])
     return records

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 
-from suite.cell import run_cell
+from suite.cell import cell_records, run_cell
 from suite.progress import Progress
 
 
@@ -22,8 +22,9 @@ def run(cells, device: str, context: dict, writer, progress: Progress | None = N
         if progress:
             progress.start(cell.label())
         record = run_cell(cell, device, context)
-        writer.append(record)
-        records.append(record)
+        for one in cell_records(record):
+            writer.append(one)
+            records.append(one)
         if progress:
-            progress.finish(record["status"])
+            progress.finish(cell_records(record)[0]["status"])
     return records

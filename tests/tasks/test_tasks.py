@@ -58,7 +58,9 @@ ORACLES = {"mqar": oracle_mqar, "selective-copy": oracle_selective_copy, "needle
 # ---------------------------------------------------------------- registry and contract
 
 def test_every_builtin_task_has_an_oracle_and_configs():
-    assert set(builtin_task_names()) == set(ORACLES) == set(CONFIGS)
+    from tests.tasks.test_state_tasks import CONFIGS as STATE_CONFIGS, ORACLES as STATE_ORACLES
+
+    assert set(builtin_task_names()) == set(ORACLES) | set(STATE_ORACLES) == set(CONFIGS) | set(STATE_CONFIGS)
     for name in builtin_task_names():
         description = task_description(name)
         assert description and "\n" not in description
@@ -110,6 +112,7 @@ def test_sampling_leaves_global_rng_alone():
     before = torch.get_rng_state()
     for name in builtin_task_names():
         get_task(name).sample(stream(0, "train"), 3, 64)
+        assert torch.equal(before, torch.get_rng_state()), name
     assert torch.equal(before, torch.get_rng_state())
 
 
