@@ -9,6 +9,7 @@ nothing to show returns ``""`` so runs without these dimensions are unchanged.
 from __future__ import annotations
 
 import html
+import json
 import math
 
 import matplotlib
@@ -68,10 +69,19 @@ def extrapolation_figure(records: pd.DataFrame) -> str | None:
         return figure_to_png_base64(figure)
 
 
+def variant_labels(variants) -> dict:
+    """Each task-parameter JSON → the parameters that differ between them (``num_kv_pairs=4``)."""
+    parsed = {variant: json.loads(variant) for variant in variants}
+    keys = sorted({key for params in parsed.values() for key in params
+                   if len({json.dumps(p.get(key)) for p in parsed.values()}) > 1})
+    return {variant: ", ".join(f"{key}={params.get(key)}" for key in keys) or "default"
+            for variant, params in parsed.items()}
+
+
 def recall_state_figure(records: pd.DataFrame, task: str = "mqar") -> str | None:
     """Zoology's figure: accuracy (seed mean, 95% interval as error bars) against the state size
-    in bytes after the training length (log scale), one colour per model, one marker per task
-    variant (e.g. MQAR's number of key-value pairs), at the training length."""
+    in bytes after the training length (log scale), one panel per task variant (e.g. MQAR's
+    number of key-value pairs), one colour per model, at the training length."""
     outcomes = questions.outcome_table(records)
     if outcomes.empty:
         return None
@@ -80,24 +90,32 @@ def recall_state_figure(records: pd.DataFrame, task: str = "mqar") -> str | None
     if points.empty or points[["state_bytes", "task_variant"]].drop_duplicates().shape[0] < 3:
         return None  # not a sweep: the accuracy section already shows it
     palette = model_palette(points["model"])
-    variants = sorted(points["task_variant"].unique())
-    markers = "osD^v<>ph*"
+    labels = variant_labels(points["task_variant"].unique())
+    variants = sorted(labels, key=lambda v: labels[v])
     with matplotlib.rc_context(STYLE):
-        figure = Figure(figsize=(6.5, 4.2))
-        axes = figure.add_subplot(1, 1, 1)
-        for (model, variant), group in points.groupby(["model", "task_variant"]):
-            group = group.sort_values("state_bytes")
-            low = (group["accuracy"] - group["accuracy_ci_low"]).fillna(0).clip(lower=0)
-            high = (group["accuracy_ci_high"] - group["accuracy"]).fillna(0).clip(lower=0)
-            axes.errorbar(group["state_bytes"], group["accuracy"], yerr=[low, high], marker=markers[
-                variants.index(variant) % len(markers)], color=palette[label_of(model)], capsize=2,
-                label=f"{label_of(model)} {variant}")
-        axes.set_xscale("log")
-        axes.set_ylim(-0.02, 1.02)
-        axes.set_xlabel("state size after the training length (bytes, float32, batch 1; log)")
-        axes.set_ylabel("accuracy")
-        axes.set_title(f"{task}: accuracy vs state size")
-        axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
+        figure = Figure(figsize=(4.0 * len(variants), 3.4))
+        for index, variant in enumerate(variants):
+            axes = figure.add_subplot(1, len(variants), index + 1)
+            for model, group in points[points["task_variant"] == variant].groupby("model"):
+                group = group.sort_values("state_bytes")
+                low = (group["accuracy"] - group["accuracy_ci_low"]).fillna(0).clip(lower=0)
+                high = (group["accuracy_ci_high"] - group["accuracy"]).fillna(0).clip(lower=0)
+                axes.errorbar(group["state_bytes"], group["accuracy"], yerr=[low, high], marker="o",
+                              color=palette[label_of(model)], capsize=2, label=label_of(model))
+            chance = points.loc[points["task_variant"] == variant, "chance_accuracy"].median()
+            if pd.notna(chance):
+                axes.axhline(chance, color="grey", linestyle=":", linewidth=1, label="chance")
+            axes.set_xscale("log")
+            axes.set_ylim(-0.02, 1.02)
+            axes.set_xlabel("state bytes after the training length (log)")
+            axes.set_ylabel("accuracy")
+            axes.set_title(f"{task}: {labels[variant]}")
+        seen = {}
+        for axes in figure.axes:
+            for handle, label in zip(*axes.get_legend_handles_labels()):
+                seen.setdefault(label, handle)
+        figure.legend(seen.values(), seen.keys(), loc="lower center", ncol=min(8, len(seen)),
+                      bbox_to_anchor=(0.5, -0.08))
         figure.tight_layout()
         return figure_to_png_base64(figure)
 
