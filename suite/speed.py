@@ -5,8 +5,10 @@ What is timed
 One *training step* without the optimizer: forward, a loss, backward.
 
 - ``scope = "mixer"``: one sequence-mixing layer alone, input ``x[B, T, D]``
-  with ``requires_grad`` (a layer below would need ``dL/dx``), loss
-  ``mean(out**2)``. The recurrent families run at **equal hidden width**
+  with ``requires_grad`` (a layer below would need ``dL/dx``) and the loss
+  ``<out, dout>`` for a fixed random ``dout``: ``out.backward(dout)``, as
+  kernel benchmarks time a layer, so no elementwise pass of a loss is added to
+  every subject's time. The recurrent families run at **equal hidden width**
   ``d_h = D``: ``nn.GRU(D, D)``/``nn.LSTM(D, D)``, and minGRU/minLSTM with
   ``expansion = 1``, so a ratio compares recurrences, not a width choice.
   Mamba, Mamba-2 and the Transformer run their default layer.
@@ -89,13 +91,14 @@ def mixer_subject(spec: str, seq_len: int, batch: int, d_model: int, device: str
     mixer = family.make_mixer(d_model, backend, 0, **options).to(device)
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(batch, seq_len, d_model, generator=generator).to(device).requires_grad_()
+    upstream = torch.randn(batch, seq_len, d_model, generator=generator).to(device)
 
     def step():
         x.grad = None
         mixer.zero_grad(set_to_none=True)
         with autocast_context(device, dtype):
             out = mixer(x)
-        out.float().square().mean().backward()
+        out.backward(upstream.to(out.dtype))
 
     state = mixer.state_elements(seq_len)
     return Subject(spec, "mixer", step, backend=str(mixer.backend), params=sum(p.numel() for p in mixer.parameters()),

@@ -103,21 +103,31 @@ def reverse_scan(a: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
 
 
 def _keep_gate(gates: tuple) -> torch.Tensor:
-    """``a = sigmoid(u)`` (a new tensor) from ``(k,)`` (minGRU: ``u = -k``) or ``(k_f, k_i)``
-    (minLSTM: ``u = log sigmoid(k_f) - log sigmoid(k_i)``, finite for any gates)."""
+    """``a`` (a new tensor) from ``(k,)`` (minGRU: ``a = sigmoid(-k)``) or ``(k_f, k_i)``
+    (minLSTM: ``a = f' = sigmoid(k_f) / (sigmoid(k_f) + sigmoid(k_i))``).
+
+    minLSTM's ratio is exact while ``sigmoid(k_f) + sigmoid(k_i)`` stays far from
+    float underflow (``>= sqrt(tiny)``: both gates deep in their negative tails,
+    below about -43 in float32, would make it 0/0). Where any element falls
+    below that, the whole tensor is computed in log space instead:
+    ``a = sigmoid(log sigmoid(k_f) - log sigmoid(k_i))``, finite for any gates."""
     if len(gates) == 1:
         return torch.neg(gates[0]).sigmoid_()
     forget, inp = gates
+    keep = torch.sigmoid(forget)
+    denominator = torch.sigmoid(inp).add_(keep)
+    if denominator.amin() >= torch.finfo(denominator.dtype).tiny ** 0.5:
+        return keep.div_(denominator)
     return F.logsigmoid(forget).sub_(F.logsigmoid(inp)).sigmoid_()
 
 
 def _g_parts(candidate: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``g(c) = sigmoid(min(c, 0)) + relu(c)`` and ``s = sigmoid(min(c, 0))`` (new tensors).
+    """``g(c) = sigmoid(min(c, 0)) + max(c, 0)`` and ``s = sigmoid(min(c, 0))`` (new tensors).
 
-    Written without ``torch.where`` or boolean masks, whose CPU kernels cost
-    several elementwise passes each."""
-    sig_negative = torch.sigmoid(candidate.clamp(max=0))
-    return torch.relu(candidate).add_(sig_negative), sig_negative
+    Two allocations and in-place arithmetic on them; no ``torch.where`` or boolean
+    masks, whose CPU kernels cost several elementwise passes each."""
+    sig_negative = torch.clamp(candidate, max=0).sigmoid_()
+    return torch.clamp(candidate, min=0).add_(sig_negative), sig_negative
 
 
 def _grad_candidate(q: torch.Tensor, candidate: torch.Tensor, sig_negative: torch.Tensor) -> torch.Tensor:

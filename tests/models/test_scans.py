@@ -134,3 +134,23 @@ def test_unknown_backend_named():
 def test_triton_backend_needs_cuda_on_cpu():
     assert "CUDA" in gated.probe("triton", "cpu")
     assert gated.probe("linear", "cpu") is None and gated.probe("log", "cpu") is None
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_minlstm_gates_deep_in_the_negative_tail_stay_exact(dtype):
+    """Both gate pre-activations far below zero: sigmoid underflows, so the ratio f / (f + i)
+    would be 0/0; the log-space fallback gives f' = sigmoid(k_f - k_i) to float precision."""
+    generator = torch.Generator().manual_seed(3)
+    candidate = torch.randn(1, 30, 4, generator=generator, dtype=dtype)
+    forget = -900 + torch.randn(1, 30, 4, generator=generator, dtype=dtype)
+    inp = -900 + torch.randn(1, 30, 4, generator=generator, dtype=dtype)
+    pieces = [t.clone().requires_grad_() for t in (candidate, forget, inp)]
+    h = linear_space.gated_scan(None, *pieces)
+    h.sum().backward()
+    keep = torch.sigmoid(forget.double() - inp.double())
+    expected, state = [], torch.zeros(1, 4, dtype=torch.float64)
+    for t in range(30):
+        state = keep[:, t] * state + (1 - keep[:, t]) * g(candidate[:, t].double())
+        expected.append(state)
+    torch.testing.assert_close(h.double(), torch.stack(expected, 1), rtol=1e-5, atol=1e-6)
+    assert all(torch.isfinite(p.grad).all() for p in pieces)
