@@ -319,7 +319,8 @@ def speedups(speed: pd.DataFrame, baselines: dict = SPEEDUP_BASELINES) -> pd.Dat
     ok = speed[(speed["status"] == "ok") & speed["median_ms"].notna() & (speed["scope"] != "scan")]
     index = {(row.scope, row.model, row.seq_len): row for row in ok.itertuples()}
     rows = []
-    for (scope, model, seq_len), row in sorted(index.items(), key=lambda item: tuple(map(str, item[0]))):
+    for (scope, model, seq_len), row in sorted(index.items(), key=lambda item: (str(item[0][0]), str(item[0][1]),
+                                                                             item[0][2])):
         for baseline in baselines.get(model.partition(":")[0], ()):
             other = index.get((scope, baseline, seq_len))
             if other is not None:

@@ -23,12 +23,11 @@ every gradient is elementwise::
     dL/dc_t = G_t * (1 - a_t) * g'(c_t)
     dL/dh_0 = a_1 G_1
 
-``GatedScan`` fuses the gate activations with the scan: it takes the input
-projection itself (``[B, T, 2H]`` = candidate, gate for minGRU;
-``[B, T, 3H]`` = candidate, forget, input for minLSTM), saves that projection,
-``a`` and ``h`` for the backward (no intermediate of the gate arithmetic), and
-writes the projection's gradient into one buffer (no ``cat`` of per-gate
-gradients). Everything runs in float32, or float64 for float64 inputs.
+``GatedScan`` fuses the gate activations with the scan: it takes the
+pre-activations, one contiguous ``[B, T, H]`` tensor each (candidate, gate for
+minGRU; candidate, forget, input for minLSTM), saves them,
+``h``, ``a``, ``g(c)`` and ``sigmoid(min(c, 0))`` for the backward, and returns
+one gradient per input tensor. Everything runs in float32, or float64 for float64 inputs.
 """
 from __future__ import annotations
 
@@ -147,25 +146,26 @@ class GatedScan(torch.autograd.Function):
         input_dtype, dtype = candidate.dtype, scan_dtype(candidate.dtype)
         candidate, gates = candidate.to(dtype).contiguous(), tuple(k.to(dtype).contiguous() for k in gates)
         a = _keep_gate(gates)
-        h, _ = _g_parts(candidate)
-        h.addcmul_(a, h, value=-1)                                   # b = (1 - a) g(c)
+        gc, sig_negative = _g_parts(candidate)
+        h = torch.addcmul(gc, a, gc, value=-1)                       # b = (1 - a) g(c)
         if h0 is not None:
             h[:, 0].addcmul_(a[:, 0], h0.to(dtype))
         scan(a, h)
-        ctx.save_for_backward(h0, h, a, candidate, *gates)  # a: one tensor more, saves recomputing the gates
+        # a, g(c) and sigmoid(min(c, 0)) are kept: three tensors of h's size, instead of
+        # recomputing the gate arithmetic in the backward
+        ctx.save_for_backward(h0, h, a, gc, sig_negative, candidate, *gates)
         ctx.input_dtype = input_dtype
         return h
 
     @staticmethod
     def backward(ctx, grad_h):
-        h0, h, a, candidate, *gates = ctx.saved_tensors
+        h0, h, a, gc, sig_negative, candidate, *gates = ctx.saved_tensors
         grad = reverse_scan(a, grad_h.to(h.dtype, copy=True, memory_format=torch.contiguous_format))   # G
-        gc, sig_negative = _g_parts(candidate)
-        q = torch.rsub(a, 1).mul_(grad)                                                   # G (1 - a)
+        q = torch.addcmul(grad, grad, a, value=-1)                                        # G (1 - a)
         grad_candidate = _grad_candidate(q, candidate, sig_negative)                      # dL/dc
-        del q, sig_negative
+        del q
         # dL/du = G (h_{t-1} - g(c)) a (1 - a), h_{t-1} being h0 (or 0) at t = 1.
-        grad_u = gc.neg_()
+        grad_u = torch.neg(gc)
         grad_u[:, 1:].add_(h[:, :-1])
         if h0 is not None:
             grad_u[:, 0].add_(h0.to(h.dtype))
