@@ -65,8 +65,6 @@ def check_arguments(args) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
     if args.warmup < 0:
         raise UsageError("--warmup must be 0 or more")
-    if args.dtype not in ("auto", "float32", "bfloat16-autocast"):
-        raise UsageError(f"unknown --dtype {args.dtype!r}: use auto, float32 or bfloat16-autocast")
 
 
 def cell_key(record: dict) -> str:
@@ -109,19 +107,23 @@ def to_record(subject, seq_len: int, context: dict) -> dict:
     return record
 
 
-def speed_ratios(records: list[dict]) -> list[dict]:
-    """How many times faster each min-RNN backend is than each baseline, per scope and length,
-    from medians taken in this run (:func:`suite.analysis.speedups`); also fills each scan
-    record's ``copy_bytes_per_s`` from the copy timed beside it."""
-    import pandas as pd
-
-    from suite.analysis import SPEED_COLUMNS, speedups
-
+def fill_copy_bandwidth(records: list[dict]) -> None:
+    """Give each scan record of ``records`` (one length's scan group) the ``copy_bytes_per_s``
+    of the copy timed beside it."""
     copies = {(r["model_config"]["copy_of"], r["seq_len"]): r["bytes_per_s"] for r in records
               if r.get("scope") == "scan" and r.get("backend") == "copy" and r.get("bytes_per_s")}
     for record in records:
         if record.get("scope") == "scan" and record.get("backend") != "copy" and record.get("bytes_per_s"):
             record["copy_bytes_per_s"] = copies.get((record["family"], record["seq_len"]))
+
+
+def speed_ratios(records: list[dict]) -> list[dict]:
+    """How many times faster each min-RNN backend is than each baseline, per scope and length,
+    from medians taken in this run (:func:`suite.analysis.speedups`)."""
+    import pandas as pd
+
+    from suite.analysis import SPEED_COLUMNS, speedups
+
     frame = pd.DataFrame.from_records(records).reindex(columns=list(SPEED_COLUMNS))
     return speedups(frame).to_dict("records")
 
@@ -189,12 +191,11 @@ def command(args) -> int:
                         except Exception as error:  # unavailable backend, OOM while building: a record each
                             subjects.append(Subject(spec, scope, status=classify(error), error=one_line(error)))
                 time_interleaved(subjects, device, args.warmup, args.repeats, classify, one_line)
-                for subject in subjects:
-                    record = to_record(subject, seq_len, context)
-                    records.append(record)
-                speed_ratios(records)  # fills copy_bytes_per_s before the scan records are written
-                for record in records[-len(subjects):]:
+                group = [to_record(subject, seq_len, context) for subject in subjects]
+                fill_copy_bandwidth(group)
+                for record in group:
                     writer.append(record)
+                records.extend(group)
                 del subjects
                 if device.startswith("cuda"):
                     torch.cuda.empty_cache()
