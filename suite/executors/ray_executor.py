@@ -133,6 +133,7 @@ def run(cells, device: str, context: dict, writer, progress=None, settings: dict
     return records
 
 
-def first_line(error: BaseException) -> str:
+def first_line(error: BaseException, count: int = 1) -> str:
+    """The first ``count`` non-blank lines of an error's message, joined into one line."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[0][:300] if lines else ""
+    return " ".join(lines[:count])[:400]

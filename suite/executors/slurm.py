@@ -97,7 +97,7 @@ def run(cells, device: str, context: dict, writer, progress=None, settings: dict
                     found = remote.records_of(cell, job.result(), device, context)
                 except Exception as error:  # submitit's UncompletedJobError / FailedJobError, or a lost pickle
                     found = remote.lost_records(cell, device, context, f"job {job.job_id} ended without a result: "
-                                                f"{type(error).__name__}: {first_line(error)}",
+                                                f"{type(error).__name__}: {first_line(error, 2)}",
                                                 time.perf_counter() - submitted_at)
                 for record in found:
                     writer.append(record)

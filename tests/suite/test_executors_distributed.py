@@ -140,6 +140,19 @@ def test_a_cell_that_kills_its_ray_worker_is_recorded_not_lost(tmp_path, ray_tem
     assert records["mingru"]["status"] == "ok"
 
 
+def test_a_cell_that_kills_its_slurm_job_is_recorded_not_lost(tmp_path):
+    out = tmp_path / "run"
+    code = main(["run", "--preset", "tiny", "--tasks", "mqar", "--kinds", "accuracy", "--plugin", PLUGIN,
+                 "--models", "crashy:kill-worker,mingru", "--threads", "1", "--no-report", "--executor", "slurm",
+                 "--slurm-cluster", "local", "--jobs", "2", "--out", str(out)])
+    assert code == 0
+    records = {record["model"]: record for record in read_records(out)}
+    assert records["crashy:kill-worker"]["status"] == "error"
+    assert "ended without a result" in records["crashy:kill-worker"]["error"]
+    assert "has not produced any output" in records["crashy:kill-worker"]["error"]
+    assert records["mingru"]["status"] == "ok"
+
+
 def test_killed_ray_driver_resumes_with_every_cell_exactly_once(tmp_path, ray_temp_dir):
     out = tmp_path / "run"
     first_session = os.path.join(ray_temp_dir, "first")
