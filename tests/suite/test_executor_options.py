@@ -104,3 +104,31 @@ def executor_options_args(*argv):
     parser = argparse.ArgumentParser()
     executor_options.add_arguments(parser)
     return parser.parse_args(list(argv))
+
+
+def test_ctrl_c_with_two_jobs_kills_the_running_children_and_keeps_the_records(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "suite", "run", "--preset", "tiny", "--tasks", "mqar", "--kinds", "accuracy",
+               "--plugin", str(Path(__file__).with_name("crashy_plugin.py")), "--models",
+               "mingru,crashy:hang", "--cell-timeout", "300", "--jobs", "2", "--threads", "1",
+               "--no-report", "--out", str(out)]
+    driver = subprocess.Popen(command, cwd=root, start_new_session=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    records = out / "records.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not records.exists() or records.read_text().count("\n") < 1):
+        time.sleep(0.05)
+    time.sleep(1)  # the other slot holds the hanging cell
+    driver.send_signal(signal.SIGINT)
+    _, err = driver.communicate(timeout=60)  # the hanging children are killed, not waited for
+    assert driver.returncode == 130, err[-2000:]
+    assert f"--resume --out {out}" in err
+    assert [r["model"] for r in read_records(out)] == ["mingru"]
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
