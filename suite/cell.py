@@ -17,6 +17,8 @@ per evaluation length, so every length of the plan is accounted for.
 from __future__ import annotations
 
 import datetime
+import os
+import socket
 import time
 import traceback
 
@@ -72,7 +74,7 @@ def record_header(cell: Cell, device: str, context: dict) -> dict:
         task_params=cell.task_params, seq_len=cell.seq_len, batch_size=cell.batch_size, seed=cell.seed,
         dtype=cell.train_config.get("dtype"), torch_threads=context.get("torch_threads") or torch.get_num_threads(),
         device=device, device_name=context.get("device_name"), model_config=cell.model_config,
-        train_config=cell.train_config, torch_version=torch.__version__,
+        train_config=cell.train_config, torch_version=torch.__version__, executor=context.get("executor"),
         timestamp=datetime.datetime.now(datetime.timezone.utc).isoformat(),
     )
     return record
@@ -126,6 +128,8 @@ def run_cell(cell: Cell, device: str, context: dict):
     record = record_header(cell, device, context)
     record["torch_threads"] = torch.get_num_threads()
     record["device_name"] = environment.device_name(device)
+    record["hostname"] = socket.gethostname()  # where the cell ran: a Ray or Slurm node, not the driver
+    record["cuda_visible_devices"] = os.environ.get("CUDA_VISIBLE_DEVICES") if str(device).startswith("cuda") else None
     start = time.perf_counter()
     model = None
     scored = None

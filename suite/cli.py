@@ -15,6 +15,7 @@ import json
 import sys
 from pathlib import Path
 
+from suite.executors import options as executor_options
 from suite.plugins import PluginError, load_plugins
 from suite.registry import UnknownName
 
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="finish the run in --out: only cells without a record")
     run.add_argument("--report", default=None, help="report file (default: reports/<run_id>.html)")
     run.add_argument("--no-report", action="store_true", help="do not write the HTML report")
+    executor_options.add_arguments(run)
 
     listing = commands.add_parser("list", help="families, backends (runnable here or why not), tasks, presets")
     listing.add_argument("--json", action="store_true")
@@ -240,7 +242,8 @@ def command_run(args) -> int:
     if options["max_len_start"] <= 0 or options["max_len_limit"] < options["max_len_start"]:
         raise UsageError("--max-len-start must be positive and no larger than --max-len-limit")
     timeout_s = options["cell_timeout"] or preset.cell_timeout_s
-    settings = {"plugins": options["plugin"], "threads": options["threads"], "mem_limit_bytes": options["mem_limit"]}
+    executor = executor_options.plan_executor(args, options, device, cells)
+    settings = {"plugins": options["plugin"], "threads": executor["threads"], "mem_limit_bytes": options["mem_limit"]}
 
     if args.resume:
         from suite.cell import is_recorded
@@ -259,17 +262,18 @@ def command_run(args) -> int:
     if preset.device == "cuda" and not device.startswith("cuda"):
         print(f"warning: preset {preset.name!r} is sized for a GPU; on {device} it will be slow", file=sys.stderr)
     manifest.update(status="running", command=[sys.executable, "-m", "suite", *sys.argv[1:]])
+    manifest.setdefault("executors", []).append(executor["manifest"])
     write_manifest(run_dir, manifest)
     context = {"run_id": run_id, "preset": preset.name, "git_commit": env["git_commit"],
                "hostname": env["hostname"], "device_name": env["device_name"],
-               "torch_threads": options["threads"] or env["torch_threads"]}
+               "torch_threads": executor["threads"] or env["torch_threads"], "executor": executor["label"]}
     print(f"run {run_id}: {len(remaining)} cells on {device} ({env['device_name']}), preset {preset.name}, "
-          f"isolation {options['isolation']} -> {run_dir}", file=sys.stderr)
+          f"isolation {options['isolation']}, executor {executor['label']} -> {run_dir}", file=sys.stderr)
     progress = Progress(len(remaining))
     try:
         with RecordWriter(run_dir) as writer:
             if options["isolation"] == "process":
-                isolated.run(remaining, device, context, writer, progress, settings, timeout_s)
+                executor_options.run(executor, remaining, device, context, writer, progress, settings, timeout_s)
             else:
                 local.run(remaining, device, context, writer, progress)
             if options["find_max_len"]:
@@ -380,7 +384,8 @@ def main(argv=None) -> int:
                 **{name: importlib.import_module(module).command for name, (module, _) in COMMAND_MODULES.items()}}
     try:
         return handlers[args.command](args)
-    except (UnknownName, UsageError, PluginError, StoreError, FileNotFoundError) as error:
+    except (UnknownName, UsageError, PluginError, StoreError, FileNotFoundError,
+            executor_options.ExecutorUsageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except ValueError as error:  # bad lengths, devices: raised with a message that says the fix

@@ -35,6 +35,11 @@ model_config     dict (d_model, n_layers, family options)
 train_config     dict (steps, lr, warmup, ...)
 wall_s           seconds the whole cell took
 torch_version, git_commit, hostname, preset, timestamp
+                 (``hostname``: the machine the cell ran on, which under Ray or Slurm is a
+                 worker node, not the driver)
+executor         how the cell was run: ``local``, ``local --jobs N``, ``ray``, ``slurm``
+cuda_visible_devices  the ``CUDA_VISIBLE_DEVICES`` the cell's process saw (the GPU it was
+                 pinned to), or None
 
 Accuracy cells add :data:`ACCURACY_FIELDS`; perf cells :data:`PERF_FIELDS`;
 out-of-memory boundaries (``run --find-max-len``) :data:`MAX_LEN_FIELDS`, with
@@ -54,6 +59,7 @@ COMMON_FIELDS = (
     "seq_len", "batch_size", "seed", "dtype", "torch_threads", "device", "device_name", "status", "error",
     "params", "state_bytes", "positional_encoding", "model_config", "train_config", "wall_s", "torch_version", "git_commit",
     "hostname", "preset", "timestamp",
+    "executor", "cuda_visible_devices",
 )
 
 ACCURACY_FIELDS = (

@@ -19,15 +19,23 @@ What becomes of each cell (the driver writes exactly one record per cell):
   send → ``oom`` (the kernel's out-of-memory killer, most likely); another signal
   (e.g. SIGSEGV) or a non-zero exit code → ``error`` naming it.
 
-In the child: SIGINT is ignored (the driver decides what Ctrl-C does), the
-plugins are imported, ``torch.set_num_threads`` is applied (deterministic
-algorithms were requested once in the server), and ``RLIMIT_DATA`` is set when a
-memory cap is given, so an allocation past it fails inside torch
-(``DefaultCPUAllocator: can't allocate memory`` → ``oom``).
+In the child: SIGINT is ignored (the driver decides what Ctrl-C does),
+``CUDA_VISIBLE_DEVICES`` is set when the settings pin a GPU (before anything
+starts CUDA: the server never does), the plugins are imported (from their files,
+or from the sources shipped with the cell to another machine),
+``torch.set_num_threads`` is applied (deterministic algorithms were requested
+once in the server), and ``RLIMIT_DATA`` is set when a memory cap is given, so an
+allocation past it fails inside torch (``DefaultCPUAllocator: can't allocate
+memory`` → ``oom``).
+
+The other executors (``suite.executors.pool``, ``ray_executor``, ``slurm``) run
+each cell through :func:`call_in_child` too, so a cell gets the same set-up,
+timeout and failure statuses wherever it runs.
 """
 from __future__ import annotations
 
 import multiprocessing
+import os
 import resource
 import signal
 import time
@@ -48,17 +56,33 @@ class RunInterrupted(Exception):
     """Ctrl-C: the running child was killed; the records written so far stand."""
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this child when the forkserver exits, which it does when the
+    process that started it (the driver, a Ray worker, a Slurm job) is gone, so
+    no orphaned cell keeps computing."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _prepare_child(settings: dict) -> None:
     """Per child (the shared set-up is in ``child_setup``, done once in the forkserver)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    if settings.get("cuda_visible_devices") is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = settings["cuda_visible_devices"]
     limit = settings.get("mem_limit_bytes")
     if limit:
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     import torch
 
-    from suite.plugins import load_plugins
+    from suite.plugins import load_plugin_sources, load_plugins
 
     load_plugins(settings.get("plugins"))
+    load_plugin_sources(settings.get("plugin_sources"))
     if settings.get("threads"):
         torch.set_num_threads(settings["threads"])
 
@@ -82,14 +106,17 @@ def _describe_exit(exitcode: int | None, killed_by_driver: bool) -> tuple[str, s
     return "error", f"the cell's process exited with code {exitcode} without a record"
 
 
-def call_in_child(function, args, settings: dict, timeout_s: float | None):
+def call_in_child(function, args, settings: dict, timeout_s: float | None, started=None):
     """Run ``function(*args)`` in a fresh child. Returns ``(result, None)`` or
-    ``(None, (status, error))`` when the child timed out or died."""
+    ``(None, (status, error))`` when the child timed out or died. ``started(process)``,
+    if given, is called with the child once it runs (a pool keeps it to kill on Ctrl-C)."""
     context = forkserver_context()
     receive, send = context.Pipe(duplex=False)
     process = context.Process(target=_child_main, args=(send, function, args, settings), daemon=True)
     process.start()
     send.close()
+    if started:
+        started(process)
     killed_by_driver = False
     try:
         if receive.poll(timeout_s):
@@ -114,6 +141,13 @@ def call_in_child(function, args, settings: dict, timeout_s: float | None):
         raise RunInterrupted() from None
     finally:
         receive.close()
+
+
+def run_cell_entry(cell, device: str, context: dict):
+    """:func:`suite.cell.run_cell`, imported in the child (the caller never needs torch)."""
+    from suite.cell import run_cell
+
+    return run_cell(cell, device, context)
 
 
 def run_one(cell, device: str, context: dict, settings: dict, timeout_s: float | None):

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from suite import analysis
+from suite.executors.options import shared_cores_warnings
 from suite.report import plots
 from suite.report.format import (NO_VALUE, Cell, _missing, cells, distinct, format_accuracy, format_bytes,
                                  format_count, format_length, format_number, format_rate, text_of, value_cell)
@@ -76,7 +77,8 @@ def header(records: pd.DataFrame, manifest: dict, manifest_problem: str | None):
     return render("run_header.html.j2", run_id=str(run_id), rows=[(k, text_of(v)) for k, v in rows],
                   manifest_problem=manifest_problem,
                   fallbacks=fallback_texts(records, manifest.get("backends") or {}),
-                  none_ok=bool(len(records)) and not (records["status"] == "ok").any())
+                  none_ok=bool(len(records)) and not (records["status"] == "ok").any(),
+                  executor_warnings=shared_cores_warnings(manifest))
 
 
 # --------------------------------------------------------------------------- sections

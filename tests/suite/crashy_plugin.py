@@ -1,5 +1,9 @@
 """Models that fail in every way a cell can fail; registered only by the tests
-(``--plugin tests/suite/crashy_plugin.py``). The kind of failure is the backend name."""
+(``--plugin tests/suite/crashy_plugin.py``). The kind of failure is the backend name.
+
+``kill-worker`` kills the process that started the cell's forkserver: a Ray worker
+or a Slurm job's process. Under the local executor that process is the driver:
+use it only with ``--executor ray`` or ``slurm``."""
 import os
 import signal
 import time
@@ -23,6 +27,10 @@ class Crashy(torch.nn.Module):
             os._exit(139)
         if self.how == "segfault":
             os.kill(os.getpid(), signal.SIGSEGV)
+        if self.how == "kill-worker":
+            with open(f"/proc/{os.getppid()}/stat") as stat:  # the forkserver's parent
+                os.kill(int(stat.read().rsplit(")", 1)[1].split()[1]), signal.SIGKILL)
+            os._exit(1)
         if self.how == "hang":
             time.sleep(600)
         if self.how == "allocate":
@@ -43,4 +51,4 @@ class Crashy(torch.nn.Module):
 
 
 register_model("crashy", lambda d_model, backend, layer_index: Crashy(d_model, backend),
-               backends=("raise", "exit", "segfault", "hang", "allocate", "nan", "fine"))
+               backends=("raise", "exit", "segfault", "hang", "allocate", "nan", "fine", "kill-worker"))

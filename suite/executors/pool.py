@@ -1,0 +1,92 @@
+"""``--executor local --jobs N``: N cells at a time on this machine, each in its own
+forkserver child (:mod:`suite.executors.isolated`), the driver the only writer.
+
+- One driver thread per job slot waits on its child; the main thread writes each
+  record as its cell finishes (so ``records.jsonl`` is in finishing order, not
+  plan order; ``--resume`` and every reader go by ``cell_key``).
+- On CUDA each slot is pinned to one GPU: the child sets ``CUDA_VISIBLE_DEVICES``
+  to that GPU before CUDA starts and runs on ``cuda:0``; slots go round-robin over
+  the GPUs the driver may use, so more jobs than GPUs share GPUs.
+- On CPU the jobs share the cores: unless ``--threads`` says otherwise each child
+  gets ``cores // jobs`` torch threads, and the run notes that timed cells shared
+  cores (the report shows it), since perf numbers taken side by side are not
+  those of a cell alone.
+- Ctrl-C kills every running child and cancels the cells not yet started; the
+  records already written stand.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import queue
+import threading
+import time
+
+from suite.executors import isolated
+
+
+def run(cells, device: str, context: dict, writer, progress=None, settings: dict | None = None,
+        timeout_s: float | None = None, jobs: int = 1, gpu_ids: list[str] | None = None) -> list[dict]:
+    """Run ``cells`` ``jobs`` at a time; append one record per cell (see the module docstring)."""
+    from suite.cell import cell_records
+
+    settings = settings or {}
+    device_in_child = "cuda:0" if gpu_ids and device.startswith("cuda") else device  # the slot's one GPU
+    isolated.forkserver_context()  # made once here, not raced by the slot threads
+    slots: queue.Queue = queue.Queue()
+    for slot in range(jobs):
+        slots.put(gpu_ids[slot % len(gpu_ids)] if gpu_ids else None)
+    lock = threading.Lock()
+    running: set = set()
+    stopping = threading.Event()
+
+    def started(process):
+        with lock:
+            running.add(process)
+        if stopping.is_set():
+            process.kill()
+
+    def one(cell):
+        gpu = slots.get()
+        try:
+            if stopping.is_set():
+                return None
+            with lock:
+                if progress:
+                    progress.start(cell.label() + (f" [GPU {gpu}]" if gpu is not None else ""))
+            pinned = settings if gpu is None else {**settings, "cuda_visible_devices": gpu}
+            start = time.perf_counter()
+            result, failure = isolated.call_in_child(isolated.run_cell_entry, (cell, device_in_child, context),
+                                                     pinned, timeout_s, started=started)
+            if failure:
+                from suite.cell import failure_record
+
+                result = failure_record(cell, device, context, *failure, wall_s=time.perf_counter() - start)
+                for record in cell_records(result):
+                    record["cuda_visible_devices"] = gpu
+            return result
+        finally:
+            slots.put(gpu)
+
+    records = []
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="cell-slot")
+    futures = {pool.submit(one, cell): cell for cell in cells}
+    try:
+        for future in concurrent.futures.as_completed(futures):
+            result = future.result()
+            for record in cell_records(result):
+                writer.append(record)
+                records.append(record)
+            if progress:
+                with lock:
+                    progress.finish(cell_records(result)[0]["status"])
+    except KeyboardInterrupt:
+        stopping.set()
+        for future in futures:
+            future.cancel()
+        with lock:
+            for process in running:
+                process.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise isolated.RunInterrupted() from None
+    pool.shutdown(wait=True)
+    return records
