@@ -231,8 +231,8 @@ def command_run(args) -> int:
             raise UsageError(f"--perf-repeats must be at least 1, got {options['perf_repeats']}")
         preset = dataclasses.replace(preset, perf_repeats=options["perf_repeats"])
     if not args.resume:  # a preset may name its own models and kinds (the paper presets do)
-        options["models"] = args.models or list(preset.models) or RUN_DEFAULTS["models"]
-        options["kinds"] = args.kinds or list(preset.kinds) or RUN_DEFAULTS["kinds"]
+        options["models"] = args.models if args.models is not None else list(preset.models) or RUN_DEFAULTS["models"]
+        options["kinds"] = args.kinds if args.kinds is not None else list(preset.kinds) or RUN_DEFAULTS["kinds"]
     unknown_kinds = set(options["kinds"]) - {"accuracy", "perf"}
     if unknown_kinds:
         raise UsageError(f"unknown --kinds {', '.join(sorted(unknown_kinds))}: use accuracy, perf or both")

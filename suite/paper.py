@@ -60,7 +60,7 @@ def accuracy_verdict(measured_percent: float, paper: float, plus_minus: float | 
     return "agrees" if abs(measured_percent - paper) <= band else "disagrees"
 
 
-def _device_text(perf: pd.DataFrame, records: pd.DataFrame) -> str:
+def _device_text(records: pd.DataFrame) -> str:
     names = analysis.join_distinct(records.get("device_name", pd.Series(dtype=object)))
     return names or analysis.join_distinct(records.get("device", pd.Series(dtype=object))) or "this machine"
 
@@ -75,7 +75,7 @@ def speedup_table(records: pd.DataFrame) -> pd.DataFrame:
     length both ran, with the published value and verdict where the paper gives one."""
     perf = _perf_ok(records)
     step = {(r.model, int(r.seq_len)): r for r in perf.itertuples() if pd.notna(r.train_step_ms)}
-    device = _device_text(perf, records)
+    device = _device_text(records)
     rows = []
     for (family, baseline), points in published.paper_speedups().items():
         for spec in candidate_specs(family, perf["model"]):
@@ -116,7 +116,7 @@ def memory_table(records: pd.DataFrame) -> pd.DataFrame:
     perf = _perf_ok(records)
     memory = {(r.model, int(r.seq_len)): r for r in perf.itertuples() if pd.notna(r.train_peak_mem_bytes)
               and r.train_peak_mem_bytes > 0}
-    device = _device_text(perf, records)
+    device = _device_text(records)
     rows = []
     for entry in published.load()["memory"]["ratio"]:
         pairs = [(m, r) for m in candidate_specs(entry["model"], perf["model"])
