@@ -126,3 +126,10 @@ def test_other_runs_have_no_paper_section(tmp_path):
     code = main(["run", "--preset", "tiny", "--models", "mingru", "--tasks", "mqar", "--isolation", "none",
                  "--out", str(tmp_path / "run"), "--report", str(tmp_path / "r.html")])
     assert code == 0 and "Paper vs measured" not in (tmp_path / "r.html").read_text()
+
+
+def test_perf_repeats_below_one_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["run", "--preset", "tiny", "--perf-repeats", "0", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "--perf-repeats must be at least 1" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
