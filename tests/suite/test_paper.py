@@ -85,6 +85,9 @@ def paper_run(tmp_path_factory):
                  "--perf-seq-lens", "16,32", "--perf-repeats", "1", "--isolation", "none",
                  "--out", str(out / "speed"), "--report", str(out / "speed.html")])
     assert code == 0
+    code = main(["run", "--preset", "paper-memory-cpu", "--models", "mingru,gru:loop,mamba", "--perf-seq-lens", "32",
+                 "--isolation", "none", "--out", str(out / "memory"), "--report", str(out / "memory.html")])
+    assert code == 0
     preset = dataclasses.replace(get_preset("paper-selective-copy-cpu"), d_model=8, train_steps=4, eval_every=2,
                                  warmup_steps=1, eval_batches=1, eval_batch_size=4, batch_size=4,
                                  task_params={"selective-copy": {"vocab_size": 16, "num_data_tokens": 2}},
@@ -103,6 +106,15 @@ def test_speed_preset_report_overlays_the_published_speedups(paper_run):
     table = paper.speedup_table(analysis.load_results(paper_run / "speed"))
     measured = table.dropna(subset=["measured"])
     assert set(measured["seq_len"]) == {16, 32} and (measured["measured"] > 0).all()
+
+
+def test_memory_preset_report_has_the_measured_ratios(paper_run):
+    html = (paper_run / "memory.html").read_text()
+    assert "Memory ratios" in html and "1.88x" in html and "1.56x" in html
+    table = paper.memory_table(analysis.load_results(paper_run / "memory"))
+    measured = table.dropna(subset=["measured"])
+    assert {("mingru", "gru:loop"), ("mamba", "mingru")} <= set(zip(measured["model"], measured["reference"]))
+    assert table.loc[table["model"] == "minlstm", "verdict"].eq("not measured here").all()
 
 
 def test_selective_copy_report_has_the_tables_and_curves(paper_run):
