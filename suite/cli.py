@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--perf-repeats", type=int, default=None,
                      help="timed repeats of each perf cell, replacing the preset's (e.g. a quick GPU check)")
     run.add_argument("--kinds", type=csv_list, default=None, help="accuracy,perf (default: both)")
-    run.add_argument("--preset", default=None, help="tiny, smoke, cpu, cpu-full, standard (default: cpu or standard)")
+    run.add_argument("--preset", default=None, help="tiny, smoke, cpu, cpu-full, standard, paper-* (default: cpu or standard)")
     run.add_argument("--device", default=None, help="auto, cpu or cuda[:N] (default: auto)")
     run.add_argument("--seeds", type=csv_ints, default=None, help="e.g. 0,1,2 (default: 0)")
     run.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
