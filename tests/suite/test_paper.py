@@ -82,11 +82,12 @@ def paper_run(tmp_path_factory):
     the selective-copying preset's cells with a handful of steps."""
     out = tmp_path_factory.mktemp("paper")
     code = main(["run", "--preset", "paper-speed-cpu", "--models", "mingru,mingru:log,gru:loop,minlstm,lstm:loop",
-                 "--perf-seq-lens", "16,32", "--perf-repeats", "1", "--isolation", "none",
+                 "--perf-seq-lens", "16,32", "--perf-repeats", "1", "--isolation", "none", "--device", "cpu",
                  "--out", str(out / "speed"), "--report", str(out / "speed.html")])
     assert code == 0
     code = main(["run", "--preset", "paper-memory-cpu", "--models", "mingru,gru:loop,mamba", "--perf-seq-lens", "32",
-                 "--isolation", "none", "--out", str(out / "memory"), "--report", str(out / "memory.html")])
+                 "--isolation", "none", "--device", "cpu", "--out", str(out / "memory"),
+                 "--report", str(out / "memory.html")])
     assert code == 0
     preset = dataclasses.replace(get_preset("paper-selective-copy-cpu"), d_model=8, train_steps=4, eval_every=2,
                                  warmup_steps=1, eval_batches=1, eval_batch_size=4, batch_size=4,
@@ -137,7 +138,7 @@ def test_verdict_rules():
 
 def test_other_runs_have_no_paper_section(tmp_path):
     code = main(["run", "--preset", "tiny", "--models", "mingru", "--tasks", "mqar", "--isolation", "none",
-                 "--out", str(tmp_path / "run"), "--report", str(tmp_path / "r.html")])
+                 "--device", "cpu", "--out", str(tmp_path / "run"), "--report", str(tmp_path / "r.html")])
     assert code == 0 and "Paper vs measured" not in (tmp_path / "r.html").read_text()
 
 
