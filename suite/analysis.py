@@ -37,6 +37,8 @@ NUMERIC_FIELDS = (
     "decode_ms_per_token_batch1", "train_peak_mem_bytes", "prefill_peak_mem_bytes", "decode_peak_mem_bytes",
     "timing_repeats", "max_seq_len", "first_failing_len", "mem_limit_bytes",
     "median_ms", "iqr_ms", "repeats", "bytes_per_s", "copy_bytes_per_s",
+    "idle_watts", "train_joules_per_token", "decode_joules_per_token", "target_accuracy", "eval_every",
+    "steps_to_target",
 )
 PERF_METRICS = (
     "train_tokens_per_s", "train_step_ms", "prefill_tokens_per_s", "decode_ms_per_token",

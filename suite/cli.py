@@ -94,8 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--match", choices=("width", "params"), default=None,
                      help="width: the preset's d_model for all (default); params: widths matched on parameters")
     run.add_argument("--perf-seq-lens", type=csv_positive_ints, default=None, help="lengths of perf cells")
+    run.add_argument("--perf-repeats", type=int, default=None,
+                     help="timed repeats of each perf cell, replacing the preset's (e.g. a quick GPU check)")
     run.add_argument("--kinds", type=csv_list, default=None, help="accuracy,perf (default: both)")
-    run.add_argument("--preset", default=None, help="tiny, smoke, cpu, cpu-full, standard (default: cpu or standard)")
+    run.add_argument("--preset", default=None, help="tiny, smoke, cpu, cpu-full, standard, paper-* (default: cpu or standard)")
     run.add_argument("--device", default=None, help="auto, cpu or cuda[:N] (default: auto)")
     run.add_argument("--seeds", type=csv_ints, default=None, help="e.g. 0,1,2 (default: 0)")
     run.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -140,7 +142,7 @@ RUN_DEFAULTS = {"models": ["all"], "tasks": None, "seq_lens": None, "perf_seq_le
                 "kinds": ["accuracy", "perf"], "preset": None, "device": "auto", "seeds": [0], "threads": None,
                 "plugin": [], "isolation": "process", "cell_timeout": None, "mem_limit": None,
                 "find_max_len": False, "max_len_start": 256, "max_len_limit": 2**20,
-                "train_len": None, "eval_lens": None, "lrs": None, "match": "width"}
+                "train_len": None, "eval_lens": None, "lrs": None, "match": "width", "perf_repeats": None}
 
 
 def run_options(args, run_dir: Path | None) -> dict:
@@ -226,6 +228,13 @@ def command_run(args) -> int:
     load_plugins(options["plugin"])
     device = environment.resolve_device(options["device"])
     preset = get_preset(options["preset"] or default_preset_name(device))
+    if options["perf_repeats"] is not None:
+        if options["perf_repeats"] < 1:
+            raise UsageError(f"--perf-repeats must be at least 1, got {options['perf_repeats']}")
+        preset = dataclasses.replace(preset, perf_repeats=options["perf_repeats"])
+    if not args.resume:  # a preset may name its own models and kinds (the paper presets do)
+        options["models"] = args.models if args.models is not None else list(preset.models) or RUN_DEFAULTS["models"]
+        options["kinds"] = args.kinds if args.kinds is not None else list(preset.kinds) or RUN_DEFAULTS["kinds"]
     unknown_kinds = set(options["kinds"]) - {"accuracy", "perf"}
     if unknown_kinds:
         raise UsageError(f"unknown --kinds {', '.join(sorted(unknown_kinds))}: use accuracy, perf or both")

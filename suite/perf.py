@@ -19,6 +19,12 @@ seed, made before any timing):
   peak while decoding above the level *before the prefill*, with the prefill's
   own peak forgotten: the state or KV cache that decoding holds plus per-step
   temporaries.
+- **energy** (presets with ``energy``, at ``energy_seq_lens`` when given): joules
+  per training token (the train step above, repeated for >= 2 s) and per decoded
+  token (``decode_tokens`` greedy steps at batch ``B`` from one prefilled state,
+  repeated for >= 2 s), idle power subtracted; read from the hardware counter
+  (NVML on GPU, RAPL on CPU) or ``None`` with ``energy_reason``. The method is in
+  :mod:`suite.energy`; it runs after the timings, so it never changes them.
 """
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ import time
 import torch
 from torch.nn import functional as F
 
+from suite import energy
 from suite.measure import PhaseMemory, median, synchronize, time_repeats
 from suite.train import autocast_context
 
@@ -79,6 +86,8 @@ def measure(model, seq_len: int, batch_size: int, seed: int, config: dict, devic
     with PhaseMemory(device) as train_memory:
         train_step()
     train_seconds = time_repeats(train_step, device, warmup=0, repeats=repeats)
+    energy_fields = _energy(model, train_step, inputs, config, device) if wants_energy(config, seq_len) \
+        else energy.blank_fields("not measured: the preset does not ask for energy at this length")
     optimizer.state.clear()  # free the moments before the inference phases
     model.zero_grad(set_to_none=True)
 
@@ -111,4 +120,38 @@ def measure(model, seq_len: int, batch_size: int, seed: int, config: dict, devic
         "decode_peak_reserved_bytes": decode_memory.peak_reserved_bytes,
         "peak_mem_method": train_memory.method,
         "timing_repeats": repeats,
+        **energy_fields,
     }
+
+
+def wants_energy(config: dict, seq_len: int) -> bool:
+    lengths = config.get("energy_seq_lens")
+    return bool(config.get("energy")) and (not lengths or seq_len in lengths)
+
+
+def _energy(model, train_step, inputs, config: dict, device: str) -> dict:
+    """Energy per training and per decoded token (see the module docstring and :mod:`suite.energy`)."""
+    batch, seq_len = inputs.shape
+    decode_tokens = max(1, config["decode_tokens"])
+    model.eval()
+    with torch.no_grad(), autocast_context(device, config["dtype"]):
+        logits, prefilled = model(inputs, return_state=True)
+        first = logits[:, -1].argmax(-1)
+        del logits
+
+    def decode():
+        state, token = prefilled, first
+        with torch.no_grad(), autocast_context(device, config["dtype"]):
+            for _ in range(decode_tokens):
+                logits, state = model.step(token, state)
+                token = logits.argmax(-1)
+
+    def train():
+        model.train()
+        train_step()
+
+    regions = {"train_joules_per_token": (train, batch * seq_len),
+               "decode_joules_per_token": (lambda: (model.eval(), decode()), batch * decode_tokens)}
+    fields = energy.measure_energy(device, regions, sync=lambda: synchronize(device))
+    model.train()
+    return fields

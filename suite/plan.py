@@ -69,9 +69,9 @@ def expand_names(requested, every: list[str], kind: str) -> list[str]:
 
 
 def model_config(preset: Preset, spec: str, vocab_size: int, d_model: int | None = None,
-                 match: str = "width", reference_d_model: int | None = None) -> dict:
+                 match: str = "width", reference_d_model: int | None = None, n_layers: int | None = None) -> dict:
     family = spec.partition(":")[0]
-    config = {"vocab_size": vocab_size, "d_model": d_model or preset.d_model, "n_layers": preset.n_layers,
+    config = {"vocab_size": vocab_size, "d_model": d_model or preset.d_model, "n_layers": n_layers or preset.n_layers,
               "mlp_mult": preset.mlp_mult, "options": dict(preset.family_options.get(family, {}))}
     if match != "width":
         config["param_match"] = match
@@ -89,6 +89,9 @@ def train_config(preset: Preset, family: str, task: str, device: str, eval_lens=
         config["eval_lens"] = [int(length) for length in eval_lens]
     if lrs:
         config["lr_sweep"] = [float(rate) for rate in lrs]
+    if preset.target_accuracy is not None and preset.eval_every > 0:
+        config.update(target_accuracy=float(preset.target_accuracy), eval_every=int(preset.eval_every),
+                      curve_batches=int(preset.curve_batches))
     return config
 
 
@@ -103,8 +106,11 @@ def task_variants(preset: Preset, task_name: str) -> list[dict]:
 
 
 def perf_config(preset: Preset, device: str) -> dict:
-    return {"warmup": preset.perf_warmup, "repeats": preset.perf_repeats, "decode_tokens": preset.decode_tokens,
-            "lr": preset.lr, "dtype": resolve_dtype(preset.dtype, device), "optimizer": "AdamW"}
+    config = {"warmup": preset.perf_warmup, "repeats": preset.perf_repeats, "decode_tokens": preset.decode_tokens,
+              "lr": preset.lr, "dtype": resolve_dtype(preset.dtype, device), "optimizer": "AdamW"}
+    if preset.energy:
+        config.update(energy=True, energy_seq_lens=[int(length) for length in preset.energy_seq_lens])
+    return config
 
 
 def build_plan(preset: Preset, models=("all",), tasks=None, seq_lens=None, perf_seq_lens=None, seeds=(0,),
@@ -128,7 +134,8 @@ def build_plan(preset: Preset, models=("all",), tasks=None, seq_lens=None, perf_
                 lengths = seq_lens or preset.lengths_for(task_name)
                 for length in list(lengths) + list(eval_lens or []):
                     task.check_len(length)
-                for width in preset.d_models or (preset.d_model,):
+                for width, n_layers in [(w, n) for w in preset.d_models or (preset.d_model,)
+                                        for n in preset.n_layers_grid or (preset.n_layers,)]:
                     for seq_len in lengths:
                         for seed in seeds:
                             for spec in specs:
@@ -136,7 +143,8 @@ def build_plan(preset: Preset, models=("all",), tasks=None, seq_lens=None, perf_
                                            if match == "params" else width)
                                 cells.append(Cell(
                                     "accuracy", spec, task_name, int(seq_len), preset.batch_for(task_name), int(seed),
-                                    task.params(), model_config(preset, spec, task.vocab_size, d_model, match, width),
+                                    task.params(), model_config(preset, spec, task.vocab_size, d_model, match, width,
+                                                                n_layers),
                                     train_config(preset, spec.partition(":")[0], task_name, device, eval_lens, lrs)))
     if "perf" in kinds:
         perf_specs = specs + ([s for s in preset.perf_extra_models if s not in specs] if "all" in models else [])

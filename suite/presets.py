@@ -11,6 +11,9 @@ command line overrides (models, tasks, lengths, seeds, device).
 - ``recall-sweep``: MQAR over widths and numbers of key-value pairs, for the
   accuracy-vs-state-size figure.
 - ``standard``: the GPU preset (bf16 autocast, longer sequences, more steps).
+- ``paper-speed``, ``paper-memory``, ``paper-selective-copy`` and their ``-cpu``
+  variants: Feng et al. 2024's settings where the paper states them, for the
+  report's "paper vs measured" section (see :data:`PAPER_PRESETS`).
 """
 from __future__ import annotations
 
@@ -58,6 +61,17 @@ class Preset:
     decode_tokens: int = 32
     perf_extra_models: tuple = ("gru:loop", "lstm:loop")  # added to perf cells when --models all
     cell_timeout_s: float = 600.0
+    # what `suite run` runs when the command line does not say (empty: every model, both kinds)
+    models: tuple = ()
+    kinds: tuple = ()
+    n_layers_grid: tuple = ()           # accuracy cells: one cell per layer count (empty: n_layers)
+    # steps-to-accuracy (suite.train): validation accuracy every eval_every steps on curve_batches batches
+    target_accuracy: float | None = None
+    eval_every: int = 0
+    curve_batches: int = 2
+    # energy per token on perf cells (suite.energy): off unless asked; only at energy_seq_lens when given
+    energy: bool = False
+    energy_seq_lens: tuple = ()
 
     def lengths_for(self, task: str) -> tuple:
         return tuple(self.task_seq_lens.get(task, self.seq_lens))
@@ -158,6 +172,77 @@ PRESETS = {
         perf_warmup=3, decode_tokens=32, cell_timeout_s=1800,
     ),
 }
+
+
+# The paper's runtime/memory benchmark: every minRNN (the suite's fastest scan and the paper's
+# log-space scan), the sequential GRU/LSTM loops the paper compared against, nn.GRU/nn.LSTM
+# (cuDNN on CUDA), Mamba and the Transformer, all with the same number of layers.
+PAPER_SPEED_MODELS = ("mingru", "minlstm", "mingru:log", "minlstm:log", "gru:loop", "lstm:loop", "gru", "lstm",
+                      "mamba", "transformer")
+PAPER_COPY_MODELS = ("mingru", "minlstm", "mamba", "transformer")
+MINRNN_EXPANSION_6 = {"mingru": {"expansion": 6.0}, "minlstm": {"expansion": 6.0}, "transformer": {"n_heads": 4}}
+
+PAPER_PRESETS = {
+    "paper-speed": Preset(
+        name="paper-speed",
+        description="Feng et al. 2024 Fig. 1 runtime: batch 64, T 64-4096, fp32, every model with 3 layers "
+                    "(d_model 128: the paper does not state it); energy per token at T 512 and 4096",
+        device="cuda", dtype="float32", d_model=128, n_layers=3, models=PAPER_SPEED_MODELS, kinds=("perf",),
+        perf_seq_lens=(64, 128, 256, 512, 1024, 2048, 4096), perf_batch_size=64, perf_vocab_size=16,
+        perf_warmup=2, perf_repeats=10, decode_tokens=16, perf_extra_models=(), energy=True,
+        energy_seq_lens=(512, 4096), cell_timeout_s=900,
+    ),
+    "paper-speed-cpu": Preset(
+        name="paper-speed-cpu",
+        description="paper-speed scaled to 2 CPU cores: batch 8, d_model 64, 2 layers, T 64-2048 (the loops "
+                    "grow linearly with T); energy at T 512 where RAPL is readable",
+        dtype="float32", d_model=64, n_layers=2, models=PAPER_SPEED_MODELS, kinds=("perf",),
+        perf_seq_lens=(64, 128, 256, 512, 1024, 2048), perf_batch_size=8, perf_vocab_size=16,
+        perf_warmup=1, perf_repeats=3, decode_tokens=8, perf_extra_models=(), energy=True,
+        energy_seq_lens=(512,), cell_timeout_s=600,
+    ),
+    "paper-memory": Preset(
+        name="paper-memory",
+        description="Feng et al. 2024 Sec. 4.1 memory: training-step peak memory at batch 64, T 512-4096, "
+                    "the paper-speed models and sizes, one timed repeat",
+        device="cuda", dtype="float32", d_model=128, n_layers=3, models=PAPER_SPEED_MODELS, kinds=("perf",),
+        perf_seq_lens=(512, 1024, 2048, 4096), perf_batch_size=64, perf_vocab_size=16,
+        perf_warmup=1, perf_repeats=1, decode_tokens=4, perf_extra_models=(), cell_timeout_s=900,
+    ),
+    "paper-memory-cpu": Preset(
+        name="paper-memory-cpu",
+        description="paper-memory scaled to 2 CPU cores: batch 8, d_model 64, 2 layers, T 256-2048, "
+                    "peak resident memory of one training step",
+        dtype="float32", d_model=64, n_layers=2, models=PAPER_SPEED_MODELS, kinds=("perf",),
+        perf_seq_lens=(256, 1024, 2048), perf_batch_size=8, perf_vocab_size=16,
+        perf_warmup=1, perf_repeats=1, decode_tokens=4, perf_extra_models=(), cell_timeout_s=600,
+    ),
+    "paper-selective-copy": Preset(
+        name="paper-selective-copy",
+        description="Feng et al. 2024 Table 1 setting: selective copying T 4096, vocab 16, 16 data tokens, "
+                    "d_model 64, expansion 6, 1/2/3 layers, batch 64, lr 3e-4 (official config); 20k steps, "
+                    "not the paper's 400k, and no dropout",
+        device="cuda", d_model=64, n_layers=3, n_layers_grid=(1, 2, 3), mlp_mult=0,
+        family_options=MINRNN_EXPANSION_6, models=PAPER_COPY_MODELS, kinds=("accuracy",),
+        tasks=("selective-copy",), task_params={"selective-copy": {"vocab_size": 16, "num_data_tokens": 16}},
+        seq_lens=(4096,), train_steps=20000, batch_size=64, lr=3e-4, weight_decay=0.0, warmup_steps=500,
+        eval_batches=4, eval_batch_size=64, target_accuracy=0.9, eval_every=500, curve_batches=1,
+        cell_timeout_s=7200,
+    ),
+    "paper-selective-copy-cpu": Preset(
+        name="paper-selective-copy-cpu",
+        description="paper-selective-copy scaled to 2 CPU cores: T 64, vocab 16, 4 data tokens, d_model 64, "
+                    "expansion 6, 1/2/3 layers, 400 steps of batch 32, target 50% (the paper: T 4096, 16 tokens, "
+                    "400k steps)",
+        d_model=64, n_layers=3, n_layers_grid=(1, 2, 3), mlp_mult=0,
+        family_options=MINRNN_EXPANSION_6, models=PAPER_COPY_MODELS, kinds=("accuracy",),
+        tasks=("selective-copy",), task_params={"selective-copy": {"vocab_size": 16, "num_data_tokens": 4}},
+        seq_lens=(64,), train_steps=400, batch_size=32, lr=3e-3, family_lr=CPU_FAMILY_LR, weight_decay=0.0,
+        warmup_steps=40, eval_batches=4, eval_batch_size=64, target_accuracy=0.5, eval_every=25,
+        curve_batches=1, cell_timeout_s=600,
+    ),
+}
+PRESETS.update(PAPER_PRESETS)
 
 
 DTYPES = ("auto", "float32", "bfloat16-autocast")

@@ -78,6 +78,11 @@ ACCURACY_FIELDS = (
                            # state-tracking tasks: the state after all eval_len tokens)
     "lr",                  # the peak learning rate of the weights scored
     "lr_valid_accuracy",   # --lrs: {lr: accuracy on the validation stream at train_len}; the best is kept
+    # steps-to-accuracy (presets with target_accuracy; see suite.train); None otherwise:
+    "target_accuracy",     # the validation accuracy a cell is asked to reach
+    "eval_every",          # optimizer steps between two validation evaluations
+    "steps_to_target",     # the first evaluated step whose validation accuracy >= target (None: never)
+    "valid_curve",         # [[step, validation accuracy], ...] at every evaluation
 )
 
 PERF_FIELDS = (
@@ -101,6 +106,12 @@ PERF_FIELDS = (
     "repeats",                 # timed repeats behind the median
     "bytes_per_s",             # scope "scan": (bytes read + bytes written) / median time
     "copy_bytes_per_s",        # scope "scan": a device copy of the same bytes, timed in the same run
+    # energy (see suite.energy); None where not measured, with the reason:
+    "energy_backend",          # "nvml" | "rapl" | None (no counter read)
+    "energy_reason",           # why the energy fields are None (no counter, not requested ...), else None
+    "idle_watts",              # power of the idle board/package, measured before and subtracted
+    "train_joules_per_token",  # energy of a training step above idle / (batch * seq_len)
+    "decode_joules_per_token", # energy of greedy decode steps above idle / (batch * decoded tokens)
 )
 
 MAX_LEN_FIELDS = (

@@ -14,6 +14,16 @@ correct scored tokens / scored tokens with a Wilson 95% interval;
 ``seq_accuracy`` the fraction of sequences whose every scored token is right;
 ``last_accuracy`` the accuracy at each sequence's last scored position.
 
+Steps to accuracy (presets with ``target_accuracy`` and ``eval_every``): every
+``eval_every`` optimizer steps (and after the last) the weights are scored on
+``curve_batches`` batches of ``stream(seed, "valid")`` at the training length —
+a stream separate from training's and the test's, read afresh each time, so
+the same batches every evaluation — and ``valid_curve`` keeps each (step,
+accuracy). ``steps_to_target`` is the first evaluated step whose accuracy is at
+least the target (``None`` if none), so its resolution is ``eval_every``.
+Evaluating draws nothing from the training stream and changes no weight: the
+trained model is the same as without it. Its time is not in ``train_s``.
+
 Length extrapolation (``--eval-lens``): the same final weights are scored on
 test batches of each evaluation length (the task generates them at that
 length; nothing is retrained or fine-tuned).
@@ -68,10 +78,14 @@ def masked_loss(logits, batch):
 
 def train(model, task, seq_len: int, batch_size: int, seed: int, config: dict, device: str) -> dict:
     """Train in place at peak rate ``config["lr"]``; returns ``final_loss`` (mean of the last 10% of
-    steps), ``train_steps``, ``train_s``."""
+    steps), ``train_steps``, ``train_s`` and, when ``config`` asks for it, the steps-to-accuracy
+    fields (see the module docstring)."""
     optimizer = make_optimizer(model, config["lr"], config["weight_decay"])
     generator = stream(seed, "train")
     losses = []
+    eval_every = int(config.get("eval_every") or 0) if config.get("target_accuracy") is not None else 0
+    curve = []
+    eval_seconds = 0.0
     model.train()
     start = time.perf_counter()
     for step in range(config["steps"]):
@@ -88,8 +102,29 @@ def train(model, task, seq_len: int, batch_size: int, seed: int, config: dict, d
         torch.nn.utils.clip_grad_norm_(model.parameters(), config["grad_clip"])
         optimizer.step()
         losses.append(loss.item())
+        if eval_every and ((step + 1) % eval_every == 0 or step + 1 == config["steps"]):
+            eval_start = time.perf_counter()
+            curve_config = {**config, "eval_batches": int(config.get("curve_batches") or 1)}
+            curve.append([step + 1, evaluate(model, task, seq_len, seed, curve_config, device, split="valid")["accuracy"]])
+            model.train()
+            eval_seconds += time.perf_counter() - eval_start
     tail = losses[-max(1, len(losses) // 10):]
-    return {"final_loss": sum(tail) / len(tail), "train_steps": len(losses), "train_s": time.perf_counter() - start}
+    metrics = {"final_loss": sum(tail) / len(tail), "train_steps": len(losses),
+               "train_s": time.perf_counter() - start - eval_seconds}
+    if eval_every:
+        target = float(config["target_accuracy"])
+        metrics.update(target_accuracy=target, eval_every=eval_every, valid_curve=curve,
+                       steps_to_target=steps_to_target(curve, target))
+    return metrics
+
+
+def steps_to_target(curve, target: float) -> int | None:
+    """The first step of ``curve`` (``[[step, accuracy], ...]`` in step order) whose accuracy
+    is at least ``target``; ``None`` when no evaluation reached it."""
+    for step, accuracy in curve:
+        if accuracy >= target:
+            return int(step)
+    return None
 
 
 def train_best_lr(build, task, seq_len: int, batch_size: int, seed: int, config: dict, device: str):

@@ -243,13 +243,15 @@ def provenance_section(inputs):
 # --------------------------------------------------------------------------- entry point
 def _builders() -> list:
     from suite.report import sections
+    from suite.report.paper import paper_section
     from suite.report.questions import questions_report_section
     from suite.report.speed import speed_section
 
     return [("headline", sections.headline_section), ("status", status_section), ("summary", summary_section),
             ("accuracy", accuracy_section), ("accuracy-curves", sections.accuracy_curves_section),
             ("questions", questions_report_section),
-            ("pareto", sections.pareto_section), ("speed", speed_section), ("perf", perf_section), ("not-ok", not_ok_section),
+            ("pareto", sections.pareto_section), ("paper", paper_section), ("speed", speed_section),
+            ("perf", perf_section), ("not-ok", not_ok_section),
             ("records", sections.records_section), ("provenance", provenance_section)]
 
 

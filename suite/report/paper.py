@@ -1,0 +1,139 @@
+"""The report's "paper vs measured" section, for runs of the ``paper-*`` presets.
+
+Feng et al. 2024's published numbers (:mod:`suite.published`) overlaid on what
+the run measured: speed-up vs length (log-log, the paper's points as black
+crosses), memory ratios, the selective-copying table beside the paper's and the
+Mamba paper's, steps to the target validation accuracy with the curves behind
+them, energy per token, and the published Shakespeare numbers (no such task
+here). Each row says agrees / disagrees / not measured here and why; the rules
+are in :mod:`suite.paper`.
+"""
+from __future__ import annotations
+
+import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
+
+from suite import paper, published
+from suite.report.format import cells
+from suite.report.plots import STYLE, figure_to_png_base64, model_palette
+from suite.report.template import section
+
+
+def is_paper_run(inputs) -> bool:
+    preset = inputs.manifest.get("preset") or ""
+    if not preset and "preset" in inputs.records:
+        preset = next((p for p in inputs.records["preset"].dropna().astype(str)), "")
+    return str(preset).startswith("paper-")
+
+
+def _number(value, digits: str = ".3g", suffix: str = "") -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:{digits}}{suffix}"
+
+
+def speedup_figure(table: pd.DataFrame) -> str | None:
+    """Measured speed-up vs T per minRNN spec (lines) and the paper's points (black crosses)."""
+    measured = table.dropna(subset=["measured"])
+    if measured.empty and table["paper"].dropna().empty:
+        return None
+    palette = model_palette(sorted(set(table["model"])))
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(6.4, 4.2))
+        axes = figure.add_subplot(1, 1, 1)
+        for model, line in measured.groupby("model"):
+            line = line.sort_values("seq_len")
+            axes.plot(line["seq_len"], line["measured"], marker="o", color=palette[model],
+                      label=f"{model} / {line['baseline'].iloc[0]} (measured)")
+        for (model, baseline), points in published.paper_speedups().items():
+            lengths = sorted(points)
+            axes.plot(lengths, [points[length] for length in lengths], linestyle="none", marker="x",
+                      markersize=10, markeredgewidth=2, color="black" if model == "mingru" else "dimgrey",
+                      label=f"{model} / {baseline} (paper, T4)")
+        axes.axhline(1.0, color="grey", linestyle=":", linewidth=1)
+        axes.set_xscale("log", base=2)
+        axes.set_yscale("log")
+        axes.set_xlabel("sequence length T")
+        axes.set_ylabel("speed-up over the sequential loop (x)")
+        axes.legend(fontsize=7)
+    return figure_to_png_base64(figure)
+
+
+def steps_figure(accuracy: pd.DataFrame) -> str | None:
+    """Validation accuracy vs training step, one panel per layer count, one line per model."""
+    curves = accuracy[accuracy["valid_curve"].apply(lambda c: isinstance(c, list) and len(c) > 0)] \
+        if len(accuracy) else accuracy
+    if curves.empty:
+        return None
+    panels = sorted(curves["n_layers"].unique())
+    palette = model_palette(sorted(set(curves["model"])))
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(4.2 * len(panels), 3.2))
+        for index, layers in enumerate(panels):
+            axes = figure.add_subplot(1, len(panels), index + 1)
+            for row in curves[curves["n_layers"] == layers].itertuples():
+                steps, values = zip(*row.valid_curve)
+                axes.plot(steps, values, color=palette[row.model], label=row.model)
+            target = curves["target_accuracy"].dropna()
+            if len(target):
+                axes.axhline(float(target.iloc[0]), color="black", linestyle="--", linewidth=1, label="target")
+            axes.set_ylim(-0.02, 1.02)
+            axes.set_xlabel("training step")
+            axes.set_ylabel("validation accuracy")
+            axes.set_title(f"{int(layers)} layer(s)")
+            axes.legend(fontsize=7)
+    return figure_to_png_base64(figure)
+
+
+def steps_rows(accuracy: pd.DataFrame) -> list[list[str]]:
+    """Steps to the target per (model, layers), and each as a multiple of minGRU's at the same depth."""
+    rows = []
+    for row in accuracy.itertuples():
+        reference = accuracy[(accuracy["model"] == "mingru") & (accuracy["n_layers"] == row.n_layers)]
+        ref_steps = reference["steps_to_target"].iloc[0] if len(reference) else None
+        ratio = row.steps_to_target / ref_steps if pd.notna(row.steps_to_target) and ref_steps is not None \
+            and pd.notna(ref_steps) else None
+        reached = (f"step {int(row.steps_to_target)}" if pd.notna(row.steps_to_target)
+                   else f"not within {_number(row.train_steps, '.0f')} steps")
+        rows.append([row.model, str(row.n_layers), _number(row.target_accuracy, ".0%"),
+                     _number(row.eval_every, ".0f"), reached, _number(ratio, ".2f", "x")])
+    return rows
+
+
+def paper_section(inputs):
+    """The section, or None for runs that are not of a ``paper-*`` preset."""
+    if not is_paper_run(inputs):
+        return None
+    records = inputs.records
+    data = published.load()
+    speed = paper.speedup_table(records)
+    speed_rows = [[r.model, r.baseline, str(int(r.seq_len)), _number(r.paper, ".0f", "x"),
+                   _number(r.measured, ".3g", "x"), r.backend or "—", r.verdict or "—", r.why]
+                  for r in speed.itertuples()]
+    memory = paper.memory_table(records)
+    memory_rows = [[r.model, r.reference, _number(r.seq_len, ".0f"), _number(r.paper, ".2f", "x"),
+                    _number(r.measured, ".2f", "x"), r.verdict, r.why] for r in memory.itertuples()]
+    copy = paper.selective_copy_table(records)
+    copy_rows = [[r.model, _number(r.n_layers, ".0f"),
+                  _number(r.paper, ".1f") + (f" ± {r.paper_pm:.1f}" if pd.notna(r.paper_pm) else ""),
+                  _number(r.measured, ".1f") + (f" ± {r.measured_std:.1f}" if pd.notna(r.measured_std) else ""),
+                  r.verdict or "—", r.why] for r in copy.itertuples()]
+    accuracy = paper.accuracy_by_layers(records)
+    energy = paper.energy_table(records)
+    energy_rows = [[r.model, r.backend or "—", str(int(r.seq_len)), str(int(r.batch_size)), r.energy_backend or "—",
+                    _number(r.idle_watts, ".1f", " W"), _number(r.train_joules_per_token, ".3g"),
+                    _number(r.decode_joules_per_token, ".3g"), r.energy_reason or ""] for r in energy.itertuples()]
+    shakespeare = data["shakespeare"]
+    shakespeare_rows = [[r["model"], f"{r['test_loss']:.3f}", str(r["steps_to_best"]), shakespeare["measured_here"]]
+                        for r in shakespeare["result"]]
+    return section("paper", "Paper vs measured (Feng et al. 2024)", "paper.html.j2",
+                   citation=data["source"]["citation"], versions=data["source"]["arxiv_versions"],
+                   mamba_citation=data["mamba_source"]["citation"], data_version=data["version"],
+                   speed_setting=f'{data["speed"]["hardware"]}, {data["speed"]["setting"]}',
+                   speed_png=speedup_figure(speed), speed_rows=cells(speed_rows),
+                   memory_setting=f'{data["memory"]["hardware"]}, {data["memory"]["setting"]}',
+                   memory_rows=cells(memory_rows),
+                   copy_setting=data["selective_copy"]["setting"], copy_rows=cells(copy_rows),
+                   steps_png=steps_figure(accuracy), steps_rows=cells(steps_rows(accuracy)) if len(accuracy) else [],
+                   energy_rows=cells(energy_rows), shakespeare_setting=shakespeare["setting"],
+                   shakespeare_rows=cells(shakespeare_rows),
+                   rules={"speed": paper.SPEED_ORDERS, "memory": paper.MEMORY_TOLERANCE})
