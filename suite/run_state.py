@@ -1,0 +1,90 @@
+"""What defines a run and how a started one is found again: the options that
+make its cells (new runs fill defaults; ``--resume`` takes them from the
+manifest and refuses contradictions), the manifest of a new run, and the
+records a resumed run already has.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+from pathlib import Path
+
+
+class ResumeError(ValueError):
+    """A run cannot be started or resumed as asked; the message says the fix."""
+
+
+RUN_DEFAULTS = {"models": ["all"], "tasks": None, "seq_lens": None, "perf_seq_lens": None,
+                "kinds": ["accuracy", "perf"], "preset": None, "device": "auto", "seeds": [0], "threads": None,
+                "plugin": [], "isolation": "process", "cell_timeout": None, "mem_limit": None,
+                "find_max_len": False, "max_len_start": 256, "max_len_limit": 2**20,
+                "train_len": None, "eval_lens": None, "lrs": None, "match": "width", "perf_repeats": None}
+
+
+def run_options(args, run_dir: Path | None) -> dict:
+    """The options that define a run. A new run fills unset ones with defaults; ``--resume``
+    takes them from the manifest and refuses options that contradict it."""
+    given = {name: getattr(args, name) for name in RUN_DEFAULTS}
+    if not args.resume:
+        return {name: RUN_DEFAULTS[name] if value is None else value for name, value in given.items()}
+    from suite.store import read_manifest
+
+    if not (run_dir / "manifest.json").is_file():
+        raise ResumeError(f"--resume: {run_dir} holds no run (no manifest.json); start it without --resume")
+    recorded = read_manifest(run_dir).get("options") or {}
+    for name, value in given.items():
+        if value is not None and name in recorded and value != recorded[name]:
+            flag = "--" + name.replace("_", "-")
+            raise ResumeError(f"--resume: the run in {run_dir} was made with {flag} {recorded[name]!r}, this command "
+                             f"says {value!r}; resume with the same options (or none) or choose a new --out")
+    return {name: recorded.get(name, RUN_DEFAULTS[name]) if value is None else value for name, value in given.items()}
+
+
+def resume_state(run_dir: Path, preset) -> tuple[dict, dict]:
+    """The manifest of the run to finish and its records by cell key (a torn tail cut off first)."""
+    from suite.store import read_manifest, read_records, repair_torn_tail
+
+    manifest = read_manifest(run_dir)
+    current = json.loads(json.dumps(preset.as_dict()))  # as stored: tuples → lists
+    defaults = json.loads(json.dumps(dataclasses.asdict(type(preset)(name=preset.name, description=""))))
+    stored = manifest.get("preset_config") or {}
+    # a field added to Preset since the run began counts as unchanged while it holds its default
+    stored = {**{k: v for k, v in current.items() if k not in stored and v == defaults.get(k)}, **stored}
+    if stored != current:
+        raise ResumeError(f"--resume: preset {preset.name!r} has changed since the run in {run_dir} began; "
+                         "its cells would not match: choose a new --out")
+    repair_torn_tail(run_dir)
+    done = {}
+    for record in read_records(run_dir, strict=True):
+        done[record.get("cell_key")] = record
+        if record.get("eval_len") is not None:  # an extrapolation cell: remember every length it has
+            done[(record.get("cell_key"), record["eval_len"])] = record
+    return manifest, done
+
+
+def read_environment(device: str, options: dict, settings: dict) -> dict:
+    """Versions and device; read in a child when cells run in children, so the driver never touches CUDA."""
+    from suite import environment
+    from suite.executors import isolated
+
+    if options["isolation"] != "process":
+        return environment.collect(device)
+    env, failure = isolated.call_in_child(environment.collect, (device,), settings, 300)
+    if failure:
+        raise ResumeError(f"could not read the environment in a child process: {failure[1]}")
+    return env
+
+
+def new_manifest(run_id: str, preset, options: dict, cells, env: dict) -> dict:
+    return {
+        "run_id": run_id, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "preset": preset.name, "preset_config": preset.as_dict(), "environment": env, "options": options,
+        "plan": {"accuracy_cells": sum(c.kind == "accuracy" for c in cells),
+                 "perf_cells": sum(c.kind == "perf" for c in cells),
+                 "models": list(dict.fromkeys(c.model for c in cells)),
+                 "tasks": list(dict.fromkeys(c.task for c in cells if c.task)),
+                 "seq_lens": sorted({c.seq_len for c in cells if c.kind == "accuracy"}),
+                 "perf_seq_lens": sorted({c.seq_len for c in cells if c.kind == "perf"}),
+                 "seeds": list(options["seeds"])},
+    }
