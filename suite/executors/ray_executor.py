@@ -19,8 +19,9 @@
   worker that dies or a node that is lost makes Ray retry the task up to
   ``--max-retries`` times; after that the cell is an ``error`` record naming what
   was lost. No cell is dropped.
-- **Ctrl-C** cancels every outstanding task (a running one is interrupted, which
-  kills its child), marks the run interrupted and shuts the connection down.
+- **Ctrl-C** ends every outstanding task by disconnecting from Ray: a job's
+  tasks share its driver's fate, so their workers exit and each running cell's
+  child with them. The run is marked interrupted.
 """
 from __future__ import annotations
 
@@ -127,8 +128,10 @@ def run(cells, device: str, context: dict, writer, progress=None, settings: dict
                         progress.start(f"{cell.label()} on {found[0].get('hostname')}")
                         progress.finish(found[0]["status"])
         except KeyboardInterrupt:
-            for ref in pending:
-                ray.cancel(ref, force=False)  # interrupts a running task, whose child is then killed
+            # No ray.cancel here: cancelling a task whose reply is already on its way aborts the
+            # driver inside Ray (2.60: "Tried to complete task that was not pending"). Leaving the
+            # context shuts Ray down, which ends the outstanding tasks with their owner; each
+            # cell's child dies with its worker's forkserver.
             raise isolated.RunInterrupted() from None
     return records
 
