@@ -232,12 +232,12 @@ PAPER_PRESETS = {
     "paper-selective-copy-cpu": Preset(
         name="paper-selective-copy-cpu",
         description="paper-selective-copy scaled to 2 CPU cores: T 64, vocab 16, 4 data tokens, d_model 64, "
-                    "expansion 6, 1/2/3 layers, 400 steps of batch 32, target 50% (the paper: T 4096, 16 tokens, "
+                    "expansion 6, 1/2/3 layers, 800 steps of batch 32, target 50% (the paper: T 4096, 16 tokens, "
                     "400k steps)",
         d_model=64, n_layers=3, n_layers_grid=(1, 2, 3), mlp_mult=0,
         family_options=MINRNN_EXPANSION_6, models=PAPER_COPY_MODELS, kinds=("accuracy",),
         tasks=("selective-copy",), task_params={"selective-copy": {"vocab_size": 16, "num_data_tokens": 4}},
-        seq_lens=(64,), train_steps=400, batch_size=32, lr=3e-3, family_lr=CPU_FAMILY_LR, weight_decay=0.0,
+        seq_lens=(64,), train_steps=800, batch_size=32, lr=3e-3, family_lr=CPU_FAMILY_LR, weight_decay=0.0,
         warmup_steps=40, eval_batches=4, eval_batch_size=64, target_accuracy=0.5, eval_every=25,
         curve_batches=1, cell_timeout_s=600,
     ),
