@@ -150,15 +150,26 @@ def run_cell_entry(cell, device: str, context: dict):
     return run_cell(cell, device, context)
 
 
-def run_one(cell, device: str, context: dict, settings: dict, timeout_s: float | None):
+def child_device(device: str, settings: dict) -> str:
+    """The device a child runs on: ``cuda:0`` when ``settings`` pin it to one GPU (it then sees
+    only that GPU), else ``device``."""
+    pinned = settings.get("cuda_visible_devices") is not None and str(device).startswith("cuda")
+    return "cuda:0" if pinned else device
+
+
+def run_one(cell, device: str, context: dict, settings: dict, timeout_s: float | None, started=None):
     """The record (a list for an extrapolation cell, see ``suite.cell``) of ``cell`` run in its own child: the child's own, or the driver's
-    :func:`suite.cell.failure_record` when the child timed out or died."""
-    from suite.cell import failure_record, run_cell
+    :func:`suite.cell.failure_record` when the child timed out or died (naming the GPU the child
+    was pinned to, if any). ``started`` as in :func:`call_in_child`."""
+    from suite.cell import cell_records, failure_record
 
     start = time.perf_counter()
-    record, failure = call_in_child(run_cell, (cell, device, context), settings, timeout_s)
+    record, failure = call_in_child(run_cell_entry, (cell, child_device(device, settings), context), settings,
+                                    timeout_s, started)
     if failure:
         record = failure_record(cell, device, context, *failure, wall_s=time.perf_counter() - start)
+        for one in cell_records(record):
+            one["cuda_visible_devices"] = settings.get("cuda_visible_devices")
     return record
 
 

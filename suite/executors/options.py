@@ -21,6 +21,8 @@ import math
 import os
 import shutil
 
+from suite.executors import ray_executor, slurm
+
 
 class ExecutorUsageError(ValueError):
     """Executor options that cannot work together; the message says the fix."""
@@ -83,13 +85,11 @@ def plan_executor(args, options: dict, device: str, cells) -> dict:
         raise ExecutorUsageError("--cpus-per-cell must be positive and --gpus-per-cell not negative")
     if args.max_retries < 0:
         raise ExecutorUsageError("--max-retries must be 0 or more")
-    needs = {"ray": ("ray", "--executor ray needs Ray, which is not installed: pip install -e '.[ray]'"),
-             "slurm": ("submitit", "--executor slurm needs submitit, which is not installed: pip install -e '.[slurm]'")}
+    needs = {"ray": ("ray", ray_executor.INSTALL_HINT), "slurm": ("submitit", slurm.INSTALL_HINT)}
     if name in needs and importlib.util.find_spec(needs[name][0]) is None:
         raise ExecutorUsageError(needs[name][1])
     if name == "slurm" and args.slurm_cluster == "slurm" and shutil.which("sbatch") is None:
-        raise ExecutorUsageError("--executor slurm: no `sbatch` on this machine: run the driver on a Slurm login "
-                                 "node (or try the jobs here with --slurm-cluster local)")
+        raise ExecutorUsageError(slurm.NO_SBATCH)
     gpus_per_cell = args.gpus_per_cell if args.gpus_per_cell is not None else (1.0 if cuda else 0.0)
     threads = options["threads"]
     has_perf = any(cell.kind == "perf" for cell in cells)
@@ -147,12 +147,8 @@ def run(plan: dict, cells, device: str, context: dict, writer, progress, setting
     """Run ``cells`` with the executor ``plan`` (from :func:`plan_executor`) describes."""
     name, kwargs = plan["name"], plan["kwargs"]
     if name == "ray":
-        from suite.executors import ray_executor
-
         return ray_executor.run(cells, device, context, writer, progress, settings, timeout_s, **kwargs)
     if name == "slurm":
-        from suite.executors import slurm
-
         return slurm.run(cells, device, context, writer, progress, settings, timeout_s, **kwargs)
     from suite.executors import isolated, pool
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import concurrent.futures
 import queue
 import threading
-import time
 
 from suite.executors import isolated
 
@@ -30,7 +29,6 @@ def run(cells, device: str, context: dict, writer, progress=None, settings: dict
     from suite.cell import cell_records
 
     settings = settings or {}
-    device_in_child = "cuda:0" if gpu_ids and device.startswith("cuda") else device  # the slot's one GPU
     isolated.forkserver_context()  # made once here, not raced by the slot threads
     slots: queue.Queue = queue.Queue()
     for slot in range(jobs):
@@ -54,16 +52,7 @@ def run(cells, device: str, context: dict, writer, progress=None, settings: dict
                 if progress:
                     progress.start(cell.label() + (f" [GPU {gpu}]" if gpu is not None else ""))
             pinned = settings if gpu is None else {**settings, "cuda_visible_devices": gpu}
-            start = time.perf_counter()
-            result, failure = isolated.call_in_child(isolated.run_cell_entry, (cell, device_in_child, context),
-                                                     pinned, timeout_s, started=started)
-            if failure:
-                from suite.cell import failure_record
-
-                result = failure_record(cell, device, context, *failure, wall_s=time.perf_counter() - start)
-                for record in cell_records(result):
-                    record["cuda_visible_devices"] = gpu
-            return result
+            return isolated.run_one(cell, device, context, pinned, timeout_s, started=started)
         finally:
             slots.put(gpu)
 

@@ -98,9 +98,8 @@ def run(cells, device: str, context: dict, writer, progress=None, settings: dict
         max_retries: int = 1) -> list[dict]:
     """Run every cell as a Ray task; append one record per cell (see the module docstring)."""
     from suite.executors import isolated, remote
-    from suite.plugins import plugin_sources
 
-    settings = {**(settings or {}), "plugins": [], "plugin_sources": plugin_sources((settings or {}).get("plugins"))}
+    settings = remote.shipped_settings(settings)
     records = []
     with connect(address, num_cpus, temp_dir) as ray:
         check_resources(ray, cpus_per_cell, gpus_per_cell)

@@ -19,16 +19,24 @@ import socket
 import time
 
 
+def shipped_settings(settings: dict | None) -> dict:
+    """The child settings to send with a cell to another machine: plugin files as their text."""
+    from suite.plugins import plugin_sources
+
+    settings = settings or {}
+    return {**settings, "plugins": [], "plugin_sources": plugin_sources(settings.get("plugins"))}
+
+
 def run_on_worker(cell, device: str, context: dict, settings: dict, timeout_s: float | None) -> dict:
     """Worker side: ``{"result", "failure", "hostname", "cuda_visible_devices", "wall_s"}``."""
     from suite.executors import isolated
 
     gpus = os.environ.get("CUDA_VISIBLE_DEVICES")
     if device.startswith("cuda") and gpus is not None:
-        settings = {**settings, "cuda_visible_devices": gpus}
-        device = "cuda:0"  # the one GPU the scheduler gave this cell
+        settings = {**settings, "cuda_visible_devices": gpus}  # the GPU the scheduler gave this cell
     start = time.perf_counter()
-    result, failure = isolated.call_in_child(isolated.run_cell_entry, (cell, device, context), settings, timeout_s)
+    result, failure = isolated.call_in_child(isolated.run_cell_entry, (cell, isolated.child_device(device, settings),
+                                                                       context), settings, timeout_s)
     return {"result": result, "failure": failure, "hostname": socket.gethostname(),
             "cuda_visible_devices": gpus, "wall_s": time.perf_counter() - start}
 

@@ -28,6 +28,8 @@ from pathlib import Path
 from suite.executors.ray_executor import ExecutorError, first_line
 
 INSTALL_HINT = "--executor slurm needs submitit, which is not installed: pip install -e '.[slurm]'"
+NO_SBATCH = ("--executor slurm: no `sbatch` on this machine: run the driver on a Slurm login node "
+             "(or try the jobs here with --slurm-cluster local)")
 POLL_S = 0.2
 
 
@@ -43,8 +45,7 @@ def make_executor(folder, cluster: str, partition: str | None, time_min: float, 
                   gpus_per_cell: float, jobs: int | None):
     submitit = import_submitit()
     if cluster == "slurm" and shutil.which("sbatch") is None:
-        raise ExecutorError("--executor slurm: no `sbatch` on this machine: run the driver on a Slurm login node "
-                            "(or test with --slurm-cluster local)")
+        raise ExecutorError(NO_SBATCH)
     executor = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
     parameters = {"timeout_min": max(1, int(round(time_min))), "gpus_per_node": int(gpus_per_cell),
                   "cpus_per_task": max(1, int(round(cpus_per_cell))), "tasks_per_node": 1, "nodes": 1,
@@ -64,9 +65,8 @@ def run(cells, device: str, context: dict, writer, progress=None, settings: dict
         jobs: int | None = None) -> list[dict]:
     """Run every cell as a submitit job; append one record per cell (see the module docstring)."""
     from suite.executors import isolated, remote
-    from suite.plugins import plugin_sources
 
-    settings = {**(settings or {}), "plugins": [], "plugin_sources": plugin_sources((settings or {}).get("plugins"))}
+    settings = remote.shipped_settings(settings)
     time_min = time_min or ((timeout_s or 600) / 60 + 10)
     folder = folder or Path(writer.path).parent / "slurm"
     executor = make_executor(folder, cluster, partition, time_min, cpus_per_cell, gpus_per_cell, jobs)
