@@ -41,6 +41,7 @@ from pathlib import Path
 POWERCAP = "/sys/class/powercap"
 MIN_ACTIVE_S = 2.0
 MIN_IDLE_S = 1.0
+NOT_REQUESTED = "not measured: the preset does not ask for energy at this length"
 
 
 class CounterUnavailable(RuntimeError):

@@ -87,7 +87,7 @@ def measure(model, seq_len: int, batch_size: int, seed: int, config: dict, devic
         train_step()
     train_seconds = time_repeats(train_step, device, warmup=0, repeats=repeats)
     energy_fields = _energy(model, train_step, inputs, config, device) if wants_energy(config, seq_len) \
-        else energy.blank_fields("not measured: the preset does not ask for energy at this length")
+        else energy.blank_fields(energy.NOT_REQUESTED)
     optimizer.state.clear()  # free the moments before the inference phases
     model.zero_grad(set_to_none=True)
 

@@ -84,6 +84,7 @@ def train(model, task, seq_len: int, batch_size: int, seed: int, config: dict, d
     generator = stream(seed, "train")
     losses = []
     eval_every = int(config.get("eval_every") or 0) if config.get("target_accuracy") is not None else 0
+    curve_config = {**config, "eval_batches": int(config.get("curve_batches") or 1)}
     curve = []
     eval_seconds = 0.0
     model.train()
@@ -104,7 +105,6 @@ def train(model, task, seq_len: int, batch_size: int, seed: int, config: dict, d
         losses.append(loss.item())
         if eval_every and ((step + 1) % eval_every == 0 or step + 1 == config["steps"]):
             eval_start = time.perf_counter()
-            curve_config = {**config, "eval_batches": int(config.get("curve_batches") or 1)}
             curve.append([step + 1, evaluate(model, task, seq_len, seed, curve_config, device, split="valid")["accuracy"]])
             model.train()
             eval_seconds += time.perf_counter() - eval_start

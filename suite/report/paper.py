@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from suite import paper, published
-from suite.report.format import cells
+from suite.report.format import NO_VALUE, _missing, cells
 from suite.report.plots import STYLE, figure_to_png_base64, model_palette
 from suite.report.template import section
 
@@ -28,7 +28,7 @@ def is_paper_run(inputs) -> bool:
 
 
 def _number(value, digits: str = ".3g", suffix: str = "") -> str:
-    return "—" if value is None or pd.isna(value) else f"{value:{digits}}{suffix}"
+    return NO_VALUE if _missing(value) else f"{value:{digits}}{suffix}"
 
 
 def speedup_figure(table: pd.DataFrame) -> str | None:
