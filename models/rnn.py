@@ -21,11 +21,17 @@ Backends, in preference order:
 
 - ``cudnn``  — ``nn.GRU``/``nn.LSTM`` on a CUDA device (cuDNN's fused kernel);
 - ``native`` — the same module wherever it is (ATen's CPU kernel on CPU); its
-  ``backend`` reads ``native-cpu`` there and ``cudnn`` on CUDA with cuDNN on;
+  ``backend`` reads ``native-cpu`` there and ``cudnn`` on CUDA with cuDNN on.
+  CUDA autocast runs these modules in float16 (not the autocast dtype, whatever
+  it is), and the ``backend`` then says so: ``cudnn-float16``;
 - ``loop``   — the paper's sequential baseline: ``nn.GRUCell``/``nn.LSTMCell``
   stepped in a Python loop over T. Its weights have the shapes of ``nn.GRU``'s
   layer 0 (``weight_ih``/``weight_hh``/``bias_ih``/``bias_hh``), so the two are
-  comparable weight for weight.
+  comparable weight for weight. The loop walks ``x.unbind(1)``: indexing
+  ``x[:, t]`` instead would make the backward of every step write its slice
+  into a full ``[B, T, D]`` zero gradient, an O(T^2) backward that inflates
+  every "vs loop" speed-up at long T (``tests/benchmarks/test_loop_baseline.py``
+  times both).
 
 ``step`` runs the same module on a length-1 sequence (or the same cell), so it
 matches ``forward`` to rounding.
@@ -64,6 +70,7 @@ class RecurrentMixer(nn.Module):
         self.cell_kind = cell
         self.hidden = int(hidden or d_model)
         self.requested_backend = backend
+        self.ran_dtype = None  # the dtype nn.GRU/nn.LSTM last ran in (autocast may change it)
         if backend == "loop":
             self.cell = (nn.GRUCell if cell == "gru" else nn.LSTMCell)(d_model, self.hidden)
         else:
@@ -75,10 +82,14 @@ class RecurrentMixer(nn.Module):
         """What runs, read from where the weights are now (the model moves after it is built)."""
         if self.requested_backend == "loop":
             return "loop"
-        device = self.rnn.weight_ih_l0.device
-        if device.type == "cuda" and torch.backends.cudnn.enabled and torch.backends.cudnn.is_available():
-            return "cudnn"
-        return f"native-{device.type}"
+        weight = self.rnn.weight_ih_l0
+        if weight.device.type == "cuda" and torch.backends.cudnn.enabled and torch.backends.cudnn.is_available():
+            name = "cudnn"
+        else:
+            name = f"native-{weight.device.type}"
+        if self.ran_dtype is not None and self.ran_dtype != weight.dtype:  # autocast casts nn.GRU to float16
+            name += "-" + str(self.ran_dtype).removeprefix("torch.")
+        return name
 
     def init_state(self, batch: int, device=None, dtype=None):
         weight = next(self.parameters())
@@ -95,15 +106,17 @@ class RecurrentMixer(nn.Module):
             state = tuple(part.to(x.dtype) for part in state)
         if self.requested_backend == "loop":
             outputs = []
-            for t in range(x.shape[1]):
-                state = self.cell(x[:, t], state)
+            for x_t in x.unbind(1):  # one view per step; its backward stacks the T gradients once
+                state = self.cell(x_t, state)
                 outputs.append(state if self.cell_kind == "gru" else state[0])
             return torch.stack(outputs, dim=1), state
         # nn.GRU / nn.LSTM want states shaped [num_layers=1, B, d_h].
         if self.cell_kind == "gru":
             h, last = self.rnn(x, state.unsqueeze(0))
+            self.ran_dtype = h.dtype
             return h, last.squeeze(0)
         h, (last_h, last_c) = self.rnn(x, (state[0].unsqueeze(0), state[1].unsqueeze(0)))
+        self.ran_dtype = h.dtype
         return h, (last_h.squeeze(0), last_c.squeeze(0))
 
     def forward(self, x, state=None, return_state=False):

@@ -24,8 +24,11 @@ Backends, in preference order:
   SDPA paths below. The package is imported lazily, never at module import.
 - ``sdpa`` — ``F.scaled_dot_product_attention`` under an explicit
   ``sdpa_kernel`` choice. The prefill (empty state) uses ``is_causal=True`` on
-  the FLASH_ATTENTION kernel when it accepts the inputs, else MATH; ``backend``
-  reads ``sdpa-flash`` / ``sdpa-math`` accordingly. SDPA's ``is_causal`` is
+  the FLASH_ATTENTION kernel when it accepts the inputs, else EFFICIENT_ATTENTION
+  (fp32 on CUDA), else MATH. ``backend`` names the kernel of the last causal
+  forward as it ran, with the dtype and device of that call (``sdpa-flash``,
+  ``sdpa-efficient``, ``sdpa-math``): under bf16 autocast that is the bf16
+  kernel, not the one fp32 weights would pick. SDPA's ``is_causal`` is
   aligned top-left, which is wrong for queries that continue after a cache, so
   one new token attends to the whole cache with no mask, and several new tokens
   use an explicit bottom-right-aligned boolean mask on the MATH kernel.
@@ -46,7 +49,8 @@ DESCRIPTION = "Transformer: causal multi-head softmax attention with RoPE and a 
 BACKENDS = ("flash_attn", "sdpa")
 DEFAULTS = {"n_heads": None, "rope_base": 10000.0, "max_seq_len": 2048}  # n_heads None: d_model // 32, >= 1
 
-SDPA_KERNELS = {"flash": SDPBackend.FLASH_ATTENTION, "math": SDPBackend.MATH}
+SDPA_KERNELS = {"flash": SDPBackend.FLASH_ATTENTION, "efficient": SDPBackend.EFFICIENT_ATTENTION,
+                "math": SDPBackend.MATH}  # preference order of the prefill and training kernel
 
 
 def probe(backend: str, device: str) -> str | None:
@@ -71,15 +75,20 @@ def rotary(x: torch.Tensor, positions: torch.Tensor, base: float = 10000.0) -> t
 
 @functools.lru_cache(maxsize=None)
 def prefill_kernel(device: str, dtype: torch.dtype, head_dim: int) -> str:
-    """``"flash"`` if SDPA's FLASH_ATTENTION kernel accepts causal inputs like these, else ``"math"``."""
+    """The first of SDPA's ``flash``, ``efficient`` (memory-efficient) kernels that accepts causal
+    inputs of this device, dtype and head width, else ``"math"``. On CUDA, fp32 is refused by
+    flash and taken by the memory-efficient kernel (the math kernel would materialise every
+    T x T score: about 95 GB at batch 64, T 4096); bf16 under autocast gets flash."""
     sample = torch.zeros(1, 1, 2, head_dim, device=device, dtype=dtype)
-    try:
-        with warnings.catch_warnings(), sdpa_kernel([SDPBackend.FLASH_ATTENTION]):
-            warnings.simplefilter("ignore")  # "flash attention not used because ..." on a refusal
-            F.scaled_dot_product_attention(sample, sample, sample, is_causal=True)
-    except RuntimeError:
-        return "math"
-    return "flash"
+    for name in ("flash", "efficient"):
+        try:
+            with warnings.catch_warnings(), sdpa_kernel([SDPA_KERNELS[name]]):
+                warnings.simplefilter("ignore")  # "... attention not used because ..." on a refusal
+                F.scaled_dot_product_attention(sample, sample, sample, is_causal=True)
+        except RuntimeError:
+            continue
+        return name
+    return "math"
 
 
 class CausalSelfAttention(nn.Module):
@@ -100,7 +109,7 @@ class CausalSelfAttention(nn.Module):
         self.requested_backend = backend
         self.to_qkv = nn.Linear(d_model, 3 * d_model, bias=False)
         self.to_out = nn.Linear(d_model, d_model, bias=False)
-        self.kernel_used = None  # the SDPA prefill kernel of the last forward ("flash" / "math")
+        self.kernel_used = None  # the SDPA kernel of the last causal forward ("flash" / "efficient" / "math")
 
     @property
     def backend(self) -> str:

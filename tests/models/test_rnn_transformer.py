@@ -40,6 +40,43 @@ def test_native_equals_loop_with_the_same_weights(cell, hidden):
     assert native.state_elements(100) == (hidden or 8) * (1 if cell == "gru" else 2)
 
 
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_loop_gradients_match_native_and_its_backward_is_linear_in_length(cell):
+    """The loop's input gradient equals nn.GRU/nn.LSTM's; and its backward graph holds one
+    gradient-carrying node per step that writes only its own slice (x.unbind, not x[:, t]:
+    indexing's backward writes a full [B, T, D] zero gradient per step, O(T^2))."""
+    torch.manual_seed(0)
+    native = rnn.RecurrentMixer(cell, 8, backend="native").to(F64)
+    loop = rnn.RecurrentMixer(cell, 8, backend="loop").to(F64)
+    with torch.no_grad():
+        for name, parameter in loop.cell.named_parameters():
+            parameter.copy_(getattr(native.rnn, f"{name}_l0"))
+    grads = []
+    for mixer in (native, loop):
+        x = random(2, 9, 8).requires_grad_()
+        mixer(x).square().sum().backward()
+        grads.append(x.grad)
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-10, atol=1e-10)
+    x = random(2, 9, 8).requires_grad_()
+    names = set()
+    pending = [loop(x).grad_fn]
+    while pending:
+        node = pending.pop()
+        names.add(type(node).__name__)
+        pending.extend(next_node for next_node, _ in node.next_functions if next_node is not None)
+    assert "UnbindBackward0" in names and "SelectBackward0" not in names
+
+
+def test_rnn_backend_names_the_dtype_autocast_ran_it_in():
+    mixer = rnn.RecurrentMixer("lstm", 8, backend="native")
+    assert mixer.backend == "native-cpu"
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # CPU autocast casts nn.LSTM to bfloat16
+        out = mixer(torch.randn(2, 5, 8))
+    assert out.dtype == torch.bfloat16 and mixer.backend == "native-cpu-bfloat16"
+    mixer(torch.randn(2, 5, 8))
+    assert mixer.backend == "native-cpu"
+
+
 # --- RoPE ---------------------------------------------------------------------
 
 def test_rotary_at_position_zero_is_identity():
@@ -88,6 +125,25 @@ def test_sdpa_equals_naive_attention(kernel, monkeypatch):
     with torch.no_grad():
         torch.testing.assert_close(mixer(x), naive_attention(mixer, x), rtol=1e-10, atol=1e-10)
     assert mixer.backend == f"sdpa-{kernel}"
+
+
+def test_attention_backend_is_the_kernel_of_the_call_that_ran(monkeypatch):
+    """The label comes from the dtype and device of the call, not from the weights: under autocast
+    the bf16 kernel. Here a stand-in kernel choice picks math for bf16 and flash for fp32."""
+    monkeypatch.setattr(transformer, "prefill_kernel",
+                        lambda device, dtype, head_dim: "math" if dtype == torch.bfloat16 else "flash")
+    torch.manual_seed(0)
+    mixer = CausalSelfAttention(32, n_heads=4)
+    assert mixer.backend == "sdpa-flash"          # not run yet: what fp32 weights would pick
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        mixer(torch.randn(2, 7, 32))
+    assert mixer.backend == "sdpa-math"
+
+
+def test_prefill_kernel_prefers_flash_then_efficient_then_math():
+    transformer.prefill_kernel.cache_clear()
+    assert transformer.prefill_kernel("cpu", torch.float32, 8) == "flash"   # CPU has a float32 flash kernel
+    assert list(transformer.SDPA_KERNELS) == ["flash", "efficient", "math"]
 
 
 def test_kv_cache_grows_by_doubling_and_still_matches_forward():
