@@ -28,14 +28,15 @@ single step decaying faster than ``exp(-max_log_decay)`` is clamped to it,
 a change far below rounding.
 
 Everything runs in float32 (float64 if the inputs are float64), also for
-bfloat16/float16 inputs.
+bfloat16/float16 inputs and under ``torch.autocast``, which is switched off
+inside the scan (its matmuls would otherwise run, and keep the state, in bf16).
 """
 from __future__ import annotations
 
 import torch
 from torch.nn import functional as F
 
-from models.scans import scan_dtype
+from models.scans import scan_dtype, without_autocast
 
 MAX_LOG_DECAY = {torch.float32: 30.0, torch.float64: 200.0}
 
@@ -93,6 +94,7 @@ class _ChunkedScan(torch.autograd.Function):
 
     @staticmethod
     @torch.autograd.function.once_differentiable
+    @without_autocast
     def backward(ctx, dy, d_final_state):
         # Each fresh [b, c, L, d, n] tensor costs ~3 passes in page faults on CPU,
         # so two buffers are allocated and reused (out=, in-place ops).
@@ -114,6 +116,7 @@ class _ChunkedScan(torch.autograd.Function):
         return du * dt, d_dt, dA, dB, dC, carry, None
 
 
+@without_autocast
 def selective_scan(x, dt, A, B, C, initial_state=None, max_chunk: int = 64, max_log_decay: float | None = None):
     """Chunked S6 scan.
 
@@ -142,6 +145,7 @@ def selective_scan(x, dt, A, B, C, initial_state=None, max_chunk: int = 64, max_
     return y.reshape(batch, n_chunks * L, d_inner)[:, :length], state
 
 
+@without_autocast
 def selective_scan_step(state, x, dt, A, B, C):
     """One step: ``state[b, d, n]``, ``x, dt: [b, d]``, ``B, C: [b, n]`` → ``(y[b, d], state)``."""
     dtype = scan_dtype(x.dtype)

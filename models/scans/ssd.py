@@ -23,14 +23,15 @@ Numerics: every exponent is a sum of ``log a <= 0`` over a segment, computed as
 a direct masked cumulative sum (not a difference of two cumulative sums, which
 loses ``eps * |cumsum|`` in float32), so nothing overflows and decays are as
 accurate as a sequential product. The scan runs in float32 (float64 for float64
-inputs), also for bfloat16/float16 inputs.
+inputs), also for bfloat16/float16 inputs and under ``torch.autocast``, which is
+switched off inside it (its matmuls would otherwise run, and keep the state, in bf16).
 """
 from __future__ import annotations
 
 import torch
 from torch.nn import functional as F
 
-from models.scans import scan_dtype
+from models.scans import scan_dtype, without_autocast
 
 
 def segment_sums(log_a: torch.Tensor) -> torch.Tensor:
@@ -43,6 +44,7 @@ def segment_sums(log_a: torch.Tensor) -> torch.Tensor:
     return sums.masked_fill(~ones.tril(), float("-inf"))
 
 
+@without_autocast
 def ssd_scan(x, dt, A, B, C, chunk_size: int = 64, initial_state=None):
     """Chunked SSD scan.
 
@@ -94,6 +96,7 @@ def ssd_scan(x, dt, A, B, C, chunk_size: int = 64, initial_state=None):
     return y, states[:, :, :, -1].reshape(batch, heads, head_dim, d_state).clone()  # own storage, not a view
 
 
+@without_autocast
 def ssd_step(state, x, dt, A, B, C):
     """One step: ``state[b, h, p, n]``, ``x[b, h, p]``, ``dt[b, h]``, ``B, C: [b, g, n]``
     → ``(y[b, h, p], state)``."""

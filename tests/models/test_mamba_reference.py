@@ -310,3 +310,32 @@ def test_mamba_ssm_matches_reference(family):
         _, state = package(x, return_state=True)
         for mine, theirs in zip(state, expected_state):
             torch.testing.assert_close(mine, theirs, **close)
+
+
+@pytest.mark.parametrize("family", ["mamba", "mamba2"])
+def test_reference_scan_state_stays_float32_under_bf16_autocast(family):
+    """Autocast would run the scans' matmuls (and so their state) in bf16; the references switch it
+    off inside the scan, so the state is float32 and the output within bf16 rounding of fp32."""
+    from suite.registry import build_model
+
+    torch.manual_seed(0)
+    model = build_model(f"{family}:reference", vocab_size=16, d_model=32, n_layers=2)
+    tokens = torch.randint(0, 16, (2, 48), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        reference, _ = model(tokens, return_state=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits, states = model(tokens, return_state=True)
+            _, stepped = model.step(logits[:, -1].argmax(-1), states)
+    assert all(state.ssm.dtype == torch.float32 for state in states + stepped)
+    relative = (logits.float() - reference).norm() / reference.norm()
+    assert relative < 2e-2, relative
+
+
+def test_selective_scan_backward_under_autocast_is_float32():
+    x, dt, A, B, C = (torch.randn(*shape, requires_grad=True) for shape in
+                      ((2, 20, 4), (2, 20, 4), (4, 3), (2, 20, 3), (2, 20, 3)))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y, state = selective_scan(x, torch.nn.functional.softplus(dt), -torch.exp(A), B, C)
+    assert y.dtype == state.dtype == torch.float32
+    y.sum().backward()
+    assert all(t.grad.dtype == torch.float32 and torch.isfinite(t.grad).all() for t in (x, dt, A, B, C))
