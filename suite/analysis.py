@@ -22,6 +22,7 @@ import math
 import warnings
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 
 from suite.schema import ACCURACY_FIELDS, COMMON_FIELDS, MAX_LEN_FIELDS, PERF_FIELDS, SCHEMA_VERSION, STATUSES
@@ -37,6 +38,7 @@ NUMERIC_FIELDS = (
     "decode_ms_per_token_batch1", "train_peak_mem_bytes", "prefill_peak_mem_bytes", "decode_peak_mem_bytes",
     "timing_repeats", "max_seq_len", "first_failing_len", "mem_limit_bytes",
     "median_ms", "iqr_ms", "repeats", "bytes_per_s", "copy_bytes_per_s",
+    "min_ms", "prefill_iqr_ms", "decode_iqr_ms", "load_avg_before", "load_avg_after", "other_busy_cores",
     "idle_watts", "train_joules_per_token", "decode_joules_per_token", "target_accuracy", "eval_every",
     "steps_to_target",
 )
@@ -165,7 +167,29 @@ def accuracy_table(records: pd.DataFrame) -> pd.DataFrame:
 
 
 PERF_COLUMNS = ("model", "task", "seq_len", "batch_size", "status", "n_runs", "n_ok") + PERF_METRICS + (
-    "peak_mem_method", "timing_repeats", "params", "state_bytes", "backend", "error")
+    "peak_mem_method", "timing_repeats", "timing_noisy", "timing_noisy_reason", "params", "state_bytes", "backend",
+    "error")
+
+
+def is_flag_set(value) -> bool:
+    """A boolean record field read from JSON or a DataFrame: True, numpy's True or 1.0 (a bool column
+    with gaps loads as floats); None, NaN and False are not set."""
+    return (isinstance(value, (bool, np.bool_)) and bool(value)) or (isinstance(value, (int, float)) and value == 1)
+
+
+def noisy_flags(records: pd.DataFrame) -> pd.Series:
+    """Per record: whether its timings were flagged noisy (``suite.measure``); False for records
+    written before the flag existed, which carry no verdict either way."""
+    if "timing_noisy" not in records:
+        return pd.Series(False, index=records.index)
+    return records["timing_noisy"].map(is_flag_set).astype(bool)
+
+
+def noisy_timed_cells(records: pd.DataFrame) -> pd.DataFrame:
+    """The ok perf records (``run`` and ``bench``) whose timings were flagged noisy."""
+    cells = latest_records(records)
+    cells = cells[(cells["kind"] == "perf") & (cells["status"] == "ok")]
+    return cells[noisy_flags(cells)]
 
 
 def perf_table(records: pd.DataFrame) -> pd.DataFrame:
@@ -181,8 +205,11 @@ def perf_table(records: pd.DataFrame) -> pd.DataFrame:
         row = dict(model=model, task=task, seq_len=seq_len, batch_size=batch_size,
                    status=group_status(group["status"]), n_runs=len(group), n_ok=len(ok))
         row.update({metric: ok[metric].median() for metric in PERF_METRICS})
+        noisy = ok[noisy_flags(ok)]
         row.update(peak_mem_method=join_distinct(ok["peak_mem_method"]) or None,
-                   timing_repeats=ok["timing_repeats"].median(), params=group["params"].dropna().max(),
+                   timing_repeats=ok["timing_repeats"].median(),
+                   timing_noisy=bool(len(noisy)) if len(ok) else None,
+                   timing_noisy_reason=join_distinct(noisy["timing_noisy_reason"]) or None, params=group["params"].dropna().max(),
                    state_bytes=group["state_bytes"].dropna().max(), backend=join_distinct(group["backend"]),
                    error=_first_error(group))
         rows.append(row)
@@ -300,14 +327,16 @@ __all__ = ["load_results", "load_manifest", "records_path", "latest_records", "g
 
 
 SPEED_COLUMNS = ("scope", "model", "backend", "seq_len", "batch_size", "status", "median_ms", "iqr_ms", "repeats",
-                 "train_tokens_per_s", "bytes_per_s", "copy_bytes_per_s", "params", "error")
+                 "train_tokens_per_s", "bytes_per_s", "copy_bytes_per_s", "params", "timing_noisy", "error")
 
 
 def speed_table(records: pd.DataFrame) -> pd.DataFrame:
     """The records of ``suite bench speed`` (perf records with a ``scope``), one row each."""
     cells = latest_records(records)
     cells = cells[(cells["kind"] == "perf") & cells["scope"].notna()]
-    return cells.reindex(columns=list(SPEED_COLUMNS)).sort_values(["scope", "model", "seq_len"]).reset_index(drop=True)
+    table = cells.reindex(columns=list(SPEED_COLUMNS))
+    table["timing_noisy"] = noisy_flags(table)
+    return table.sort_values(["scope", "model", "seq_len"]).reset_index(drop=True)
 
 
 # Whose speed-up is reported against whom: each min-RNN against the RNN it simplifies, as
@@ -317,7 +346,7 @@ SPEEDUP_BASELINES = {"mingru": ("gru", "gru:loop"), "minlstm": ("lstm", "lstm:lo
 
 def speedups(speed: pd.DataFrame, baselines: dict = SPEEDUP_BASELINES) -> pd.DataFrame:
     """Speed-ups measured in one run: ``baseline median_ms / model median_ms`` per scope and length,
-    for each model whose family has baselines."""
+    for each model whose family has baselines; ``noisy`` when either timing was flagged noisy."""
     ok = speed[(speed["status"] == "ok") & speed["median_ms"].notna() & (speed["scope"] != "scan")]
     index = {(row.scope, row.model, row.seq_len): row for row in ok.itertuples()}
     rows = []
@@ -328,6 +357,8 @@ def speedups(speed: pd.DataFrame, baselines: dict = SPEEDUP_BASELINES) -> pd.Dat
             if other is not None:
                 rows.append({"scope": scope, "seq_len": seq_len, "model": model, "backend": row.backend,
                              "baseline": baseline, "baseline_backend": other.backend,
-                             "speedup": other.median_ms / row.median_ms})
+                             "speedup": other.median_ms / row.median_ms,
+                             "noisy": is_flag_set(getattr(row, "timing_noisy", False))
+                             or is_flag_set(getattr(other, "timing_noisy", False))})
     return pd.DataFrame(rows, columns=["scope", "seq_len", "model", "backend", "baseline", "baseline_backend",
-                                       "speedup"])
+                                       "speedup", "noisy"])

@@ -41,6 +41,10 @@ def add_arguments(parser) -> None:
                         help="comma-separated model specs (default: every min-RNN backend and every baseline)")
     parser.add_argument("--scopes", type=csv_list, default=list(SCOPES), help="mixer, model, scan (default: all)")
     parser.add_argument("--repeats", type=int, default=7, help="timed rounds (default 7)")
+    parser.add_argument("--min-time-s", type=float, default=0.2,
+                        help="keep timing a subject until its timed steps add up to this (default 0.2)")
+    parser.add_argument("--tf32", choices=("on", "off"), default="off",
+                        help="TF32 for fp32 matmuls and cuDNN on CUDA (default off)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per subject before timing (default 2)")
     parser.add_argument("--dtype", default="auto",
                         help="auto (float32 on CPU, bfloat16 autocast on CUDA), float32 or bfloat16-autocast")
@@ -65,6 +69,8 @@ def check_arguments(args) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
     if args.warmup < 0:
         raise UsageError("--warmup must be 0 or more")
+    if not 0 <= args.min_time_s < float("inf"):
+        raise UsageError(f"--min-time-s must be a finite number of seconds, 0 or more, got {args.min_time_s}")
 
 
 def cell_key(record: dict) -> str:
@@ -75,8 +81,8 @@ def cell_key(record: dict) -> str:
 
 
 def to_record(subject, seq_len: int, context: dict) -> dict:
+    from suite.measure import numerics_fields
     from suite.schema import blank_record
-    from suite.speed import quartiles_ms
 
     record = blank_record("perf")
     record.update(
@@ -89,14 +95,17 @@ def to_record(subject, seq_len: int, context: dict) -> dict:
         status=subject.status, error=subject.error, params=subject.params, state_bytes=subject.state_bytes,
         model_config=subject.config,
         train_config={"step": "forward" if subject.scope == "scan" else "forward+loss+backward",
-                      "warmup": context["warmup"], "repeats": context["repeats"], "interleaved": True},
-        wall_s=sum(subject.seconds), torch_version=torch.__version__,
+                      "warmup": context["warmup"], "repeats": context["repeats"],
+                      "min_time_s": context["min_time_s"], "interleaved": True},
+        wall_s=sum(subject.timing.seconds), torch_version=torch.__version__,
         timestamp=datetime.datetime.now(datetime.timezone.utc).isoformat(), scope=subject.scope,
+        **numerics_fields(),
     )
-    if subject.status == "ok" and subject.seconds:
-        median_ms, iqr_ms = quartiles_ms(subject.seconds)
-        record.update(median_ms=median_ms, iqr_ms=iqr_ms, repeats=len(subject.seconds),
-                      timing_repeats=len(subject.seconds))
+    timing = subject.timing
+    if subject.status == "ok" and timing.repeats:
+        median_ms = timing.median_ms
+        record.update(median_ms=median_ms, iqr_ms=timing.iqr_ms, min_ms=timing.min_ms, repeats=timing.repeats,
+                      timing_repeats=timing.repeats, **subject.noise)
         if subject.scope == "scan":
             record["bytes_per_s"] = subject.bytes_moved / (median_ms / 1000)
         else:
@@ -151,6 +160,7 @@ def command(args) -> int:
     from suite import environment
     from suite.cell import classify, one_line
     from suite.cli import REPO_ROOT
+    from suite.measure import apply_numerics
     from suite.presets import resolve_dtype
     from suite.speed import mixer_subject, model_subject, scan_subjects, time_interleaved, Subject
     from suite.store import RecordWriter, prepare_run_dir, write_manifest
@@ -160,14 +170,16 @@ def command(args) -> int:
     dtype = resolve_dtype(args.dtype, device)
     if args.threads:
         torch.set_num_threads(args.threads)
+    apply_numerics(tf32=args.tf32 == "on")  # the numerics of every cell of `suite run`
     run_id = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + "-bench-speed"
     run_dir = prepare_run_dir(Path(args.out) if args.out else REPO_ROOT / "results" / run_id)
     env = environment.collect(device)
     context = {"run_id": run_id, "git_commit": env["git_commit"], "hostname": env["hostname"],
                "device": device, "device_name": env["device_name"], "dtype": dtype, "seed": args.seed,
-               "batch_size": args.batch_size, "warmup": args.warmup, "repeats": args.repeats}
+               "batch_size": args.batch_size, "warmup": args.warmup, "repeats": args.repeats,
+               "min_time_s": args.min_time_s}
     options = {name: getattr(args, name) for name in ("seq_lens", "batch_size", "d_model", "models", "scopes",
-                                                     "repeats", "warmup", "seed", "threads")}
+                                                     "repeats", "warmup", "seed", "threads", "min_time_s", "tf32")}
     manifest = {"run_id": run_id, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
                 "preset": "bench-speed", "environment": env, "options": {**options, "dtype": dtype},
                 "command": [sys.executable, "-m", "suite", *sys.argv[1:]], "status": "running"}
@@ -190,7 +202,8 @@ def command(args) -> int:
                                                             dtype, args.seed))
                         except Exception as error:  # unavailable backend, OOM while building: a record each
                             subjects.append(Subject(spec, scope, status=classify(error), error=one_line(error)))
-                time_interleaved(subjects, device, args.warmup, args.repeats, classify, one_line)
+                time_interleaved(subjects, device, args.warmup, args.repeats, classify, one_line,
+                                 min_time_s=args.min_time_s)
                 group = [to_record(subject, seq_len, context) for subject in subjects]
                 fill_copy_bandwidth(group)
                 for record in group:

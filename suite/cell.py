@@ -25,6 +25,7 @@ import traceback
 import torch
 
 from suite import environment, perf, train
+from suite.measure import apply_numerics, numerics_fields
 from suite.plan import Cell
 from suite.registry import BackendUnavailable, build_model, get_family, get_task
 from suite.schema import blank_record
@@ -130,6 +131,8 @@ def run_cell(cell: Cell, device: str, context: dict):
     record["device_name"] = environment.device_name(device)
     record["hostname"] = socket.gethostname()  # where the cell ran: a Ray or Slurm node, not the driver
     record["cuda_visible_devices"] = os.environ.get("CUDA_VISIBLE_DEVICES") if str(device).startswith("cuda") else None
+    apply_numerics(tf32=bool(cell.train_config.get("tf32")))  # the same in every executor and isolation
+    record.update(numerics_fields())
     start = time.perf_counter()
     model = None
     scored = None
@@ -147,12 +150,14 @@ def run_cell(cell: Cell, device: str, context: dict):
                                                  cell.batch_size, cell.seed, cell.train_config, device)
             record.update(metrics)
             scored = []
+            record["backend"] = model.backend  # what ran, now that it has run (kernels are picked per call)
             for length in eval_lens(cell):
                 scored.append({**record, "train_len": cell.seq_len, "eval_len": length,
                                **train.evaluate(model, task, length, cell.seed, cell.train_config, device)})
                 scored[-1]["state_bytes"] = model.state_bytes(1, length)
         else:
             record.update(perf.measure(model, cell.seq_len, cell.batch_size, cell.seed, cell.train_config, device))
+            record["backend"] = model.backend  # what ran, now that it has run (kernels are picked per call)
         record["status"] = "ok"
     except Exception as error:  # every failure is data; the plan goes on
         record["status"] = classify(error)

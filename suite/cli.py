@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--perf-seq-lens", type=csv_positive_ints, default=None, help="lengths of perf cells")
     run.add_argument("--perf-repeats", type=int, default=None,
                      help="timed repeats of each perf cell, replacing the preset's (e.g. a quick GPU check)")
+    run.add_argument("--tf32", choices=("on", "off"), default=None,
+                     help="TF32 for fp32 matmuls and cuDNN on CUDA, set once per cell for every model (default: "
+                          "the preset's, off for fp32 presets)")
     run.add_argument("--kinds", type=csv_list, default=None, help="accuracy,perf (default: both)")
     run.add_argument("--preset", default=None, help="tiny, smoke, cpu, cpu-full, standard, paper-* (default: cpu or standard)")
     run.add_argument("--device", default=None, help="auto, cpu or cuda[:N] (default: auto)")
@@ -159,6 +162,8 @@ def command_run(args) -> int:
         if options["perf_repeats"] < 1:
             raise UsageError(f"--perf-repeats must be at least 1, got {options['perf_repeats']}")
         preset = dataclasses.replace(preset, perf_repeats=options["perf_repeats"])
+    if options["tf32"] is not None:
+        preset = dataclasses.replace(preset, tf32=options["tf32"] == "on")
     if not args.resume:  # a preset may name its own models and kinds (the paper presets do)
         options["models"] = args.models if args.models is not None else list(preset.models) or RUN_DEFAULTS["models"]
         options["kinds"] = args.kinds if args.kinds is not None else list(preset.kinds) or RUN_DEFAULTS["kinds"]

@@ -27,7 +27,10 @@ What counts as a regression (each is a *gate*; ``--gate`` picks which apply):
     over the reference's) and ``decode_speed_ratio`` (the reference's ms/token
     over the model's). A ratio that fell by more than ``speed_percent`` percent
     is a regression. Off by default: on shared CPU cores the ratios still swing
-    with load; turn it on (``--gate speed``) on dedicated machines.
+    with load; turn it on (``--gate speed``) on dedicated machines. A ratio
+    whose cell, or whose reference cell, was flagged ``timing_noisy`` in either
+    run (``suite.measure``: spread above 10%, too few repeats, a busy host) is
+    never gated: its verdict is ``noisy`` and the comparison says how many.
 ``memory``
     Peak memory per phase (train, prefill, decode) that grew by more than
     ``memory_percent`` percent. Applied only to cells that ran on a GPU in both
@@ -46,6 +49,7 @@ from pathlib import Path
 import pandas as pd
 
 from suite import analysis
+from suite.analysis import is_flag_set, noisy_flags
 from suite.store import read_manifest
 
 GATES = ("status", "accuracy", "speed", "memory")
@@ -173,13 +177,15 @@ def speed_ratios(records: pd.DataFrame, reference: str) -> pd.DataFrame:
         ref = group[group["model"] == reference]
         if ref.empty:
             continue
+        ref_noisy = bool(noisy_flags(ref).any())
         for index, row in group.iterrows():
             for ratio, (metric, higher_is_better) in SPEED_RATIOS.items():
                 ref_value, value = ref[metric].median(), row[metric]
                 if pd.isna(ref_value) or pd.isna(value) or ref_value <= 0 or value <= 0:
                     continue
                 out.setdefault(index, {})[ratio] = value / ref_value if higher_is_better else ref_value / value
-    return pd.DataFrame.from_dict(out, orient="index", columns=list(SPEED_RATIOS))
+                out[index]["noisy"] = ref_noisy or is_flag_set(row.get("timing_noisy"))
+    return pd.DataFrame.from_dict(out, orient="index", columns=[*SPEED_RATIOS, "noisy"])
 
 
 @dataclass
@@ -282,7 +288,9 @@ def compare_runs(baseline: Run, current: Run, tolerances: Tolerances = Tolerance
             if pd.isna(b_value) or pd.isna(c_value):
                 continue
             change = (c_value / b_value - 1) * 100
-            if change < -tol.speed_percent:
+            if base_ratios.at[b_index, "noisy"] or cur_ratios.at[c_index, "noisy"]:
+                verdict, reason = "noisy", "not gated: noisy timing in the baseline or current run"
+            elif change < -tol.speed_percent:
                 verdict = "regression" if "speed" in tol.gates else "worse"
                 reason = f"{ratio} fell {-change:.0f}% (tolerance {tol.speed_percent:g}%, vs {tol.reference})"
             elif change > tol.speed_percent:
@@ -309,11 +317,15 @@ def compare_runs(baseline: Run, current: Run, tolerances: Tolerances = Tolerance
             rows.append(row(b, label, metric, b[metric], c[metric], verdict, reason, change))
     frame = pd.DataFrame(rows, columns=["cell", "kind", "model", "task", "seq_len", "batch_size", "metric",
                                         "baseline", "current", "change", "verdict", "reason"])
-    order = {"regression": 0, "worse": 1, "improvement": 2, "changed": 3, "same": 4, "info": 5}
+    order = {"regression": 0, "worse": 1, "improvement": 2, "changed": 3, "noisy": 4, "same": 5, "info": 6}
     frame = frame.sort_values(["verdict", "cell", "metric"], key=lambda s: s.map(order) if s.name == "verdict"
                               else s, kind="stable").reset_index(drop=True)
     comparison = Comparison(baseline, current, tol, frame, missing, new)
     comparison.warnings = provenance_warnings(baseline, current, tol)
+    noisy = int((frame["verdict"] == "noisy").sum())
+    if noisy:
+        comparison.warnings.append(f"{noisy} speed ratio(s) not gated: their cells or the reference's were "
+                                   "flagged timing_noisy (spread above 10%, too few repeats or a busy host)")
     return comparison
 
 

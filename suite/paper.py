@@ -84,7 +84,8 @@ def speedup_table(records: pd.DataFrame) -> pd.DataFrame:
                 mine, theirs = step.get((spec, length)), step.get((baseline, length))
                 paper = points.get(length)
                 row = {"model": spec, "baseline": baseline, "seq_len": length, "paper": paper,
-                       "measured": None, "backend": None, "batch_size": None, "verdict": None, "why": ""}
+                       "measured": None, "backend": None, "batch_size": None, "verdict": None, "why": "",
+                       "noisy": False}
                 if mine is None or theirs is None:
                     if paper is None:
                         continue
@@ -92,13 +93,14 @@ def speedup_table(records: pd.DataFrame) -> pd.DataFrame:
                                why=f"the run has no ok {spec if mine is None else baseline} cell at T={length}")
                 else:
                     row.update(measured=theirs.train_step_ms / mine.train_step_ms, backend=mine.backend,
-                               batch_size=int(mine.batch_size))
+                               batch_size=int(mine.batch_size), noisy=analysis.is_flag_set(mine.timing_noisy)
+                               or analysis.is_flag_set(theirs.timing_noisy))
                     if paper is not None:
                         row["verdict"] = speedup_verdict(row["measured"], paper)
                         row["why"] = setting_difference(device, int(mine.batch_size), 64)
                 rows.append(row)
     return pd.DataFrame(rows, columns=["model", "baseline", "seq_len", "paper", "measured", "backend",
-                                       "batch_size", "verdict", "why"])
+                                       "batch_size", "verdict", "why", "noisy"])
 
 
 def setting_difference(device: str, batch: int | None, paper_batch: int | None, extra: str = "") -> str:

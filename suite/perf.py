@@ -5,17 +5,27 @@ seed, made before any timing):
 
 - **train step** — forward + cross-entropy over all positions + backward +
   AdamW step. ``perf_warmup`` untimed steps (they also allocate the optimizer
-  state), then ``perf_repeats`` timed steps; ``train_step_ms`` is the median and
-  ``train_tokens_per_s = B * T / median``. ``train_peak_mem_bytes``: one step,
+  state), then timed steps, at least ``perf_repeats`` and at least
+  ``perf_min_time_s`` seconds of them (:func:`suite.measure.time_repeats`);
+  ``train_step_ms`` (= ``median_ms``) is the median, with ``iqr_ms``, ``min_ms``
+  and ``repeats``, and ``train_tokens_per_s = B * T / median``. ``train_peak_mem_bytes``: one step,
   measured by :class:`suite.measure.PhaseMemory` (parameters, gradients kept
   from before, and optimizer state are outside the phase: it is what a step
   needs on top of the model).
 - **prefill** — the parallel forward that returns the state (``eval`` mode, no
-  grad); same warm-up/median scheme; ``prefill_tokens_per_s = B * T / median``.
-- **decode** — prefill ``T`` tokens, then ``decode_tokens`` greedy ``step``
-  calls, each timed on its own (synchronised per token on GPU) after two
-  untimed ones; ``decode_ms_per_token`` is the median at batch ``B``,
-  ``decode_ms_per_token_batch1`` at batch 1. ``decode_peak_mem_bytes`` is the
+  grad); same warm-up/repeat scheme; ``prefill_tokens_per_s = B * T / median``,
+  ``prefill_iqr_ms``.
+- **decode** — prefill ``T`` tokens, then runs of ``decode_tokens`` greedy
+  ``step`` calls, each run from the same prefilled state and timed as a whole
+  (one untimed run first; at least ``perf_repeats`` runs and
+  ``perf_min_time_s`` seconds); a run's time over ``decode_tokens`` is its
+  milliseconds per token. ``decode_ms_per_token`` is the median at batch ``B``
+  (with ``decode_iqr_ms``), ``decode_ms_per_token_batch1`` at batch 1. Timing
+  whole runs rather than single sub-millisecond steps keeps timer and
+  allocator jitter out of the spread.
+- **spread and load** — the host's load around the timed phases and the
+  ``timing_noisy`` verdict over the three phases' spreads
+  (:func:`suite.measure.noise_fields`). ``decode_peak_mem_bytes`` is the
   peak while decoding above the level *before the prefill*, with the prefill's
   own peak forgotten: the state or KV cache that decoding holds plus per-step
   temporaries.
@@ -34,7 +44,7 @@ import torch
 from torch.nn import functional as F
 
 from suite import energy
-from suite.measure import PhaseMemory, median, synchronize, time_repeats
+from suite.measure import HostActivity, PhaseMemory, Timing, noise_fields, synchronize, time_repeats
 from suite.train import autocast_context
 
 
@@ -43,25 +53,27 @@ def random_tokens(vocab_size: int, batch: int, seq_len: int, seed: int, device) 
     return torch.randint(0, vocab_size, (batch, seq_len + 1), generator=generator).to(device)
 
 
-def _decode_ms(model, prompt, decode_tokens: int, device, dtype: str, memory: PhaseMemory | None = None) -> float:
+def _decode_timing(model, prompt, decode_tokens: int, device, dtype: str, repeats: dict,
+                   memory: PhaseMemory | None = None) -> Timing:
+    """Times of runs of ``decode_tokens`` greedy steps, each run from the same prefilled state
+    (a KV cache is overwritten in place, at the same positions), divided by ``decode_tokens``:
+    seconds per token, one value per run."""
+    tokens = max(1, decode_tokens)
     with torch.no_grad(), autocast_context(device, dtype):
-        logits, state = model(prompt, return_state=True)
-        token = logits[:, -1].argmax(-1)
+        logits, prefilled = model(prompt, return_state=True)
+        first = logits[:, -1].argmax(-1)
         del logits
         if memory is not None:
             memory.reset_peak()
-        for _ in range(2):
-            logits, state = model.step(token, state)
-            token = logits.argmax(-1)
-        seconds = []
-        for _ in range(decode_tokens):
-            synchronize(device)
-            start = time.perf_counter()
-            logits, state = model.step(token, state)
-            token = logits.argmax(-1)
-            synchronize(device)
-            seconds.append(time.perf_counter() - start)
-    return 1000 * median(seconds)
+
+        def run():
+            state, token = prefilled, first
+            for _ in range(tokens):
+                logits, state = model.step(token, state)
+                token = logits.argmax(-1)
+
+        timing = time_repeats(run, device, warmup=1, **repeats)
+    return Timing([seconds / tokens for seconds in timing.seconds])
 
 
 def measure(model, seq_len: int, batch_size: int, seed: int, config: dict, device: str) -> dict:
@@ -69,7 +81,8 @@ def measure(model, seq_len: int, batch_size: int, seed: int, config: dict, devic
     vocab_size = model.vocab_size
     tokens = random_tokens(vocab_size, batch_size, seq_len, seed, device)
     inputs, targets = tokens[:, :-1], tokens[:, 1:]
-    dtype, warmup, repeats = config["dtype"], config["warmup"], config["repeats"]
+    dtype, warmup = config["dtype"], config["warmup"]
+    repeats = {"min_repeats": config["repeats"], "min_time_s": config.get("min_time_s") or 0.0}
     optimizer = torch.optim.AdamW(model.parameters(), lr=config["lr"])
     model.train()
 
@@ -85,33 +98,35 @@ def measure(model, seq_len: int, batch_size: int, seed: int, config: dict, devic
         train_step()
     with PhaseMemory(device) as train_memory:
         train_step()
-    train_seconds = time_repeats(train_step, device, warmup=0, repeats=repeats)
-    energy_fields = _energy(model, train_step, inputs, config, device) if wants_energy(config, seq_len) \
-        else energy.blank_fields(energy.NOT_REQUESTED)
-    optimizer.state.clear()  # free the moments before the inference phases
-    model.zero_grad(set_to_none=True)
+    with HostActivity() as activity:
+        train = time_repeats(train_step, device, warmup=0, **repeats)
+        energy_fields = _energy(model, train_step, inputs, config, device) if wants_energy(config, seq_len) \
+            else energy.blank_fields(energy.NOT_REQUESTED)
+        optimizer.state.clear()  # free the moments before the inference phases
+        model.zero_grad(set_to_none=True)
 
-    model.eval()
+        model.eval()
 
-    def prefill():
-        with torch.no_grad(), autocast_context(device, dtype):
-            return model(inputs, return_state=True)
+        def prefill():
+            with torch.no_grad(), autocast_context(device, dtype):
+                return model(inputs, return_state=True)
 
-    with PhaseMemory(device) as prefill_memory:
-        prefill()
-    prefill_seconds = time_repeats(prefill, device, warmup=warmup, repeats=repeats)
+        with PhaseMemory(device) as prefill_memory:
+            prefill()
+        prefill_timing = time_repeats(prefill, device, warmup=warmup, **repeats)
 
-    with PhaseMemory(device) as decode_memory:
-        decode_ms = _decode_ms(model, inputs, config["decode_tokens"], device, dtype, decode_memory)
-    decode_ms_batch1 = _decode_ms(model, inputs[:1], config["decode_tokens"], device, dtype)
+        with PhaseMemory(device) as decode_memory:
+            decode = _decode_timing(model, inputs, config["decode_tokens"], device, dtype, repeats, decode_memory)
+        decode_batch1 = _decode_timing(model, inputs[:1], config["decode_tokens"], device, dtype, repeats)
 
     tokens_per_step = batch_size * seq_len
+    timings = {"train step": train, "prefill": prefill_timing, "decode": decode}
     return {
-        "train_step_ms": 1000 * median(train_seconds),
-        "train_tokens_per_s": tokens_per_step / median(train_seconds),
-        "prefill_tokens_per_s": tokens_per_step / median(prefill_seconds),
-        "decode_ms_per_token": decode_ms,
-        "decode_ms_per_token_batch1": decode_ms_batch1,
+        "train_step_ms": train.median_ms,
+        "train_tokens_per_s": tokens_per_step / (train.median_ms / 1000),
+        "prefill_tokens_per_s": tokens_per_step / (prefill_timing.median_ms / 1000),
+        "decode_ms_per_token": decode.median_ms,
+        "decode_ms_per_token_batch1": decode_batch1.median_ms,
         "train_peak_mem_bytes": train_memory.peak_bytes,
         "prefill_peak_mem_bytes": prefill_memory.peak_bytes,
         "decode_peak_mem_bytes": decode_memory.peak_bytes,
@@ -119,7 +134,10 @@ def measure(model, seq_len: int, batch_size: int, seed: int, config: dict, devic
         "prefill_peak_reserved_bytes": prefill_memory.peak_reserved_bytes,
         "decode_peak_reserved_bytes": decode_memory.peak_reserved_bytes,
         "peak_mem_method": train_memory.method,
-        "timing_repeats": repeats,
+        "timing_repeats": train.repeats,
+        "median_ms": train.median_ms, "iqr_ms": train.iqr_ms, "min_ms": train.min_ms, "repeats": train.repeats,
+        "prefill_iqr_ms": prefill_timing.iqr_ms, "decode_iqr_ms": decode.iqr_ms,
+        **noise_fields(timings, torch.get_num_threads(), activity),
         **energy_fields,
     }
 

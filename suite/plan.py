@@ -19,6 +19,8 @@ it changes (and absent from it when unused, so older runs keep their keys):
   the validation stream (``train_config["lr_sweep"]``);
 - ``match`` (``run --match params``): each family's width chosen so parameter
   counts agree (``model_config["param_match"]``, see :mod:`suite.matching`);
+- ``tf32`` (``run --tf32 on``) and the preset's ``perf_min_time_s``
+  (``train_config["tf32"]``, ``["min_time_s"]``);
 - the preset's ``d_models`` (a width sweep) and ``task_param_grid`` (e.g. MQAR's
   number of key-value pairs): one cell per width and per task variant.
 """
@@ -85,6 +87,8 @@ def train_config(preset: Preset, family: str, task: str, device: str, eval_lens=
               "eval_batches": preset.eval_batches, "eval_batch_size": preset.eval_batch_size,
               "dtype": resolve_dtype(preset.dtype, device), "optimizer": "AdamW",
               "schedule": "linear warm-up then cosine to 10%"}
+    if preset.tf32:
+        config["tf32"] = True
     if eval_lens:
         config["eval_lens"] = [int(length) for length in eval_lens]
     if lrs:
@@ -108,6 +112,10 @@ def task_variants(preset: Preset, task_name: str) -> list[dict]:
 def perf_config(preset: Preset, device: str) -> dict:
     config = {"warmup": preset.perf_warmup, "repeats": preset.perf_repeats, "decode_tokens": preset.decode_tokens,
               "lr": preset.lr, "dtype": resolve_dtype(preset.dtype, device), "optimizer": "AdamW"}
+    if preset.perf_min_time_s > 0:
+        config["min_time_s"] = float(preset.perf_min_time_s)
+    if preset.tf32:
+        config["tf32"] = True
     if preset.energy:
         config.update(energy=True, energy_seq_lens=[int(length) for length in preset.energy_seq_lens])
     return config

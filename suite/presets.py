@@ -29,6 +29,7 @@ class Preset:
     description: str
     device: str = "cpu"                   # what it is sized for: cpu | cuda
     dtype: str = "auto"                   # auto | float32 | bfloat16-autocast (see resolve_dtype)
+    tf32: bool = False                    # TF32 for fp32 matmuls/cuDNN on CUDA (suite.measure.apply_numerics)
     # model
     d_model: int = 64
     n_layers: int = 2
@@ -57,7 +58,8 @@ class Preset:
     perf_batch_size: int = 8
     perf_vocab_size: int = 64
     perf_warmup: int = 1
-    perf_repeats: int = 5
+    perf_repeats: int = 5                 # at least this many timed repeats per phase ...
+    perf_min_time_s: float = 0.25         # ... and at least this many seconds of them (suite.measure)
     decode_tokens: int = 32
     perf_extra_models: tuple = ("gru:loop", "lstm:loop")  # added to perf cells when --models all
     cell_timeout_s: float = 600.0
@@ -111,7 +113,7 @@ PRESETS = {
                      "needle": {"vocab_size": 32}},
         seq_lens=(32,), train_steps=2, batch_size=4, warmup_steps=1, eval_batches=1, eval_batch_size=4,
         perf_seq_lens=(32,), perf_batch_size=2, perf_repeats=1, perf_warmup=1, decode_tokens=2,
-        perf_vocab_size=32, perf_extra_models=(), cell_timeout_s=60,
+        perf_min_time_s=0.0, perf_vocab_size=32, perf_extra_models=(), cell_timeout_s=60,
     ),
     "smoke": Preset(
         name="smoke", description="CI-sized: every family x every task, under a minute on 2 CPU cores",
@@ -120,7 +122,7 @@ PRESETS = {
                      "needle": {"vocab_size": 64}},
         seq_lens=(64,), train_steps=15, batch_size=16, warmup_steps=3, eval_batches=1, eval_batch_size=32,
         perf_seq_lens=(64, 256), perf_batch_size=4, perf_repeats=3, decode_tokens=8, perf_extra_models=(),
-        cell_timeout_s=120,
+        perf_min_time_s=0.0, cell_timeout_s=120,
     ),
     "cpu": Preset(
         name="cpu", description="the CPU default: about 10 minutes on 2 cores, families separate on recall",
@@ -207,7 +209,7 @@ PAPER_PRESETS = {
                     "the paper-speed models and sizes, one timed repeat",
         device="cuda", dtype="float32", d_model=128, n_layers=3, models=PAPER_SPEED_MODELS, kinds=("perf",),
         perf_seq_lens=(512, 1024, 2048, 4096), perf_batch_size=64, perf_vocab_size=16,
-        perf_warmup=1, perf_repeats=1, decode_tokens=4, perf_extra_models=(), cell_timeout_s=900,
+        perf_warmup=1, perf_repeats=1, perf_min_time_s=0.0, decode_tokens=4, perf_extra_models=(), cell_timeout_s=900,
     ),
     "paper-memory-cpu": Preset(
         name="paper-memory-cpu",
@@ -215,7 +217,7 @@ PAPER_PRESETS = {
                     "peak resident memory of one training step",
         dtype="float32", d_model=64, n_layers=2, models=PAPER_SPEED_MODELS, kinds=("perf",),
         perf_seq_lens=(256, 1024, 2048), perf_batch_size=8, perf_vocab_size=16,
-        perf_warmup=1, perf_repeats=1, decode_tokens=4, perf_extra_models=(), cell_timeout_s=600,
+        perf_warmup=1, perf_repeats=1, perf_min_time_s=0.0, decode_tokens=4, perf_extra_models=(), cell_timeout_s=600,
     ),
     "paper-selective-copy": Preset(
         name="paper-selective-copy",

@@ -19,7 +19,8 @@ RUN_DEFAULTS = {"models": ["all"], "tasks": None, "seq_lens": None, "perf_seq_le
                 "kinds": ["accuracy", "perf"], "preset": None, "device": "auto", "seeds": [0], "threads": None,
                 "plugin": [], "isolation": "process", "cell_timeout": None, "mem_limit": None,
                 "find_max_len": False, "max_len_start": 256, "max_len_limit": 2**20,
-                "train_len": None, "eval_lens": None, "lrs": None, "match": "width", "perf_repeats": None}
+                "train_len": None, "eval_lens": None, "lrs": None, "match": "width", "perf_repeats": None,
+                "tf32": None}
 
 
 def run_options(args, run_dir: Path | None) -> dict:

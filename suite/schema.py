@@ -40,6 +40,9 @@ torch_version, git_commit, hostname, preset, timestamp
 executor         how the cell was run: ``local``, ``local --jobs N``, ``ray``, ``slurm``
 cuda_visible_devices  the ``CUDA_VISIBLE_DEVICES`` the cell's process saw (the GPU it was
                  pinned to), or None
+tf32, deterministic, fill_uninitialized_memory
+                 the numerics in force while the cell ran (``suite.measure.apply_numerics``):
+                 TF32 for fp32 matmuls/cuDNN, deterministic algorithms, NaN-filled ``torch.empty``
 
 Accuracy cells add :data:`ACCURACY_FIELDS`; perf cells :data:`PERF_FIELDS`;
 out-of-memory boundaries (``run --find-max-len``) :data:`MAX_LEN_FIELDS`, with
@@ -50,7 +53,8 @@ traceback, for debugging; not part of any comparison).
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 2  # 2: positional_encoding; accuracy: train_len, eval_len, last_accuracy, lr, ...; perf: scope, median_ms, iqr_ms, repeats, bytes_per_s, copy_bytes_per_s
+SCHEMA_VERSION = 3  # 3: tf32, deterministic, fill_uninitialized_memory; perf: min_ms, prefill/decode_iqr_ms, load, timing_noisy;
+# 2: positional_encoding; accuracy: train_len, eval_len, last_accuracy, lr, ...; perf: scope, median_ms, iqr_ms, repeats, bytes_per_s, copy_bytes_per_s
 
 STATUSES = ("ok", "oom", "error", "timeout", "nan", "skipped")
 
@@ -59,7 +63,7 @@ COMMON_FIELDS = (
     "seq_len", "batch_size", "seed", "dtype", "torch_threads", "device", "device_name", "status", "error",
     "params", "state_bytes", "positional_encoding", "model_config", "train_config", "wall_s", "torch_version", "git_commit",
     "hostname", "preset", "timestamp",
-    "executor", "cuda_visible_devices",
+    "executor", "cuda_visible_devices", "tf32", "deterministic", "fill_uninitialized_memory",
 )
 
 ACCURACY_FIELDS = (
@@ -99,11 +103,20 @@ PERF_FIELDS = (
     "decode_peak_reserved_bytes",
     "peak_mem_method",         # how memory was measured (see suite.measure)
     "timing_repeats",          # repeats behind each median
-    # `suite bench speed` (see suite.speed); None on the perf cells of `suite run`:
-    "scope",                   # "mixer" | "model" (forward+loss+backward, no optimizer) | "scan" (scan forward)
+    # the spread of the timings (suite.measure); in `suite run` these describe the train step:
     "median_ms",               # median of the timed repeats
     "iqr_ms",                  # their inter-quartile range (75th - 25th percentile)
+    "min_ms",                  # the fastest repeat
     "repeats",                 # timed repeats behind the median
+    "prefill_iqr_ms",          # `suite run`: IQR of the prefill and of the decode steps
+    "decode_iqr_ms",
+    "load_avg_before",         # the host's 1-minute load average before and after the timed phases
+    "load_avg_after",
+    "other_busy_cores",        # cores other processes kept busy meanwhile (/proc/stat), None where unreadable
+    "timing_noisy",            # True: a spread above 10%, too few repeats, or a loaded host (see suite.measure)
+    "timing_noisy_reason",     # why, in words; None when not noisy
+    # `suite bench speed` (see suite.speed); None on the perf cells of `suite run`:
+    "scope",                   # "mixer" | "model" (forward+loss+backward, no optimizer) | "scan" (scan forward)
     "bytes_per_s",             # scope "scan": (bytes read + bytes written) / median time
     "copy_bytes_per_s",        # scope "scan": a device copy of the same bytes, timed in the same run
     # energy (see suite.energy); None where not measured, with the reason:

@@ -17,12 +17,17 @@ One *training step* without the optimizer: forward, a loss, backward.
   on random tokens.
 
 Every subject of one (scope, length) is built and warmed up (``warmup``
-untimed steps each) before any timing; then ``repeats`` rounds each time one
-step of every subject in turn (A B C … A B C …), so a slow drift of the
-machine (another process, a clock change) hits every subject alike. Each step
-is timed alone with ``time.perf_counter``, the device synchronised before and
-after on CUDA. Reported: the median and the inter-quartile range (``iqr_ms``,
-75th minus 25th percentile) of the ``repeats`` times.
+untimed steps each) before any timing; then rounds each time one step of
+every subject in turn (A B C … A B C …), so a slow drift of the machine
+(another process, a clock change) hits every subject alike. A subject stays
+in the rounds until it has at least ``repeats`` times summing to at least
+``min_time_s`` (the adaptive rule of :func:`suite.measure.time_repeats`): a
+1 s loop step is timed ``repeats`` times, a 2 ms scan step enough times for a
+stable median. Each step is timed alone by :func:`suite.measure.time_once`
+(CUDA events on CUDA). Reported: the median, the inter-quartile range
+(``iqr_ms``, 75th minus 25th percentile), the minimum and the count, with the
+host's load over the group and the ``timing_noisy`` verdict
+(:func:`suite.measure.noise_fields`).
 
 Scan bandwidth (``scope = "scan"``)
 -----------------------------------
@@ -34,18 +39,25 @@ median``. In the same run, interleaved with it, a device-to-device copy
 moving the same number of bytes (a buffer of half that size, read once and
 written once) gives ``copy_bytes_per_s``; their ratio is the fraction of
 copy bandwidth the scan reaches.
+
+The bytes are those the backend's kernels actually move where it is one
+kernel pipeline (``bytes_counted = "kernel"``): the Triton forward reads the
+projection twice (a chunk-summary pass, then the pass that writes ``h``),
+writes ``h`` once, and writes and reads its per-chunk summaries (the last
+state and decay of every chunk, and the carried state entering it). For
+``linear`` and ``log``, which run as many separate torch operations, the
+floor is counted (``bytes_counted = "floor"``): their ratio to copy is an
+effective bandwidth, not a kernel's.
 """
 from __future__ import annotations
 
-import statistics
-import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 from torch.nn import functional as F
 
-from suite.measure import synchronize
+from suite.measure import HostActivity, Timing, noise_fields, synchronize, time_once
 from suite.registry import build_model, resolve_backend
 from suite.train import autocast_context
 
@@ -68,17 +80,10 @@ class Subject:
     config: dict = field(default_factory=dict)
     status: str = "ok"
     error: str | None = None
-    seconds: list = field(default_factory=list)
+    timing: Timing = field(default_factory=Timing)
     bytes_moved: int | None = None
-
-
-def quartiles_ms(seconds: list[float]) -> tuple[float, float]:
-    """(median, inter-quartile range) in milliseconds."""
-    ms = [1000 * s for s in seconds]
-    if len(ms) < 2:
-        return ms[0], 0.0
-    q1, _, q3 = statistics.quantiles(ms, n=4, method="inclusive")
-    return statistics.median(ms), q3 - q1
+    describe: Callable[[], str] | None = None   # the backend as it ran, read again after timing
+    noise: dict = field(default_factory=dict)   # suite.measure.noise_fields of its group
 
 
 def mixer_subject(spec: str, seq_len: int, batch: int, d_model: int, device: str, dtype: str, seed: int) -> Subject:
@@ -101,7 +106,7 @@ def mixer_subject(spec: str, seq_len: int, batch: int, d_model: int, device: str
         out.backward(upstream.to(out.dtype))
 
     state = mixer.state_elements(seq_len)
-    return Subject(spec, "mixer", step, backend=str(mixer.backend), params=sum(p.numel() for p in mixer.parameters()),
+    return Subject(spec, "mixer", step, backend=str(mixer.backend), describe=lambda: str(mixer.backend), params=sum(p.numel() for p in mixer.parameters()),
                    state_bytes=4 * state if state is not None else None,
                    config={"d_model": d_model, "n_layers": 1, "options": options, "scope": "mixer"})
 
@@ -122,7 +127,8 @@ def model_subject(spec: str, seq_len: int, batch: int, d_model: int, device: str
             logits = model(inputs)
         F.cross_entropy(logits.reshape(-1, MODEL_VOCAB_SIZE).float(), targets.reshape(-1)).backward()
 
-    return Subject(spec, "model", step, backend=str(model.backend), params=model.num_params(),
+    return Subject(spec, "model", step, backend=str(model.backend), describe=lambda: str(model.backend),
+                   params=model.num_params(),
                    state_bytes=model.state_bytes(1, seq_len),
                    config={"d_model": d_model, "n_layers": MODEL_LAYERS, "vocab_size": MODEL_VOCAB_SIZE,
                            "options": options, "scope": "model"})
@@ -139,9 +145,11 @@ def scan_subjects(seq_len: int, batch: int, d_model: int, device: str, dtype: st
         projection = torch.randn(batch, seq_len, width * d_model, generator=generator).to(device=device, dtype=element)
         moved = projection.numel() * projection.element_size() + batch * seq_len * d_model * 4
         for backend in gated.BACKENDS:
-            subject = Subject(f"{family}:{backend}", "scan", backend=backend, bytes_moved=moved,
+            counted = "kernel" if backend == "triton" else "floor"
+            subject = Subject(f"{family}:{backend}", "scan", backend=backend,
+                              bytes_moved=moved,
                               config={"d_model": d_model, "hidden": d_model, "input_dtype": str(element),
-                                      "scope": "scan"})
+                                      "scope": "scan", "bytes_counted": counted})
             reason = gated.probe(backend, device)
             if reason:
                 subject.status, subject.error = "skipped", reason
@@ -153,6 +161,8 @@ def scan_subjects(seq_len: int, batch: int, d_model: int, device: str, dtype: st
                 else:
                     subject.step = _no_grad(lambda b=backend, p=projection, k=kind:
                                             gated.scan_projection(b, p, None, d_model, k))
+                if counted == "kernel":
+                    subject.bytes_moved = triton_forward_bytes(projection, d_model)
             subjects.append(subject)
         source = torch.empty(moved // 2, dtype=torch.uint8, device=device)
         target = torch.empty_like(source)
@@ -160,6 +170,18 @@ def scan_subjects(seq_len: int, batch: int, d_model: int, device: str, dtype: st
                                 backend="copy", bytes_moved=2 * source.numel(),
                                 config={"d_model": d_model, "scope": "scan", "copy_of": family}))
     return subjects
+
+
+def triton_forward_bytes(projection: torch.Tensor, hidden: int) -> int:
+    """What the Triton forward moves (see the module docstring): the projection read twice,
+    ``h`` written once in float32, and per chunk the last state and decay (written, read) and
+    the carried state (written, read), each ``[B, H]`` in float32."""
+    from models.scans.triton_scan import CHUNK  # a constant: importing it needs triton, not CUDA
+
+    batch, seq_len = projection.shape[:2]
+    chunks = -(-seq_len // CHUNK)
+    return (2 * projection.numel() * projection.element_size() + 4 * batch * seq_len * hidden
+            + 3 * 2 * 4 * batch * chunks * hidden)
 
 
 def _no_grad(fn):
@@ -170,19 +192,17 @@ def _no_grad(fn):
 
 
 def time_interleaved(subjects: list[Subject], device: str, warmup: int, repeats: int,
-                     classify: Callable[[BaseException], str], one_line: Callable[[BaseException], str]) -> None:
+                     classify: Callable[[BaseException], str], one_line: Callable[[BaseException], str],
+                     min_time_s: float = 0.0, max_repeats: int = 1000) -> None:
     """Warm every runnable subject up, then time them round-robin; see the module docstring.
     A subject that fails gets its status and error and leaves the rounds; the others go on."""
     live = [subject for subject in subjects if subject.status == "ok"]
 
     def attempt(subject, timed: bool) -> bool:
         try:
-            synchronize(device)
-            start = time.perf_counter()
-            subject.step()
-            synchronize(device)
+            seconds = time_once(subject.step, device)
             if timed:
-                subject.seconds.append(time.perf_counter() - start)
+                subject.timing.seconds.append(seconds)
             return True
         except Exception as error:  # OOM at a long length is a result, not a crash of the bench
             subject.status, subject.error, subject.step = classify(error), one_line(error), None
@@ -190,11 +210,23 @@ def time_interleaved(subjects: list[Subject], device: str, warmup: int, repeats:
                 torch.cuda.empty_cache()
             return False
 
+    def wants_more(subject) -> bool:
+        timing = subject.timing
+        return subject.status == "ok" and (timing.repeats < repeats or (
+            sum(timing.seconds) < min_time_s and timing.repeats < max_repeats))
+
     for subject in live:
         for _ in range(warmup):
             if not attempt(subject, timed=False):
                 break
-    for _ in range(repeats):
-        for subject in live:
-            if subject.status == "ok":
-                attempt(subject, timed=True)
+    synchronize(device)
+    with HostActivity() as activity:
+        while any(wants_more(subject) for subject in live):
+            for subject in live:
+                if wants_more(subject):
+                    attempt(subject, timed=True)
+    for subject in live:
+        if subject.describe is not None and subject.status == "ok":
+            subject.backend = subject.describe()  # kernels are picked per call: name the one that ran
+        if subject.timing.repeats:
+            subject.noise = noise_fields({"step": subject.timing}, torch.get_num_threads(), activity)

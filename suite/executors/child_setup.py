@@ -4,8 +4,9 @@ child inherits what is done here instead of paying for it per cell.
 - cuBLAS is asked for deterministic workspaces (must precede CUDA start-up; the
   server never starts CUDA, each child starts its own).
 - torch and the cell runner are imported (~2-3 s, once).
-- ``torch.use_deterministic_algorithms(True, warn_only=True)`` — it costs ~1.4 s
-  on first call, so it is paid here once.
+- :func:`suite.measure.apply_numerics` (deterministic algorithms, TF32 off) —
+  the first ``torch.use_deterministic_algorithms`` costs ~1.4 s, so it is paid
+  here once; each cell then sets its own TF32 choice the same way.
 - everything alive now is frozen out of the garbage collector, so the full
   collections that ``suite.measure`` makes per phase scan only what a cell creates.
 """
@@ -16,6 +17,6 @@ import os
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 torch = importlib.import_module("torch")
 importlib.import_module("suite.cell")
-torch.use_deterministic_algorithms(True, warn_only=True)
+importlib.import_module("suite.measure").apply_numerics()
 gc.collect()
 gc.freeze()

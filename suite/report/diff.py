@@ -9,7 +9,8 @@ from pathlib import Path
 from suite.report.template import Section, render, render_page
 
 VERDICT_TITLES = {"regression": "Regressions", "worse": "Worse (not gated)", "improvement": "Improvements",
-                  "changed": "Status changes", "same": "Within tolerance", "info": "Shown, not gated"}
+                  "changed": "Status changes", "noisy": "Noisy timings (not gated)", "same": "Within tolerance",
+                  "info": "Shown, not gated"}
 
 
 def rows_for_template(rows):

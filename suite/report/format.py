@@ -6,6 +6,8 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from suite.analysis import is_flag_set
+
 NO_VALUE = "—"
 
 
@@ -63,6 +65,17 @@ def value_cell(value, formatter) -> Cell:
     if isinstance(value, str):
         return Cell(value, "status")
     return Cell(formatter(value), "num")
+
+
+NOISY_MARK = "~"  # before a timing whose cell was flagged noisy (suite.measure): read it as approximate
+
+
+def timed_cell(value, formatter, noisy) -> Cell:
+    """A timing cell: like :func:`value_cell`, marked ``~`` and styled apart when ``noisy``."""
+    cell = value_cell(value, formatter)
+    if is_flag_set(noisy) and cell.css == "num" and cell.text != NO_VALUE:
+        return Cell(NOISY_MARK + cell.text, "num noisy")
+    return cell
 
 
 def text_of(value) -> str:

@@ -25,7 +25,8 @@ from suite import analysis
 from suite.executors.options import shared_cores_warnings
 from suite.report import plots
 from suite.report.format import (NO_VALUE, Cell, _missing, cells, distinct, format_accuracy, format_bytes,
-                                 format_count, format_length, format_number, format_rate, text_of, value_cell)
+                                 format_count, format_length, format_number, format_rate, text_of, timed_cell,
+                                 value_cell)
 from suite.report.template import render, render_page, section
 
 
@@ -78,7 +79,22 @@ def header(records: pd.DataFrame, manifest: dict, manifest_problem: str | None):
                   manifest_problem=manifest_problem,
                   fallbacks=fallback_texts(records, manifest.get("backends") or {}),
                   none_ok=bool(len(records)) and not (records["status"] == "ok").any(),
-                  executor_warnings=shared_cores_warnings(manifest))
+                  executor_warnings=shared_cores_warnings(manifest), noisy=noisy_summary(records))
+
+
+def noisy_summary(records: pd.DataFrame) -> dict | None:
+    """For the first screen: how many ok timed cells were flagged noisy, and the kinds of reason."""
+    if not len(records):
+        return None
+    noisy = analysis.noisy_timed_cells(records)
+    if noisy.empty:
+        return None
+    cells = analysis.latest_records(records)
+    timed = int(((cells["kind"] == "perf") & (cells["status"] == "ok")).sum())
+    kinds = sorted({reason.split(" ")[-1] if "spread unknown" in reason else
+                    ("busy host" if "load" in reason or "other processes" in reason else "spread")
+                    for text in noisy["timing_noisy_reason"].dropna() for reason in str(text).split("; ")})
+    return {"count": len(noisy), "timed": timed, "reasons": ", ".join(kinds) or "no reason recorded"}
 
 
 # --------------------------------------------------------------------------- sections
@@ -153,7 +169,7 @@ def boundary_failures(records: pd.DataFrame) -> dict:
 
 PERF_HEADERS = ["model", "task", "seq_len", "batch", "status", "train tok/s", "train step ms", "prefill tok/s",
                 "decode ms/tok", "decode ms/tok (B=1)", "train peak", "prefill peak", "decode peak", "state",
-                "backend"]
+                "backend", "noisy timing"]
 
 
 def perf_section(inputs):
@@ -172,14 +188,17 @@ def perf_section(inputs):
                            for _, row in boundaries.iterrows()])
     rows = cells([[row["model"], text_of(row["task"]), format_length(row["seq_len"]), format_length(row["batch_size"]),
                    Cell(row["status"], "" if row["status"] == "ok" else "status"),
-                   value_cell(row["train_tokens_per_s"], format_rate), value_cell(row["train_step_ms"], format_number),
-                   value_cell(row["prefill_tokens_per_s"], format_rate),
-                   value_cell(row["decode_ms_per_token"], format_number),
-                   value_cell(row["decode_ms_per_token_batch1"], format_number),
+                   timed_cell(row["train_tokens_per_s"], format_rate, row["timing_noisy"]),
+                   timed_cell(row["train_step_ms"], format_number, row["timing_noisy"]),
+                   timed_cell(row["prefill_tokens_per_s"], format_rate, row["timing_noisy"]),
+                   timed_cell(row["decode_ms_per_token"], format_number, row["timing_noisy"]),
+                   timed_cell(row["decode_ms_per_token_batch1"], format_number, row["timing_noisy"]),
                    value_cell(row["train_peak_mem_bytes"], format_bytes),
                    value_cell(row["prefill_peak_mem_bytes"], format_bytes),
                    value_cell(row["decode_peak_mem_bytes"], format_bytes),
-                   value_cell(row["state_bytes"], format_bytes), row["backend"]] for _, row in perf.iterrows()])
+                   value_cell(row["state_bytes"], format_bytes), row["backend"],
+                   Cell(text_of(row["timing_noisy_reason"]), "noisy" if analysis.is_flag_set(row["timing_noisy"]) else "")]
+                  for _, row in perf.iterrows()])
     return section(
         "perf", "", "perf.html.j2", empty=False, not_plotted_points=not_plotted,
         methods=analysis.join_distinct(perf["peak_mem_method"]) or "not recorded",
@@ -192,7 +211,8 @@ def perf_section(inputs):
         memory_png=plots.metric_vs_seq_len(perf, [
             ("train_peak_mem_bytes", "train step", "peak MiB", mib),
             ("prefill_peak_mem_bytes", "prefill", "peak MiB", mib),
-            ("decode_peak_mem_bytes", "decode", "peak MiB", mib)], palette, failures=boundary_failures(records)),
+            ("decode_peak_mem_bytes", "decode", "peak MiB", mib)], palette, failures=boundary_failures(records),
+            mark_noisy=False),
         boundary_rows=boundary_rows, headers=PERF_HEADERS, rows=rows)
 
 

@@ -15,8 +15,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from suite import paper, published
-from suite.report.format import NO_VALUE, _missing, cells
-from suite.report.plots import STYLE, figure_to_png_base64, model_palette
+from suite.report.format import NO_VALUE, NOISY_MARK, Cell, _missing, cells
+from suite.report.plots import NOISY_COLOR, STYLE, figure_to_png_base64, model_palette
 from suite.report.template import section
 
 
@@ -44,11 +44,17 @@ def speedup_figure(table: pd.DataFrame) -> str | None:
             line = line.sort_values("seq_len")
             axes.plot(line["seq_len"], line["measured"], marker="o", color=palette[model],
                       label=f"{model} / {line['baseline'].iloc[0]} (measured)")
+            noisy = line[line["noisy"].astype(bool)]
+            if len(noisy):
+                axes.scatter(noisy["seq_len"], noisy["measured"], s=140, facecolors="none", edgecolors=NOISY_COLOR,
+                             linewidths=1.5, zorder=6, label="_noisy")
         for (model, baseline), points in published.paper_speedups().items():
             lengths = sorted(points)
             axes.plot(lengths, [points[length] for length in lengths], linestyle="none", marker="x",
                       markersize=10, markeredgewidth=2, color="black" if model == "mingru" else "dimgrey",
                       label=f"{model} / {baseline} (paper, T4)")
+        if measured["noisy"].astype(bool).any():
+            axes.scatter([], [], s=140, facecolors="none", edgecolors=NOISY_COLOR, label="noisy timing")
         axes.axhline(1.0, color="grey", linestyle=":", linewidth=1)
         axes.set_xscale("log", base=2)
         axes.set_yscale("log")
@@ -107,7 +113,9 @@ def paper_section(inputs):
     data = published.load()
     speed = paper.speedup_table(records)
     speed_rows = [[r.model, r.baseline, str(int(r.seq_len)), _number(r.paper, ".0f", "x"),
-                   _number(r.measured, ".3g", "x"), r.backend or "—", r.verdict or "—", r.why]
+                   Cell(NOISY_MARK + _number(r.measured, ".3g", "x"), "num noisy") if r.noisy
+                   else _number(r.measured, ".3g", "x"), r.backend or "—", r.verdict or "—",
+                   r.why + ("; noisy timing" if r.noisy else "")]
                   for r in speed.itertuples()]
     memory = paper.memory_table(records)
     memory_rows = [[r.model, r.reference, _number(r.seq_len, ".0f"), _number(r.paper, ".2f", "x"),

@@ -22,6 +22,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
 
+from suite.analysis import is_flag_set
+
 STYLE = {**sns.axes_style("whitegrid"), "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
          "legend.fontsize": 8, "xtick.labelsize": 8, "ytick.labelsize": 8}
 MISSING_CELL_COLOUR = "#d9d9d9"
@@ -158,8 +160,11 @@ def plain_log_ticks(axis, values: pd.Series) -> None:
         axis.set_minor_formatter(NullFormatter())
 
 
+NOISY_COLOR = "#d62728"
+
+
 def metric_vs_seq_len(perf: pd.DataFrame, panels, palette: dict | None = None,
-                      failures: dict | None = None) -> str | None:
+                      failures: dict | None = None, mark_noisy: bool = True) -> str | None:
     """One panel per ``(metric, title, y_label, scale)`` in ``panels``, each a
     log-log line plot of that metric of ok perf rows against seq_len, one line
     per model. ``scale`` divides the values (e.g. bytes → MiB). Returns None when
@@ -167,7 +172,10 @@ def metric_vs_seq_len(perf: pd.DataFrame, panels, palette: dict | None = None,
 
     ``failures`` (model → (first failing length, status)) marks, in the first
     panel, where each model's out-of-memory search stopped: an ``X`` at that
-    length, at the height of the model's last measured value."""
+    length, at the height of the model's last measured value.
+
+    ``mark_noisy``: rows whose ``timing_noisy`` is True get a ring around their
+    point in every panel (timings that are not to be cited as they stand)."""
     perf = perf.assign(series=series_labels(perf)) if not perf.empty else perf
     if perf.empty or all(perf[metric].dropna().empty for metric, *_ in panels):
         return None
@@ -175,7 +183,7 @@ def metric_vs_seq_len(perf: pd.DataFrame, panels, palette: dict | None = None,
     with matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(4.2 * len(panels), 3.3), layout="constrained")
         axes_list = np.atleast_1d(figure.subplots(1, len(panels)))
-        plotted = set()
+        plotted, rings = set(), False
         for axes, (metric, title, y_label, scale) in zip(axes_list, panels):
             data = perf.dropna(subset=[metric, "seq_len"]).sort_values("seq_len")
             axes.set_title(title)
@@ -190,6 +198,12 @@ def metric_vs_seq_len(perf: pd.DataFrame, panels, palette: dict | None = None,
             sns.lineplot(data=data, x="seq_len", y="value", hue="series", palette=palette, marker="o",
                          errorbar=None, estimator=None, sort=True, legend=False, ax=axes)
             plotted.update(data["series"])
+            noisy = data[data["timing_noisy"].map(is_flag_set).astype(bool)] \
+                if mark_noisy and "timing_noisy" in data else data.iloc[:0]
+            if len(noisy):
+                axes.scatter(noisy["seq_len"], noisy["value"], s=140, facecolors="none", edgecolors=NOISY_COLOR,
+                             linewidths=1.5, zorder=6)
+                rings = True
             ticks = set(data["seq_len"].unique())
             if failures and axes is axes_list[0]:
                 for model, (length, status) in failures.items():
@@ -211,6 +225,10 @@ def metric_vs_seq_len(perf: pd.DataFrame, panels, palette: dict | None = None,
             axes.set_ylabel(y_label)
         labels = sorted(plotted)
         handles = [Line2D([], [], color=palette[label], marker="o") for label in labels]
+        if rings:
+            handles.append(Line2D([], [], linestyle="none", marker="o", markersize=11, markerfacecolor="none",
+                                  markeredgecolor=NOISY_COLOR))
+            labels = labels + ["noisy timing"]
         figure.legend(handles, labels, loc="outside right center", title="model")
         return figure_to_png_base64(figure)
 

@@ -24,9 +24,11 @@ def best_rows(table: pd.DataFrame, by: list[str], metric: str, highest: bool = T
     data = table.dropna(subset=[metric])
     for key, group in data.groupby(by, sort=True):
         best = group[metric].max() if highest else group[metric].min()
-        winners = sorted(group.loc[group[metric] == best, "model"].astype(str))
+        best_rows_of_group = group[group[metric] == best]
+        winners = sorted(best_rows_of_group["model"].astype(str))
+        noisy = "timing_noisy" in group and bool(best_rows_of_group["timing_noisy"].map(analysis.is_flag_set).any())
         out.append({"group": dict(zip(by, key if isinstance(key, tuple) else (key,))), "models": winners,
-                    "value": best, "others": len(group) - len(winners)})
+                    "value": best, "others": len(group) - len(winners), "noisy": noisy})
     return out
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from suite import analysis
 from suite.report import plots
-from suite.report.format import cells, format_number
+from suite.report.format import NOISY_MARK, Cell, cells, format_number, timed_cell
 from suite.report.template import section
 
 SCOPE_TITLES = {"mixer": "mixer alone, fwd+bwd", "model": "whole model, fwd+loss+bwd"}
@@ -27,13 +27,15 @@ def speed_section(inputs):
         timed[f"median_ms_{scope}"] = timed["median_ms"].where(timed["scope"] == scope)
     png = plots.metric_vs_seq_len(timed.assign(task=None), [
         (f"median_ms_{scope}", title, "ms per step", 1.0) for scope, title in panels]) if panels else None
-    ratios = [[r.scope, str(int(r.seq_len)), r.model, r.backend, r.baseline, r.baseline_backend, f"{r.speedup:.2f}x"]
+    ratios = [[r.scope, str(int(r.seq_len)), r.model, r.backend, r.baseline, r.baseline_backend,
+               Cell((NOISY_MARK if r.noisy else "") + f"{r.speedup:.2f}x", "num noisy" if r.noisy else "num")]
               for r in analysis.speedups(speed).itertuples()]
     scans = []
     measured = speed[(speed["scope"] == "scan") & speed["bytes_per_s"].notna() & (speed["backend"] != "copy")]
     for r in measured.itertuples():
         has_copy = r.copy_bytes_per_s == r.copy_bytes_per_s and r.copy_bytes_per_s  # not NaN, not 0
-        scans.append([r.model, str(int(r.seq_len)), format_number(r.median_ms), f"{r.bytes_per_s / 1e9:.2f}",
+        scans.append([r.model, str(int(r.seq_len)), timed_cell(r.median_ms, format_number, r.timing_noisy),
+                      f"{r.bytes_per_s / 1e9:.2f}",
                       f"{r.copy_bytes_per_s / 1e9:.2f}" if has_copy else "—",
                       f"{r.bytes_per_s / r.copy_bytes_per_s:.1%}" if has_copy else "—"])
     return section("speed", "Speed: training-step time vs length", "speed.html.j2", png=png,

@@ -7,7 +7,8 @@ from suite.analysis import load_results, speedups
 from suite.bench import DEFAULT_MODELS
 from suite.cli import main
 from suite.schema import validate
-from suite.speed import Subject, quartiles_ms, time_interleaved
+from suite.measure import Timing
+from suite.speed import Subject, time_interleaved
 from suite.store import read_records
 
 MODELS = "mingru:linear,mingru:log,mingru:triton,gru,gru:loop,minlstm:linear,lstm,lstm:loop"
@@ -17,7 +18,7 @@ MODELS = "mingru:linear,mingru:log,mingru:triton,gru,gru:loop,minlstm:linear,lst
 def bench_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     code = main(["bench", "speed", "--device", "cpu", "--seq-lens", "16,40", "--batch-size", "2", "--d-model", "8",
-                 "--repeats", "3", "--warmup", "1", "--models", MODELS, "--out", str(out / "run"),
+                 "--repeats", "3", "--warmup", "1", "--min-time-s", "0", "--models", MODELS, "--out", str(out / "run"),
                  "--report", str(out / "report.html")])
     assert code == 0
     return out
@@ -30,6 +31,10 @@ def test_records_are_valid_perf_records_with_timing_statistics(bench_run):
     assert {r["scope"] for r in records} == {"mixer", "model", "scan"}
     ok = [r for r in records if r["status"] == "ok"]
     assert ok and all(r["median_ms"] > 0 and r["iqr_ms"] >= 0 and r["repeats"] == 3 for r in ok)
+    assert all(0 < r["min_ms"] <= r["median_ms"] and isinstance(r["timing_noisy"], bool)
+               and r["load_avg_before"] is not None for r in ok)
+    assert all(r["tf32"] is False and r["deterministic"] is True and r["fill_uninitialized_memory"] is False
+               for r in records)
     assert len({r["cell_key"] for r in records}) == len(records)
     mixers = {r["model"]: r for r in records if r["scope"] == "mixer" and r["seq_len"] == 16}
     assert mixers["mingru:linear"]["backend"] == "linear" and mixers["mingru:log"]["backend"] == "log"
@@ -79,12 +84,25 @@ def test_subjects_are_timed_interleaved_and_a_failure_stays_a_record():
                 Subject("c", "mixer", stepper("c"))]
     time_interleaved(subjects, "cpu", warmup=1, repeats=3, classify=lambda e: "error", one_line=str)
     assert calls == ["a", "b", "c", "a", "b", "c", "a", "b", "c", "a", "c"]
-    assert [len(s.seconds) for s in subjects] == [3, 1, 3]
+    assert [s.timing.repeats for s in subjects] == [3, 1, 3]
     assert subjects[1].status == "error" and subjects[1].error == "b broke"
+    assert subjects[0].noise["timing_noisy"] in (True, False) and "load_avg_before" in subjects[0].noise
 
 
-def test_quartiles():
-    assert quartiles_ms([0.001, 0.002, 0.003, 0.004, 0.005]) == pytest.approx((3.0, 2.0))
+def test_interleaved_rounds_keep_a_fast_subject_until_its_minimum_time():
+    import time
+
+    slow = Subject("slow", "mixer", lambda: time.sleep(0.02))
+    fast = Subject("fast", "mixer", lambda: None)
+    time_interleaved([slow, fast], "cpu", warmup=0, repeats=3, classify=lambda e: "error", one_line=str,
+                     min_time_s=0.05, max_repeats=40)
+    assert 3 <= slow.timing.repeats <= 4           # 3 x 20 ms already passes 50 ms
+    assert fast.timing.repeats == 40               # never reaches 50 ms: stops at the cap
+
+
+def test_timing_statistics():
+    timing = Timing([0.001, 0.002, 0.003, 0.004, 0.005])
+    assert (timing.median_ms, timing.iqr_ms, timing.min_ms, timing.repeats) == pytest.approx((3.0, 2.0, 1.0, 5))
 
 
 def test_default_models_cover_every_backend_and_baseline():

@@ -74,6 +74,18 @@ def test_a_speed_ratio_drop_is_gated_only_when_asked(tmp_path, capsys):
     assert code == 1 and "mingru perf T=256 seed=0 train_speed_ratio" in out
 
 
+def test_a_speed_drop_in_a_noisy_cell_is_not_gated_and_is_said(tmp_path, capsys):
+    def slow_and_noisy(record):
+        if record["model"] == "mingru" and record["kind"] == "perf" and record["seq_len"] == 256:
+            record["train_tokens_per_s"] /= 2
+            record["timing_noisy"], record["timing_noisy_reason"] = True, "train step IQR 40% of its median"
+    current = copy_baseline(tmp_path / "current", slow_and_noisy)
+    code, out, err = run_compare(capsys, BASELINE, current, "--gate", "status,accuracy,speed")
+    assert code == 0 and "noisy timing" in out + err and "not gated" in out + err
+    comparison = compare_runs(load_run(BASELINE), load_run(current))
+    assert set(comparison.rows.loc[comparison.rows["model"] == "mingru", "verdict"]) >= {"noisy"}
+
+
 def test_a_machine_twice_as_slow_everywhere_is_not_a_speed_regression(tmp_path, capsys):
     def halve(record):
         for metric in ("train_tokens_per_s", "prefill_tokens_per_s"):

@@ -48,7 +48,8 @@ def test_headline_and_pareto_pick_the_right_models():
     accuracy = pd.DataFrame({"model": ["a", "b", "c"], "task": ["t"] * 3, "seq_len": [64] * 3,
                              "accuracy": [0.5, 0.9, 0.9]})
     best = sections.best_rows(accuracy, ["task", "seq_len"], "accuracy")
-    assert best == [{"group": {"task": "t", "seq_len": 64}, "models": ["b", "c"], "value": 0.9, "others": 1}]
+    assert best == [{"group": {"task": "t", "seq_len": 64}, "models": ["b", "c"], "value": 0.9, "others": 1,
+                     "noisy": False}]
     points = pd.DataFrame({"model": ["slow-good", "fast-bad", "dominated"], "x": [1.0, 10.0, 0.5],
                            "y": [0.9, 0.2, 0.1]})
     assert list(pareto_frontier(points, "x", "y")["model"]) == ["slow-good", "fast-bad"]

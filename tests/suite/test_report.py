@@ -241,3 +241,18 @@ def test_report_survives_incomplete_and_odd_records(tmp_path):
         warnings.simplefilter("error")
         page = write_report(write_run(tmp_path, synthetic_records() + odd + [other_batch])).read_text()
     assert "hand-written" in page and "exploded" in page
+
+
+def test_a_planted_noisy_cell_is_warned_on_the_first_screen_and_marked(tmp_path):
+    records = [r for r in synthetic_records() if r["kind"] == "perf"]
+    quiet = write_report(write_run(tmp_path / "quiet", records), tmp_path / "quiet.html").read_text()
+    assert "Noisy timings" not in quiet and "noisy" not in re.findall(r'<td class="([^"]*)"', quiet)
+    assert not re.search(r'<td class="num noisy">', quiet)
+    planted = next(r for r in records if r["model"] == "mingru" and r["seq_len"] == 128 and r["status"] == "ok")
+    planted.update(timing_noisy=True, timing_noisy_reason="train step IQR 35% of its median", repeats=5)
+    page = write_report(write_run(tmp_path / "noisy", records), tmp_path / "noisy.html").read_text()
+    first_screen = page[:page.index("<h2")]
+    assert "Noisy timings:" in first_screen and "1 of 7 timed cells" in first_screen
+    assert "train step IQR 35% of its median" in page                     # the perf table names why
+    assert re.search(r'<td class="num noisy">~[0-9]', page)                # and marks its timings
+    assert page.count("data:image/png;base64,") == quiet.count("data:image/png;base64,")
