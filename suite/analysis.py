@@ -347,7 +347,8 @@ SPEEDUP_BASELINES = {"mingru": ("gru", "gru:loop"), "minlstm": ("lstm", "lstm:lo
 def speedups(speed: pd.DataFrame, baselines: dict = SPEEDUP_BASELINES) -> pd.DataFrame:
     """Speed-ups measured in one run: ``baseline median_ms / model median_ms`` per scope and length,
     for each model whose family has baselines; ``noisy`` when either timing was flagged noisy."""
-    ok = speed[(speed["status"] == "ok") & speed["median_ms"].notna() & (speed["scope"] != "scan")]
+    ok = speed[(speed["status"] == "ok") & speed["median_ms"].notna() & (speed["scope"] != "scan")
+               & (speed["backend"] != "projections")]  # a min-RNN's projections alone: its floor, not a model
     index = {(row.scope, row.model, row.seq_len): row for row in ok.itertuples()}
     rows = []
     for (scope, model, seq_len), row in sorted(index.items(), key=lambda item: (str(item[0][0]), str(item[0][1]),

@@ -5,8 +5,10 @@ backend, the classic RNNs (``nn.GRU``/``nn.LSTM``: cuDNN on CUDA, ATen on CPU)
 and their sequential baselines (``gru:loop``/``lstm:loop``: ``nn.GRUCell`` /
 ``nn.LSTMCell`` stepped in Python, the paper's comparison), Mamba, Mamba-2 and
 the Transformer, per length, at two scopes (the mixer alone, the whole model),
-plus the scans' bandwidth against a copy. How each number is taken:
-:mod:`suite.speed`.
+plus the scans' bandwidth against a copy, and at mixer scope each min-RNN
+family's input projections alone (``mingru:projections``: the floor its step
+cannot go below; the summary prints each mixer's step over it). How each
+number is taken: :mod:`suite.speed`.
 
 Output: ``records.jsonl`` (``kind: perf``, with ``scope``, ``median_ms``,
 ``iqr_ms``, ``repeats``) and ``manifest.json`` in ``--out``, the speed ratios
@@ -137,12 +139,31 @@ def speed_ratios(records: list[dict]) -> list[dict]:
     return speedups(frame).to_dict("records")
 
 
+def projection_overheads(records: list[dict]) -> list[dict]:
+    """Per min-RNN mixer timed at mixer scope: its step median over its projections' median (same run)."""
+    from suite.speed import PROJECTIONS
+
+    ok = [r for r in records if r["status"] == "ok" and r.get("scope") == "mixer" and r.get("median_ms")]
+    floors = {(r["family"], r["seq_len"]): r["median_ms"] for r in ok if r["backend"] == PROJECTIONS}
+    return [{"model": r["model"], "seq_len": r["seq_len"], "median_ms": r["median_ms"],
+             "projections_ms": floors[(r["family"], r["seq_len"])],
+             "overhead": r["median_ms"] / floors[(r["family"], r["seq_len"])]}
+            for r in ok if r["backend"] != PROJECTIONS and (r["family"], r["seq_len"]) in floors]
+
+
 def print_summary(records: list[dict], ratios: list[dict], out=sys.stdout) -> None:
     print("\nspeed-up (times faster; baseline median / model median, same run):", file=out)
     print(f"  {'scope':<6} {'T':>6}  {'model':<16} {'vs':<10} {'speed-up':>9}", file=out)
     for ratio in ratios:
         print(f"  {ratio['scope']:<6} {ratio['seq_len']:>6}  {ratio['model']:<16} "
               f"{ratio['baseline'] + ' (' + ratio['baseline_backend'] + ')':<10} {ratio['speedup']:>8.2f}x", file=out)
+    floors = projection_overheads(records)
+    if floors:
+        print("\nmixer step over its own input projections (forward + backward; 1.0 = the scan costs nothing):",
+              file=out)
+        for row in floors:
+            print(f"  T={row['seq_len']:>6}  {row['model']:<16} {row['overhead']:6.2f}x  "
+                  f"({row['median_ms']:.3g} ms vs {row['projections_ms']:.3g} ms)", file=out)
     scans = [r for r in records if r.get("scope") == "scan" and r.get("copy_bytes_per_s")]
     if scans:
         print("\nscan forward bandwidth (projection read + h written) vs a copy of the same bytes:", file=out)
@@ -162,7 +183,7 @@ def command(args) -> int:
     from suite.cli import REPO_ROOT
     from suite.measure import apply_numerics
     from suite.presets import resolve_dtype
-    from suite.speed import mixer_subject, model_subject, scan_subjects, time_interleaved, Subject
+    from suite.speed import mixer_subject, model_subject, projections_subject, scan_subjects, time_interleaved, Subject
     from suite.store import RecordWriter, prepare_run_dir, write_manifest
 
     check_arguments(args)
@@ -196,6 +217,11 @@ def command(args) -> int:
                     subjects = scan_subjects(seq_len, args.batch_size, args.d_model, device, dtype, args.seed)
                 else:
                     subjects = []
+                    if scope == "mixer":  # each min-RNN family's projections alone: the floor of its step
+                        families = dict.fromkeys(spec.partition(":")[0] for spec in args.models)
+                        subjects += [projections_subject(family, seq_len, args.batch_size, args.d_model, device,
+                                                         dtype, args.seed)
+                                     for family in families if family in ("mingru", "minlstm")]
                     for spec in args.models:
                         try:
                             subjects.append(builders[scope](spec, seq_len, args.batch_size, args.d_model, device,
@@ -216,7 +242,7 @@ def command(args) -> int:
     ratios = speed_ratios(records)
     print_summary(records, ratios)
     manifest.update(status="finished", finished=datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                    speed_ratios=ratios)
+                    speed_ratios=ratios, projection_overheads=projection_overheads(records))
     write_manifest(run_dir, manifest)
     print(f"records: {run_dir / 'records.jsonl'}")
     if not args.no_report:

@@ -111,6 +111,31 @@ def mixer_subject(spec: str, seq_len: int, batch: int, d_model: int, device: str
                    config={"d_model": d_model, "n_layers": 1, "options": options, "scope": "mixer"})
 
 
+PROJECTIONS = "projections"  # the backend name of a min-RNN mixer's input projections timed alone
+
+
+def projections_subject(family_name: str, seq_len: int, batch: int, d_model: int, device: str, dtype: str,
+                        seed: int) -> Subject:
+    """The input projections of a min-RNN mixer at mixer scope, alone: the same ``F.linear`` per
+    gate (forward and backward, same input and upstream gradient) without the scan, the floor a
+    mixer step cannot go below. ``<family>:<backend>`` over this is what the scan adds."""
+    width = 2 if family_name == "mingru" else 3
+    torch.manual_seed(seed)
+    weight = torch.nn.Linear(d_model, width * d_model, bias=False).weight.to(device).requires_grad_()
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, seq_len, d_model, generator=generator).to(device).requires_grad_()
+    upstream = torch.randn(batch, seq_len, d_model, generator=generator).to(device)
+
+    def step():
+        x.grad = weight.grad = None
+        with autocast_context(device, dtype):
+            outputs = [F.linear(x, rows) for rows in weight.split(d_model)]
+        torch.autograd.backward(outputs, [upstream.to(out.dtype) for out in outputs])
+
+    return Subject(f"{family_name}:{PROJECTIONS}", "mixer", step, backend=PROJECTIONS, params=weight.numel(),
+                   config={"d_model": d_model, "n_layers": 1, "scope": "mixer", "projections_of": family_name})
+
+
 def model_subject(spec: str, seq_len: int, batch: int, d_model: int, device: str, dtype: str, seed: int) -> Subject:
     family, _ = resolve_backend(spec, device)
     options = {"max_seq_len": seq_len} if "max_seq_len" in family.defaults else {}

@@ -25,12 +25,17 @@ every gradient is elementwise::
 
 ``GatedScan`` fuses the gate activations with the scan: it takes the
 pre-activations, one contiguous ``[B, T, H]`` tensor each (candidate, gate for
-minGRU; candidate, forget, input for minLSTM), saves them,
-``h``, ``a``, ``g(c)`` and ``sigmoid(min(c, 0))`` for the backward, and returns
-one gradient per input tensor. Everything runs in float32, or float64 for float64 inputs.
+minGRU; candidate, forget, input for minLSTM), saves the gate pre-activations,
+``h``, ``a``, ``g(c)`` and ``g'(c)`` for the backward, and returns one gradient
+per input tensor. The backward allocates one ``[B, T, H]`` tensor (``G``) and
+writes every gradient into a buffer the forward made and nothing needs any
+more (``g'(c)``, ``g(c)``, then ``G`` and ``a``), so it runs once per forward
+(:func:`saved_buffers_kept` for ``retain_graph``). Everything runs in float32,
+or float64 for float64 inputs.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -101,7 +106,7 @@ def reverse_scan(a: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     return grad
 
 
-def _keep_gate(gates: tuple) -> torch.Tensor:
+def _keep_gate(gates: tuple, scratch: torch.Tensor) -> torch.Tensor:
     """``a`` (a new tensor) from ``(k,)`` (minGRU: ``a = sigmoid(-k)``) or ``(k_f, k_i)``
     (minLSTM: ``a = f' = sigmoid(k_f) / (sigmoid(k_f) + sigmoid(k_i))``).
 
@@ -109,32 +114,50 @@ def _keep_gate(gates: tuple) -> torch.Tensor:
     float underflow (``>= sqrt(tiny)``: both gates deep in their negative tails,
     below about -43 in float32, would make it 0/0). Where any element falls
     below that, the whole tensor is computed in log space instead:
-    ``a = sigmoid(log sigmoid(k_f) - log sigmoid(k_i))``, finite for any gates."""
+    ``a = sigmoid(log sigmoid(k_f) - log sigmoid(k_i))``, finite for any gates.
+    ``scratch`` (a tensor of the gates' shape whose contents do not matter) holds the
+    denominator, so no temporary is allocated."""
     if len(gates) == 1:
         return torch.neg(gates[0]).sigmoid_()
     forget, inp = gates
     keep = torch.sigmoid(forget)
-    denominator = torch.sigmoid(inp).add_(keep)
+    denominator = torch.sigmoid(inp, out=scratch).add_(keep)
     if denominator.amin() >= torch.finfo(denominator.dtype).tiny ** 0.5:
         return keep.div_(denominator)
     return F.logsigmoid(forget).sub_(F.logsigmoid(inp)).sigmoid_()
 
 
-def _g_parts(candidate: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``g(c) = sigmoid(min(c, 0)) + max(c, 0)`` and ``s = sigmoid(min(c, 0))`` (new tensors).
+def _g_parts(candidate: torch.Tensor, scratch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``g(c) = sigmoid(min(c, 0)) + max(c, 0)`` and its derivative ``g'(c)`` (new tensors;
+    ``scratch``, of ``c``'s shape, is overwritten).
 
-    Two allocations and in-place arithmetic on them; no ``torch.where`` or boolean
-    masks, whose CPU kernels cost several elementwise passes each."""
+    ``g'(c) = 1`` for ``c >= 0`` and ``s (1 - s)`` below (``s = sigmoid(min(c, 0))``),
+    written mask-free as ``s (1 - s) + 0.75 * step(c)`` (``s = 0.5`` above zero) with
+    ``step(c) = (copysign(1, c) + 1) / 2``: in-place arithmetic on two allocations, no
+    ``torch.where`` or boolean masks, whose CPU kernels cost several elementwise passes each."""
     sig_negative = torch.clamp(candidate, max=0).sigmoid_()
-    return torch.clamp(candidate, min=0).add_(sig_negative), sig_negative
+    gc = torch.clamp(candidate, min=0).add_(sig_negative)
+    half_step = torch.tensor(0.375, dtype=candidate.dtype, device=candidate.device)
+    step = torch.copysign(half_step, candidate, out=scratch).add_(0.375)
+    return gc, sig_negative.addcmul_(sig_negative, sig_negative, value=-1).add_(step)
 
 
-def _grad_candidate(q: torch.Tensor, candidate: torch.Tensor, sig_negative: torch.Tensor) -> torch.Tensor:
-    """``q * g'(c)``: ``g'(c) = 1`` for ``c >= 0`` and ``s (1 - s)`` below, as
-    ``s (1 - s) + 0.75 * step(c)`` (``s = 0.5`` above zero) with ``step(c) =
-    (copysign(1, c) + 1) / 2``; mask-free, see :func:`_g_parts`."""
-    step = torch.copysign(torch.tensor(0.375, dtype=q.dtype, device=q.device), candidate).add_(0.375)
-    return torch.ops.aten.sigmoid_backward(q, sig_negative).addcmul_(q, step)
+_REUSE_SAVED_BUFFERS = True
+
+
+@contextlib.contextmanager
+def saved_buffers_kept():
+    """Inside it, :class:`GatedScan`'s backward leaves its saved tensors intact, so the graph
+    can be differentiated more than once (``retain_graph=True``, ``torch.autograd.gradcheck``).
+    Outside it (the default) the backward writes its gradients into the buffers the forward
+    saved, which are dead by then: one fresh ``[B, T, H]`` tensor per backward instead of
+    seven, each of which costs page faults on CPU."""
+    global _REUSE_SAVED_BUFFERS
+    previous, _REUSE_SAVED_BUFFERS = _REUSE_SAVED_BUFFERS, False
+    try:
+        yield
+    finally:
+        _REUSE_SAVED_BUFFERS = previous
 
 
 class GatedScan(torch.autograd.Function):
@@ -145,37 +168,48 @@ class GatedScan(torch.autograd.Function):
     def forward(ctx, h0, candidate, *gates):
         input_dtype, dtype = candidate.dtype, scan_dtype(candidate.dtype)
         candidate, gates = candidate.to(dtype).contiguous(), tuple(k.to(dtype).contiguous() for k in gates)
-        a = _keep_gate(gates)
-        gc, sig_negative = _g_parts(candidate)
-        h = torch.addcmul(gc, a, gc, value=-1)                       # b = (1 - a) g(c)
+        h = torch.empty_like(candidate)                              # scratch until it holds b
+        a = _keep_gate(gates, scratch=h)
+        gc, grad_g = _g_parts(candidate, scratch=h)
+        torch.addcmul(gc, a, gc, value=-1, out=h)                    # b = (1 - a) g(c)
         if h0 is not None:
             h[:, 0].addcmul_(a[:, 0], h0.to(dtype))
         scan(a, h)
-        # a, g(c) and sigmoid(min(c, 0)) are kept: three tensors of h's size, instead of
-        # recomputing the gate arithmetic in the backward
-        ctx.save_for_backward(h0, h, a, gc, sig_negative, candidate, *gates)
+        # a, g(c) and g'(c) are kept (three tensors of h's size, all made here) instead of
+        # recomputing the gate arithmetic in the backward, which writes into them
+        ctx.save_for_backward(h0, h, a, gc, grad_g, *gates)
         ctx.input_dtype = input_dtype
+        ctx.reuse = _REUSE_SAVED_BUFFERS
+        ctx.spent = False
         return h
 
     @staticmethod
     def backward(ctx, grad_h):
-        h0, h, a, gc, sig_negative, candidate, *gates = ctx.saved_tensors
+        if ctx.spent:  # checked before unpacking, which would only say "modified by an inplace operation"
+            raise RuntimeError("the linear min-RNN scan's backward wrote into its saved buffers and runs once per "
+                               "forward: run the forward again, or differentiate inside "
+                               "models.scans.linear_space.saved_buffers_kept()")
+        h0, h, a, gc, grad_g, *gates = ctx.saved_tensors
+        if ctx.reuse:
+            ctx.spent = True
+        else:
+            a, gc, grad_g = a.clone(), gc.clone(), grad_g.clone()
         grad = reverse_scan(a, grad_h.to(h.dtype, copy=True, memory_format=torch.contiguous_format))   # G
-        q = torch.addcmul(grad, grad, a, value=-1)                                        # G (1 - a)
-        grad_candidate = _grad_candidate(q, candidate, sig_negative)                      # dL/dc
-        del q
-        # dL/du = G (h_{t-1} - g(c)) a (1 - a), h_{t-1} being h0 (or 0) at t = 1.
-        grad_u = torch.neg(gc)
+        grad_h0 = (a[:, 0] * grad[:, 0]).to(h0.dtype) if h0 is not None and ctx.needs_input_grad[0] else None
+        grad_candidate = grad_g.mul_(grad)                                 # dL/dc = G (1 - a) g'(c), in g'(c)
+        grad_candidate.addcmul_(grad_candidate, a, value=-1)
+        # dL/du = G (h_{t-1} - g(c)) a (1 - a), h_{t-1} being h0 (or 0) at t = 1; in g(c)'s buffer.
+        grad_u = gc.neg_()
         grad_u[:, 1:].add_(h[:, :-1])
         if h0 is not None:
             grad_u[:, 0].add_(h0.to(h.dtype))
         torch.ops.aten.sigmoid_backward(grad_u.mul_(grad), a, grad_input=grad_u)
         if len(gates) == 1:                                                               # u = -k
             grad_gates = (grad_u.neg_(),)
-        else:                                                   # du/dk_f = sigmoid(-k_f), du/dk_i = -sigmoid(-k_i)
+        else:    # du/dk_f = sigmoid(-k_f), du/dk_i = -sigmoid(-k_i); into G's and a's buffers, dead now
             forget, inp = gates
-            grad_gates = (torch.neg(forget).sigmoid_().mul_(grad_u), torch.neg(inp).sigmoid_().mul_(grad_u).neg_())
-        grad_h0 = (a[:, 0] * grad[:, 0]).to(h0.dtype) if h0 is not None and ctx.needs_input_grad[0] else None
+            grad_gates = (torch.neg(forget, out=grad).sigmoid_().mul_(grad_u),
+                          torch.neg(inp, out=a).sigmoid_().mul_(grad_u).neg_())
         return (grad_h0, grad_candidate.to(ctx.input_dtype), *(g.to(ctx.input_dtype) for g in grad_gates))
 
 

@@ -1,5 +1,7 @@
 """The min-RNN scan backends against a step loop: outputs and gradients, float64 and float32,
 with and without a carried state, at lengths on and off every chunk boundary."""
+import contextlib
+
 import pytest
 import torch
 
@@ -86,7 +88,33 @@ def test_linear_scan_gradcheck(kind, seq_len):
     projection, h0, _ = inputs(kind, seq_len, True, torch.float64, hidden=2, batch=1)
     projection.requires_grad_()
     h0.requires_grad_()
-    assert torch.autograd.gradcheck(lambda p, h: linear_space.gated_scan_projection(p, h, 2, kind), (projection, h0))
+    with linear_space.saved_buffers_kept():  # gradcheck differentiates one graph once per output element
+        assert torch.autograd.gradcheck(lambda p, h: linear_space.gated_scan_projection(p, h, 2, kind),
+                                        (projection, h0))
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_backward_into_saved_buffers_equals_the_kept_buffers_and_runs_once(kind):
+    """The default backward writes its gradients into the forward's buffers: the same gradients
+    as with the buffers kept, bit for bit; a second backward through that graph is refused."""
+    projection, h0, _ = inputs(kind, 70, True, torch.float32, hidden=3, batch=2)
+    upstream = torch.randn(2, 70, 3, generator=torch.Generator().manual_seed(5))
+    grads = []
+    for context in (linear_space.saved_buffers_kept, contextlib.nullcontext):
+        p, h = projection.clone().requires_grad_(), h0.clone().requires_grad_()
+        with context():
+            out = linear_space.gated_scan_projection(p, h, 3, kind)
+        kept = out.detach().clone()
+        out.backward(upstream, retain_graph=True)
+        torch.testing.assert_close(out.detach(), kept, rtol=0, atol=0)  # the output itself is never written
+        grads.append((p.grad, h.grad))
+        if context is contextlib.nullcontext:
+            with pytest.raises(RuntimeError, match="runs once per forward"):
+                out.backward(upstream)
+        else:
+            out.backward(upstream)  # kept buffers: a second backward is allowed
+    torch.testing.assert_close(grads[0][0] / 2, grads[1][0], rtol=0, atol=0)
+    torch.testing.assert_close(grads[0][1] / 2, grads[1][1], rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("seq_len", [1, 63, 64, 65, 100, 1000])
