@@ -155,3 +155,25 @@ def test_report_refuses_corrupt_records_naming_the_lines(tiny_run, tmp_path, cap
     assert main(["report", str(corrupt), "--out", str(tmp_path / "r.html")]) == 2
     err = capsys.readouterr().err
     assert "records.jsonl:3" in err and len(err.strip().splitlines()) == 1
+
+
+def test_smoke_perf_records_carry_their_spread_and_numerics(tmp_path):
+    """Every perf record of the smoke preset: median, IQR, minimum, at least 3 repeats, the host's
+    load, a boolean timing_noisy (with its reason when set), and the numerics it ran under."""
+    out = tmp_path / "run"
+    code = main(["run", "--preset", "smoke", "--kinds", "perf", "--models", "mingru,gru,transformer",
+                 "--perf-seq-lens", "64", "--out", str(out), "--no-report", "--tf32", "on"])
+    assert code == 0
+    records = read_records(out)
+    assert len(records) == 3 and all(r["status"] == "ok" for r in records)
+    for record in records:
+        assert record["median_ms"] == record["train_step_ms"] and record["iqr_ms"] >= 0
+        assert 0 < record["min_ms"] <= record["median_ms"] and record["repeats"] >= 3
+        assert record["prefill_iqr_ms"] >= 0 and record["decode_iqr_ms"] >= 0
+        assert isinstance(record["timing_noisy"], bool) and (record["timing_noisy_reason"] is None) != \
+            record["timing_noisy"]
+        assert record["load_avg_before"] is not None and record["load_avg_after"] is not None
+        assert (record["tf32"], record["deterministic"], record["fill_uninitialized_memory"]) == (True, True, False)
+        assert record["train_config"]["tf32"] is True
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["options"]["tf32"] == "on"
