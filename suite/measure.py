@@ -72,7 +72,6 @@ import ctypes
 import ctypes.util
 import functools
 import gc
-import math
 import os
 import statistics
 import time
@@ -233,11 +232,11 @@ def apply_numerics(tf32: bool = False, deterministic: bool = True) -> None:
     """Set TF32 for every fp32 matmul and convolution (cuBLAS and cuDNN alike) and
     deterministic algorithms, the same way wherever cells or benchmarks run."""
     precision = "tf32" if tf32 else "ieee"
-    if hasattr(torch.backends, "fp32_precision"):   # torch >= 2.9
-        torch.backends.cuda.matmul.fp32_precision = precision
-        torch.backends.cudnn.fp32_precision = precision
-        torch.backends.cudnn.conv.fp32_precision = precision
-        torch.backends.cudnn.rnn.fp32_precision = precision
+    if hasattr(torch.backends, "fp32_precision"):   # torch >= 2.9: never mix with the legacy flags
+        cudnn = torch.backends.cudnn
+        for backend in (torch.backends.cuda.matmul, cudnn, getattr(cudnn, "conv", None), getattr(cudnn, "rnn", None)):
+            if backend is not None and hasattr(backend, "fp32_precision"):
+                backend.fp32_precision = precision
     else:
         torch.backends.cuda.matmul.allow_tf32 = tf32
         torch.backends.cudnn.allow_tf32 = tf32
@@ -254,10 +253,6 @@ def numerics_fields() -> dict:
         tf32 = bool(torch.backends.cuda.matmul.allow_tf32)
     return {"tf32": tf32, "deterministic": torch.are_deterministic_algorithms_enabled(),
             "fill_uninitialized_memory": bool(torch.utils.deterministic.fill_uninitialized_memory)}
-
-
-def median(values) -> float:
-    return float(statistics.median(values))
 
 
 def _read_status_bytes(*fields: str) -> dict:

@@ -38,8 +38,6 @@ seed, made before any timing):
 """
 from __future__ import annotations
 
-import time
-
 import torch
 from torch.nn import functional as F
 
