@@ -58,10 +58,13 @@ def test_loop_gradients_match_native_and_its_backward_is_linear_in_length(cell):
         grads.append(x.grad)
     torch.testing.assert_close(grads[0], grads[1], rtol=1e-10, atol=1e-10)
     x = random(2, 9, 8).requires_grad_()
-    names = set()
+    names, seen = set(), set()
     pending = [loop(x).grad_fn]
-    while pending:
+    while pending:  # every node of the backward graph once (paths through it multiply with T)
         node = pending.pop()
+        if node in seen:
+            continue
+        seen.add(node)
         names.add(type(node).__name__)
         pending.extend(next_node for next_node, _ in node.next_functions if next_node is not None)
     assert "UnbindBackward0" in names and "SelectBackward0" not in names
