@@ -3,8 +3,9 @@
 Timing
 ------
 Every time the suite reports comes from :func:`time_once` (one call of a
-function, synchronised) through :func:`time_repeats` (a phase of a perf cell)
-or directly (the speed benchmark's interleaved rounds, each decode token):
+function, synchronised), through :func:`time_repeats` (a phase of a perf cell,
+decode runs included) or the speed benchmark's interleaved rounds, which stop
+by the same rule (:meth:`Timing.wants_more`):
 
 - CUDA: the device is synchronised, then CUDA events are recorded around the
   call and read after synchronising again, so a time covers the kernels the
@@ -138,6 +139,11 @@ class Timing:
     def relative_iqr(self) -> float:
         return self.iqr_ms / self.median_ms if self.median_ms > 0 else 0.0
 
+    def wants_more(self, min_repeats: int, min_time_s: float, max_repeats: int) -> bool:
+        """Whether another timed call is due: fewer than ``min_repeats`` (at least 1) so far, or
+        less than ``min_time_s`` in all while under ``max_repeats``."""
+        return self.repeats < max(1, min_repeats) or (sum(self.seconds) < min_time_s and self.repeats < max_repeats)
+
 
 def time_repeats(fn, device, warmup: int = 1, min_repeats: int = 5, min_time_s: float = 0.0,
                  max_repeats: int = 1000) -> Timing:
@@ -147,8 +153,7 @@ def time_repeats(fn, device, warmup: int = 1, min_repeats: int = 5, min_time_s: 
         fn()
     synchronize(device)
     timing = Timing()
-    while timing.repeats < max(1, min_repeats) or (sum(timing.seconds) < min_time_s
-                                                   and timing.repeats < max_repeats):
+    while timing.wants_more(min_repeats, min_time_s, max_repeats):
         timing.seconds.append(time_once(fn, device))
     return timing
 

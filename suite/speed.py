@@ -106,7 +106,8 @@ def mixer_subject(spec: str, seq_len: int, batch: int, d_model: int, device: str
         out.backward(upstream.to(out.dtype))
 
     state = mixer.state_elements(seq_len)
-    return Subject(spec, "mixer", step, backend=str(mixer.backend), describe=lambda: str(mixer.backend), params=sum(p.numel() for p in mixer.parameters()),
+    return Subject(spec, "mixer", step, backend=str(mixer.backend), describe=lambda: str(mixer.backend),
+                   params=sum(p.numel() for p in mixer.parameters()),
                    state_bytes=4 * state if state is not None else None,
                    config={"d_model": d_model, "n_layers": 1, "options": options, "scope": "mixer"})
 
@@ -236,9 +237,7 @@ def time_interleaved(subjects: list[Subject], device: str, warmup: int, repeats:
             return False
 
     def wants_more(subject) -> bool:
-        timing = subject.timing
-        return subject.status == "ok" and (timing.repeats < repeats or (
-            sum(timing.seconds) < min_time_s and timing.repeats < max_repeats))
+        return subject.status == "ok" and subject.timing.wants_more(repeats, min_time_s, max_repeats)
 
     for subject in live:
         for _ in range(warmup):

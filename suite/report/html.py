@@ -91,7 +91,7 @@ def noisy_summary(records: pd.DataFrame) -> dict | None:
         return None
     cells = analysis.latest_records(records)
     timed = int(((cells["kind"] == "perf") & (cells["status"] == "ok")).sum())
-    kinds = sorted({reason.split(" ")[-1] if "spread unknown" in reason else
+    kinds = sorted({"too few repeats" if "spread unknown" in reason else
                     ("busy host" if "load" in reason or "other processes" in reason else "spread")
                     for text in noisy["timing_noisy_reason"].dropna() for reason in str(text).split("; ")})
     return {"count": len(noisy), "timed": timed, "reasons": ", ".join(kinds) or "no reason recorded"}

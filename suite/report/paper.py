@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from suite import paper, published
 from suite.report.format import NO_VALUE, NOISY_MARK, Cell, _missing, cells
-from suite.report.plots import NOISY_COLOR, STYLE, figure_to_png_base64, model_palette
+from suite.report.plots import STYLE, figure_to_png_base64, model_palette, ring_noisy
 from suite.report.template import section
 
 
@@ -46,15 +46,14 @@ def speedup_figure(table: pd.DataFrame) -> str | None:
                       label=f"{model} / {line['baseline'].iloc[0]} (measured)")
             noisy = line[line["noisy"].astype(bool)]
             if len(noisy):
-                axes.scatter(noisy["seq_len"], noisy["measured"], s=140, facecolors="none", edgecolors=NOISY_COLOR,
-                             linewidths=1.5, zorder=6, label="_noisy")
+                ring_noisy(axes, noisy["seq_len"], noisy["measured"])
         for (model, baseline), points in published.paper_speedups().items():
             lengths = sorted(points)
             axes.plot(lengths, [points[length] for length in lengths], linestyle="none", marker="x",
                       markersize=10, markeredgewidth=2, color="black" if model == "mingru" else "dimgrey",
                       label=f"{model} / {baseline} (paper, T4)")
         if measured["noisy"].astype(bool).any():
-            axes.scatter([], [], s=140, facecolors="none", edgecolors=NOISY_COLOR, label="noisy timing")
+            ring_noisy(axes, [], [], label="noisy timing")
         axes.axhline(1.0, color="grey", linestyle=":", linewidth=1)
         axes.set_xscale("log", base=2)
         axes.set_yscale("log")

@@ -163,6 +163,11 @@ def plain_log_ticks(axis, values: pd.Series) -> None:
 NOISY_COLOR = "#d62728"
 
 
+def ring_noisy(axes, x, y, label: str = "_noisy") -> None:
+    """A ring around each point whose timing was flagged noisy (``suite.measure``)."""
+    axes.scatter(x, y, s=140, facecolors="none", edgecolors=NOISY_COLOR, linewidths=1.5, zorder=6, label=label)
+
+
 def metric_vs_seq_len(perf: pd.DataFrame, panels, palette: dict | None = None,
                       failures: dict | None = None, mark_noisy: bool = True) -> str | None:
     """One panel per ``(metric, title, y_label, scale)`` in ``panels``, each a
@@ -201,8 +206,7 @@ def metric_vs_seq_len(perf: pd.DataFrame, panels, palette: dict | None = None,
             noisy = data[data["timing_noisy"].map(is_flag_set).astype(bool)] \
                 if mark_noisy and "timing_noisy" in data else data.iloc[:0]
             if len(noisy):
-                axes.scatter(noisy["seq_len"], noisy["value"], s=140, facecolors="none", edgecolors=NOISY_COLOR,
-                             linewidths=1.5, zorder=6)
+                ring_noisy(axes, noisy["seq_len"], noisy["value"])
                 rings = True
             ticks = set(data["seq_len"].unique())
             if failures and axes is axes_list[0]:
