@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 def load_results(path):
     """Records of a run directory (or a ``records.jsonl`` file) as a pandas DataFrame."""
-    from suite.analysis import load_results as _load
+    from suite.analysis.tables import load_results as _load
 
     return _load(path)
 

@@ -1,5 +1,5 @@
 import sys
 
-from suite.cli import main
+from suite.commands.cli import main
 
 sys.exit(main())

@@ -29,7 +29,7 @@ class Preset:
     description: str
     device: str = "cpu"                   # what it is sized for: cpu | cuda
     dtype: str = "auto"                   # auto | float32 | bfloat16-autocast (see resolve_dtype)
-    tf32: bool = False                    # TF32 for fp32 matmuls/cuDNN on CUDA (suite.measure.apply_numerics)
+    tf32: bool = False                    # TF32 for fp32 matmuls/cuDNN on CUDA (suite.measure.timing.apply_numerics)
     # model
     d_model: int = 64
     n_layers: int = 2
@@ -59,7 +59,7 @@ class Preset:
     perf_vocab_size: int = 64
     perf_warmup: int = 1
     perf_repeats: int = 5                 # at least this many timed repeats per phase ...
-    perf_min_time_s: float = 0.25         # ... and at least this many seconds of them (suite.measure)
+    perf_min_time_s: float = 0.25         # ... and at least this many seconds of them (suite.measure.timing)
     decode_tokens: int = 32
     perf_extra_models: tuple = ("gru:loop", "lstm:loop")  # added to perf cells when --models all
     cell_timeout_s: float = 600.0
@@ -67,11 +67,11 @@ class Preset:
     models: tuple = ()
     kinds: tuple = ()
     n_layers_grid: tuple = ()           # accuracy cells: one cell per layer count (empty: n_layers)
-    # steps-to-accuracy (suite.train): validation accuracy every eval_every steps on curve_batches batches
+    # steps-to-accuracy (suite.measure.train): validation accuracy every eval_every steps on curve_batches batches
     target_accuracy: float | None = None
     eval_every: int = 0
     curve_batches: int = 2
-    # energy per token on perf cells (suite.energy): off unless asked; only at energy_seq_lens when given
+    # energy per token on perf cells (suite.measure.energy): off unless asked; only at energy_seq_lens when given
     energy: bool = False
     energy_seq_lens: tuple = ()
 

@@ -61,7 +61,7 @@ def test_cudnn_gru_matches_cpu_native():
 def test_perf_cell_measures_cuda_memory():
     from suite.plan import build_plan
     from suite.presets import get_preset
-    from suite.cell import run_cell
+    from suite.measure.cell import run_cell
 
     cells = build_plan(get_preset("tiny"), models=["mingru"], kinds=("perf",), device="cuda:0")
     record = run_cell(cells[0], "cuda:0", {"run_id": "gpu-test"})
@@ -72,7 +72,7 @@ def test_perf_cell_measures_cuda_memory():
 
 @pytest.mark.parametrize("megabytes", [64, 256])
 def test_cuda_phase_peak_matches_a_known_allocation(megabytes):
-    from suite.measure import CUDA_METHOD, PhaseMemory
+    from suite.measure.memory import CUDA_METHOD, PhaseMemory
 
     size = megabytes * 2**20
     memory = PhaseMemory("cuda:0")
@@ -85,8 +85,8 @@ def test_cuda_phase_peak_matches_a_known_allocation(megabytes):
 
 
 def test_isolated_cells_each_get_their_own_cuda_context(tmp_path):
-    from suite.cli import main
-    from suite.store import read_records
+    from suite.commands.cli import main
+    from suite.records.store import read_records
 
     out = tmp_path / "run"
     assert main(["run", "--preset", "tiny", "--models", "mingru,transformer", "--device", "cuda", "--no-report",
@@ -122,12 +122,12 @@ def test_triton_scan_default_blocks_match_float64_on_cuda(kind, with_state):
 
 
 def test_bench_speed_runs_on_cuda(tmp_path):
-    from suite.cli import main
+    from suite.commands.cli import main
 
     assert main(["bench", "speed", "--device", "cuda", "--seq-lens", "64", "--batch-size", "2", "--d-model", "32",
                  "--repeats", "2", "--warmup", "1", "--models", "mingru:triton,mingru:linear,gru,gru:loop",
                  "--out", str(tmp_path / "bench"), "--no-report"]) == 0
-    from suite.store import read_records
+    from suite.records.store import read_records
 
     records = read_records(tmp_path / "bench")
     assert all(r["status"] == "ok" for r in records), [(r["model"], r["error"]) for r in records if r["error"]]

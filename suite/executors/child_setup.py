@@ -4,11 +4,11 @@ child inherits what is done here instead of paying for it per cell.
 - cuBLAS is asked for deterministic workspaces (must precede CUDA start-up; the
   server never starts CUDA, each child starts its own).
 - torch and the cell runner are imported (~2-3 s, once).
-- :func:`suite.measure.apply_numerics` (deterministic algorithms, TF32 off) —
+- :func:`suite.measure.timing.apply_numerics` (deterministic algorithms, TF32 off) —
   the first ``torch.use_deterministic_algorithms`` costs ~1.4 s, so it is paid
   here once; each cell then sets its own TF32 choice the same way.
 - everything alive now is frozen out of the garbage collector, so the full
-  collections that ``suite.measure`` makes per phase scan only what a cell creates.
+  collections that ``suite.measure.timing`` makes per phase scan only what a cell creates.
 """
 import gc
 import importlib
@@ -16,7 +16,7 @@ import os
 
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 torch = importlib.import_module("torch")
-importlib.import_module("suite.cell")
-importlib.import_module("suite.measure").apply_numerics()
+importlib.import_module("suite.measure.cell")
+importlib.import_module("suite.measure.timing").apply_numerics()
 gc.collect()
 gc.freeze()

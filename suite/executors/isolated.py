@@ -144,8 +144,8 @@ def call_in_child(function, args, settings: dict, timeout_s: float | None, start
 
 
 def run_cell_entry(cell, device: str, context: dict):
-    """:func:`suite.cell.run_cell`, imported in the child (the caller never needs torch)."""
-    from suite.cell import run_cell
+    """:func:`suite.measure.cell.run_cell`, imported in the child (the caller never needs torch)."""
+    from suite.measure.cell import run_cell
 
     return run_cell(cell, device, context)
 
@@ -158,10 +158,10 @@ def child_device(device: str, settings: dict) -> str:
 
 
 def run_one(cell, device: str, context: dict, settings: dict, timeout_s: float | None, started=None):
-    """The record (a list for an extrapolation cell, see ``suite.cell``) of ``cell`` run in its own child: the child's own, or the driver's
-    :func:`suite.cell.failure_record` when the child timed out or died (naming the GPU the child
+    """The record (a list for an extrapolation cell, see ``suite.measure.cell``) of ``cell`` run in its own child: the child's own, or the driver's
+    :func:`suite.measure.cell.failure_record` when the child timed out or died (naming the GPU the child
     was pinned to, if any). ``started`` as in :func:`call_in_child`."""
-    from suite.cell import cell_records, failure_record
+    from suite.measure.cell import cell_records, failure_record
 
     start = time.perf_counter()
     record, failure = call_in_child(run_cell_entry, (cell, child_device(device, settings), context), settings,
@@ -176,7 +176,7 @@ def run_one(cell, device: str, context: dict, settings: dict, timeout_s: float |
 def run(cells, device: str, context: dict, writer, progress=None, settings: dict | None = None,
         timeout_s: float | None = None) -> list[dict]:
     """Run every cell in its own child; append one record per cell; see the module docstring."""
-    from suite.cell import cell_records
+    from suite.measure.cell import cell_records
 
     settings = settings or {}
     records = []

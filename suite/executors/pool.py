@@ -26,7 +26,7 @@ from suite.executors import isolated
 def run(cells, device: str, context: dict, writer, progress=None, settings: dict | None = None,
         timeout_s: float | None = None, jobs: int = 1, gpu_ids: list[str] | None = None) -> list[dict]:
     """Run ``cells`` ``jobs`` at a time; append one record per cell (see the module docstring)."""
-    from suite.cell import cell_records
+    from suite.measure.cell import cell_records
 
     settings = settings or {}
     isolated.forkserver_context()  # made once here, not raced by the slot threads

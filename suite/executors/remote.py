@@ -43,8 +43,8 @@ def run_on_worker(cell, device: str, context: dict, settings: dict, timeout_s: f
 
 def records_of(cell, outcome: dict, device: str, context: dict) -> list[dict]:
     """Driver side: the cell's records from a worker's outcome (its failure becomes
-    :func:`suite.cell.failure_record`, naming the host it ran on)."""
-    from suite.cell import cell_records, failure_record
+    :func:`suite.measure.cell.failure_record`, naming the host it ran on)."""
+    from suite.measure.cell import cell_records, failure_record
 
     if outcome.get("failure"):
         status, error = outcome["failure"]
@@ -58,6 +58,6 @@ def records_of(cell, outcome: dict, device: str, context: dict) -> list[dict]:
 
 def lost_records(cell, device: str, context: dict, error: str, wall_s: float) -> list[dict]:
     """Driver side: the records of a cell whose worker died or whose node was lost."""
-    from suite.cell import cell_records, failure_record
+    from suite.measure.cell import cell_records, failure_record
 
     return cell_records(failure_record(cell, device, context, "error", error, wall_s))

@@ -14,7 +14,7 @@ VERDICT_TITLES = {"regression": "Regressions", "worse": "Worse (not gated)", "im
 
 
 def rows_for_template(rows):
-    from suite.compare_cli import format_change, format_value
+    from suite.commands.compare import format_change, format_value
 
     return [{"verdict": r["verdict"], "cell": r["cell"], "metric": r["metric"],
              "baseline": format_value(r["metric"], r["baseline"]), "current": format_value(r["metric"], r["current"]),

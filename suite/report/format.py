@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from suite.analysis import is_flag_set
+from suite.analysis.tables import is_flag_set
 
 NO_VALUE = "—"
 
@@ -67,7 +67,7 @@ def value_cell(value, formatter) -> Cell:
     return Cell(formatter(value), "num")
 
 
-NOISY_MARK = "~"  # before a timing whose cell was flagged noisy (suite.measure): read it as approximate
+NOISY_MARK = "~"  # before a timing whose cell was flagged noisy (suite.measure.timing): read it as approximate
 
 
 def timed_cell(value, formatter, noisy) -> Cell:

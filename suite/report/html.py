@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from suite import analysis
+from suite.analysis import tables as analysis
 from suite.executors.options import shared_cores_warnings
 from suite.report import plots
 from suite.report.format import (NO_VALUE, Cell, _missing, cells, distinct, format_accuracy, format_bytes,
@@ -32,7 +32,7 @@ from suite.report.template import render, render_page, section
 
 class ReportInputs(NamedTuple):
     """What every section builder gets: the run's records (a DataFrame from
-    :func:`suite.analysis.load_results`), its manifest, and a colour per model."""
+    :func:`suite.analysis.tables.load_results`), its manifest, and a colour per model."""
 
     records: pd.DataFrame
     manifest: dict
@@ -295,7 +295,7 @@ def section_builders() -> list:
 
 
 def build_report_html(records: pd.DataFrame, manifest: dict, manifest_problem: str | None = None) -> str:
-    """The report page for ``records`` (from :func:`suite.analysis.load_results`) and ``manifest``."""
+    """The report page for ``records`` (from :func:`suite.analysis.tables.load_results`) and ``manifest``."""
     palette = plots.model_palette(plots.series_labels(analysis.perf_table(records)))
     inputs = ReportInputs(records, manifest, manifest_problem, palette)
     run_id = manifest.get("run_id") or distinct(records, "run_id") or "run"

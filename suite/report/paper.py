@@ -1,12 +1,12 @@
 """The report's "paper vs measured" section, for runs of the ``paper-*`` presets.
 
-Feng et al. 2024's published numbers (:mod:`suite.published`) overlaid on what
+Feng et al. 2024's published numbers (:mod:`suite.analysis.published`) overlaid on what
 the run measured: speed-up vs length (log-log, the paper's points as black
 crosses), memory ratios, the selective-copying table beside the paper's and the
 Mamba paper's, steps to the target validation accuracy with the curves behind
 them, energy per token, and the published Shakespeare numbers (no such task
 here). Each row says agrees / disagrees / not measured here and why; the rules
-are in :mod:`suite.paper`.
+are in :mod:`suite.analysis.paper`.
 """
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
-from suite import paper, published
+from suite.analysis import paper
+from suite.analysis import published
 from suite.report.format import NO_VALUE, NOISY_MARK, Cell, _missing, cells
 from suite.report.plots import STYLE, figure_to_png_base64, model_palette, ring_noisy
 from suite.report.template import section

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
 
-from suite.analysis import is_flag_set
+from suite.analysis.tables import is_flag_set
 
 STYLE = {**sns.axes_style("whitegrid"), "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
          "legend.fontsize": 8, "xtick.labelsize": 8, "ytick.labelsize": 8}
@@ -67,7 +67,7 @@ def chance_of(table: pd.DataFrame) -> float:
 
 def accuracy_heatmap(table: pd.DataFrame, task: str) -> str | None:
     """Model × seq_len heatmap of one task's accuracy rows (from
-    :func:`suite.analysis.accuracy_table`).
+    :func:`suite.analysis.tables.accuracy_table`).
 
     Numbers are seed-mean accuracies; cells where no seed succeeded are grey and
     show their status text. The diverging colour scale is centred on the chance
@@ -164,7 +164,7 @@ NOISY_COLOR = "#d62728"
 
 
 def ring_noisy(axes, x, y, label: str = "_noisy") -> None:
-    """A ring around each point whose timing was flagged noisy (``suite.measure``)."""
+    """A ring around each point whose timing was flagged noisy (``suite.measure.timing``)."""
     axes.scatter(x, y, s=140, facecolors="none", edgecolors=NOISY_COLOR, linewidths=1.5, zorder=6, label=label)
 
 
@@ -244,7 +244,7 @@ __all__ = ["figure_to_png_base64", "model_palette", "chance_of", "accuracy_heatm
 # --------------------------------------------------------------------------- accuracy curves and Pareto
 def accuracy_vs_seq_len(accuracy: pd.DataFrame, palette: dict | None = None) -> str | None:
     """One panel per task: seed-mean accuracy against training length, one line
-    per model, error bars the 95% interval of :func:`suite.analysis.accuracy_table`
+    per model, error bars the 95% interval of :func:`suite.analysis.tables.accuracy_table`
     (Student t over seeds with several seeds, Wilson over scored tokens with one);
     the task's chance level as a dashed line. Cells where no seed finished ok are
     left out (the heatmaps and tables show their status)."""

@@ -1,4 +1,4 @@
-"""Report sections for the questions of :mod:`suite.questions`: length
+"""Report sections for the questions of :mod:`suite.analysis.questions`: length
 extrapolation, recall vs state size, and which families solve which task
 (with the positive control that makes a failure a failure).
 
@@ -16,7 +16,7 @@ import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
-from suite import questions
+from suite.analysis import questions
 from suite.report.plots import STYLE, figure_to_png_base64, label_of, model_palette
 
 

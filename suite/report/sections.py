@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 from markupsafe import Markup
 
-from suite import analysis
+from suite.analysis import tables as analysis
 from suite.report import plots
 from suite.report.template import section
 

@@ -3,11 +3,11 @@
 Time of one training step against length, log-log, one line per model/backend
 and one panel per scope; the speed-ups measured in the run; the scans'
 bandwidth against a copy of the same bytes. How the numbers are taken is in
-:mod:`suite.speed`.
+:mod:`suite.measure.speed`.
 """
 from __future__ import annotations
 
-from suite import analysis
+from suite.analysis import tables as analysis
 from suite.report import plots
 from suite.report.format import NOISY_MARK, Cell, cells, format_number, timed_cell
 from suite.report.template import section

@@ -20,7 +20,7 @@ def test_overhead_per_cell_over_the_smoke_plan(benchmark):
     import statistics
     import time
 
-    from suite.cell import run_cell
+    from suite.measure.cell import run_cell
     from suite.plan import build_plan
     from suite.presets import get_preset
 

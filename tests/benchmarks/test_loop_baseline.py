@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from models.rnn import RecurrentMixer
-from suite.speed import mixer_subject
+from suite.measure.speed import mixer_subject
 
 BATCH, D_MODEL = (int(v) for v in os.environ.get("SUITE_LOOP_SHAPE", "2,16").split(","))
 LENGTHS = [int(v) for v in os.environ.get("SUITE_LOOP_LENGTHS", "64,256").split(",")]

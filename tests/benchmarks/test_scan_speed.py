@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from models.scans import gated
-from suite.speed import mixer_subject
+from suite.measure.speed import mixer_subject
 
 BATCH, SEQ_LEN, D_MODEL = (int(v) for v in os.environ.get("SUITE_BENCH_SHAPE", "2,128,32").split(","))
 DEVICE = os.environ.get("SUITE_BENCH_DEVICE", "cpu")

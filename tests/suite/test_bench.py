@@ -3,13 +3,13 @@ import json
 
 import pytest
 
-from suite.analysis import load_results, speedups
-from suite.bench import DEFAULT_MODELS
-from suite.cli import main
-from suite.schema import validate
-from suite.measure import Timing
-from suite.speed import Subject, time_interleaved
-from suite.store import read_records
+from suite.analysis.tables import load_results, speedups
+from suite.commands.bench import DEFAULT_MODELS
+from suite.commands.cli import main
+from suite.records.schema import validate
+from suite.measure.timing import Timing
+from suite.measure.speed import Subject, time_interleaved
+from suite.records.store import read_records
 
 MODELS = "mingru:linear,mingru:log,mingru:triton,gru,gru:loop,minlstm:linear,lstm,lstm:loop"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from suite.cli import main
-from suite.compare import compare_runs, load_run
+from suite.commands.cli import main
+from suite.analysis.compare import compare_runs, load_run
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "results" / "baselines" / "cpu-smoke"

@@ -5,7 +5,8 @@ import types
 import pytest
 import torch
 
-from suite import energy, perf
+from suite.measure import energy
+from suite.measure import perf
 from suite.registry import build_model
 
 

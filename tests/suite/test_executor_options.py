@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from suite.cli import main
+from suite.commands.cli import main
 from suite.executors import options as executor_options
-from suite.store import read_records
+from suite.records.store import read_records
 
 SAME_FIELDS = ("status", "accuracy", "seq_accuracy", "final_loss", "params", "backend", "torch_threads")
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from suite.cli import main
-from suite.store import read_records
+from suite.commands.cli import main
+from suite.records.store import read_records
 
 # found, not imported: the executor imports Ray itself, after keeping a local node on loopback
 pytestmark = [

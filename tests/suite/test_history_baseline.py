@@ -4,8 +4,8 @@ import json
 import shutil
 from pathlib import Path
 
-from suite import baseline
-from suite.cli import main
+from suite.commands import baseline
+from suite.commands.cli import main
 from suite.report import sections
 from suite.report.plots import pareto_frontier
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from suite.cli import main
-from suite.store import read_records
+from suite.commands.cli import main
+from suite.records.store import read_records
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = str(Path(__file__).with_name("crashy_plugin.py"))

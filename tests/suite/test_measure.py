@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from suite.measure import (CPU_METHOD, HostActivity, PhaseMemory, Timing, apply_numerics, noise_reasons,
-                           numerics_fields, time_repeats)
+from suite.measure.memory import CPU_METHOD, PhaseMemory
+from suite.measure.timing import HostActivity, Timing, apply_numerics, noise_reasons, numerics_fields, time_repeats
 
 
 def test_time_repeats_counts_calls():

@@ -6,14 +6,17 @@ import json
 import pytest
 import torch
 
-from suite import cell as cell_module
-from suite import analysis, paper, published, train
-from suite.cli import main
+from suite.measure import cell as cell_module
+from suite.analysis import tables as analysis
+from suite.analysis import paper
+from suite.analysis import published
+from suite.measure import train
+from suite.commands.cli import main
 from suite.plan import build_plan
 from suite.presets import PAPER_PRESETS, get_preset
 from suite.registry import build_model, get_task
 from suite.report import write_report
-from suite.store import RecordWriter
+from suite.records.store import RecordWriter
 
 
 def test_steps_to_target_is_the_first_evaluation_at_or_above_it():

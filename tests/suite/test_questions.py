@@ -4,14 +4,15 @@ verdicts (solved / fails / inconclusive) end to end on tiny configurations."""
 import pandas as pd
 import pytest
 
-from suite import questions, train
-from suite.analysis import load_results
-from suite.cell import run_cell
-from suite.cli import main
+from suite.analysis import questions
+from suite.measure import train
+from suite.analysis.tables import load_results
+from suite.measure.cell import run_cell
+from suite.commands.cli import main
 from suite.plan import build_plan
 from suite.presets import get_preset
 from suite.registry import build_model
-from suite.store import read_records
+from suite.records.store import read_records
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +174,7 @@ def test_a_width_and_key_value_sweep_draws_accuracy_against_state_size(tmp_path)
     import dataclasses
 
     from suite.report.questions import questions_section, recall_state_figure
-    from suite.store import RecordWriter
+    from suite.records.store import RecordWriter
 
     preset = dataclasses.replace(get_preset("tiny"), d_models=(8, 16),
                                  task_param_grid={"mqar": {"num_kv_pairs": (1, 2)}})

@@ -1,4 +1,4 @@
-"""suite.analysis and suite.report on synthetic records: loading, the tables, and
+"""suite.analysis.tables and suite.report on synthetic records: loading, the tables, and
 the self-contained HTML report (including runs with missing sections)."""
 import json
 import re
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from suite import analysis
+from suite.analysis import tables as analysis
 from suite.report import write_report
-from suite.schema import blank_record, validate
+from suite.records.schema import blank_record, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT_ERROR = "<script>alert('pwned')</script> exploded in the scan"

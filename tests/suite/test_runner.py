@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from suite.cli import main
+from suite.commands.cli import main
 from suite.presets import get_preset
 from suite.registry import builtin_family_names
-from suite.store import read_records
+from suite.records.store import read_records
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""suite.stats against published values (t tables; Wilson interval worked examples)."""
+"""suite.analysis.stats against published values (t tables; Wilson interval worked examples)."""
 import math
 import statistics
 import subprocess
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from suite.stats import (mean_confidence_interval, student_t_cdf, student_t_quantile,
+from suite.analysis.stats import (mean_confidence_interval, student_t_cdf, student_t_quantile,
                          wilson_interval)
 
 # Two-sided 95% critical values t_{0.975, df} and one 99% value from standard t tables.
@@ -67,6 +67,6 @@ def test_mean_confidence_interval():
 
 
 def test_stats_imports_nothing_heavy():
-    code = ("import sys; import suite.stats; "
+    code = ("import sys; import suite.analysis.stats; "
             "heavy = {'torch', 'numpy', 'pandas', 'scipy'} & set(sys.modules); assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])

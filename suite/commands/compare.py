@@ -3,7 +3,7 @@
 Exit 0 when clean, 1 on a regression (the cells named), 2 on bad input —
 including cells present in one run and not the other, unless ``--allow-missing``.
 What counts as a regression, and why speed is gated on ratios, is in
-:mod:`suite.compare`.
+:mod:`suite.analysis.compare`.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import math
 import sys
 from pathlib import Path
 
-GATES = ("status", "accuracy", "speed", "memory")  # suite.compare.GATES; repeated so --help needs no pandas
+GATES = ("status", "accuracy", "speed", "memory")  # suite.analysis.compare.GATES; repeated so --help needs no pandas
 
 
 def add_arguments(parser) -> None:
@@ -35,7 +35,7 @@ def add_arguments(parser) -> None:
 
 
 def tolerances_from(args):
-    from suite.compare import CompareError, Tolerances, load_config, parse_gates
+    from suite.analysis.compare import CompareError, Tolerances, load_config, parse_gates
 
     base = load_config(args.config) if args.config else Tolerances()
     for name in ("accuracy_points", "speed_percent", "memory_percent"):
@@ -95,7 +95,7 @@ def check_reference(tolerances, *runs) -> None:
 
 
 def command(args) -> int:
-    from suite.compare import CompareError, compare_runs, exit_code, load_run, missing_message
+    from suite.analysis.compare import CompareError, compare_runs, exit_code, load_run, missing_message
 
     tolerances = tolerances_from(args)
     baseline, current = load_run(args.baseline), load_run(args.current)

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from suite.executors import options as executor_options
-from suite.run_state import (RUN_DEFAULTS, ResumeError, new_manifest, read_environment, resume_state,
+from suite.commands.run_state import (RUN_DEFAULTS, ResumeError, new_manifest, read_environment, resume_state,
                              run_options)
 from suite.plugins import PluginError, load_plugins
 from suite.registry import UnknownName
@@ -136,20 +136,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Subcommands in modules of their own: each has add_arguments(parser) and command(args) -> int.
 COMMAND_MODULES = {
-    "bench": ("suite.bench", "speed benchmark: training-step time per length, speed-ups measured in one run"),
-    "compare": ("suite.compare_cli", "compare two runs; exit 1 on a regression (status, accuracy, speed ratio, memory)"),
-    "baseline": ("suite.baseline", "regenerate the committed smoke baseline under results/baselines/"),
-    "history": ("suite.history", "plot key metrics of several runs over commit history"),
+    "bench": ("suite.commands.bench", "speed benchmark: training-step time per length, speed-ups measured in one run"),
+    "compare": ("suite.commands.compare", "compare two runs; exit 1 on a regression (status, accuracy, speed ratio, memory)"),
+    "baseline": ("suite.commands.baseline", "regenerate the committed smoke baseline under results/baselines/"),
+    "history": ("suite.commands.history", "plot key metrics of several runs over commit history"),
 }
 
 
 def command_run(args) -> int:
-    from suite import environment
+    from suite.measure import environment
     from suite.executors import isolated, local
     from suite.plan import build_plan
     from suite.presets import default_preset_name, get_preset
     from suite.progress import Progress
-    from suite.store import RecordWriter, prepare_run_dir, read_records, write_manifest
+    from suite.records.store import RecordWriter, prepare_run_dir, read_records, write_manifest
 
     if args.resume and not args.out:
         raise UsageError("--resume needs --out: the run directory to finish")
@@ -187,7 +187,7 @@ def command_run(args) -> int:
     settings = {"plugins": options["plugin"], "threads": executor["threads"], "mem_limit_bytes": options["mem_limit"]}
 
     if args.resume:
-        from suite.cell import is_recorded
+        from suite.measure.cell import is_recorded
 
         manifest, done = resume_state(run_dir, preset)
         remaining = [cell for cell in cells if not is_recorded(cell, done)]
@@ -218,7 +218,7 @@ def command_run(args) -> int:
             else:
                 local.run(remaining, device, context, writer, progress)
             if options["find_max_len"]:
-                from suite import max_len
+                from suite.executors import max_len
 
                 probe_models = build_plan(preset, models=options["models"], kinds=("perf",), device=device,
                                           perf_seq_lens=[options["max_len_start"]])
@@ -265,7 +265,7 @@ def backends_seen(records, device: str) -> dict:
 
 
 def command_list(args) -> int:
-    from suite import environment
+    from suite.measure import environment
     from suite.presets import PRESETS
     from suite.registry import get_family, get_task, model_family_names, task_description, task_names
 
@@ -302,8 +302,8 @@ def command_list(args) -> int:
 def command_report(args) -> int:
     from suite.report import write_report
 
-    from suite.schema import SCHEMA_VERSION
-    from suite.store import read_records
+    from suite.records.schema import SCHEMA_VERSION
+    from suite.records.store import read_records
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
@@ -319,7 +319,7 @@ def command_report(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from suite.store import StoreError
+    from suite.records.store import StoreError
 
     handlers = {"run": command_run, "list": command_list, "report": command_report,
                 **{name: importlib.import_module(module).command for name, (module, _) in COMMAND_MODULES.items()}}

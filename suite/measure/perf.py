@@ -6,10 +6,10 @@ seed, made before any timing):
 - **train step** — forward + cross-entropy over all positions + backward +
   AdamW step. ``perf_warmup`` untimed steps (they also allocate the optimizer
   state), then timed steps, at least ``perf_repeats`` and at least
-  ``perf_min_time_s`` seconds of them (:func:`suite.measure.time_repeats`);
+  ``perf_min_time_s`` seconds of them (:func:`suite.measure.timing.time_repeats`);
   ``train_step_ms`` (= ``median_ms``) is the median, with ``iqr_ms``, ``min_ms``
   and ``repeats``, and ``train_tokens_per_s = B * T / median``. ``train_peak_mem_bytes``: one step,
-  measured by :class:`suite.measure.PhaseMemory` (parameters, gradients kept
+  measured by :class:`suite.measure.memory.PhaseMemory` (parameters, gradients kept
   from before, and optimizer state are outside the phase: it is what a step
   needs on top of the model).
 - **prefill** — the parallel forward that returns the state (``eval`` mode, no
@@ -25,7 +25,7 @@ seed, made before any timing):
   allocator jitter out of the spread.
 - **spread and load** — the host's load around the timed phases and the
   ``timing_noisy`` verdict over the three phases' spreads
-  (:func:`suite.measure.noise_fields`). ``decode_peak_mem_bytes`` is the
+  (:func:`suite.measure.timing.noise_fields`). ``decode_peak_mem_bytes`` is the
   peak while decoding above the level *before the prefill*, with the prefill's
   own peak forgotten: the state or KV cache that decoding holds plus per-step
   temporaries.
@@ -34,16 +34,17 @@ seed, made before any timing):
   token (``decode_tokens`` greedy steps at batch ``B`` from one prefilled state,
   repeated for >= 2 s), idle power subtracted; read from the hardware counter
   (NVML on GPU, RAPL on CPU) or ``None`` with ``energy_reason``. The method is in
-  :mod:`suite.energy`; it runs after the timings, so it never changes them.
+  :mod:`suite.measure.energy`; it runs after the timings, so it never changes them.
 """
 from __future__ import annotations
 
 import torch
 from torch.nn import functional as F
 
-from suite import energy
-from suite.measure import HostActivity, PhaseMemory, Timing, noise_fields, synchronize, time_repeats
-from suite.train import autocast_context
+from suite.measure import energy
+from suite.measure.memory import PhaseMemory
+from suite.measure.timing import HostActivity, Timing, noise_fields, synchronize, time_repeats
+from suite.measure.train import autocast_context
 
 
 def random_tokens(vocab_size: int, batch: int, seq_len: int, seed: int, device) -> torch.Tensor:
@@ -146,7 +147,7 @@ def wants_energy(config: dict, seq_len: int) -> bool:
 
 
 def _energy(model, train_step, inputs, config: dict, device: str) -> dict:
-    """Energy per training and per decoded token (see the module docstring and :mod:`suite.energy`)."""
+    """Energy per training and per decoded token (see the module docstring and :mod:`suite.measure.energy`)."""
     batch, seq_len = inputs.shape
     decode_tokens = max(1, config["decode_tokens"])
     model.eval()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-from suite.cell import record_header
+from suite.measure.cell import record_header
 from suite.executors.isolated import run_one
 from suite.plan import Cell, model_config, perf_config
 

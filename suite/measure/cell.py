@@ -24,11 +24,13 @@ import traceback
 
 import torch
 
-from suite import environment, perf, train
-from suite.measure import apply_numerics, numerics_fields
+from suite.measure import environment
+from suite.measure import perf
+from suite.measure import train
+from suite.measure.timing import apply_numerics, numerics_fields
 from suite.plan import Cell
 from suite.registry import BackendUnavailable, build_model, get_family, get_task
-from suite.schema import blank_record
+from suite.records.schema import blank_record
 
 OOM_MARKERS = ("out of memory", "can't allocate memory", "CUDA error: out of memory")
 

@@ -44,7 +44,7 @@ import time
 import torch
 from torch.nn import functional as F
 
-from suite.stats import wilson_interval
+from suite.analysis.stats import wilson_interval
 from tasks.base import stream
 
 

@@ -41,7 +41,7 @@ executor         how the cell was run: ``local``, ``local --jobs N``, ``ray``, `
 cuda_visible_devices  the ``CUDA_VISIBLE_DEVICES`` the cell's process saw (the GPU it was
                  pinned to), or None
 tf32, deterministic, fill_uninitialized_memory
-                 the numerics in force while the cell ran (``suite.measure.apply_numerics``):
+                 the numerics in force while the cell ran (``suite.measure.timing.apply_numerics``):
                  TF32 for fp32 matmuls/cuDNN, deterministic algorithms, NaN-filled ``torch.empty``
 
 Accuracy cells add :data:`ACCURACY_FIELDS`; perf cells :data:`PERF_FIELDS`;
@@ -82,7 +82,7 @@ ACCURACY_FIELDS = (
                            # state-tracking tasks: the state after all eval_len tokens)
     "lr",                  # the peak learning rate of the weights scored
     "lr_valid_accuracy",   # --lrs: {lr: accuracy on the validation stream at train_len}; the best is kept
-    # steps-to-accuracy (presets with target_accuracy; see suite.train); None otherwise:
+    # steps-to-accuracy (presets with target_accuracy; see suite.measure.train); None otherwise:
     "target_accuracy",     # the validation accuracy a cell is asked to reach
     "eval_every",          # optimizer steps between two validation evaluations
     "steps_to_target",     # the first evaluated step whose validation accuracy >= target (None: never)
@@ -101,9 +101,9 @@ PERF_FIELDS = (
     "train_peak_reserved_bytes",    # CUDA only: the caching allocator's reserved peak, same way
     "prefill_peak_reserved_bytes",
     "decode_peak_reserved_bytes",
-    "peak_mem_method",         # how memory was measured (see suite.measure)
+    "peak_mem_method",         # how memory was measured (see suite.measure.memory)
     "timing_repeats",          # repeats behind each median
-    # the spread of the timings (suite.measure); in `suite run` these describe the train step:
+    # the spread of the timings (suite.measure.timing); in `suite run` these describe the train step:
     "median_ms",               # median of the timed repeats
     "iqr_ms",                  # their inter-quartile range (75th - 25th percentile)
     "min_ms",                  # the fastest repeat
@@ -113,13 +113,13 @@ PERF_FIELDS = (
     "load_avg_before",         # the host's 1-minute load average before and after the timed phases
     "load_avg_after",
     "other_busy_cores",        # cores other processes kept busy meanwhile (/proc/stat), None where unreadable
-    "timing_noisy",            # True: a spread above 10%, too few repeats, or a loaded host (see suite.measure)
+    "timing_noisy",            # True: a spread above 10%, too few repeats, or a loaded host (see suite.measure.timing)
     "timing_noisy_reason",     # why, in words; None when not noisy
-    # `suite bench speed` (see suite.speed); None on the perf cells of `suite run`:
+    # `suite bench speed` (see suite.measure.speed); None on the perf cells of `suite run`:
     "scope",                   # "mixer" | "model" (forward+loss+backward, no optimizer) | "scan" (scan forward)
     "bytes_per_s",             # scope "scan": (bytes read + bytes written) / median time
     "copy_bytes_per_s",        # scope "scan": a device copy of the same bytes, timed in the same run
-    # energy (see suite.energy); None where not measured, with the reason:
+    # energy (see suite.measure.energy); None where not measured, with the reason:
     "energy_backend",          # "nvml" | "rapl" | None (no counter read)
     "energy_reason",           # why the energy fields are None (no counter, not requested ...), else None
     "idle_watts",              # power of the idle board/package, measured before and subtracted

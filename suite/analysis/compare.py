@@ -29,7 +29,7 @@ What counts as a regression (each is a *gate*; ``--gate`` picks which apply):
     is a regression. Off by default: on shared CPU cores the ratios still swing
     with load; turn it on (``--gate speed``) on dedicated machines. A ratio
     whose cell, or whose reference cell, was flagged ``timing_noisy`` in either
-    run (``suite.measure``: spread above 10%, too few repeats, a busy host) is
+    run (``suite.measure.timing``: spread above 10%, too few repeats, a busy host) is
     never gated: its verdict is ``noisy`` and the comparison says how many.
 ``memory``
     Peak memory per phase (train, prefill, decode) that grew by more than
@@ -48,9 +48,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from suite import analysis
-from suite.analysis import is_flag_set, noisy_flags
-from suite.store import read_manifest
+from suite.analysis import tables as analysis
+from suite.analysis.tables import is_flag_set, noisy_flags
+from suite.records.store import read_manifest
 
 GATES = ("status", "accuracy", "speed", "memory")
 DEFAULT_GATES = ("status", "accuracy", "memory")

@@ -42,14 +42,14 @@ def add_arguments(parser) -> None:
 
 
 def run_grid(out: Path, report: str | None = None) -> int:
-    from suite.cli import main
+    from suite.commands.cli import main
 
     extra = ["--report", report] if report else ["--no-report"]
     return main(["run", *RUN_ARGS, "--out", str(out), *extra])
 
 
 def update(name: str) -> int:
-    from suite.store import read_records
+    from suite.records.store import read_records
 
     BASELINES.mkdir(parents=True, exist_ok=True)
     target = BASELINES / name
@@ -76,7 +76,7 @@ def update(name: str) -> int:
 
 
 def check(args) -> int:
-    from suite.compare_cli import command as compare_command
+    from suite.commands.compare import command as compare_command
 
     baseline = BASELINES / args.name
     if not (baseline / "records.jsonl").is_file():

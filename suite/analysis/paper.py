@@ -1,4 +1,4 @@
-"""Paper vs measured: the published numbers of :mod:`suite.published` next to a
+"""Paper vs measured: the published numbers of :mod:`suite.analysis.published` next to a
 run's records, each row with a plain verdict. Reads records only (no torch).
 
 Verdicts
@@ -32,7 +32,9 @@ import math
 
 import pandas as pd
 
-from suite import analysis, energy, published
+from suite.analysis import tables as analysis
+from suite.measure import energy
+from suite.analysis import published
 
 SPEED_ORDERS = 0.5
 MEMORY_TOLERANCE = 0.25

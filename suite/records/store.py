@@ -19,7 +19,7 @@ import os
 import warnings
 from pathlib import Path
 
-from suite.schema import validate
+from suite.records.schema import validate
 
 RECORDS = "records.jsonl"
 MANIFEST = "manifest.json"

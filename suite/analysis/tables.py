@@ -9,7 +9,7 @@ Conventions shared by the tables
   cell re-run on resume) is superseded: only the last record per key counts
   (:func:`latest_records`). Records without a ``cell_key`` are all kept.
 * :func:`accuracy_table` shows each cell scored at its training length; scores
-  at other lengths (``--eval-lens``) are in :mod:`suite.questions`.
+  at other lengths (``--eval-lens``) are in :mod:`suite.analysis.questions`.
 * Records of one cell that differ only by seed are grouped. Metrics are
   aggregated over the group's ``ok`` records; the group's ``status`` says how
   many were not ok (``"ok"``, ``"oom"``, or ``"ok 2/3, oom 1"``), so failures
@@ -25,9 +25,9 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from suite.schema import ACCURACY_FIELDS, COMMON_FIELDS, MAX_LEN_FIELDS, PERF_FIELDS, SCHEMA_VERSION, STATUSES
-from suite.store import read_manifest, read_records, records_path
-from suite.stats import mean_confidence_interval, wilson_interval
+from suite.records.schema import ACCURACY_FIELDS, COMMON_FIELDS, MAX_LEN_FIELDS, PERF_FIELDS, SCHEMA_VERSION, STATUSES
+from suite.records.store import read_manifest, read_records, records_path
+from suite.analysis.stats import mean_confidence_interval, wilson_interval
 
 ALL_FIELDS = COMMON_FIELDS + ACCURACY_FIELDS + PERF_FIELDS + MAX_LEN_FIELDS
 NUMERIC_FIELDS = (
@@ -178,7 +178,7 @@ def is_flag_set(value) -> bool:
 
 
 def noisy_flags(records: pd.DataFrame) -> pd.Series:
-    """Per record: whether its timings were flagged noisy (``suite.measure``); False for records
+    """Per record: whether its timings were flagged noisy (``suite.measure.timing``); False for records
     written before the flag existed, which carry no verdict either way."""
     if "timing_noisy" not in records:
         return pd.Series(False, index=records.index)
@@ -195,7 +195,7 @@ def noisy_timed_cells(records: pd.DataFrame) -> pd.DataFrame:
 def perf_table(records: pd.DataFrame) -> pd.DataFrame:
     """Perf metrics per (model, task, seq_len, batch_size): the median of each
     metric over the group's ok records (each record is already a median over
-    ``timing_repeats`` repeats, see suite.measure)."""
+    ``timing_repeats`` repeats, see suite.measure.timing)."""
     cells = latest_records(records)
     cells = cells[(cells["kind"] == "perf") & cells["scope"].isna()]  # `bench speed` records: speed_table
     rows = []
@@ -283,7 +283,7 @@ def _best_or_status(values: pd.Series, statuses: pd.Series):
 
 def status_counts(records: pd.DataFrame) -> pd.DataFrame:
     """Count of records per (kind, model) and status; a column for every status
-    in :data:`suite.schema.STATUSES` (plus any unknown one) and a ``total``."""
+    in :data:`suite.records.schema.STATUSES` (plus any unknown one) and a ``total``."""
     cells = latest_records(records)
     statuses = list(STATUSES) + sorted(set(cells["status"].dropna().astype(str)) - set(STATUSES))
     if cells.empty:

@@ -29,7 +29,7 @@ def run_options(args, run_dir: Path | None) -> dict:
     given = {name: getattr(args, name) for name in RUN_DEFAULTS}
     if not args.resume:
         return {name: RUN_DEFAULTS[name] if value is None else value for name, value in given.items()}
-    from suite.store import read_manifest
+    from suite.records.store import read_manifest
 
     if not (run_dir / "manifest.json").is_file():
         raise ResumeError(f"--resume: {run_dir} holds no run (no manifest.json); start it without --resume")
@@ -44,7 +44,7 @@ def run_options(args, run_dir: Path | None) -> dict:
 
 def resume_state(run_dir: Path, preset) -> tuple[dict, dict]:
     """The manifest of the run to finish and its records by cell key (a torn tail cut off first)."""
-    from suite.store import read_manifest, read_records, repair_torn_tail
+    from suite.records.store import read_manifest, read_records, repair_torn_tail
 
     manifest = read_manifest(run_dir)
     current = json.loads(json.dumps(preset.as_dict()))  # as stored: tuples → lists
@@ -66,7 +66,7 @@ def resume_state(run_dir: Path, preset) -> tuple[dict, dict]:
 
 def read_environment(device: str, options: dict, settings: dict) -> dict:
     """Versions and device; read in a child when cells run in children, so the driver never touches CUDA."""
-    from suite import environment
+    from suite.measure import environment
     from suite.executors import isolated
 
     if options["isolation"] != "process":

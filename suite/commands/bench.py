@@ -8,7 +8,7 @@ the Transformer, per length, at two scopes (the mixer alone, the whole model),
 plus the scans' bandwidth against a copy, and at mixer scope each min-RNN
 family's input projections alone (``mingru:projections``: the floor its step
 cannot go below; the summary prints each mixer's step over it). How each
-number is taken: :mod:`suite.speed`.
+number is taken: :mod:`suite.measure.speed`.
 
 Output: ``records.jsonl`` (``kind: perf``, with ``scope``, ``median_ms``,
 ``iqr_ms``, ``repeats``) and ``manifest.json`` in ``--out``, the speed ratios
@@ -31,7 +31,7 @@ SCOPES = ("mixer", "model", "scan")
 
 
 def add_arguments(parser) -> None:
-    from suite.cli import csv_list, csv_positive_ints
+    from suite.commands.cli import csv_list, csv_positive_ints
 
     parser.add_argument("what", choices=["speed"], help="what to benchmark (speed: training-step time per length)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda if available)")
@@ -58,7 +58,7 @@ def add_arguments(parser) -> None:
 
 
 def check_arguments(args) -> None:
-    from suite.cli import UsageError
+    from suite.commands.cli import UsageError
     from suite.registry import parse_spec
 
     for spec in args.models:
@@ -83,8 +83,8 @@ def cell_key(record: dict) -> str:
 
 
 def to_record(subject, seq_len: int, context: dict) -> dict:
-    from suite.measure import numerics_fields
-    from suite.schema import blank_record
+    from suite.measure.timing import numerics_fields
+    from suite.records.schema import blank_record
 
     record = blank_record("perf")
     record.update(
@@ -130,10 +130,10 @@ def fill_copy_bandwidth(records: list[dict]) -> None:
 
 def speed_ratios(records: list[dict]) -> list[dict]:
     """How many times faster each min-RNN backend is than each baseline, per scope and length,
-    from medians taken in this run (:func:`suite.analysis.speedups`)."""
+    from medians taken in this run (:func:`suite.analysis.tables.speedups`)."""
     import pandas as pd
 
-    from suite.analysis import SPEED_COLUMNS, speedups
+    from suite.analysis.tables import SPEED_COLUMNS, speedups
 
     frame = pd.DataFrame.from_records(records).reindex(columns=list(SPEED_COLUMNS))
     return speedups(frame).to_dict("records")
@@ -141,7 +141,7 @@ def speed_ratios(records: list[dict]) -> list[dict]:
 
 def projection_overheads(records: list[dict]) -> list[dict]:
     """Per min-RNN mixer timed at mixer scope: its step median over its projections' median (same run)."""
-    from suite.speed import PROJECTIONS
+    from suite.measure.speed import PROJECTIONS
 
     ok = [r for r in records if r["status"] == "ok" and r.get("scope") == "mixer" and r.get("median_ms")]
     floors = {(r["family"], r["seq_len"]): r["median_ms"] for r in ok if r["backend"] == PROJECTIONS}
@@ -178,13 +178,13 @@ def print_summary(records: list[dict], ratios: list[dict], out=sys.stdout) -> No
 
 
 def command(args) -> int:
-    from suite import environment
-    from suite.cell import classify, one_line
-    from suite.cli import REPO_ROOT
-    from suite.measure import apply_numerics
+    from suite.measure import environment
+    from suite.measure.cell import classify, one_line
+    from suite.commands.cli import REPO_ROOT
+    from suite.measure.timing import apply_numerics
     from suite.presets import resolve_dtype
-    from suite.speed import mixer_subject, model_subject, projections_subject, scan_subjects, time_interleaved, Subject
-    from suite.store import RecordWriter, prepare_run_dir, write_manifest
+    from suite.measure.speed import mixer_subject, model_subject, projections_subject, scan_subjects, time_interleaved, Subject
+    from suite.records.store import RecordWriter, prepare_run_dir, write_manifest
 
     check_arguments(args)
     device = environment.resolve_device(args.device)

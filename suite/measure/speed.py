@@ -21,13 +21,13 @@ untimed steps each) before any timing; then rounds each time one step of
 every subject in turn (A B C … A B C …), so a slow drift of the machine
 (another process, a clock change) hits every subject alike. A subject stays
 in the rounds until it has at least ``repeats`` times summing to at least
-``min_time_s`` (the adaptive rule of :func:`suite.measure.time_repeats`): a
+``min_time_s`` (the adaptive rule of :func:`suite.measure.timing.time_repeats`): a
 1 s loop step is timed ``repeats`` times, a 2 ms scan step enough times for a
-stable median. Each step is timed alone by :func:`suite.measure.time_once`
+stable median. Each step is timed alone by :func:`suite.measure.timing.time_once`
 (CUDA events on CUDA). Reported: the median, the inter-quartile range
 (``iqr_ms``, 75th minus 25th percentile), the minimum and the count, with the
 host's load over the group and the ``timing_noisy`` verdict
-(:func:`suite.measure.noise_fields`).
+(:func:`suite.measure.timing.noise_fields`).
 
 Scan bandwidth (``scope = "scan"``)
 -----------------------------------
@@ -57,9 +57,9 @@ from typing import Callable
 import torch
 from torch.nn import functional as F
 
-from suite.measure import HostActivity, Timing, noise_fields, synchronize, time_once
+from suite.measure.timing import HostActivity, Timing, noise_fields, synchronize, time_once
 from suite.registry import build_model, resolve_backend
-from suite.train import autocast_context
+from suite.measure.train import autocast_context
 
 MIN_RNN_FAMILIES = ("mingru", "minlstm")
 EQUAL_WIDTH_OPTIONS = {"mingru": {"expansion": 1.0}, "minlstm": {"expansion": 1.0}}
@@ -83,7 +83,7 @@ class Subject:
     timing: Timing = field(default_factory=Timing)
     bytes_moved: int | None = None
     describe: Callable[[], str] | None = None   # the backend as it ran, read again after timing
-    noise: dict = field(default_factory=dict)   # suite.measure.noise_fields of its group
+    noise: dict = field(default_factory=dict)   # suite.measure.timing.noise_fields of its group
 
 
 def mixer_subject(spec: str, seq_len: int, batch: int, d_model: int, device: str, dtype: str, seed: int) -> Subject:

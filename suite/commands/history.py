@@ -4,9 +4,9 @@ Runs are ordered by the date of the commit they ran (``git show`` in this
 checkout; when the commit is unknown here, the run's creation time). Per run and
 model it takes: seed-and-length-mean accuracy per task, the median over lengths
 of the training-throughput ratio to the reference model (timed in the same run,
-see :mod:`suite.compare`), and the training peak memory at the longest perf
+see :mod:`suite.analysis.compare`), and the training peak memory at the longest perf
 length. Each run is compared with the one before it (the shared cells, under
-the default gates of :mod:`suite.compare`); runs with a regression are flagged
+the default gates of :mod:`suite.analysis.compare`); runs with a regression are flagged
 in the table and shaded red in the plot.
 """
 from __future__ import annotations
@@ -37,9 +37,9 @@ def commit_date(commit) -> str | None:
 
 
 def run_metrics(run, reference: str) -> list[dict]:
-    """One row per model and metric of ``run`` (a :class:`suite.compare.Run`)."""
-    from suite import analysis
-    from suite.compare import speed_ratios
+    """One row per model and metric of ``run`` (a :class:`suite.analysis.compare.Run`)."""
+    from suite.analysis import tables as analysis
+    from suite.analysis.compare import speed_ratios
 
     records = run.records
     rows = []
@@ -63,7 +63,7 @@ def run_metrics(run, reference: str) -> list[dict]:
 
 def build_history(paths, reference: str = "gru") -> tuple[pd.DataFrame, pd.DataFrame]:
     """(runs: one row per run in commit order with its flag, metrics: long table)."""
-    from suite.compare import Tolerances, compare_runs, load_run
+    from suite.analysis.compare import Tolerances, compare_runs, load_run
 
     runs = [load_run(path) for path in paths]
     entries = []
@@ -131,7 +131,7 @@ def history_plot(runs: pd.DataFrame, metrics: pd.DataFrame) -> str | None:
 
 
 def command(args) -> int:
-    from suite.compare import CompareError
+    from suite.analysis.compare import CompareError
     from suite.report.template import fragment, render_page, section
 
     runs, metrics = build_history(args.runs, args.reference)

@@ -26,7 +26,7 @@ Method (:func:`measure_energy`)
    reading spans many calls — synchronise, read again.
 3. ``joules_per_call = (active_joules - idle_watts * active_seconds) / calls``:
    the energy the work added on top of the idle board or package. Divided by
-   tokens per call in :mod:`suite.perf` for ``*_joules_per_token``.
+   tokens per call in :mod:`suite.measure.perf` for ``*_joules_per_token``.
 
 A counter that goes backwards without a known wrap range, or a region
 shorter than its minimum, gives ``None`` with the reason rather than a number.

@@ -1,14 +1,14 @@
 """The questions the suite is asked, answered from a run's records.
 
-Reads records only (pandas and :mod:`suite.stats`; no torch), like
-:mod:`suite.analysis`.
+Reads records only (pandas and :mod:`suite.analysis.stats`; no torch), like
+:mod:`suite.analysis.tables`.
 
 :func:`outcome_table` — one row per (task, task parameters, model, width,
 matching, train length, eval length), aggregated over seeds:
 
 - ``accuracy`` / ``last_accuracy``: the mean over ok seeds; the 95% interval
   is Student's t over seeds (``mean ± t_{0.975, n-1} · s / √n``, see
-  :func:`suite.stats.mean_confidence_interval`) when two or more seeds
+  :func:`suite.analysis.stats.mean_confidence_interval`) when two or more seeds
   succeeded, and the Wilson interval over scored tokens of the one record
   otherwise (``ci_method`` says which). ``last_accuracy`` with one seed has no
   interval.
@@ -35,8 +35,8 @@ import math
 
 import pandas as pd
 
-from suite.analysis import group_status, join_distinct, latest_records
-from suite.stats import mean_confidence_interval, wilson_interval
+from suite.analysis.tables import group_status, join_distinct, latest_records
+from suite.analysis.stats import mean_confidence_interval, wilson_interval
 
 SOLVED_ACCURACY = 0.9
 

@@ -1,0 +1,1 @@
+"""Tables, statistics, questions, the paper's numbers and run comparison, from records. Torch-free."""

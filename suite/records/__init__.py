@@ -1,0 +1,1 @@
+"""Records: the schema and the run directory's store. Torch-free."""
