@@ -119,14 +119,16 @@ def perf_claims(args) -> int:
     """Every family of CLAIMS has one ok perf record whose backend starts with what that device
     runs; prints the table (model, backend, dtype, train step median and IQR, noisy)."""
     records = [json.loads(line) for line in (Path(args.run_dir) / "records.jsonl").read_text().splitlines() if line]
-    device = "cuda" if any(str(r.get("device")).startswith("cuda") for r in records) else "cpu"
+    from suite.devices import is_cuda
+
+    device = "cuda" if any(is_cuda(r.get("device")) for r in records) else "cpu"
     failed = False
     print(f"  {'model':<12} {'backend':<22} {'dtype':<18} {'status':<7} {'step ms':>9} {'IQR ms':>8} noisy")
     for family, claims in CLAIMS[device].items():
         mine = [r for r in records if r["family"] == family and r["kind"] == "perf"]
         for r in mine:
             print(f"  {r['model']:<12} {str(r['backend']):<22} {str(r['dtype']):<18} {r['status']:<7} "
-                  f"{r['median_ms'] or 0:>9.3f} {r['iqr_ms'] or 0:>8.3f} {r['timing_noisy']}")
+                  f"{r['train_step_ms'] or 0:>9.3f} {r['iqr_ms'] or 0:>8.3f} {r['timing_noisy']}")
         good = [r for r in mine if r["status"] == "ok" and str(r["backend"]).startswith(claims)]
         if not good:
             failed = True

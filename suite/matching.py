@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import functools
 
+from suite.errors import UsageError
+
 MATCHES = ("width", "params")
 REFERENCE_FAMILY = "transformer"
 WIDTH_STEP = 2
@@ -47,7 +49,7 @@ def matched_d_model(spec: str, preset, vocab_size: int, width: int) -> int:
     family = spec.partition(":")[0]
     target = _count(preset, REFERENCE_FAMILY, vocab_size, width)
     if target is None:
-        raise ValueError(f"--match params: the reference {REFERENCE_FAMILY} cannot be built at d_model {width}")
+        raise UsageError(f"--match params: the reference {REFERENCE_FAMILY} cannot be built at d_model {width}")
     if family == REFERENCE_FAMILY:
         return width
     best = None
@@ -59,6 +61,6 @@ def matched_d_model(spec: str, preset, vocab_size: int, width: int) -> int:
             break  # counts grow with the width: nothing wider can be closer
     if best is None or abs(best[1] - target) > TOLERANCE * target:
         found = "no valid width" if best is None else f"at best {best[1]} parameters (d_model {best[0]})"
-        raise ValueError(f"--match params: {family} cannot come within 10% of the {REFERENCE_FAMILY}'s {target} "
+        raise UsageError(f"--match params: {family} cannot come within 10% of the {REFERENCE_FAMILY}'s {target} "
                          f"parameters ({found}); use --match width for this family")
     return best[0]

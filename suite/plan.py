@@ -30,13 +30,14 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
+from suite.errors import UsageError
 from suite.presets import Preset, resolve_dtype
 from suite.registry import builtin_family_names, builtin_task_names, get_task, parse_spec
 
 
 @dataclass(frozen=True)
 class Cell:
-    kind: str                 # "accuracy" | "perf"
+    kind: str                 # "accuracy" | "perf" | "max_len" | "speed" (a `bench speed` subject)
     model: str                # spec, e.g. "mingru" or "gru:loop"
     task: str | None          # accuracy: task name; perf: None
     seq_len: int
@@ -66,7 +67,7 @@ def expand_names(requested, every: list[str], kind: str) -> list[str]:
     for name in requested:
         names.extend(every if name == "all" else [name])
     if not names:
-        raise ValueError(f"no {kind} selected: name at least one, or all")
+        raise UsageError(f"no {kind} selected: name at least one, or all")
     return list(dict.fromkeys(names))
 
 
@@ -131,7 +132,7 @@ def build_plan(preset: Preset, models=("all",), tasks=None, seq_lens=None, perf_
     for spec in specs:
         parse_spec(spec)  # unknown family or backend: fail before anything runs
     if match not in MATCHES:
-        raise ValueError(f"unknown --match {match!r}: use {' or '.join(MATCHES)}")
+        raise UsageError(f"unknown --match {match!r}: use {' or '.join(MATCHES)}")
     task_names = expand_names(tasks or preset.tasks, builtin_task_names(), "tasks")
     eval_lens = list(eval_lens or preset.eval_lens) or None
     cells = []
@@ -141,7 +142,10 @@ def build_plan(preset: Preset, models=("all",), tasks=None, seq_lens=None, perf_
                 task = get_task(task_name, **params)
                 lengths = seq_lens or preset.lengths_for(task_name)
                 for length in list(lengths) + list(eval_lens or []):
-                    task.check_len(length)
+                    try:
+                        task.check_len(length)
+                    except ValueError as error:  # tasks/ know nothing of the suite's error types
+                        raise UsageError(str(error)) from None
                 for width, n_layers in [(w, n) for w in preset.d_models or (preset.d_model,)
                                         for n in preset.n_layers_grid or (preset.n_layers,)]:
                     for seq_len in lengths:

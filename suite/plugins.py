@@ -13,8 +13,10 @@ import sys
 import types
 from pathlib import Path
 
+from suite.errors import UsageError
 
-class PluginError(ValueError):
+
+class PluginError(UsageError):
     pass
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from suite.devices import is_cuda
+from suite.errors import UsageError
 from suite.registry import did_you_mean
 
 
@@ -255,14 +257,14 @@ def resolve_dtype(dtype: str, device: str) -> str:
     ``torch.autocast(bfloat16)``, recurrences accumulated in float32 inside the models;
     FlashAttention needs 16-bit inputs)."""
     if dtype not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}: use one of {', '.join(DTYPES)}")
+        raise UsageError(f"unknown dtype {dtype!r}: use one of {', '.join(DTYPES)}")
     if dtype == "auto":
-        return "bfloat16-autocast" if str(device).startswith("cuda") else "float32"
+        return "bfloat16-autocast" if is_cuda(device) else "float32"
     return dtype
 
 
 def default_preset_name(device: str) -> str:
-    return "standard" if str(device).startswith("cuda") else "cpu"
+    return "standard" if is_cuda(device) else "cpu"
 
 
 def get_preset(name: str) -> Preset:

@@ -23,7 +23,6 @@ _triton_interpreter_without_cuda()
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "gpu: needs a CUDA device (run by scripts/gpu-check)")
-    config.addinivalue_line("markers", "slow: takes more than a few seconds on 2 CPU cores")
     config.addinivalue_line("markers", "browser: opens a report in headless Chromium (deselect: -m 'not browser')")
 
 

@@ -62,9 +62,10 @@ def test_perf_cell_measures_cuda_memory():
     from suite.plan import build_plan
     from suite.presets import get_preset
     from suite.measure.cell import run_cell
+    from suite.settings import RunContext
 
     cells = build_plan(get_preset("tiny"), models=["mingru"], kinds=("perf",), device="cuda:0")
-    record = run_cell(cells[0], "cuda:0", {"run_id": "gpu-test"})
+    [record] = run_cell(cells[0], "cuda:0", RunContext(run_id="gpu-test"))
     assert record["status"] == "ok", record["error"]
     assert record["peak_mem_method"] == "cuda-max-allocated"
     assert record["train_peak_mem_bytes"] > 0

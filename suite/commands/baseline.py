@@ -23,7 +23,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from suite.errors import UsageError
+from suite.paths import REPO_ROOT
+
 BASELINES = REPO_ROOT / "results" / "baselines"
 CONFIG = BASELINES / "compare.toml"
 RUN_ARGS = ("--models", "all", "--preset", "smoke", "--threads", "1", "--device", "cpu")
@@ -42,10 +44,18 @@ def add_arguments(parser) -> None:
 
 
 def run_grid(out: Path, report: str | None = None) -> int:
-    from suite.commands.cli import main
+    """``python -m suite run`` on the smoke grid into ``out``; its exit code."""
+    from suite.commands import run
+    from suite.commands.arguments import OneLineParser
 
-    extra = ["--report", report] if report else ["--no-report"]
-    return main(["run", *RUN_ARGS, "--out", str(out), *extra])
+    parser = OneLineParser(prog="python -m suite run")
+    run.add_arguments(parser)
+    args = parser.parse_args([*RUN_ARGS, "--out", str(out), *(["--report", report] if report else ["--no-report"])])
+    try:
+        return run.command(args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 def update(name: str) -> int:

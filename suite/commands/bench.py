@@ -10,20 +10,20 @@ family's input projections alone (``mingru:projections``: the floor its step
 cannot go below; the summary prints each mixer's step over it). How each
 number is taken: :mod:`suite.measure.speed`.
 
-Output: ``records.jsonl`` (``kind: perf``, with ``scope``, ``median_ms``,
+Output: ``records.jsonl`` (``kind: speed``, with ``scope``, ``median_ms``,
 ``iqr_ms``, ``repeats``) and ``manifest.json`` in ``--out``, the speed ratios
 measured in this run on stdout and in the manifest, and an HTML report.
 """
 from __future__ import annotations
 
 import datetime
-import hashlib
-import json
 import sys
 import time
 from pathlib import Path
 
-import torch
+from suite.commands.arguments import csv_list, csv_positive_ints
+from suite.errors import UsageError
+from suite.paths import REPO_ROOT
 
 DEFAULT_MODELS = ("mingru:triton", "mingru:linear", "mingru:log", "minlstm:triton", "minlstm:linear",
                   "minlstm:log", "gru", "gru:loop", "lstm", "lstm:loop", "mamba", "mamba2", "transformer")
@@ -31,8 +31,6 @@ SCOPES = ("mixer", "model", "scan")
 
 
 def add_arguments(parser) -> None:
-    from suite.commands.cli import csv_list, csv_positive_ints
-
     parser.add_argument("what", choices=["speed"], help="what to benchmark (speed: training-step time per length)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda if available)")
     parser.add_argument("--seq-lens", type=csv_positive_ints, default=[128, 512, 2048, 4096],
@@ -58,7 +56,6 @@ def add_arguments(parser) -> None:
 
 
 def check_arguments(args) -> None:
-    from suite.commands.cli import UsageError
     from suite.registry import parse_spec
 
     for spec in args.models:
@@ -75,46 +72,40 @@ def check_arguments(args) -> None:
         raise UsageError(f"--min-time-s must be a finite number of seconds, 0 or more, got {args.min_time_s}")
 
 
-def cell_key(record: dict) -> str:
-    identity = {name: record[name] for name in ("kind", "scope", "model", "seq_len", "batch_size", "dtype",
-                                                "device", "seed")}
-    identity["d_model"] = record["model_config"].get("d_model")
-    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+def subject_cell(subject, seq_len: int, settings: dict):
+    """The :class:`suite.plan.Cell` a bench subject is recorded as (kind ``speed``): its key is the
+    record's ``cell_key`` and :func:`suite.measure.cell.record_header` builds its record, as for
+    every other record of the suite."""
+    from suite.plan import Cell
+
+    train_config = {"scope": subject.scope, "step": "forward" if subject.scope == "scan" else "forward+loss+backward",
+                    "dtype": settings["dtype"], "warmup": settings["warmup"], "repeats": settings["repeats"],
+                    "min_time_s": settings["min_time_s"], "interleaved": True}
+    task_params = {"vocab_size": subject.config.get("vocab_size")} if subject.scope == "model" else {}
+    return Cell("speed", subject.spec, None, seq_len, settings["batch_size"], settings["seed"], task_params,
+                dict(subject.config), train_config)
 
 
-def to_record(subject, seq_len: int, context: dict) -> dict:
+def to_record(subject, seq_len: int, device: str, context, settings: dict) -> dict:
+    """The ``speed`` record of one timed subject (see the module docstring)."""
+    from suite.measure.cell import record_header
     from suite.measure.timing import numerics_fields
-    from suite.records.schema import blank_record
 
-    record = blank_record("perf")
-    record.update(
-        run_id=context["run_id"], preset="bench-speed", git_commit=context["git_commit"],
-        hostname=context["hostname"], model=subject.spec, family=subject.spec.partition(":")[0],
-        backend=subject.backend, task=None,
-        task_params={"vocab_size": subject.config.get("vocab_size")} if subject.scope == "model" else {},
-        seq_len=seq_len, batch_size=context["batch_size"], seed=context["seed"], dtype=context["dtype"],
-        torch_threads=torch.get_num_threads(), device=context["device"], device_name=context["device_name"],
-        status=subject.status, error=subject.error, params=subject.params, state_bytes=subject.state_bytes,
-        model_config=subject.config,
-        train_config={"step": "forward" if subject.scope == "scan" else "forward+loss+backward",
-                      "warmup": context["warmup"], "repeats": context["repeats"],
-                      "min_time_s": context["min_time_s"], "interleaved": True},
-        wall_s=sum(subject.timing.seconds), torch_version=torch.__version__,
-        timestamp=datetime.datetime.now(datetime.timezone.utc).isoformat(), scope=subject.scope,
-        **numerics_fields(),
-    )
+    record = record_header(subject_cell(subject, seq_len, settings), device, context)
+    record.update(backend=subject.backend, status=subject.status, error=subject.error, params=subject.params,
+                  state_bytes=subject.state_bytes, wall_s=sum(subject.timing.seconds), scope=subject.scope,
+                  **numerics_fields())
     timing = subject.timing
     if subject.status == "ok" and timing.repeats:
         median_ms = timing.median_ms
         record.update(median_ms=median_ms, iqr_ms=timing.iqr_ms, min_ms=timing.min_ms, repeats=timing.repeats,
-                      timing_repeats=timing.repeats, **subject.noise)
+                      **subject.noise)
         if subject.scope == "scan":
             record["bytes_per_s"] = subject.bytes_moved / (median_ms / 1000)
         else:
-            record.update(train_step_ms=median_ms, train_tokens_per_s=context["batch_size"] * seq_len / (median_ms / 1000))
+            record["train_tokens_per_s"] = settings["batch_size"] * seq_len / (median_ms / 1000)
     elif subject.status == "ok":
         record.update(status="error", error="no timed repeat completed")
-    record["cell_key"] = cell_key(record)
     return record
 
 
@@ -177,14 +168,45 @@ def print_summary(records: list[dict], ratios: list[dict], out=sys.stdout) -> No
               f"({record['error']})", file=out)
 
 
+def subjects_of(scope: str, seq_len: int, args, device: str, dtype: str) -> list:
+    """What is timed together at one scope and length (a subject that cannot be built is a failed one)."""
+    from suite.measure.cell import classify, one_line
+    from suite.measure.speed import Subject, mixer_subject, model_subject, projections_subject, scan_subjects
+
+    shape = (seq_len, args.batch_size, args.d_model, device, dtype, args.seed)
+    if scope == "scan":
+        return scan_subjects(*shape)
+    subjects = []
+    if scope == "mixer":  # each min-RNN family's projections alone: the floor of its step
+        families = dict.fromkeys(spec.partition(":")[0] for spec in args.models)
+        subjects += [projections_subject(family, *shape) for family in families if family in ("mingru", "minlstm")]
+    for spec in args.models:
+        try:
+            subjects.append({"mixer": mixer_subject, "model": model_subject}[scope](spec, *shape))
+        except Exception as error:  # unavailable backend, OOM while building: a record each
+            subjects.append(Subject(spec, scope, status=classify(error), error=one_line(error)))
+    return subjects
+
+
+def new_manifest(args, run_id: str, env: dict, dtype: str) -> dict:
+    options = {name: getattr(args, name) for name in ("seq_lens", "batch_size", "d_model", "models", "scopes",
+                                                     "repeats", "warmup", "seed", "threads", "min_time_s", "tf32")}
+    return {"run_id": run_id, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "preset": "bench-speed", "environment": env, "options": {**options, "dtype": dtype},
+            "command": [sys.executable, "-m", "suite", *sys.argv[1:]], "status": "running"}
+
+
 def command(args) -> int:
+    import torch
+
+    from suite.devices import is_cuda
     from suite.measure import environment
     from suite.measure.cell import classify, one_line
-    from suite.commands.cli import REPO_ROOT
+    from suite.measure.speed import time_interleaved
     from suite.measure.timing import apply_numerics
     from suite.presets import resolve_dtype
-    from suite.measure.speed import mixer_subject, model_subject, projections_subject, scan_subjects, time_interleaved, Subject
     from suite.records.store import RecordWriter, prepare_run_dir, write_manifest
+    from suite.settings import RunContext
 
     check_arguments(args)
     device = environment.resolve_device(args.device)
@@ -195,50 +217,37 @@ def command(args) -> int:
     run_id = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + "-bench-speed"
     run_dir = prepare_run_dir(Path(args.out) if args.out else REPO_ROOT / "results" / run_id)
     env = environment.collect(device)
-    context = {"run_id": run_id, "git_commit": env["git_commit"], "hostname": env["hostname"],
-               "device": device, "device_name": env["device_name"], "dtype": dtype, "seed": args.seed,
-               "batch_size": args.batch_size, "warmup": args.warmup, "repeats": args.repeats,
-               "min_time_s": args.min_time_s}
-    options = {name: getattr(args, name) for name in ("seq_lens", "batch_size", "d_model", "models", "scopes",
-                                                     "repeats", "warmup", "seed", "threads", "min_time_s", "tf32")}
-    manifest = {"run_id": run_id, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                "preset": "bench-speed", "environment": env, "options": {**options, "dtype": dtype},
-                "command": [sys.executable, "-m", "suite", *sys.argv[1:]], "status": "running"}
+    context = RunContext(run_id=run_id, preset="bench-speed", git_commit=env["git_commit"], hostname=env["hostname"],
+                         device_name=env["device_name"])
+    settings = {"dtype": dtype, "seed": args.seed, "batch_size": args.batch_size, "warmup": args.warmup,
+                "repeats": args.repeats, "min_time_s": args.min_time_s}
+    manifest = new_manifest(args, run_id, env, dtype)
     write_manifest(run_dir, manifest)
     print(f"bench speed {run_id} on {device} ({env['device_name']}), {dtype}, B={args.batch_size} "
           f"D={args.d_model} -> {run_dir}", file=sys.stderr)
-    builders = {"mixer": mixer_subject, "model": model_subject}
     records = []
     with RecordWriter(run_dir) as writer:
         for seq_len in args.seq_lens:
             for scope in args.scopes:
                 started = time.perf_counter()
-                if scope == "scan":
-                    subjects = scan_subjects(seq_len, args.batch_size, args.d_model, device, dtype, args.seed)
-                else:
-                    subjects = []
-                    if scope == "mixer":  # each min-RNN family's projections alone: the floor of its step
-                        families = dict.fromkeys(spec.partition(":")[0] for spec in args.models)
-                        subjects += [projections_subject(family, seq_len, args.batch_size, args.d_model, device,
-                                                         dtype, args.seed)
-                                     for family in families if family in ("mingru", "minlstm")]
-                    for spec in args.models:
-                        try:
-                            subjects.append(builders[scope](spec, seq_len, args.batch_size, args.d_model, device,
-                                                            dtype, args.seed))
-                        except Exception as error:  # unavailable backend, OOM while building: a record each
-                            subjects.append(Subject(spec, scope, status=classify(error), error=one_line(error)))
+                subjects = subjects_of(scope, seq_len, args, device, dtype)
                 time_interleaved(subjects, device, args.warmup, args.repeats, classify, one_line,
                                  min_time_s=args.min_time_s)
-                group = [to_record(subject, seq_len, context) for subject in subjects]
+                group = [to_record(subject, seq_len, device, context, settings) for subject in subjects]
                 fill_copy_bandwidth(group)
                 for record in group:
                     writer.append(record)
                 records.extend(group)
                 del subjects
-                if device.startswith("cuda"):
+                if is_cuda(device):
                     torch.cuda.empty_cache()
                 print(f"  T={seq_len:<6} {scope:<5} {time.perf_counter() - started:6.1f} s", file=sys.stderr)
+    return finish(args, run_dir, manifest, records)
+
+
+def finish(args, run_dir: Path, manifest: dict, records: list[dict]) -> int:
+    from suite.records.store import write_manifest
+
     ratios = speed_ratios(records)
     print_summary(records, ratios)
     manifest.update(status="finished", finished=datetime.datetime.now(datetime.timezone.utc).isoformat(),
@@ -248,6 +257,6 @@ def command(args) -> int:
     if not args.no_report:
         from suite.report import write_report
 
-        path = write_report(run_dir, args.report or REPO_ROOT / "reports" / f"{run_id}.html")
+        path = write_report(run_dir, args.report or REPO_ROOT / "reports" / f"{manifest['run_id']}.html")
         print(f"report: {path}")
     return 0

@@ -10,25 +10,21 @@ import datetime
 import json
 from pathlib import Path
 
+from suite.errors import UsageError
+from suite.settings import ChildSettings, RunOptions
 
-class ResumeError(ValueError):
+
+class ResumeError(UsageError):
     """A run cannot be started or resumed as asked; the message says the fix."""
 
 
-RUN_DEFAULTS = {"models": ["all"], "tasks": None, "seq_lens": None, "perf_seq_lens": None,
-                "kinds": ["accuracy", "perf"], "preset": None, "device": "auto", "seeds": [0], "threads": None,
-                "plugin": [], "isolation": "process", "cell_timeout": None, "mem_limit": None,
-                "find_max_len": False, "max_len_start": 256, "max_len_limit": 2**20,
-                "train_len": None, "eval_lens": None, "lrs": None, "match": "width", "perf_repeats": None,
-                "tf32": None}
-
-
-def run_options(args, run_dir: Path | None) -> dict:
+def run_options(args, run_dir: Path | None) -> RunOptions:
     """The options that define a run. A new run fills unset ones with defaults; ``--resume``
     takes them from the manifest and refuses options that contradict it."""
-    given = {name: getattr(args, name) for name in RUN_DEFAULTS}
+    given = {name: getattr(args, name) for name in RunOptions.names()}
+    defaults = RunOptions().as_dict()
     if not args.resume:
-        return {name: RUN_DEFAULTS[name] if value is None else value for name, value in given.items()}
+        return RunOptions(**{name: defaults[name] if value is None else value for name, value in given.items()})
     from suite.records.store import read_manifest
 
     if not (run_dir / "manifest.json").is_file():
@@ -38,8 +34,9 @@ def run_options(args, run_dir: Path | None) -> dict:
         if value is not None and name in recorded and value != recorded[name]:
             flag = "--" + name.replace("_", "-")
             raise ResumeError(f"--resume: the run in {run_dir} was made with {flag} {recorded[name]!r}, this command "
-                             f"says {value!r}; resume with the same options (or none) or choose a new --out")
-    return {name: recorded.get(name, RUN_DEFAULTS[name]) if value is None else value for name, value in given.items()}
+                              f"says {value!r}; resume with the same options (or none) or choose a new --out")
+    return RunOptions(**{name: recorded.get(name, defaults[name]) if value is None else value
+                         for name, value in given.items()})
 
 
 def resume_state(run_dir: Path, preset) -> tuple[dict, dict]:
@@ -64,12 +61,12 @@ def resume_state(run_dir: Path, preset) -> tuple[dict, dict]:
     return manifest, done
 
 
-def read_environment(device: str, options: dict, settings: dict) -> dict:
+def read_environment(device: str, options: RunOptions, settings: ChildSettings) -> dict:
     """Versions and device; read in a child when cells run in children, so the driver never touches CUDA."""
     from suite.measure import environment
     from suite.executors import isolated
 
-    if options["isolation"] != "process":
+    if options.isolation != "process":
         return environment.collect(device)
     env, failure = isolated.call_in_child(environment.collect, (device,), settings, 300)
     if failure:
@@ -77,15 +74,15 @@ def read_environment(device: str, options: dict, settings: dict) -> dict:
     return env
 
 
-def new_manifest(run_id: str, preset, options: dict, cells, env: dict) -> dict:
+def new_manifest(run_id: str, preset, options: RunOptions, cells, env: dict) -> dict:
     return {
         "run_id": run_id, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-        "preset": preset.name, "preset_config": preset.as_dict(), "environment": env, "options": options,
+        "preset": preset.name, "preset_config": preset.as_dict(), "environment": env, "options": options.as_dict(),
         "plan": {"accuracy_cells": sum(c.kind == "accuracy" for c in cells),
                  "perf_cells": sum(c.kind == "perf" for c in cells),
                  "models": list(dict.fromkeys(c.model for c in cells)),
                  "tasks": list(dict.fromkeys(c.task for c in cells if c.task)),
                  "seq_lens": sorted({c.seq_len for c in cells if c.kind == "accuracy"}),
                  "perf_seq_lens": sorted({c.seq_len for c in cells if c.kind == "perf"}),
-                 "seeds": list(options["seeds"])},
+                 "seeds": list(options.seeds)},
     }

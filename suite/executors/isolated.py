@@ -40,6 +40,10 @@ import resource
 import signal
 import time
 
+from suite.devices import is_cuda
+from suite.executors import RecordSink
+from suite.settings import ChildSettings, Dispatch, RunContext
+
 PRELOAD = ["suite.executors.child_setup"]
 _CONTEXT = None
 
@@ -68,26 +72,26 @@ def _die_with_parent() -> None:
         pass
 
 
-def _prepare_child(settings: dict) -> None:
+def _prepare_child(settings: ChildSettings) -> None:
     """Per child (the shared set-up is in ``child_setup``, done once in the forkserver)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
-    if settings.get("cuda_visible_devices") is not None:
-        os.environ["CUDA_VISIBLE_DEVICES"] = settings["cuda_visible_devices"]
-    limit = settings.get("mem_limit_bytes")
+    if settings.cuda_visible_devices is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = settings.cuda_visible_devices
+    limit = settings.mem_limit_bytes
     if limit:
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     import torch
 
     from suite.plugins import load_plugin_sources, load_plugins
 
-    load_plugins(settings.get("plugins"))
-    load_plugin_sources(settings.get("plugin_sources"))
-    if settings.get("threads"):
-        torch.set_num_threads(settings["threads"])
+    load_plugins(list(settings.plugins))
+    load_plugin_sources(list(settings.plugin_sources))
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
 
 
-def _child_main(connection, function, args, settings: dict) -> None:
+def _child_main(connection, function, args, settings: ChildSettings) -> None:
     try:
         _prepare_child(settings)
         result = function(*args)
@@ -106,7 +110,7 @@ def _describe_exit(exitcode: int | None, killed_by_driver: bool) -> tuple[str, s
     return "error", f"the cell's process exited with code {exitcode} without a record"
 
 
-def call_in_child(function, args, settings: dict, timeout_s: float | None, started=None):
+def call_in_child(function, args, settings: ChildSettings, timeout_s: float | None, started=None):
     """Run ``function(*args)`` in a fresh child. Returns ``(result, None)`` or
     ``(None, (status, error))`` when the child timed out or died. ``started(process)``,
     if given, is called with the child once it runs (a pool keeps it to kill on Ctrl-C)."""
@@ -143,50 +147,38 @@ def call_in_child(function, args, settings: dict, timeout_s: float | None, start
         receive.close()
 
 
-def run_cell_entry(cell, device: str, context: dict):
+def run_cell_entry(cell, device: str, context: RunContext) -> list[dict]:
     """:func:`suite.measure.cell.run_cell`, imported in the child (the caller never needs torch)."""
     from suite.measure.cell import run_cell
 
     return run_cell(cell, device, context)
 
 
-def child_device(device: str, settings: dict) -> str:
+def child_device(device: str, settings: ChildSettings) -> str:
     """The device a child runs on: ``cuda:0`` when ``settings`` pin it to one GPU (it then sees
     only that GPU), else ``device``."""
-    pinned = settings.get("cuda_visible_devices") is not None and str(device).startswith("cuda")
-    return "cuda:0" if pinned else device
+    return "cuda:0" if settings.cuda_visible_devices is not None and is_cuda(device) else device
 
 
-def run_one(cell, device: str, context: dict, settings: dict, timeout_s: float | None, started=None):
-    """The record (a list for an extrapolation cell, see ``suite.measure.cell``) of ``cell`` run in its own child: the child's own, or the driver's
-    :func:`suite.measure.cell.failure_record` when the child timed out or died (naming the GPU the child
-    was pinned to, if any). ``started`` as in :func:`call_in_child`."""
-    from suite.measure.cell import cell_records, failure_record
+def run_one(cell, dispatch: Dispatch, started=None) -> list[dict]:
+    """The records of ``cell`` run in its own child: the child's own, or the driver's
+    :func:`suite.measure.cell.failure_records` when the child timed out or died (naming the GPU
+    the child was pinned to, if any). ``started`` as in :func:`call_in_child`."""
+    from suite.measure.cell import failure_records
 
     start = time.perf_counter()
-    record, failure = call_in_child(run_cell_entry, (cell, child_device(device, settings), context), settings,
-                                    timeout_s, started)
+    settings = dispatch.settings
+    records, failure = call_in_child(run_cell_entry, (cell, child_device(dispatch.device, settings), dispatch.context),
+                                     settings, dispatch.timeout_s, started)
     if failure:
-        record = failure_record(cell, device, context, *failure, wall_s=time.perf_counter() - start)
-        for one in cell_records(record):
-            one["cuda_visible_devices"] = settings.get("cuda_visible_devices")
-    return record
-
-
-def run(cells, device: str, context: dict, writer, progress=None, settings: dict | None = None,
-        timeout_s: float | None = None) -> list[dict]:
-    """Run every cell in its own child; append one record per cell; see the module docstring."""
-    from suite.measure.cell import cell_records
-
-    settings = settings or {}
-    records = []
-    for cell in cells:
-        if progress:
-            progress.start(cell.label())
-        record = run_one(cell, device, context, settings, timeout_s)
-        for one in cell_records(record):
-            writer.append(one)
-            records.append(one)
-        if progress:
-            progress.finish(cell_records(record)[0]["status"])
+        records = failure_records(cell, dispatch.device, dispatch.context, *failure, wall_s=time.perf_counter() - start)
+        for one in records:
+            one["cuda_visible_devices"] = settings.cuda_visible_devices
     return records
+
+
+def run(cells, dispatch: Dispatch, sink: RecordSink) -> None:
+    """Run every cell in its own child, one after another; see the module docstring."""
+    for cell in cells:
+        sink.start(cell.label())
+        sink.put(run_one(cell, dispatch))

@@ -7,24 +7,17 @@ from __future__ import annotations
 
 import gc
 
-from suite.measure.cell import cell_records, run_cell
-from suite.progress import Progress
+from suite.executors import RecordSink
+from suite.measure.cell import run_cell
+from suite.settings import Dispatch
 
 
-def run(cells, device: str, context: dict, writer, progress: Progress | None = None) -> list[dict]:
+def run(cells, dispatch: Dispatch, sink: RecordSink) -> None:
     # Everything imported so far lives for the whole run: freeze it out of the
-    # garbage collector so the full collections suite.measure.timing makes per phase
+    # garbage collector so the full collections suite.measure makes per phase
     # scan only what cells create (0.2 s → milliseconds with torch and pandas loaded).
     gc.collect()
     gc.freeze()
-    records = []
     for cell in cells:
-        if progress:
-            progress.start(cell.label())
-        record = run_cell(cell, device, context)
-        for one in cell_records(record):
-            writer.append(one)
-            records.append(one)
-        if progress:
-            progress.finish(cell_records(record)[0]["status"])
-    return records
+        sink.start(cell.label())
+        sink.put(run_cell(cell, dispatch.device, dispatch.context))

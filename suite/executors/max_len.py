@@ -15,8 +15,10 @@ from __future__ import annotations
 import time
 
 from suite.measure.cell import record_header
+from suite.executors import RecordSink
 from suite.executors.isolated import run_one
 from suite.plan import Cell, model_config, perf_config
+from suite.settings import Dispatch
 
 
 def probe_cell(preset, spec: str, seq_len: int, seed: int, device: str) -> Cell:
@@ -40,11 +42,12 @@ def lengths(start: int, limit: int) -> list[int]:
     return out
 
 
-def search(spec, preset, device, context, writer, done: dict, settings: dict, timeout_s, start: int, limit: int,
-           seed: int = 0, progress=None) -> dict:
+def search(spec: str, preset, dispatch: Dispatch, sink: RecordSink, done: dict, start: int, limit: int,
+           seed: int = 0) -> dict:
     """Probe ``spec`` by doubling; append probe records and the boundary record; return the latter.
     ``done`` maps cell keys already recorded (on resume) to their records."""
-    boundary = boundary_cell(preset, spec, seed, start, limit, settings.get("mem_limit_bytes"), device)
+    device, mem_limit_bytes = dispatch.device, dispatch.settings.mem_limit_bytes
+    boundary = boundary_cell(preset, spec, seed, start, limit, mem_limit_bytes, device)
     if boundary.key in done:
         return done[boundary.key]
     began = time.perf_counter()
@@ -53,25 +56,22 @@ def search(spec, preset, device, context, writer, done: dict, settings: dict, ti
         cell = probe_cell(preset, spec, length, seed, device)
         record = done.get(cell.key)
         if record is None:
-            if progress:
-                progress.total = max(progress.total, progress.done + 1)  # probes are found, not planned
-                progress.start(f"{spec} max-len probe T={length}")
-            record = run_one(cell, device, context, settings, timeout_s)
-            writer.append(record)
-            if progress:
-                progress.finish(record["status"])
+            sink.probe_found()
+            sink.start(f"{spec} max-len probe T={length}")
+            [record] = run_one(cell, dispatch)
+            sink.put([record])
         backend = backend or record.get("backend")
         if record["status"] != "ok":
             failing = record
             break
         last_ok = length
-    result = record_header(boundary, device, context)
-    result.update(backend=backend, max_seq_len=last_ok, mem_limit_bytes=settings.get("mem_limit_bytes"),
+    result = record_header(boundary, device, dispatch.context)
+    result.update(backend=backend, max_seq_len=last_ok, mem_limit_bytes=mem_limit_bytes,
                   wall_s=time.perf_counter() - began)
     if failing is not None:
         result.update(first_failing_len=failing["seq_len"], first_failing_status=failing["status"],
                       first_failing_error=failing["error"])
     result["status"] = "ok" if last_ok is not None and backend else (failing or {}).get("status", "error")
     result["error"] = None if result["status"] == "ok" else f"no length from {start} fitted: {failing['error']}"
-    writer.append(result)
+    sink.writer.append(result)
     return result

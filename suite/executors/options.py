@@ -1,7 +1,7 @@
 """How ``suite run`` spreads cells: ``--executor local|ray|slurm`` and their options.
 
-Every executor has the same shape, ``run(cells, device, context, writer,
-progress, settings, timeout_s, **its options)``, and every one runs each cell
+Every executor has the same shape, ``run(cells, dispatch, sink[, its
+options])`` (``suite.executors``), and every one runs each cell
 in a fresh child process and hands its records to the driver, the single writer
 of ``records.jsonl``. So durability, ``--resume``, failure statuses and the
 manifest do not depend on the executor, and a run may be resumed with another
@@ -20,11 +20,17 @@ import importlib.util
 import math
 import os
 import shutil
+from dataclasses import dataclass, fields
 
-from suite.executors import ray_executor, slurm
+from suite.devices import is_cuda
+from suite.errors import UsageError
+from suite.executors import RecordSink, ray_executor, slurm
+from suite.executors.ray_executor import RayOptions
+from suite.executors.slurm import SlurmOptions
+from suite.settings import Dispatch, RunOptions
 
 
-class ExecutorUsageError(ValueError):
+class ExecutorUsageError(UsageError):
     """Executor options that cannot work together; the message says the fix."""
 
 
@@ -54,6 +60,83 @@ def add_arguments(parser) -> None:
                        help="local: the same jobs on this machine through submitit's LocalExecutor (testing)")
 
 
+@dataclass(frozen=True)
+class ExecutorOptions:
+    """The ``--executor`` group's flags (see :func:`add_arguments`); a ``--resume`` may change them."""
+    executor: str = "local"
+    jobs: int | None = None
+    ray_address: str | None = None
+    ray_num_cpus: int | None = None
+    ray_temp_dir: str | None = None
+    cpus_per_cell: float = 1.0
+    gpus_per_cell: float | None = None
+    max_retries: int = 1
+    slurm_partition: str | None = None
+    slurm_time: float | None = None
+    slurm_folder: str | None = None
+    slurm_cluster: str = "slurm"
+
+    @classmethod
+    def from_args(cls, args) -> "ExecutorOptions":
+        return cls(**{one.name: getattr(args, one.name) for one in fields(cls)})
+
+    def validate(self, run: RunOptions) -> "ExecutorOptions":
+        """Raise a one-line :class:`ExecutorUsageError` for options that cannot work together."""
+        name = self.executor
+        checks = [
+            (self.jobs is not None and self.jobs < 1, "--jobs must be at least 1"),
+            (name != "ray" and bool(self.ray_address or self.ray_num_cpus or self.ray_temp_dir),
+             "--ray-* options need --executor ray"),
+            (name != "slurm" and bool(self.slurm_partition or self.slurm_time or self.slurm_folder),
+             "--slurm-* options need --executor slurm"),
+            (name == "ray" and self.jobs is not None,
+             "--jobs does not apply to --executor ray: Ray runs as many cells as the cluster's CPUs/GPUs allow; "
+             "size them with --cpus-per-cell/--gpus-per-cell"),
+            (name != "local" and run.isolation != "process",
+             f"--executor {name} runs every cell in its own process: drop --isolation none"),
+            (name != "local" and run.find_max_len,
+             "--find-max-len probes lengths on this machine one at a time: use --executor local"),
+            (self.cpus_per_cell <= 0 or (self.gpus_per_cell is not None and self.gpus_per_cell < 0),
+             "--cpus-per-cell must be positive and --gpus-per-cell not negative"),
+            (self.max_retries < 0, "--max-retries must be 0 or more"),
+            (name == "local" and (self.jobs or 1) > 1 and run.isolation != "process",
+             "--jobs above 1 runs cells in child processes: drop --isolation none"),
+        ]
+        for failed, message in checks:
+            if failed:
+                raise ExecutorUsageError(message)
+        needs = {"ray": ("ray", ray_executor.INSTALL_HINT), "slurm": ("submitit", slurm.INSTALL_HINT)}
+        if name in needs and importlib.util.find_spec(needs[name][0]) is None:
+            raise ExecutorUsageError(needs[name][1])
+        if name == "slurm" and self.slurm_cluster == "slurm" and shutil.which("sbatch") is None:
+            raise ExecutorUsageError(slurm.NO_SBATCH)
+        return self
+
+
+@dataclass(frozen=True)
+class ExecutorPlan:
+    """What :func:`run` needs, and the notes kept per start in the manifest's ``executors`` list."""
+    name: str
+    label: str
+    threads: int | None
+    options: object = None       # jobs/gpu_ids for local, RayOptions, SlurmOptions
+    at_once: int | None = None   # cells at once (None: as many as a cluster allows)
+    shares_cores: bool = False   # timed cells ran side by side on the same CPU cores
+
+    def validate(self) -> "ExecutorPlan":
+        if self.threads is not None and self.threads < 1:
+            raise ExecutorUsageError(f"torch threads per cell must be at least 1, got {self.threads}")
+        return self
+
+    def manifest(self) -> dict:
+        shown = {} if self.options is None else {
+            key: value for key, value in (self.options.__dict__ if not isinstance(self.options, dict)
+                                          else self.options).items() if key not in ("gpu_ids", "temp_dir", "folder")}
+        return {"executor": self.name, "label": self.label, "torch_threads": self.threads,
+                "started": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+                "cells_at_once": self.at_once, "timed_cells_shared_cores": self.shares_cores, **shown}
+
+
 def visible_gpu_ids() -> list[str]:
     """The GPUs this process may use, as ``CUDA_VISIBLE_DEVICES`` entries (never starts CUDA)."""
     listed = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -64,94 +147,54 @@ def visible_gpu_ids() -> list[str]:
     return [str(index) for index in range(torch.cuda.device_count())]
 
 
-def plan_executor(args, options: dict, device: str, cells) -> dict:
-    """Check the executor options against the run; return what :func:`run` needs and the
-    manifest notes: ``{"name", "label", "threads", "kwargs", "manifest"}``."""
-    name, cuda = args.executor, device.startswith("cuda")
-    if args.jobs is not None and args.jobs < 1:
-        raise ExecutorUsageError("--jobs must be at least 1")
-    if name != "ray" and (args.ray_address or args.ray_num_cpus or args.ray_temp_dir):
-        raise ExecutorUsageError("--ray-* options need --executor ray")
-    if name != "slurm" and (args.slurm_partition or args.slurm_time or args.slurm_folder):
-        raise ExecutorUsageError("--slurm-* options need --executor slurm")
-    if name == "ray" and args.jobs is not None:
-        raise ExecutorUsageError("--jobs does not apply to --executor ray: Ray runs as many cells as the "
-                                 "cluster's CPUs/GPUs allow; size them with --cpus-per-cell/--gpus-per-cell")
-    if name != "local" and options["isolation"] != "process":
-        raise ExecutorUsageError(f"--executor {name} runs every cell in its own process: drop --isolation none")
-    if name != "local" and options["find_max_len"]:
-        raise ExecutorUsageError("--find-max-len probes lengths on this machine one at a time: use --executor local")
-    if args.cpus_per_cell <= 0 or (args.gpus_per_cell is not None and args.gpus_per_cell < 0):
-        raise ExecutorUsageError("--cpus-per-cell must be positive and --gpus-per-cell not negative")
-    if args.max_retries < 0:
-        raise ExecutorUsageError("--max-retries must be 0 or more")
-    needs = {"ray": ("ray", ray_executor.INSTALL_HINT), "slurm": ("submitit", slurm.INSTALL_HINT)}
-    if name in needs and importlib.util.find_spec(needs[name][0]) is None:
-        raise ExecutorUsageError(needs[name][1])
-    if name == "slurm" and args.slurm_cluster == "slurm" and shutil.which("sbatch") is None:
-        raise ExecutorUsageError(slurm.NO_SBATCH)
-    gpus_per_cell = args.gpus_per_cell if args.gpus_per_cell is not None else (1.0 if cuda else 0.0)
-    threads = options["threads"]
-    has_perf = any(cell.kind == "perf" for cell in cells)
-    cores = os.cpu_count() or 1
-    kwargs: dict = {}
+def _local_plan(options: ExecutorOptions, run: RunOptions, device: str, threads, cores: int):
+    cuda = is_cuda(device)
+    gpu_ids = visible_gpu_ids() if cuda and device in ("cuda", "cuda:0") else []
+    jobs = options.jobs or (max(1, len(gpu_ids)) if cuda else 1)
+    if jobs > 1 and cuda and not gpu_ids:
+        raise ExecutorUsageError(f"--jobs {jobs} pins each job to a GPU of --device cuda; with --device "
+                                 f"{device} use --jobs 1")
+    if jobs > 1 and not cuda:
+        threads = threads or max(1, cores // jobs)
+    label = "local" if jobs == 1 else f"local --jobs {jobs}"
+    return label, threads, {"jobs": jobs, "gpu_ids": gpu_ids if jobs > 1 else None}, jobs
+
+
+def plan_executor(options: ExecutorOptions, run: RunOptions, device: str, cells) -> ExecutorPlan:
+    """Check the executor options against the run and plan how its cells are spread."""
+    options.validate(run)
+    name, cuda, cores = options.executor, is_cuda(device), os.cpu_count() or 1
+    gpus_per_cell = options.gpus_per_cell if options.gpus_per_cell is not None else (1.0 if cuda else 0.0)
+    threads = run.threads
     if name == "local":
-        gpu_ids = visible_gpu_ids() if cuda and device in ("cuda", "cuda:0") else []
-        jobs = args.jobs or (max(1, len(gpu_ids)) if cuda else 1)
-        if jobs > 1 and options["isolation"] != "process":
-            raise ExecutorUsageError("--jobs above 1 runs cells in child processes: drop --isolation none")
-        if jobs > 1 and cuda and not gpu_ids:
-            raise ExecutorUsageError(f"--jobs {jobs} pins each job to a GPU of --device cuda; with --device "
-                                     f"{device} use --jobs 1")
-        if jobs > 1 and not cuda:
-            threads = threads or max(1, cores // jobs)
-        at_once = jobs
-        kwargs = {"jobs": jobs, "gpu_ids": gpu_ids if jobs > 1 else None}
-        label = "local" if jobs == 1 else f"local --jobs {jobs}"
+        label, threads, spread, at_once = _local_plan(options, run, device, threads, cores)
     elif name == "ray":
-        threads = threads or max(1, math.floor(args.cpus_per_cell))
-        local_cpus = args.ray_num_cpus or cores
-        at_once = None if args.ray_address else max(1, math.floor(local_cpus / args.cpus_per_cell))
-        kwargs = {"address": args.ray_address, "num_cpus": args.ray_num_cpus, "temp_dir": args.ray_temp_dir,
-                  "cpus_per_cell": args.cpus_per_cell, "gpus_per_cell": gpus_per_cell,
-                  "max_retries": args.max_retries}
+        threads = threads or max(1, math.floor(options.cpus_per_cell))
+        local_cpus = options.ray_num_cpus or cores
+        at_once = None if options.ray_address else max(1, math.floor(local_cpus / options.cpus_per_cell))
+        spread = RayOptions(options.ray_address, options.ray_num_cpus, options.ray_temp_dir, options.cpus_per_cell,
+                            gpus_per_cell, options.max_retries)
         label = "ray"
     else:
-        threads = threads or max(1, math.floor(args.cpus_per_cell))
-        jobs = args.jobs or (1 if args.slurm_cluster == "local" else None)
-        at_once = jobs if args.slurm_cluster == "local" else 1  # Slurm gives each task its own cores
-        kwargs = {"folder": args.slurm_folder, "cluster": args.slurm_cluster,
-                  "partition": args.slurm_partition, "time_min": args.slurm_time,
-                  "cpus_per_cell": args.cpus_per_cell, "gpus_per_cell": gpus_per_cell, "jobs": jobs}
-        label = "slurm" if args.slurm_cluster == "slurm" else "slurm (submitit local)"
-    shared = not cuda and has_perf and (at_once is None or at_once > 1)
-    notes = {"executor": name, "label": label, "torch_threads": threads,
-             "started": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-             "cells_at_once": at_once, "timed_cells_shared_cores": shared,
-             **{key: value for key, value in kwargs.items() if key not in ("gpu_ids", "temp_dir", "folder")}}
-    return {"name": name, "label": label, "threads": threads, "kwargs": kwargs, "manifest": notes}
+        threads = threads or max(1, math.floor(options.cpus_per_cell))
+        jobs = options.jobs or (1 if options.slurm_cluster == "local" else None)
+        at_once = jobs if options.slurm_cluster == "local" else 1  # Slurm gives each task its own cores
+        spread = SlurmOptions(options.slurm_folder, options.slurm_cluster, options.slurm_partition,
+                              options.slurm_time, options.cpus_per_cell, gpus_per_cell, jobs)
+        label = "slurm" if options.slurm_cluster == "slurm" else "slurm (submitit local)"
+    has_perf = any(cell.kind == "perf" for cell in cells)
+    shares = not cuda and has_perf and (at_once is None or at_once > 1)
+    return ExecutorPlan(name, label, threads, spread, at_once, shares).validate()
 
 
-SHARED_CORES_WARNING = ("timed cells ran side by side on the same CPU cores ({label}, up to {at_once} at once): "
-                        "their throughput and latency are not those of a cell alone; rerun perf cells with one "
-                        "job for timings")
-
-
-def shared_cores_warnings(manifest: dict) -> list[str]:
-    """The report's warning lines for executor starts whose perf cells shared cores."""
-    return [SHARED_CORES_WARNING.format(label=entry.get("label"), at_once=entry.get("cells_at_once") or "many")
-            for entry in manifest.get("executors") or [] if entry.get("timed_cells_shared_cores")]
-
-
-def run(plan: dict, cells, device: str, context: dict, writer, progress, settings: dict, timeout_s):
-    """Run ``cells`` with the executor ``plan`` (from :func:`plan_executor`) describes."""
-    name, kwargs = plan["name"], plan["kwargs"]
-    if name == "ray":
-        return ray_executor.run(cells, device, context, writer, progress, settings, timeout_s, **kwargs)
-    if name == "slurm":
-        return slurm.run(cells, device, context, writer, progress, settings, timeout_s, **kwargs)
+def run(plan: ExecutorPlan, cells, dispatch: Dispatch, sink: RecordSink) -> None:
+    """Run ``cells`` the way ``plan`` (from :func:`plan_executor`) says."""
+    if plan.name == "ray":
+        return ray_executor.run(cells, dispatch, sink, plan.options)
+    if plan.name == "slurm":
+        return slurm.run(cells, dispatch, sink, plan.options)
     from suite.executors import isolated, pool
 
-    if kwargs["jobs"] > 1:
-        return pool.run(cells, device, context, writer, progress, settings, timeout_s, **kwargs)
-    return isolated.run(cells, device, context, writer, progress, settings, timeout_s)
+    if plan.options["jobs"] > 1:
+        return pool.run(cells, dispatch, sink, **plan.options)
+    return isolated.run(cells, dispatch, sink)

@@ -20,15 +20,12 @@ import concurrent.futures
 import queue
 import threading
 
-from suite.executors import isolated
+from suite.executors import RecordSink, isolated
+from suite.settings import Dispatch
 
 
-def run(cells, device: str, context: dict, writer, progress=None, settings: dict | None = None,
-        timeout_s: float | None = None, jobs: int = 1, gpu_ids: list[str] | None = None) -> list[dict]:
-    """Run ``cells`` ``jobs`` at a time; append one record per cell (see the module docstring)."""
-    from suite.measure.cell import cell_records
-
-    settings = settings or {}
+def run(cells, dispatch: Dispatch, sink: RecordSink, jobs: int = 1, gpu_ids: list[str] | None = None) -> None:
+    """Run ``cells`` ``jobs`` at a time (see the module docstring)."""
     isolated.forkserver_context()  # made once here, not raced by the slot threads
     slots: queue.Queue = queue.Queue()
     for slot in range(jobs):
@@ -49,25 +46,18 @@ def run(cells, device: str, context: dict, writer, progress=None, settings: dict
             if stopping.is_set():
                 return None
             with lock:
-                if progress:
-                    progress.start(cell.label() + (f" [GPU {gpu}]" if gpu is not None else ""))
-            pinned = settings if gpu is None else {**settings, "cuda_visible_devices": gpu}
-            return isolated.run_one(cell, device, context, pinned, timeout_s, started=started)
+                sink.start(cell.label() + (f" [GPU {gpu}]" if gpu is not None else ""))
+            return isolated.run_one(cell, dispatch.pinned(gpu), started=started)
         finally:
             slots.put(gpu)
 
-    records = []
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="cell-slot")
     futures = {pool.submit(one, cell): cell for cell in cells}
     try:
         for future in concurrent.futures.as_completed(futures):
-            result = future.result()
-            for record in cell_records(result):
-                writer.append(record)
-                records.append(record)
-            if progress:
-                with lock:
-                    progress.finish(cell_records(result)[0]["status"])
+            records = future.result()
+            with lock:
+                sink.put(records)
     except KeyboardInterrupt:
         stopping.set()
         for future in futures:
@@ -78,4 +68,3 @@ def run(cells, device: str, context: dict, writer, progress=None, settings: dict
         pool.shutdown(wait=True, cancel_futures=True)
         raise isolated.RunInterrupted() from None
     pool.shutdown(wait=True)
-    return records

@@ -26,14 +26,20 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import time
+from dataclasses import dataclass
+
+from suite.errors import UsageError
+from suite.executors import RecordSink
+from suite.settings import Dispatch
 
 LOOPBACK = "127.0.0.1"
 INSTALL_HINT = "--executor ray needs Ray, which is not installed: pip install -e '.[ray]'"
 
 
-class ExecutorError(ValueError):
+class ExecutorError(UsageError):
     """The executor cannot run as asked; the message says what to change."""
 
 
@@ -92,47 +98,48 @@ def check_resources(ray, cpus_per_cell: float, gpus_per_cell: float) -> None:
                             "--gpus-per-cell or add nodes")
 
 
-def run(cells, device: str, context: dict, writer, progress=None, settings: dict | None = None,
-        timeout_s: float | None = None, address: str | None = None, num_cpus: int | None = None,
-        temp_dir: str | None = None, cpus_per_cell: float = 1, gpus_per_cell: float = 0,
-        max_retries: int = 1) -> list[dict]:
-    """Run every cell as a Ray task; append one record per cell (see the module docstring)."""
+@dataclass(frozen=True)
+class RayOptions:
+    """``--ray-address``, ``--ray-num-cpus``, ``--ray-temp-dir``, ``--cpus-per-cell``,
+    ``--gpus-per-cell``, ``--max-retries`` (see the module docstring)."""
+    address: str | None = None
+    num_cpus: int | None = None
+    temp_dir: str | None = None
+    cpus_per_cell: float = 1.0
+    gpus_per_cell: float = 0.0
+    max_retries: int = 1
+
+
+def run(cells, dispatch: Dispatch, sink: RecordSink, options: RayOptions = RayOptions()) -> None:
+    """Run every cell as a Ray task (see the module docstring)."""
     from suite.executors import isolated, remote
 
-    settings = remote.shipped_settings(settings)
-    records = []
-    with connect(address, num_cpus, temp_dir) as ray:
-        check_resources(ray, cpus_per_cell, gpus_per_cell)
+    dispatch = dataclasses.replace(dispatch, settings=dispatch.settings.shipped())
+    with connect(options.address, options.num_cpus, options.temp_dir) as ray:
+        check_resources(ray, options.cpus_per_cell, options.gpus_per_cell)
         task = ray.remote(remote.run_on_worker).options(
-            num_cpus=cpus_per_cell, num_gpus=gpus_per_cell, max_retries=max_retries, retry_exceptions=False,
-            name="suite-cell")
+            num_cpus=options.cpus_per_cell, num_gpus=options.gpus_per_cell, max_retries=options.max_retries,
+            retry_exceptions=False, name="suite-cell")
         started = time.perf_counter()
-        pending = {task.remote(cell, device, context, settings, timeout_s): cell for cell in cells}
+        pending = {task.remote(cell, dispatch): cell for cell in cells}
         try:
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
                 for ref in ready:
                     cell = pending.pop(ref)
                     try:
-                        outcome = ray.get(ref)
-                        found = remote.records_of(cell, outcome, device, context)
+                        found = remote.records_of(cell, ray.get(ref), dispatch)
                     except ray.exceptions.RayError as error:
                         found = remote.lost_records(
-                            cell, device, context, f"the Ray task was lost after {max_retries + 1} attempt(s): "
+                            cell, dispatch, f"the Ray task was lost after {options.max_retries + 1} attempt(s): "
                             f"{type(error).__name__}: {first_line(error)}", time.perf_counter() - started)
-                    for record in found:
-                        writer.append(record)
-                        records.append(record)
-                    if progress:
-                        progress.start(f"{cell.label()} on {found[0].get('hostname')}")
-                        progress.finish(found[0]["status"])
+                    sink.put(found, label=f"{cell.label()} on {found[0].get('hostname')}")
         except KeyboardInterrupt:
             # No ray.cancel here: cancelling a task whose reply is already on its way aborts the
             # driver inside Ray (2.60: "Tried to complete task that was not pending"). Leaving the
             # context shuts Ray down, which ends the outstanding tasks with their owner; each
             # cell's child dies with its worker's forkserver.
             raise isolated.RunInterrupted() from None
-    return records
 
 
 def first_line(error: BaseException, count: int = 1) -> str:

@@ -21,9 +21,13 @@ one array task per cell, the driver the only writer.
 """
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
-from pathlib import Path
+from dataclasses import dataclass
+
+from suite.executors import RecordSink
+from suite.settings import Dispatch
 
 from suite.executors.ray_executor import ExecutorError, first_line
 
@@ -41,43 +45,49 @@ def import_submitit():
     return submitit
 
 
-def make_executor(folder, cluster: str, partition: str | None, time_min: float, cpus_per_cell: float,
-                  gpus_per_cell: float, jobs: int | None):
+@dataclass(frozen=True)
+class SlurmOptions:
+    """``--slurm-folder``, ``--slurm-cluster``, ``--slurm-partition``, ``--slurm-time``,
+    ``--cpus-per-cell``, ``--gpus-per-cell``, ``--jobs`` (see the module docstring)."""
+    folder: str | None = None
+    cluster: str = "slurm"
+    partition: str | None = None
+    time_min: float | None = None
+    cpus_per_cell: float = 1.0
+    gpus_per_cell: float = 0.0
+    jobs: int | None = None
+
+
+def make_executor(folder, options: SlurmOptions, time_min: float):
     submitit = import_submitit()
-    if cluster == "slurm" and shutil.which("sbatch") is None:
+    if options.cluster == "slurm" and shutil.which("sbatch") is None:
         raise ExecutorError(NO_SBATCH)
-    executor = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
-    parameters = {"timeout_min": max(1, int(round(time_min))), "gpus_per_node": int(gpus_per_cell),
-                  "cpus_per_task": max(1, int(round(cpus_per_cell))), "tasks_per_node": 1, "nodes": 1,
+    executor = submitit.AutoExecutor(folder=str(folder), cluster=options.cluster)
+    parameters = {"timeout_min": max(1, int(round(time_min))), "gpus_per_node": int(options.gpus_per_cell),
+                  "cpus_per_task": max(1, int(round(options.cpus_per_cell))), "tasks_per_node": 1, "nodes": 1,
                   "name": "suite-cell"}
-    if cluster == "slurm":
-        if partition:
-            parameters["slurm_partition"] = partition
-        if jobs:
-            parameters["slurm_array_parallelism"] = jobs
+    if options.cluster == "slurm":
+        if options.partition:
+            parameters["slurm_partition"] = options.partition
+        if options.jobs:
+            parameters["slurm_array_parallelism"] = options.jobs
     executor.update_parameters(**parameters)
     return executor
 
 
-def run(cells, device: str, context: dict, writer, progress=None, settings: dict | None = None,
-        timeout_s: float | None = None, folder=None, cluster: str = "slurm", partition: str | None = None,
-        time_min: float | None = None, cpus_per_cell: float = 1, gpus_per_cell: float = 0,
-        jobs: int | None = None) -> list[dict]:
-    """Run every cell as a submitit job; append one record per cell (see the module docstring)."""
+def run(cells, dispatch: Dispatch, sink: RecordSink, options: SlurmOptions = SlurmOptions()) -> None:
+    """Run every cell as a submitit job (see the module docstring)."""
     from suite.executors import isolated, remote
 
-    settings = remote.shipped_settings(settings)
-    time_min = time_min or ((timeout_s or 600) / 60 + 10)
-    folder = folder or Path(writer.path).parent / "slurm"
-    executor = make_executor(folder, cluster, partition, time_min, cpus_per_cell, gpus_per_cell, jobs)
-    in_flight_limit = len(cells) if cluster == "slurm" else (jobs or 1)
+    dispatch = dataclasses.replace(dispatch, settings=dispatch.settings.shipped())
+    time_min = options.time_min or ((dispatch.timeout_s or 600) / 60 + 10)
+    executor = make_executor(options.folder or sink.run_dir / "slurm", options, time_min)
+    in_flight_limit = len(cells) if options.cluster == "slurm" else (options.jobs or 1)
     waiting = list(cells)
     running: dict = {}  # job -> (cell, submitted at)
-    records = []
 
     def submit(batch):
-        submitted = executor.map_array(remote.run_on_worker, batch, [device] * len(batch), [context] * len(batch),
-                                       [settings] * len(batch), [timeout_s] * len(batch))
+        submitted = executor.map_array(remote.run_on_worker, batch, [dispatch] * len(batch))
         for job, cell in zip(submitted, batch):
             running[job] = (cell, time.perf_counter())
 
@@ -90,23 +100,22 @@ def run(cells, device: str, context: dict, writer, progress=None, settings: dict
             finished = [job for job in running if job.done()]
             if not finished:
                 time.sleep(POLL_S)
-                continue
             for job in finished:
                 cell, submitted_at = running.pop(job)
-                try:
-                    found = remote.records_of(cell, job.result(), device, context)
-                except Exception as error:  # submitit's UncompletedJobError / FailedJobError, or a lost pickle
-                    found = remote.lost_records(cell, device, context, f"job {job.job_id} ended without a result: "
-                                                f"{type(error).__name__}: {first_line(error, 2)}",
-                                                time.perf_counter() - submitted_at)
-                for record in found:
-                    writer.append(record)
-                    records.append(record)
-                if progress:
-                    progress.start(f"{cell.label()} on {found[0].get('hostname')} (job {job.job_id})")
-                    progress.finish(found[0]["status"])
+                found = collect(job, cell, dispatch, submitted_at)
+                sink.put(found, label=f"{cell.label()} on {found[0].get('hostname')} (job {job.job_id})")
     except KeyboardInterrupt:
         for job in running:
             job.cancel(check=False)
         raise isolated.RunInterrupted() from None
-    return records
+
+
+def collect(job, cell, dispatch: Dispatch, submitted_at: float) -> list[dict]:
+    """The records of a finished job: its cell's, or an ``error`` record naming what submitit reported."""
+    from suite.executors import remote
+
+    try:
+        return remote.records_of(cell, job.result(), dispatch)
+    except Exception as error:  # submitit's UncompletedJobError / FailedJobError, or a lost pickle
+        return remote.lost_records(cell, dispatch, f"job {job.job_id} ended without a result: "
+                                   f"{type(error).__name__}: {first_line(error, 2)}", time.perf_counter() - submitted_at)

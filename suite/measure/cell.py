@@ -6,13 +6,13 @@ error); ``oom`` (CUDA out of memory, or torch's CPU allocator failing:
 training loss stopped being finite); ``error`` (any other exception, its type
 and first line kept). A cell run in a child process (``suite.executors.isolated``)
 can also end as ``timeout`` or with a crash the child could not report; the
-driver then writes :func:`failure_record`. A failing cell never stops the plan.
+driver then writes :func:`failure_records`. A failing cell never stops the plan.
 
-An accuracy cell with ``eval_lens`` in its training configuration (``run
---eval-lens``) trains once and gives one record per evaluation length, each
-with ``train_len`` and ``eval_len``; every other cell gives one record.
-:func:`cell_records` turns either into a list, and a failure becomes one record
-per evaluation length, so every length of the plan is accounted for.
+:func:`run_cell` always returns a list of records: an accuracy cell with
+``eval_lens`` in its training configuration (``run --eval-lens``) trains once
+and gives one record per evaluation length, each with ``train_len`` and
+``eval_len``; every other cell gives one. A failure becomes one record per
+evaluation length, so every length of the plan is accounted for.
 """
 from __future__ import annotations
 
@@ -28,9 +28,11 @@ from suite.measure import environment
 from suite.measure import perf
 from suite.measure import train
 from suite.measure.timing import apply_numerics, numerics_fields
+from suite.devices import is_cuda
 from suite.plan import Cell
 from suite.registry import BackendUnavailable, build_model, get_family, get_task
 from suite.records.schema import blank_record
+from suite.settings import RunContext
 
 OOM_MARKERS = ("out of memory", "can't allocate memory", "CUDA error: out of memory")
 
@@ -63,21 +65,23 @@ def _build(cell: Cell, device: str, decode_budget: int):
                        n_layers=config["n_layers"], device=device, mlp_mult=config["mlp_mult"], **options)
 
 
-def record_header(cell: Cell, device: str, context: dict) -> dict:
-    """A record of ``cell`` with every field that does not need the cell to run.
+def record_header(cell: Cell, device: str, context: RunContext | None = None) -> dict:
+    """A record of ``cell`` with every field that does not need the cell to run: the one
+    record builder (``run`` cells, max-len boundaries, ``bench`` subjects, failures).
 
     ``context`` carries run-level fields: run_id, preset, git_commit, hostname,
     and (for records written by the driver, which never touches CUDA)
     device_name and torch_threads.
     """
+    context = context or RunContext()
     record = blank_record(cell.kind)
     record.update(
-        run_id=context.get("run_id"), preset=context.get("preset"), git_commit=context.get("git_commit"),
-        hostname=context.get("hostname"), cell_key=cell.key, model=cell.model, family=cell.family, task=cell.task,
+        run_id=context.run_id, preset=context.preset, git_commit=context.git_commit,
+        hostname=context.hostname, cell_key=cell.key, model=cell.model, family=cell.family, task=cell.task,
         task_params=cell.task_params, seq_len=cell.seq_len, batch_size=cell.batch_size, seed=cell.seed,
-        dtype=cell.train_config.get("dtype"), torch_threads=context.get("torch_threads") or torch.get_num_threads(),
-        device=device, device_name=context.get("device_name"), model_config=cell.model_config,
-        train_config=cell.train_config, torch_version=torch.__version__, executor=context.get("executor"),
+        dtype=cell.train_config.get("dtype"), torch_threads=context.torch_threads or torch.get_num_threads(),
+        device=device, device_name=context.device_name, model_config=cell.model_config,
+        train_config=cell.train_config, torch_version=torch.__version__, executor=context.executor,
         timestamp=datetime.datetime.now(datetime.timezone.utc).isoformat(),
     )
     return record
@@ -95,11 +99,6 @@ def per_eval_len(cell: Cell, record: dict) -> list[dict]:
     return [{**record, "train_len": cell.seq_len, "eval_len": length} for length in eval_lens(cell)]
 
 
-def cell_records(result) -> list[dict]:
-    """What :func:`run_cell` returned (a record or a list of them) as a list."""
-    return list(result) if isinstance(result, list) else [result]
-
-
 def is_recorded(cell: Cell, done: dict) -> bool:
     """Whether a resumed run already has ``cell``: its key, and for an extrapolation cell a
     record at every evaluation length (``done`` maps keys and (key, eval_len) to records)."""
@@ -110,13 +109,13 @@ def is_recorded(cell: Cell, done: dict) -> bool:
     return all((cell.key, length) in done for length in eval_lens(cell))
 
 
-def failure_record(cell: Cell, device: str, context: dict, status: str, error: str, wall_s: float):
-    """The record(s) of a cell whose process never returned one (timeout, crash, kill): one per
+def failure_records(cell: Cell, device: str, context: RunContext, status: str, error: str,
+                    wall_s: float) -> list[dict]:
+    """The records of a cell whose process never returned any (timeout, crash, kill): one per
     evaluation length for an extrapolation cell, else one."""
     record = record_header(cell, device, context)
     record.update(status=status, error=error, wall_s=wall_s)
-    records = per_eval_len(cell, record)
-    return records if len(records) > 1 else records[0]
+    return per_eval_len(cell, record)
 
 
 def positional_encoding(model) -> str:
@@ -125,14 +124,14 @@ def positional_encoding(model) -> str:
     return ",".join(sorted(schemes)) or "none"
 
 
-def run_cell(cell: Cell, device: str, context: dict):
-    """Run ``cell`` on ``device`` in this process and return its record (a list of them for an
-    extrapolation cell, see the module docstring), whatever happens."""
+def run_cell(cell: Cell, device: str, context: RunContext | None = None) -> list[dict]:
+    """Run ``cell`` on ``device`` in this process and return its records (one per evaluation
+    length of an extrapolation cell, else one; see the module docstring), whatever happens."""
     record = record_header(cell, device, context)
     record["torch_threads"] = torch.get_num_threads()
     record["device_name"] = environment.device_name(device)
     record["hostname"] = socket.gethostname()  # where the cell ran: a Ray or Slurm node, not the driver
-    record["cuda_visible_devices"] = os.environ.get("CUDA_VISIBLE_DEVICES") if str(device).startswith("cuda") else None
+    record["cuda_visible_devices"] = os.environ.get("CUDA_VISIBLE_DEVICES") if is_cuda(device) else None
     apply_numerics(tf32=bool(cell.train_config.get("tf32")))  # the same in every executor and isolation
     record.update(numerics_fields())
     start = time.perf_counter()
@@ -168,13 +167,13 @@ def run_cell(cell: Cell, device: str, context: dict):
             record["error_traceback"] = traceback.format_exc(limit=6)
     finally:
         del model
-        if str(device).startswith("cuda"):
+        if is_cuda(device):
             torch.cuda.empty_cache()
     wall_s = time.perf_counter() - start
     if cell.kind == "accuracy":
         records = scored if record["status"] == "ok" else per_eval_len(cell, record)
         for one in records:
             one.update(status=record["status"], wall_s=wall_s)
-        return records if len(records) > 1 else records[0]
+        return records
     record["wall_s"] = wall_s
-    return record
+    return [record]

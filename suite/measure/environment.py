@@ -8,9 +8,10 @@ import platform
 import socket
 import subprocess
 import sys
-from pathlib import Path
+from suite.devices import is_cuda
+from suite.errors import UsageError
+from suite.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 TRACKED_PACKAGES = ("torch", "triton", "mamba-ssm", "flash-attn", "causal-conv1d", "numpy", "pandas", "seaborn",
                     "matplotlib", "mambapy")
 
@@ -21,12 +22,12 @@ def resolve_device(requested: str) -> str:
 
     if requested == "auto":
         return "cuda:0" if torch.cuda.is_available() else "cpu"
-    if requested.startswith("cuda"):
+    if is_cuda(requested):
         if not torch.cuda.is_available():
-            raise ValueError("--device cuda asked for, but torch sees no CUDA device: use --device cpu or auto")
+            raise UsageError("--device cuda asked for, but torch sees no CUDA device: use --device cpu or auto")
         return requested if ":" in requested else "cuda:0"
     if requested != "cpu":
-        raise ValueError(f"unknown --device {requested!r}: use auto, cpu or cuda[:N]")
+        raise UsageError(f"unknown --device {requested!r}: use auto, cpu or cuda[:N]")
     return "cpu"
 
 
@@ -45,7 +46,7 @@ def cpu_name() -> str:
 def device_name(device: str) -> str:
     import torch
 
-    if device.startswith("cuda"):
+    if is_cuda(device):
         return torch.cuda.get_device_name(device)
     return cpu_name()
 
@@ -77,7 +78,7 @@ def collect(device: str) -> dict:
     import torch
 
     commit, dirty = git_state()
-    cuda = device.startswith("cuda")
+    cuda = is_cuda(device)
     return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),

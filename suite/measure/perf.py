@@ -7,8 +7,8 @@ seed, made before any timing):
   AdamW step. ``perf_warmup`` untimed steps (they also allocate the optimizer
   state), then timed steps, at least ``perf_repeats`` and at least
   ``perf_min_time_s`` seconds of them (:func:`suite.measure.timing.time_repeats`);
-  ``train_step_ms`` (= ``median_ms``) is the median, with ``iqr_ms``, ``min_ms``
-  and ``repeats``, and ``train_tokens_per_s = B * T / median``. ``train_peak_mem_bytes``: one step,
+  ``train_step_ms`` is the median, with ``iqr_ms``, ``min_ms`` and
+  ``timing_repeats``, and ``train_tokens_per_s = B * T / median``. ``train_peak_mem_bytes``: one step,
   measured by :class:`suite.measure.memory.PhaseMemory` (parameters, gradients kept
   from before, and optimizer state are outside the phase: it is what a step
   needs on top of the model).
@@ -118,27 +118,32 @@ def measure(model, seq_len: int, batch_size: int, seed: int, config: dict, devic
             decode = _decode_timing(model, inputs, config["decode_tokens"], device, dtype, repeats, decode_memory)
         decode_batch1 = _decode_timing(model, inputs[:1], config["decode_tokens"], device, dtype, repeats)
 
-    tokens_per_step = batch_size * seq_len
     timings = {"train step": train, "prefill": prefill_timing, "decode": decode}
+    memory = {"train": train_memory, "prefill": prefill_memory, "decode": decode_memory}
+    return {**timing_fields(timings, decode_batch1, batch_size * seq_len), **memory_fields(memory),
+            **noise_fields(timings, torch.get_num_threads(), activity), **energy_fields}
+
+
+def timing_fields(timings: dict, decode_batch1, tokens_per_step: int) -> dict:
+    train, prefill_timing, decode = timings["train step"], timings["prefill"], timings["decode"]
     return {
         "train_step_ms": train.median_ms,
         "train_tokens_per_s": tokens_per_step / (train.median_ms / 1000),
         "prefill_tokens_per_s": tokens_per_step / (prefill_timing.median_ms / 1000),
         "decode_ms_per_token": decode.median_ms,
         "decode_ms_per_token_batch1": decode_batch1.median_ms,
-        "train_peak_mem_bytes": train_memory.peak_bytes,
-        "prefill_peak_mem_bytes": prefill_memory.peak_bytes,
-        "decode_peak_mem_bytes": decode_memory.peak_bytes,
-        "train_peak_reserved_bytes": train_memory.peak_reserved_bytes,
-        "prefill_peak_reserved_bytes": prefill_memory.peak_reserved_bytes,
-        "decode_peak_reserved_bytes": decode_memory.peak_reserved_bytes,
-        "peak_mem_method": train_memory.method,
-        "timing_repeats": train.repeats,
-        "median_ms": train.median_ms, "iqr_ms": train.iqr_ms, "min_ms": train.min_ms, "repeats": train.repeats,
+        "timing_repeats": train.repeats, "iqr_ms": train.iqr_ms, "min_ms": train.min_ms,
         "prefill_iqr_ms": prefill_timing.iqr_ms, "decode_iqr_ms": decode.iqr_ms,
-        **noise_fields(timings, torch.get_num_threads(), activity),
-        **energy_fields,
     }
+
+
+def memory_fields(memory: dict) -> dict:
+    """``<phase>_peak_mem_bytes`` and ``<phase>_peak_reserved_bytes`` of each phase, and the method."""
+    fields = {"peak_mem_method": memory["train"].method}
+    for phase, measured in memory.items():
+        fields[f"{phase}_peak_mem_bytes"] = measured.peak_bytes
+        fields[f"{phase}_peak_reserved_bytes"] = measured.peak_reserved_bytes
+    return fields
 
 
 def wants_energy(config: dict, seq_len: int) -> bool:

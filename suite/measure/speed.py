@@ -57,11 +57,11 @@ from typing import Callable
 import torch
 from torch.nn import functional as F
 
+from suite.devices import is_cuda
 from suite.measure.timing import HostActivity, Timing, noise_fields, synchronize, time_once
 from suite.registry import build_model, resolve_backend
 from suite.measure.train import autocast_context
 
-MIN_RNN_FAMILIES = ("mingru", "minlstm")
 EQUAL_WIDTH_OPTIONS = {"mingru": {"expansion": 1.0}, "minlstm": {"expansion": 1.0}}
 MODEL_VOCAB_SIZE = 64
 MODEL_LAYERS = 2
@@ -232,7 +232,7 @@ def time_interleaved(subjects: list[Subject], device: str, warmup: int, repeats:
             return True
         except Exception as error:  # OOM at a long length is a result, not a crash of the bench
             subject.status, subject.error, subject.step = classify(error), one_line(error), None
-            if str(device).startswith("cuda"):
+            if is_cuda(device):
                 torch.cuda.empty_cache()
             return False
 

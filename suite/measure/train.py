@@ -44,6 +44,7 @@ import time
 import torch
 from torch.nn import functional as F
 
+from suite.devices import is_cuda
 from suite.analysis.stats import wilson_interval
 from tasks.base import stream
 
@@ -53,7 +54,7 @@ class NonFiniteLoss(RuntimeError):
 
 
 def autocast_context(device: str, dtype: str):
-    if dtype == "bfloat16-autocast" and str(device).startswith("cuda"):
+    if dtype == "bfloat16-autocast" and is_cuda(device):
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 

@@ -7,6 +7,7 @@ import pytest
 
 from suite.commands.cli import main
 from suite.executors import options as executor_options
+from suite.settings import RunOptions
 from suite.records.store import read_records
 
 SAME_FIELDS = ("status", "accuracy", "seq_accuracy", "final_loss", "params", "backend", "torch_threads")
@@ -84,8 +85,10 @@ def test_a_pinned_child_sees_only_its_gpu():
 
     from suite.executors import isolated
 
+    from suite.settings import ChildSettings
+
     result, failure = isolated.call_in_child(os.getenv, ("CUDA_VISIBLE_DEVICES",),
-                                             {"cuda_visible_devices": "3"}, 60)
+                                             ChildSettings(cuda_visible_devices="3"), 60)
     assert failure is None and result == "3"
 
 
@@ -93,9 +96,8 @@ def test_local_jobs_pin_one_gpu_each_round_robin(monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,6")
     assert executor_options.visible_gpu_ids() == ["4", "6"]
     args = executor_options_args("--jobs", "3")
-    plan = executor_options.plan_executor(args, {"threads": None, "isolation": "process", "find_max_len": False},
-                                          "cuda:0", [])
-    assert plan["kwargs"] == {"jobs": 3, "gpu_ids": ["4", "6"]} and plan["label"] == "local --jobs 3"
+    plan = executor_options.plan_executor(executor_options.ExecutorOptions.from_args(args), RunOptions(), "cuda:0", [])
+    assert plan.options == {"jobs": 3, "gpu_ids": ["4", "6"]} and plan.label == "local --jobs 3"
 
 
 def executor_options_args(*argv):

@@ -12,6 +12,7 @@ from suite.analysis import paper
 from suite.analysis import published
 from suite.measure import train
 from suite.commands.cli import main
+from suite.settings import RunContext
 from suite.plan import build_plan
 from suite.presets import PAPER_PRESETS, get_preset
 from suite.registry import build_model, get_task
@@ -72,10 +73,10 @@ def test_paper_presets_plan_the_papers_settings():
 
 
 def _run_cells(cells, out):
-    context = {"run_id": "paper-test", "preset": "paper-selective-copy-cpu"}
+    context = RunContext(run_id="paper-test", preset="paper-selective-copy-cpu")
     with RecordWriter(out) as writer:
         for one in cells:
-            for record in cell_module.cell_records(cell_module.run_cell(one, "cpu", context)):
+            for record in cell_module.run_cell(one, "cpu", context):
                 writer.append(record)
 
 

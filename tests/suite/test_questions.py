@@ -119,7 +119,7 @@ def test_lr_sweep_chooses_on_the_validation_stream_never_the_test_stream(monkeyp
         return real_stream(seed, split)
 
     monkeypatch.setattr(train, "stream", spy)
-    record = run_cell(cell, "cpu", {})
+    [record] = run_cell(cell, "cpu")
     assert record["status"] == "ok", record["error"]
     assert splits == ["train", "valid", "train", "valid", "test"]  # the test stream only for the winner
     valid = record["lr_valid_accuracy"]
@@ -184,7 +184,8 @@ def test_a_width_and_key_value_sweep_draws_accuracy_against_state_size(tmp_path)
         (8, 1), (8, 2), (16, 1), (16, 2)}
     with RecordWriter(tmp_path) as writer:
         for cell in cells:
-            writer.append(run_cell(cell, "cpu", {}))
+            for record in run_cell(cell, "cpu"):
+                writer.append(record)
     records = load_results(tmp_path)
     sizes = questions.outcome_table(records).groupby("model")["state_bytes"].nunique()
     assert (sizes == 2).all()  # two widths -> two state sizes per family

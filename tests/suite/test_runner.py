@@ -100,6 +100,20 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+def test_a_bug_is_not_a_usage_error_it_shows_its_traceback_and_exits_1():
+    """Only a UsageError is one line and exit 2: a ValueError from a bug propagates."""
+    code = ("import runpy, sys\n"
+            "import suite.commands.cli as cli\n"
+            "def broken(args):\n"
+            "    raise ValueError('a bug, not bad input')\n"
+            "cli.command_list = broken\n"
+            "sys.argv = ['suite', 'list']\n"
+            "runpy.run_module('suite', run_name='__main__')\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "Traceback (most recent call last)" in result.stderr and "a bug, not bad input" in result.stderr
+
+
 def test_module_entry_point_lists_everything():
     result = subprocess.run([sys.executable, "-m", "suite", "list", "--json"], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
@@ -167,8 +181,9 @@ def test_smoke_perf_records_carry_their_spread_and_numerics(tmp_path):
     records = read_records(out)
     assert len(records) == 3 and all(r["status"] == "ok" for r in records)
     for record in records:
-        assert record["median_ms"] == record["train_step_ms"] and record["iqr_ms"] >= 0
-        assert 0 < record["min_ms"] <= record["median_ms"] and record["repeats"] >= 3
+        assert "median_ms" not in record and "repeats" not in record  # v4: train_step_ms and timing_repeats
+        assert record["iqr_ms"] >= 0 and 0 < record["min_ms"] <= record["train_step_ms"]
+        assert record["timing_repeats"] >= 3
         assert record["prefill_iqr_ms"] >= 0 and record["decode_iqr_ms"] >= 0
         assert isinstance(record["timing_noisy"], bool) and (record["timing_noisy_reason"] is None) != \
             record["timing_noisy"]

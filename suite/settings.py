@@ -1,0 +1,150 @@
+"""The typed settings a run is made of, each with one ``validate()``.
+
+- :class:`RunOptions`: what defines a run's cells (the ``run`` flags that are
+  stored in the manifest and must agree on ``--resume``). A new option is a
+  field here and a flag in ``suite.commands.cli``.
+- :class:`RunContext`: the run-level fields every record carries.
+- :class:`ChildSettings`: how a cell's child process is set up.
+- :class:`Dispatch`: what every executor needs besides the cells.
+
+Executors' own options and plan are in ``suite.executors.options``. Everything
+here pickles, so it travels to forkserver children, Ray tasks and Slurm jobs.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from suite.errors import UsageError
+
+KINDS = ("accuracy", "perf")
+
+
+@dataclass
+class RunOptions:
+    """The options that define a run (``manifest["options"]``); ``None``: the preset decides."""
+    models: list = field(default_factory=lambda: ["all"])
+    tasks: list | None = None
+    seq_lens: list | None = None
+    train_len: list | None = None
+    eval_lens: list | None = None
+    lrs: list | None = None
+    match: str = "width"
+    perf_seq_lens: list | None = None
+    perf_repeats: int | None = None
+    tf32: str | None = None
+    kinds: list = field(default_factory=lambda: list(KINDS))
+    preset: str | None = None
+    device: str = "auto"
+    seeds: list = field(default_factory=lambda: [0])
+    threads: int | None = None
+    plugin: list = field(default_factory=list)
+    isolation: str = "process"
+    cell_timeout: float | None = None
+    mem_limit: int | None = None
+    find_max_len: bool = False
+    max_len_start: int = 256
+    max_len_limit: int = 2**20
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [one.name for one in dataclasses.fields(cls)]
+
+    @classmethod
+    def from_stored(cls, stored: dict) -> "RunOptions":
+        """Options as a manifest stored them (fields added since then take their defaults)."""
+        return cls(**{name: value for name, value in stored.items() if name in cls.names()})
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def validate(self) -> "RunOptions":
+        """Raise a one-line :class:`UsageError` for options that cannot make a run."""
+        unknown = sorted(set(self.kinds) - set(KINDS))
+        if unknown:
+            raise UsageError(f"unknown --kinds {', '.join(unknown)}: use accuracy, perf or both")
+        if self.train_len and (self.seq_lens or len(self.train_len) > 1):
+            raise UsageError("--train-len takes one length and replaces --seq-lens: give one of them")
+        for name in ("perf_repeats", "threads"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.cell_timeout is not None and not self.cell_timeout > 0:
+            raise UsageError(f"--cell-timeout must be a positive number of seconds, got {self.cell_timeout}")
+        if self.isolation not in ("process", "none"):
+            raise UsageError(f"unknown --isolation {self.isolation!r}: use process or none")
+        if self.find_max_len and self.isolation != "process":
+            raise UsageError("--find-max-len runs every probe in its own process: drop --isolation none")
+        if self.max_len_start <= 0 or self.max_len_limit < self.max_len_start:
+            raise UsageError("--max-len-start must be positive and no larger than --max-len-limit")
+        return self
+
+    @property
+    def lengths(self) -> list | None:
+        """The train lengths of accuracy cells: ``--train-len`` or ``--seq-lens``."""
+        return self.train_len or self.seq_lens
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Run-level fields of every record (``suite.measure.cell.record_header``). ``device_name``
+    and ``torch_threads`` fill records the driver writes itself (it never touches CUDA)."""
+    run_id: str | None = None
+    preset: str | None = None
+    git_commit: str | None = None
+    hostname: str | None = None
+    device_name: str | None = None
+    torch_threads: int | None = None
+    executor: str | None = None
+
+    def validate(self) -> "RunContext":
+        if self.torch_threads is not None and self.torch_threads < 1:
+            raise UsageError(f"torch threads must be at least 1, got {self.torch_threads}")
+        return self
+
+    def at_host(self, hostname: str | None) -> "RunContext":
+        return dataclasses.replace(self, hostname=hostname or self.hostname)
+
+
+@dataclass(frozen=True)
+class ChildSettings:
+    """How each cell's child is set up (``suite.executors.isolated``)."""
+    plugins: tuple = ()            # plugin files, imported in the child
+    plugin_sources: tuple = ()     # plugin files as text, for a child on another machine
+    threads: int | None = None     # torch.set_num_threads in the child
+    mem_limit_bytes: int | None = None       # RLIMIT_DATA of the child
+    cuda_visible_devices: str | None = None  # the GPU the child is pinned to
+
+    def validate(self) -> "ChildSettings":
+        if self.threads is not None and self.threads < 1:
+            raise UsageError(f"--threads must be at least 1, got {self.threads}")
+        if self.mem_limit_bytes is not None and self.mem_limit_bytes <= 0:
+            raise UsageError(f"--mem-limit must be positive, got {self.mem_limit_bytes}")
+        return self
+
+    def pinned(self, gpu: str | None) -> "ChildSettings":
+        return self if gpu is None else dataclasses.replace(self, cuda_visible_devices=gpu)
+
+    def shipped(self) -> "ChildSettings":
+        """For a child on another machine: plugin files as their text."""
+        from suite.plugins import plugin_sources
+
+        return dataclasses.replace(self, plugins=(), plugin_sources=tuple(plugin_sources(list(self.plugins))))
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """What every executor needs besides the cells: where, for which run, how, how long."""
+    device: str
+    context: RunContext = field(default_factory=RunContext)
+    settings: ChildSettings = field(default_factory=ChildSettings)
+    timeout_s: float | None = None
+
+    def validate(self) -> "Dispatch":
+        self.context.validate()
+        self.settings.validate()
+        if self.timeout_s is not None and not self.timeout_s > 0:
+            raise UsageError(f"the cell timeout must be positive, got {self.timeout_s}")
+        return self
+
+    def pinned(self, gpu: str | None) -> "Dispatch":
+        return self if gpu is None else dataclasses.replace(self, settings=self.settings.pinned(gpu))
