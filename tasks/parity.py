@@ -2,9 +2,10 @@
 
 Inputs are bits (tokens 0 and 1, uniform); the target at ``t`` is
 ``(x_1 + ... + x_t) mod 2``. The smallest non-trivial state-tracking problem
-(the group Z2): a linear recurrence with input-independent, non-negative
-transitions, as in minGRU/minLSTM and diagonal SSMs with positive gates, cannot
-flip a sign per input, which is the "Illusion of State" argument
+(the group Z2): a diagonal linear recurrence whose transitions depend on the
+input but not on the state and are non-negative (minGRU/minLSTM: gates in
+(0, 1); diagonal SSMs with positive gates) cannot flip a sign per input, which
+is the "Illusion of State" argument
 (arXiv 2404.08819) and Grazzi et al. 2024 (negative eigenvalues). An LSTM or
 GRU solves it. ``chance_accuracy`` is 1/2. Any length >= 1.
 """
