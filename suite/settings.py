@@ -50,11 +50,6 @@ class RunOptions:
     def names(cls) -> list[str]:
         return [one.name for one in dataclasses.fields(cls)]
 
-    @classmethod
-    def from_stored(cls, stored: dict) -> "RunOptions":
-        """Options as a manifest stored them (fields added since then take their defaults)."""
-        return cls(**{name: value for name, value in stored.items() if name in cls.names()})
-
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
