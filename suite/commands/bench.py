@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from suite.commands.arguments import csv_list, csv_positive_ints
@@ -72,21 +73,32 @@ def check_arguments(args) -> None:
         raise UsageError(f"--min-time-s must be a finite number of seconds, 0 or more, got {args.min_time_s}")
 
 
-def subject_cell(subject, seq_len: int, settings: dict):
+@dataclass(frozen=True)
+class BenchSettings:
+    """What every subject of one ``bench speed`` run is timed under."""
+    dtype: str
+    batch_size: int
+    seed: int
+    warmup: int
+    repeats: int
+    min_time_s: float
+
+
+def subject_cell(subject, seq_len: int, settings: BenchSettings):
     """The :class:`suite.plan.Cell` a bench subject is recorded as (kind ``speed``): its key is the
     record's ``cell_key`` and :func:`suite.measure.cell.record_header` builds its record, as for
     every other record of the suite."""
     from suite.plan import Cell
 
     train_config = {"scope": subject.scope, "step": "forward" if subject.scope == "scan" else "forward+loss+backward",
-                    "dtype": settings["dtype"], "warmup": settings["warmup"], "repeats": settings["repeats"],
-                    "min_time_s": settings["min_time_s"], "interleaved": True}
+                    "dtype": settings.dtype, "warmup": settings.warmup, "repeats": settings.repeats,
+                    "min_time_s": settings.min_time_s, "interleaved": True}
     task_params = {"vocab_size": subject.config.get("vocab_size")} if subject.scope == "model" else {}
-    return Cell("speed", subject.spec, None, seq_len, settings["batch_size"], settings["seed"], task_params,
+    return Cell("speed", subject.spec, None, seq_len, settings.batch_size, settings.seed, task_params,
                 dict(subject.config), train_config)
 
 
-def to_record(subject, seq_len: int, device: str, context, settings: dict) -> dict:
+def to_record(subject, seq_len: int, device: str, context, settings: BenchSettings) -> dict:
     """The ``speed`` record of one timed subject (see the module docstring)."""
     from suite.measure.cell import record_header
     from suite.measure.timing import numerics_fields
@@ -103,7 +115,7 @@ def to_record(subject, seq_len: int, device: str, context, settings: dict) -> di
         if subject.scope == "scan":
             record["bytes_per_s"] = subject.bytes_moved / (median_ms / 1000)
         else:
-            record["train_tokens_per_s"] = settings["batch_size"] * seq_len / (median_ms / 1000)
+            record["train_tokens_per_s"] = settings.batch_size * seq_len / (median_ms / 1000)
     elif subject.status == "ok":
         record.update(status="error", error="no timed repeat completed")
     return record
@@ -219,8 +231,7 @@ def command(args) -> int:
     env = environment.collect(device)
     context = RunContext(run_id=run_id, preset="bench-speed", git_commit=env["git_commit"], hostname=env["hostname"],
                          device_name=env["device_name"])
-    settings = {"dtype": dtype, "seed": args.seed, "batch_size": args.batch_size, "warmup": args.warmup,
-                "repeats": args.repeats, "min_time_s": args.min_time_s}
+    settings = BenchSettings(dtype, args.batch_size, args.seed, args.warmup, args.repeats, args.min_time_s)
     manifest = new_manifest(args, run_id, env, dtype)
     write_manifest(run_dir, manifest)
     print(f"bench speed {run_id} on {device} ({env['device_name']}), {dtype}, B={args.batch_size} "
