@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from suite.devices import is_cuda
 from suite.errors import UsageError
-from suite.registry import did_you_mean
+from suite.naming import did_you_mean
 
 
 @dataclass(frozen=True)

@@ -11,25 +11,15 @@ add a user's own (see ``--plugin``).
 """
 from __future__ import annotations
 
-import difflib
 import importlib
 from dataclasses import dataclass, field
 from typing import Callable
 
-
-class UnknownName(ValueError):
-    """A name that is not registered; the message carries the suggestion."""
+from suite.naming import did_you_mean
 
 
 class BackendUnavailable(RuntimeError):
     """The requested backend cannot run here; the message says why."""
-
-
-def did_you_mean(kind: str, name: str, known) -> UnknownName:
-    known = sorted(known)
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    return UnknownName(f"unknown {kind} {name!r}: {hint}known: {', '.join(known)}")
 
 
 @dataclass

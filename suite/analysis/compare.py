@@ -22,7 +22,8 @@ What counts as a regression (each is a *gate*; ``--gate`` picks which apply):
     are much less so. Each perf cell's throughput is divided by the reference
     model's (``reference``, default ``gru``) at the same length and batch *in the
     same run*: the plan runs every model of one length back to back, so the
-    reference is timed interleaved with the others, seconds apart. Three ratios,
+    reference is timed interleaved with the others, seconds apart (a ``bench
+    speed`` record, kind ``"speed"``, against the reference's of the same scope). Three ratios,
     higher = faster: ``train_speed_ratio`` and ``prefill_speed_ratio`` (tokens/s
     over the reference's) and ``decode_speed_ratio`` (the reference's ms/token
     over the model's). A ratio that fell by more than ``speed_percent`` percent
@@ -49,7 +50,10 @@ from pathlib import Path
 import pandas as pd
 
 from suite.analysis import tables as analysis
-from suite.analysis.tables import is_flag_set, noisy_flags
+from suite.analysis.tables import TIMED_KINDS, is_flag_set, noisy_flags
+from suite.devices import is_cuda
+from suite.errors import UsageError
+from suite.naming import did_you_mean
 from suite.records.store import read_manifest
 
 GATES = ("status", "accuracy", "speed", "memory")
@@ -65,7 +69,7 @@ PROVENANCE_KEYS = ("git_commit", "device_name", "torch_version", "torch_threads"
 GROUP_FIELDS = ("kind", "model", "task", "seq_len", "batch_size")
 
 
-class CompareError(ValueError):
+class CompareError(UsageError):
     """Bad input to compare; the message names the problem and the fix."""
 
 
@@ -83,10 +87,8 @@ class Tolerances:
 
 def load_config(path) -> Tolerances:
     """Tolerances from a TOML file with a ``[compare]`` table (keys as in :class:`Tolerances`)."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
+    import tomllib
+
     path = Path(path)
     try:
         table = tomllib.loads(path.read_text(encoding="utf-8")).get("compare", {})
@@ -108,8 +110,6 @@ def parse_gates(value) -> tuple:
     names = [name.strip() for name in (value.split(",") if isinstance(value, str) else value) if name.strip()]
     unknown = [name for name in names if name not in GATES]
     if unknown:
-        from suite.registry import did_you_mean
-
         raise did_you_mean("gate", unknown[0], GATES)
     return tuple(dict.fromkeys(names))
 
@@ -169,11 +169,13 @@ def group_key(record) -> str:
 
 
 def speed_ratios(records: pd.DataFrame, reference: str) -> pd.DataFrame:
-    """Per ok perf record: its throughputs over the reference model's at the same
-    length and batch in the same run (median over the reference's seeds)."""
-    perf = records[(records["kind"] == "perf") & (records["status"] == "ok")]
+    """Per ok timed record: its throughputs over the reference model's at the same
+    length and batch in the same run (median over the reference's seeds); a ``bench
+    speed`` record only against the reference's record of the same scope."""
+    timed = records[records["kind"].isin(TIMED_KINDS) & (records["status"] == "ok")]
+    timed = timed.assign(scope=timed["scope"].fillna(""))  # perf records have none
     out = {}
-    for (seq_len, batch), group in perf.groupby(["seq_len", "batch_size"]):
+    for _, group in timed.groupby(["kind", "scope", "seq_len", "batch_size"]):
         ref = group[group["model"] == reference]
         if ref.empty:
             continue
@@ -208,7 +210,7 @@ class Comparison:
 
 
 def cell_label(record) -> str:
-    what = record["task"] if record["kind"] == "accuracy" else record["kind"]
+    what = {"accuracy": record["task"], "speed": f"speed {record.get('scope')}"}.get(record["kind"], record["kind"])
     seed = "" if pd.isna(record.get("seed")) else f" seed={int(record['seed'])}"
     length = "" if pd.isna(record.get("seq_len")) else f" T={int(record['seq_len'])}"
     return f"{record['model']} {what}{length}{seed}"
@@ -222,42 +224,63 @@ def row(base, kind_label, metric, baseline, current, verdict, reason, change=mat
 
 def compare_runs(baseline: Run, current: Run, tolerances: Tolerances = Tolerances()) -> Comparison:
     """Match the two runs' cells and judge every metric; see the module docstring."""
-    tol = tolerances
-    base, cur = baseline.records, current.records
-    base_keyed, cur_keyed = base.set_index("cell_key", drop=False), cur.set_index("cell_key", drop=False)
-    shared = [key for key in base_keyed.index if key in cur_keyed.index]
-    missing = sorted(cell_label(base_keyed.loc[k]) for k in base_keyed.index if k not in cur_keyed.index)
-    new = sorted(cell_label(cur_keyed.loc[k]) for k in cur_keyed.index if k not in base_keyed.index)
+    base = baseline.records.set_index("cell_key", drop=False)
+    cur = current.records.set_index("cell_key", drop=False)
+    shared = [key for key in base.index if key in cur.index]
+    missing = sorted(cell_label(base.loc[k]) for k in base.index if k not in cur.index)
+    new = sorted(cell_label(cur.loc[k]) for k in cur.index if k not in base.index)
+    rows = (status_rows(base, cur, shared, tolerances) + accuracy_rows(base, cur, shared, tolerances)
+            + timed_rows(baseline.records, current.records, shared, tolerances))
+    frame = sorted_rows(pd.DataFrame(rows, columns=list(ROW_COLUMNS)))
+    comparison = Comparison(baseline, current, tolerances, frame, missing, new)
+    comparison.warnings = provenance_warnings(baseline, current, tolerances)
+    noisy = int((frame["verdict"] == "noisy").sum())
+    if noisy:
+        comparison.warnings.append(f"{noisy} speed ratio(s) not gated: their cells or the reference's were "
+                                   "flagged timing_noisy (spread above 10%, too few repeats or a busy host)")
+    return comparison
+
+
+ROW_COLUMNS = ("cell", "kind", "model", "task", "seq_len", "batch_size", "metric", "baseline", "current", "change",
+               "verdict", "reason")
+VERDICT_ORDER = {"regression": 0, "worse": 1, "improvement": 2, "changed": 3, "noisy": 4, "same": 5, "info": 6}
+
+
+def sorted_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Regressions first, then worse, improvements, status changes, noisy, same and info; by cell within."""
+    return frame.sort_values(["verdict", "cell", "metric"], key=lambda s: s.map(VERDICT_ORDER)
+                             if s.name == "verdict" else s, kind="stable").reset_index(drop=True)
+
+
+def status_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, tol: Tolerances) -> list[dict]:
+    """Per shared cell whose status changed: a regression (gated) when it was ok, else a change."""
     rows = []
-    # status, per cell
     for key in shared:
-        b, c = base_keyed.loc[key], cur_keyed.loc[key]
+        b, c = base.loc[key], cur.loc[key]
         if b["status"] == c["status"]:
             continue
         if b["status"] == "ok":
             verdict = "regression" if "status" in tol.gates else "changed"
-            rows.append(row(b, cell_label(b), "status", b["status"], c["status"], verdict,
-                            f"ok -> {c['status']}: {c['error'] or 'no error text'}"))
-        elif c["status"] == "ok":
-            rows.append(row(b, cell_label(b), "status", b["status"], c["status"], "improvement",
-                            f"{b['status']} -> ok"))
+            reason = f"ok -> {c['status']}: {c['error'] or 'no error text'}"
         else:
-            rows.append(row(b, cell_label(b), "status", b["status"], c["status"], "changed",
-                            f"{b['status']} -> {c['status']}"))
-    # accuracy, over seeds
-    base_groups = {}
+            verdict, reason = ("improvement" if c["status"] == "ok" else "changed"), f"{b['status']} -> {c['status']}"
+        rows.append(row(b, cell_label(b), "status", b["status"], c["status"], verdict, reason))
+    return rows
+
+
+def accuracy_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, tol: Tolerances) -> list[dict]:
+    """Per accuracy cell grouped over seeds: the seed-mean's change, judged against the baseline's spread."""
+    groups = {}
     for key in shared:
-        b = base_keyed.loc[key]
-        if b["kind"] == "accuracy":
-            base_groups.setdefault(group_key(b), []).append(key)
-    for keys in base_groups.values():
-        b_ok = [base_keyed.loc[k] for k in keys if base_keyed.loc[k]["status"] == "ok"]
-        c_ok = [cur_keyed.loc[k] for k in keys if cur_keyed.loc[k]["status"] == "ok"]
-        b_acc = [r["accuracy"] for r in b_ok if pd.notna(r["accuracy"])]
-        c_acc = [r["accuracy"] for r in c_ok if pd.notna(r["accuracy"])]
+        if base.loc[key]["kind"] == "accuracy":
+            groups.setdefault(group_key(base.loc[key]), []).append(key)
+    rows = []
+    for keys in groups.values():
+        b_acc = [r["accuracy"] for r in (base.loc[k] for k in keys) if r["status"] == "ok" and pd.notna(r["accuracy"])]
+        c_acc = [r["accuracy"] for r in (cur.loc[k] for k in keys) if r["status"] == "ok" and pd.notna(r["accuracy"])]
         if not b_acc or not c_acc:
             continue
-        first = base_keyed.loc[keys[0]]
+        first = base.loc[keys[0]]
         label = f"{first['model']} {first['task']} T={int(first['seq_len'])}" + (
             f" ({len(keys)} seeds)" if len(keys) > 1 else f" seed={int(first['seed'])}")
         b_mean, c_mean = sum(b_acc) / len(b_acc), sum(c_acc) / len(c_acc)
@@ -273,60 +296,68 @@ def compare_runs(baseline: Run, current: Run, tolerances: Tolerances = Tolerance
         else:
             verdict, reason = "same", ""
         rows.append(row(first, label, "accuracy", b_mean, c_mean, verdict, reason, change * 100))
-    # speed ratios and memory, per perf cell
+    return rows
+
+
+def timed_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, tol: Tolerances) -> list[dict]:
+    """Per timed cell ok in both runs: its speed ratios, its absolute throughput and its peak memory."""
     base_ratios, cur_ratios = speed_ratios(base, tol.reference), speed_ratios(cur, tol.reference)
+    base_keyed, cur_keyed = base.set_index("cell_key", drop=False), cur.set_index("cell_key", drop=False)
+    rows = []
     for key in shared:
         b, c = base_keyed.loc[key], cur_keyed.loc[key]
-        if b["kind"] != "perf" or b["status"] != "ok" or c["status"] != "ok":
+        if b["kind"] not in TIMED_KINDS or b["status"] != "ok" or c["status"] != "ok":
             continue
         b_index, c_index = base.index[base["cell_key"] == key][0], cur.index[cur["cell_key"] == key][0]
-        label = cell_label(b)
-        for ratio in SPEED_RATIOS:
-            if b_index not in base_ratios.index or c_index not in cur_ratios.index or b["model"] == tol.reference:
-                continue
-            b_value, c_value = base_ratios.at[b_index, ratio], cur_ratios.at[c_index, ratio]
-            if pd.isna(b_value) or pd.isna(c_value):
-                continue
-            change = (c_value / b_value - 1) * 100
-            if base_ratios.at[b_index, "noisy"] or cur_ratios.at[c_index, "noisy"]:
-                verdict, reason = "noisy", "not gated: noisy timing in the baseline or current run"
-            elif change < -tol.speed_percent:
-                verdict = "regression" if "speed" in tol.gates else "worse"
-                reason = f"{ratio} fell {-change:.0f}% (tolerance {tol.speed_percent:g}%, vs {tol.reference})"
-            elif change > tol.speed_percent:
-                verdict, reason = "improvement", f"{ratio} rose {change:.0f}% (vs {tol.reference})"
-            else:
-                verdict, reason = "same", ""
-            rows.append(row(b, label, ratio, b_value, c_value, verdict, reason, change))
+        if b_index in base_ratios.index and c_index in cur_ratios.index and b["model"] != tol.reference:
+            rows += ratio_rows(b, base_ratios.loc[b_index], cur_ratios.loc[c_index], tol)
         for metric in SHOWN_METRICS:
             if pd.notna(b[metric]) and pd.notna(c[metric]) and b[metric] > 0:
-                rows.append(row(b, label, metric, b[metric], c[metric], "info", "absolute: not gated",
+                rows.append(row(b, cell_label(b), metric, b[metric], c[metric], "info", "absolute: not gated",
                                 (c[metric] / b[metric] - 1) * 100))
-        on_gpu = str(b["device"]).startswith("cuda") and str(c["device"]).startswith("cuda")
-        for metric in MEMORY_METRICS:
-            if pd.isna(b[metric]) or pd.isna(c[metric]) or b[metric] <= 0:
-                continue
-            change = (c[metric] / b[metric] - 1) * 100
-            if change > tol.memory_percent and on_gpu:
-                verdict = "regression" if "memory" in tol.gates else "worse"
-                reason = f"{metric} grew {change:.1f}% (tolerance {tol.memory_percent:g}%)"
-            elif change < -tol.memory_percent and on_gpu:
-                verdict, reason = "improvement", f"{metric} fell {-change:.1f}%"
-            else:
-                verdict, reason = ("same" if on_gpu else "info"), ("" if on_gpu else "CPU peak: not gated")
-            rows.append(row(b, label, metric, b[metric], c[metric], verdict, reason, change))
-    frame = pd.DataFrame(rows, columns=["cell", "kind", "model", "task", "seq_len", "batch_size", "metric",
-                                        "baseline", "current", "change", "verdict", "reason"])
-    order = {"regression": 0, "worse": 1, "improvement": 2, "changed": 3, "noisy": 4, "same": 5, "info": 6}
-    frame = frame.sort_values(["verdict", "cell", "metric"], key=lambda s: s.map(order) if s.name == "verdict"
-                              else s, kind="stable").reset_index(drop=True)
-    comparison = Comparison(baseline, current, tol, frame, missing, new)
-    comparison.warnings = provenance_warnings(baseline, current, tol)
-    noisy = int((frame["verdict"] == "noisy").sum())
-    if noisy:
-        comparison.warnings.append(f"{noisy} speed ratio(s) not gated: their cells or the reference's were "
-                                   "flagged timing_noisy (spread above 10%, too few repeats or a busy host)")
-    return comparison
+        rows += memory_rows(b, c, tol)
+    return rows
+
+
+def ratio_rows(b, base_ratios: pd.Series, cur_ratios: pd.Series, tol: Tolerances) -> list[dict]:
+    """One cell's speed ratios (to the reference, each run's own) judged: a fall beyond the tolerance
+    is gated by ``speed``; a noisy timing on either side is never gated."""
+    rows = []
+    for ratio in SPEED_RATIOS:
+        b_value, c_value = base_ratios[ratio], cur_ratios[ratio]
+        if pd.isna(b_value) or pd.isna(c_value):
+            continue
+        change = (c_value / b_value - 1) * 100
+        if base_ratios["noisy"] or cur_ratios["noisy"]:
+            verdict, reason = "noisy", "not gated: noisy timing in the baseline or current run"
+        elif change < -tol.speed_percent:
+            verdict = "regression" if "speed" in tol.gates else "worse"
+            reason = f"{ratio} fell {-change:.0f}% (tolerance {tol.speed_percent:g}%, vs {tol.reference})"
+        elif change > tol.speed_percent:
+            verdict, reason = "improvement", f"{ratio} rose {change:.0f}% (vs {tol.reference})"
+        else:
+            verdict, reason = "same", ""
+        rows.append(row(b, cell_label(b), ratio, b_value, c_value, verdict, reason, change))
+    return rows
+
+
+def memory_rows(b, c, tol: Tolerances) -> list[dict]:
+    """One cell's peak memory per phase: gated by ``memory`` where both runs ran it on a GPU."""
+    on_gpu = is_cuda(b["device"]) and is_cuda(c["device"])
+    rows = []
+    for metric in MEMORY_METRICS:
+        if pd.isna(b[metric]) or pd.isna(c[metric]) or b[metric] <= 0:
+            continue
+        change = (c[metric] / b[metric] - 1) * 100
+        if change > tol.memory_percent and on_gpu:
+            verdict = "regression" if "memory" in tol.gates else "worse"
+            reason = f"{metric} grew {change:.1f}% (tolerance {tol.memory_percent:g}%)"
+        elif change < -tol.memory_percent and on_gpu:
+            verdict, reason = "improvement", f"{metric} fell {-change:.1f}%"
+        else:
+            verdict, reason = ("same" if on_gpu else "info"), ("" if on_gpu else "CPU peak: not gated")
+        rows.append(row(b, cell_label(b), metric, b[metric], c[metric], verdict, reason, change))
+    return rows
 
 
 def provenance_warnings(baseline: Run, current: Run, tol: Tolerances) -> list[str]:
@@ -342,9 +373,9 @@ def provenance_warnings(baseline: Run, current: Run, tol: Tolerances) -> list[st
             notes.append(f"{model} ran on different backends: {b['backends'][model]} vs {c['backends'][model]}")
     if "speed" in tol.gates:
         for run, side in ((baseline, "baseline"), (current, "current")):
-            perf = run.records[(run.records["kind"] == "perf") & (run.records["status"] == "ok")]
-            if len(perf) and not (perf["model"] == tol.reference).any():
-                notes.append(f"the {side} run has no ok perf cell of the reference model {tol.reference!r}: "
+            timed = run.records[run.records["kind"].isin(TIMED_KINDS) & (run.records["status"] == "ok")]
+            if len(timed) and not (timed["model"] == tol.reference).any():
+                notes.append(f"the {side} run has no ok timed cell of the reference model {tol.reference!r}: "
                              "no speed ratio can be formed (choose another --reference)")
     return notes
 
@@ -356,13 +387,10 @@ def exit_code(comparison: Comparison, allow_missing: bool) -> int:
 
 
 def missing_message(comparison: Comparison) -> str:
-    parts = []
-    if comparison.missing:
-        parts.append(f"{len(comparison.missing)} baseline cell(s) are not in the current run: "
-                     + "; ".join(comparison.missing[:8]) + (" ..." if len(comparison.missing) > 8 else ""))
-    if comparison.new:
-        parts.append(f"{len(comparison.new)} current cell(s) are not in the baseline: "
-                     + "; ".join(comparison.new[:8]) + (" ..." if len(comparison.new) > 8 else ""))
+    parts = [f"{len(labels)} {side} cell(s) are not in the {other}: " + "; ".join(labels[:8])
+             + (" ..." if len(labels) > 8 else "")
+             for labels, side, other in ((comparison.missing, "baseline", "current run"),
+                                         (comparison.new, "current", "baseline")) if labels]
     return ("error: " + " | ".join(parts) + ". The grid or a cell's configuration changed: regenerate the "
             "baseline (`python -m suite baseline update`), or pass --allow-missing to compare the shared cells")
 

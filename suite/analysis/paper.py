@@ -32,9 +32,9 @@ import math
 
 import pandas as pd
 
-from suite.analysis import tables as analysis
-from suite.measure import energy
 from suite.analysis import published
+from suite.analysis import tables as analysis
+from suite.records.schema import ENERGY_NOT_REQUESTED
 
 SPEED_ORDERS = 0.5
 MEMORY_TOLERANCE = 0.25
@@ -226,7 +226,7 @@ def energy_table(records: pd.DataFrame) -> pd.DataFrame:
     """Energy per token of every perf cell that asked for it (measured or with the reason it is null)."""
     cells = analysis.latest_records(records)
     cells = cells[(cells["kind"] == "perf") & (cells["energy_reason"].notna() | cells["energy_backend"].notna())]
-    cells = cells[cells["energy_reason"].fillna("") != energy.NOT_REQUESTED]
+    cells = cells[cells["energy_reason"].fillna("") != ENERGY_NOT_REQUESTED]
     columns = ["model", "backend", "seq_len", "batch_size", "energy_backend", "idle_watts",
                "train_joules_per_token", "decode_joules_per_token", "energy_reason"]
     return cells.reindex(columns=columns).sort_values(["seq_len", "model"]).reset_index(drop=True)

@@ -35,8 +35,8 @@ import math
 
 import pandas as pd
 
+from suite.analysis.stats import seed_interval
 from suite.analysis.tables import group_status, join_distinct, latest_records
-from suite.analysis.stats import mean_confidence_interval, wilson_interval
 
 SOLVED_ACCURACY = 0.9
 
@@ -72,21 +72,6 @@ def accuracy_records(records: pd.DataFrame) -> pd.DataFrame:
     return cells
 
 
-def _interval(ok: pd.DataFrame, column: str):
-    values = ok[column].dropna()
-    if len(values) >= 2:
-        interval = mean_confidence_interval(values.tolist())
-        return interval.mean, max(0.0, interval.low), min(1.0, interval.high), "t over seeds"
-    if len(values) == 1:
-        record = ok.loc[values.index[0]]
-        if column == "accuracy" and pd.notna(record.get("n_scored")) and record["n_scored"] > 0:
-            n = float(record["n_scored"])
-            low, high = wilson_interval(round(record["accuracy"] * n), n)
-            return float(values.iloc[0]), low, high, "wilson"
-        return float(values.iloc[0]), math.nan, math.nan, "one seed"
-    return math.nan, math.nan, math.nan, None
-
-
 def outcome_table(records: pd.DataFrame) -> pd.DataFrame:
     """Seed-aggregated accuracy per (task, variant, model, width, matching, train length, eval length)."""
     cells = accuracy_records(records)
@@ -96,8 +81,10 @@ def outcome_table(records: pd.DataFrame) -> pd.DataFrame:
     for key, group in cells.groupby(list(OUTCOME_KEYS), sort=True, dropna=False):
         ok = group[group["status"] == "ok"]
         row = dict(zip(OUTCOME_KEYS, key))
-        mean, low, high, method = _interval(ok, "accuracy")
-        last, last_low, last_high, _ = _interval(ok, "last_accuracy")
+        # each record's own interval is over its scored tokens at its eval_len
+        mean, low, high, method = seed_interval(ok["accuracy"], ok["n_scored"],
+                                                zip(ok["accuracy_ci_low"], ok["accuracy_ci_high"]))
+        last, last_low, last_high, _ = seed_interval(ok["last_accuracy"])  # one seed: no interval
         at_train = ok["state_bytes"].dropna()
         row.update(n_runs=len(group), n_ok=len(ok), accuracy=mean, accuracy_ci_low=low, accuracy_ci_high=high,
                    ci_method=method, last_accuracy=last, last_accuracy_ci_low=last_low,

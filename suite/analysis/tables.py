@@ -25,23 +25,11 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from suite.records.schema import ACCURACY_FIELDS, COMMON_FIELDS, MAX_LEN_FIELDS, PERF_FIELDS, SCHEMA_VERSION, STATUSES
-from suite.records.store import read_manifest, read_records, records_path
-from suite.analysis.stats import mean_confidence_interval, wilson_interval
+from suite.analysis.stats import seed_interval
+from suite.records.schema import ALL_FIELDS, NUMERIC_FIELDS, SCHEMA_VERSION, STATUSES
+from suite.records.store import read_records, records_path
 
-ALL_FIELDS = COMMON_FIELDS + ACCURACY_FIELDS + PERF_FIELDS + MAX_LEN_FIELDS
-NUMERIC_FIELDS = (
-    "seq_len", "batch_size", "seed", "torch_threads", "params", "state_bytes", "wall_s",
-    "accuracy", "accuracy_ci_low", "accuracy_ci_high", "n_scored", "chance_accuracy", "seq_accuracy",
-    "final_loss", "train_steps", "train_s", "train_len", "eval_len", "last_accuracy", "lr",
-    "train_tokens_per_s", "train_step_ms", "prefill_tokens_per_s", "decode_ms_per_token",
-    "decode_ms_per_token_batch1", "train_peak_mem_bytes", "prefill_peak_mem_bytes", "decode_peak_mem_bytes",
-    "timing_repeats", "max_seq_len", "first_failing_len", "mem_limit_bytes",
-    "median_ms", "iqr_ms", "repeats", "bytes_per_s", "copy_bytes_per_s",
-    "min_ms", "prefill_iqr_ms", "decode_iqr_ms", "load_avg_before", "load_avg_after", "other_busy_cores",
-    "idle_watts", "train_joules_per_token", "decode_joules_per_token", "target_accuracy", "eval_every",
-    "steps_to_target",
-)
+TIMED_KINDS = ("perf", "speed")  # the records whose timings carry a noise verdict (`suite run`, `bench speed`)
 PERF_METRICS = (
     "train_tokens_per_s", "train_step_ms", "prefill_tokens_per_s", "decode_ms_per_token",
     "decode_ms_per_token_batch1", "train_peak_mem_bytes", "prefill_peak_mem_bytes", "decode_peak_mem_bytes",
@@ -56,7 +44,8 @@ def load_results(path) -> pd.DataFrame:
     Every schema field is a column (NaN/None where absent); numeric fields are
     numeric dtypes. Blank lines are ignored. A last line that does not parse
     (a write torn by a crash) is skipped with a warning; any other line that does
-    not parse raises ``ValueError`` naming the file and line number.
+    not parse is skipped with a warning naming it. Records of older schema
+    versions are read in the current shape (:func:`suite.records.store.upgrade`).
     """
     file = records_path(path)
     records = read_records(file)
@@ -72,11 +61,6 @@ def load_results(path) -> pd.DataFrame:
     for field in NUMERIC_FIELDS:
         frame[field] = pd.to_numeric(frame[field], errors="coerce")
     return frame
-
-
-def load_manifest(run_dir) -> dict:
-    """The run's ``manifest.json`` as a dict (``run_dir`` may also be its ``records.jsonl``)."""
-    return read_manifest(run_dir)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -135,7 +119,8 @@ def accuracy_table(records: pd.DataFrame) -> pd.DataFrame:
     interval across seeds when two or more succeeded (``ci_method`` "t over
     seeds", clipped to [0, 1]); with one ok seed it is that record's Wilson 95%
     interval over scored tokens (recomputed from ``accuracy`` and ``n_scored``
-    when the record lacks it; ``ci_method`` "wilson").
+    when the record lacks it; ``ci_method`` "wilson", or "one seed" when neither
+    is there). See :func:`suite.analysis.stats.seed_interval`.
     """
     cells = latest_records(records)
     cells = cells[(cells["kind"] == "accuracy") & (cells["eval_len"].isna() | (cells["eval_len"] == cells["seq_len"]))]
@@ -149,19 +134,10 @@ def accuracy_table(records: pd.DataFrame) -> pd.DataFrame:
                    seq_accuracy=ok["seq_accuracy"].mean(), final_loss=ok["final_loss"].mean(),
                    params=group["params"].dropna().max(), backend=join_distinct(group["backend"]),
                    error=_first_error(group))
-        accuracies = ok["accuracy"].dropna()
-        if len(accuracies) >= 2:
-            interval = mean_confidence_interval(accuracies.tolist())
-            row.update(accuracy=interval.mean, accuracy_ci_low=max(0.0, interval.low),
-                       accuracy_ci_high=min(1.0, interval.high), ci_method="t over seeds")
-        elif len(accuracies) == 1:
-            record = ok.loc[accuracies.index[0]]
-            low, high = record["accuracy_ci_low"], record["accuracy_ci_high"]
-            if (pd.isna(low) or pd.isna(high)) and pd.notna(record["n_scored"]) and record["n_scored"] > 0:
-                n = float(record["n_scored"])
-                low, high = wilson_interval(round(record["accuracy"] * n), n)
-            row.update(accuracy=float(record["accuracy"]), accuracy_ci_low=low, accuracy_ci_high=high,
-                       ci_method="wilson")
+        interval = seed_interval(ok["accuracy"], ok["n_scored"], zip(ok["accuracy_ci_low"], ok["accuracy_ci_high"]))
+        if interval.method is not None:
+            row.update(accuracy=interval.mean, accuracy_ci_low=interval.low, accuracy_ci_high=interval.high,
+                       ci_method=interval.method)
         rows.append(row)
     return pd.DataFrame(rows, columns=list(ACCURACY_COLUMNS))
 
@@ -186,9 +162,9 @@ def noisy_flags(records: pd.DataFrame) -> pd.Series:
 
 
 def noisy_timed_cells(records: pd.DataFrame) -> pd.DataFrame:
-    """The ok perf records (``run`` and ``bench``) whose timings were flagged noisy."""
+    """The ok timed records (perf of ``run``, speed of ``bench speed``) whose timings were flagged noisy."""
     cells = latest_records(records)
-    cells = cells[(cells["kind"] == "perf") & (cells["status"] == "ok")]
+    cells = cells[cells["kind"].isin(TIMED_KINDS) & (cells["status"] == "ok")]
     return cells[noisy_flags(cells)]
 
 
@@ -197,7 +173,7 @@ def perf_table(records: pd.DataFrame) -> pd.DataFrame:
     metric over the group's ok records (each record is already a median over
     ``timing_repeats`` repeats, see suite.measure.timing)."""
     cells = latest_records(records)
-    cells = cells[(cells["kind"] == "perf") & cells["scope"].isna()]  # `bench speed` records: speed_table
+    cells = cells[cells["kind"] == "perf"]  # `bench speed` records (kind "speed"): speed_table
     rows = []
     keys = ["model", "task", "seq_len", "batch_size"]
     for (model, task, seq_len, batch_size), group in cells.groupby(keys, sort=True, dropna=False):
@@ -321,7 +297,7 @@ def fallback_models(records: pd.DataFrame, manifest_backends: dict | None = None
     return found
 
 
-__all__ = ["load_results", "load_manifest", "records_path", "latest_records", "group_status",
+__all__ = ["load_results", "records_path", "latest_records", "group_status",
            "is_fallback_backend", "accuracy_table", "perf_table", "summary_table", "status_counts",
            "not_ok_cells", "fallback_models", "join_distinct"]
 
@@ -331,9 +307,9 @@ SPEED_COLUMNS = ("scope", "model", "backend", "seq_len", "batch_size", "status",
 
 
 def speed_table(records: pd.DataFrame) -> pd.DataFrame:
-    """The records of ``suite bench speed`` (perf records with a ``scope``), one row each."""
+    """The records of ``suite bench speed`` (kind ``"speed"``), one row each."""
     cells = latest_records(records)
-    cells = cells[(cells["kind"] == "perf") & cells["scope"].notna()]
+    cells = cells[cells["kind"] == "speed"]
     table = cells.reindex(columns=list(SPEED_COLUMNS))
     table["timing_noisy"] = noisy_flags(table)
     return table.sort_values(["scope", "model", "seq_len"]).reset_index(drop=True)

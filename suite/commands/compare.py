@@ -47,50 +47,41 @@ def tolerances_from(args):
                                memory_percent=args.memory_percent, reference=args.reference, gates=gates)
 
 
-def format_value(metric: str, value) -> str:
-    if isinstance(value, str):
-        return value
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if metric == "accuracy":
-        return f"{value:.3f}"
-    if metric.endswith("_bytes"):
-        return f"{value / 2 ** 20:.2f} MiB"
-    if metric.endswith("_ratio"):
-        return f"{value:.3f}x"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-
-
-def format_change(metric: str, change) -> str:
-    if change is None or (isinstance(change, float) and math.isnan(change)):
-        return ""
-    return f"{change:+.1f} pt" if metric == "accuracy" else f"{change:+.1f}%"
+TEXT_COLUMNS = ("verdict", "cell", "metric", "reason")  # left-aligned; the numbers stay right-aligned
 
 
 def terminal_table(rows) -> str:
-    headers = ("verdict", "cell", "metric", "baseline", "current", "change", "reason")
-    lines = [[r["verdict"], r["cell"], r["metric"], format_value(r["metric"], r["baseline"]),
-              format_value(r["metric"], r["current"]), format_change(r["metric"], r["change"]), r["reason"]]
-             for _, r in rows.iterrows()]
-    widths = [max([len(h)] + [len(str(line[i])) for line in lines]) for i, h in enumerate(headers)]
-    widths[-1] = len(headers[-1])
-    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
-    out += ["  ".join(str(v).ljust(w) for v, w in zip(line, widths)) for line in lines]
-    return "\n".join(out)
+    """The compared rows as a plain-text table (pandas lays it out), values formatted as in the diff report."""
+    import pandas as pd
+
+    from suite.report.format import format_change, format_value
+
+    metrics = list(rows["metric"])
+    table = pd.DataFrame({
+        "verdict": list(rows["verdict"]), "cell": list(rows["cell"]), "metric": metrics,
+        "baseline": [format_value(m, v) for m, v in zip(metrics, rows["baseline"])],
+        "current": [format_value(m, v) for m, v in zip(metrics, rows["current"])],
+        "change": [format_change(m, v) for m, v in zip(metrics, rows["change"])],
+        "reason": list(rows["reason"])}).astype(str)
+    widths = {name: int(table[name].str.len().max()) for name in TEXT_COLUMNS}
+    left = {name: (lambda value, width=width: value.ljust(width)) for name, width in widths.items()}
+    text = table.to_string(index=False, justify="left", formatters=left)
+    return "\n".join(line.rstrip() for line in text.splitlines())
 
 
 def check_reference(tolerances, *runs) -> None:
-    """With the speed gate on, the reference model must have ok perf cells in both runs:
+    """With the speed gate on, the reference model must have ok timed cells in both runs:
     otherwise no ratio can be formed and the gate would pass without looking."""
     if "speed" not in tolerances.gates:
         return
-    from suite.registry import did_you_mean
+    from suite.analysis.tables import TIMED_KINDS
+    from suite.naming import did_you_mean
 
     for run in runs:
-        perf = run.records[(run.records["kind"] == "perf") & (run.records["status"] == "ok")]
-        if len(perf) and not (perf["model"] == tolerances.reference).any():
-            error = did_you_mean(f"--reference model (no ok perf cell in {run.path})", tolerances.reference,
-                                 perf["model"].astype(str).unique())
+        timed = run.records[run.records["kind"].isin(TIMED_KINDS) & (run.records["status"] == "ok")]
+        if len(timed) and not (timed["model"] == tolerances.reference).any():
+            error = did_you_mean(f"--reference model (no ok timed cell in {run.path})", tolerances.reference,
+                                 timed["model"].astype(str).unique())
             raise type(error)(f"{error}; speed ratios need the reference in both runs")
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from suite.paths import REPO_ROOT
 
 
 def add_arguments(parser) -> None:

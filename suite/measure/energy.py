@@ -38,10 +38,11 @@ import os
 import time
 from pathlib import Path
 
+from suite.devices import is_cuda
+
 POWERCAP = "/sys/class/powercap"
 MIN_ACTIVE_S = 2.0
 MIN_IDLE_S = 1.0
-NOT_REQUESTED = "not measured: the preset does not ask for energy at this length"
 
 
 class CounterUnavailable(RuntimeError):
@@ -122,7 +123,7 @@ class RaplCounter:
 def open_counter(device: str):
     """The energy counter for ``device`` (``cuda*``: NVML; ``cpu``: RAPL), or raise
     :class:`CounterUnavailable` with the reason."""
-    if str(device).startswith("cuda"):
+    if is_cuda(device):
         return NvmlCounter(device)
     return RaplCounter()
 

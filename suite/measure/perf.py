@@ -45,6 +45,7 @@ from suite.measure import energy
 from suite.measure.memory import PhaseMemory
 from suite.measure.timing import HostActivity, Timing, noise_fields, synchronize, time_repeats
 from suite.measure.train import autocast_context
+from suite.records.schema import ENERGY_NOT_REQUESTED
 
 
 def random_tokens(vocab_size: int, batch: int, seq_len: int, seed: int, device) -> torch.Tensor:
@@ -100,7 +101,7 @@ def measure(model, seq_len: int, batch_size: int, seed: int, config: dict, devic
     with HostActivity() as activity:
         train = time_repeats(train_step, device, warmup=0, **repeats)
         energy_fields = _energy(model, train_step, inputs, config, device) if wants_energy(config, seq_len) \
-            else energy.blank_fields(energy.NOT_REQUESTED)
+            else energy.blank_fields(ENERGY_NOT_REQUESTED)
         optimizer.state.clear()  # free the moments before the inference phases
         model.zero_grad(set_to_none=True)
 

@@ -11,7 +11,7 @@ Fields
 schema_version   int, :data:`SCHEMA_VERSION`
 run_id           str, one per ``suite run``
 cell_key         str, stable hash of (kind, model, task, seq_len, batch, seed, config)
-kind             "accuracy" | "perf" | "max_len"
+kind             "accuracy" | "perf" | "speed" | "max_len"
 model            the spec as asked (``mingru``, ``gru:loop``)
 family           the family part of the spec
 backend          what actually ran (``log``, ``cudnn``, ``loop``, ``reference-torch``,
@@ -44,16 +44,29 @@ tf32, deterministic, fill_uninitialized_memory
                  the numerics in force while the cell ran (``suite.measure.timing.apply_numerics``):
                  TF32 for fp32 matmuls/cuDNN, deterministic algorithms, NaN-filled ``torch.empty``
 
-Accuracy cells add :data:`ACCURACY_FIELDS`; perf cells :data:`PERF_FIELDS`;
-out-of-memory boundaries (``run --find-max-len``) :data:`MAX_LEN_FIELDS`, with
-the probes behind them stored as perf records whose ``train_config`` has
+Accuracy cells add :data:`ACCURACY_FIELDS`; perf cells of ``suite run``
+:data:`PERF_FIELDS`; the timings of ``suite bench speed`` (kind ``"speed"``, one
+record per subject, scope and length: a mixer or whole model timed interleaved
+with the others, or a scan's bandwidth) :data:`SPEED_FIELDS`; out-of-memory
+boundaries (``run --find-max-len``) :data:`MAX_LEN_FIELDS`, with the probes
+behind them stored as perf records whose ``train_config`` has
 ``"probe": "max_len"``.
+
+Metric fields are numbers (or None) unless named in :data:`NON_NUMERIC_FIELDS`;
+:data:`NUMERIC_FIELDS` is derived from that rule, so a new numeric field is
+declared once, in its kind's list.
+
 A record with status ``error`` may also carry ``error_traceback`` (a short
 traceback, for debugging; not part of any comparison).
+
+Records written by older versions are brought to this shape when read
+(:func:`suite.records.store.upgrade`).
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 3  # 3: tf32, deterministic, fill_uninitialized_memory; perf: min_ms, prefill/decode_iqr_ms, load, timing_noisy;
+SCHEMA_VERSION = 4
+# 4: kind "speed" (SPEED_FIELDS) for `bench speed`; perf loses scope, median_ms, repeats, bytes_per_s, copy_bytes_per_s;
+# 3: tf32, deterministic, fill_uninitialized_memory; perf: min_ms, prefill/decode_iqr_ms, load, timing_noisy;
 # 2: positional_encoding; accuracy: train_len, eval_len, last_accuracy, lr, ...; perf: scope, median_ms, iqr_ms, repeats, bytes_per_s, copy_bytes_per_s
 
 STATUSES = ("ok", "oom", "error", "timeout", "nan", "skipped")
@@ -103,11 +116,9 @@ PERF_FIELDS = (
     "decode_peak_reserved_bytes",
     "peak_mem_method",         # how memory was measured (see suite.measure.memory)
     "timing_repeats",          # repeats behind each median
-    # the spread of the timings (suite.measure.timing); in `suite run` these describe the train step:
-    "median_ms",               # median of the timed repeats
+    # the spread of the train step's timings (suite.measure.timing); its median is train_step_ms:
     "iqr_ms",                  # their inter-quartile range (75th - 25th percentile)
     "min_ms",                  # the fastest repeat
-    "repeats",                 # timed repeats behind the median
     "prefill_iqr_ms",          # `suite run`: IQR of the prefill and of the decode steps
     "decode_iqr_ms",
     "load_avg_before",         # the host's 1-minute load average before and after the timed phases
@@ -115,16 +126,28 @@ PERF_FIELDS = (
     "other_busy_cores",        # cores other processes kept busy meanwhile (/proc/stat), None where unreadable
     "timing_noisy",            # True: a spread above 10%, too few repeats, or a loaded host (see suite.measure.timing)
     "timing_noisy_reason",     # why, in words; None when not noisy
-    # `suite bench speed` (see suite.measure.speed); None on the perf cells of `suite run`:
-    "scope",                   # "mixer" | "model" (forward+loss+backward, no optimizer) | "scan" (scan forward)
-    "bytes_per_s",             # scope "scan": (bytes read + bytes written) / median time
-    "copy_bytes_per_s",        # scope "scan": a device copy of the same bytes, timed in the same run
     # energy (see suite.measure.energy); None where not measured, with the reason:
     "energy_backend",          # "nvml" | "rapl" | None (no counter read)
     "energy_reason",           # why the energy fields are None (no counter, not requested ...), else None
     "idle_watts",              # power of the idle board/package, measured before and subtracted
     "train_joules_per_token",  # energy of a training step above idle / (batch * seq_len)
     "decode_joules_per_token", # energy of greedy decode steps above idle / (batch * decoded tokens)
+)
+
+SPEED_FIELDS = (  # `suite bench speed` (see suite.measure.speed)
+    "scope",                   # "mixer" | "model" (forward+loss+backward, no optimizer) | "scan" (scan forward)
+    "median_ms",               # median of the timed steps
+    "iqr_ms",                  # their inter-quartile range (75th - 25th percentile)
+    "min_ms",                  # the fastest step
+    "repeats",                 # timed steps behind the median
+    "train_tokens_per_s",      # scopes "mixer" and "model": batch * seq_len / median time
+    "bytes_per_s",             # scope "scan": (bytes read + bytes written) / median time
+    "copy_bytes_per_s",        # scope "scan": a device copy of the same bytes, timed in the same run
+    "load_avg_before",         # the host's 1-minute load average before and after the subject's group
+    "load_avg_after",
+    "other_busy_cores",        # cores other processes kept busy meanwhile (/proc/stat), None where unreadable
+    "timing_noisy",            # True: a spread above 10%, too few repeats, or a loaded host (see suite.measure.timing)
+    "timing_noisy_reason",     # why, in words; None when not noisy
 )
 
 MAX_LEN_FIELDS = (
@@ -135,7 +158,25 @@ MAX_LEN_FIELDS = (
     "mem_limit_bytes",         # the memory cap the probes ran under (None: the machine's)
 )
 
-KINDS = {"accuracy": ACCURACY_FIELDS, "perf": PERF_FIELDS, "max_len": MAX_LEN_FIELDS}
+KINDS = {"accuracy": ACCURACY_FIELDS, "perf": PERF_FIELDS, "speed": SPEED_FIELDS, "max_len": MAX_LEN_FIELDS}
+
+# Every field of every kind, each once, in schema order.
+ALL_FIELDS = tuple(dict.fromkeys(COMMON_FIELDS + tuple(name for fields in KINDS.values() for name in fields)))
+
+# The metric fields that are not numbers: text, flags, dicts and lists. Every other metric field is a
+# number or None, and so are the common fields of COMMON_NUMERIC_FIELDS.
+NON_NUMERIC_FIELDS = frozenset({
+    "lr_valid_accuracy", "valid_curve",                                        # accuracy: a dict, a list
+    "peak_mem_method", "timing_noisy", "timing_noisy_reason", "energy_backend", "energy_reason",  # perf
+    "scope",                                                                    # speed
+    "first_failing_status", "first_failing_error",                             # max_len
+})
+COMMON_NUMERIC_FIELDS = ("seq_len", "batch_size", "seed", "torch_threads", "params", "state_bytes", "wall_s")
+NUMERIC_FIELDS = COMMON_NUMERIC_FIELDS + tuple(name for name in ALL_FIELDS
+                                               if name not in COMMON_FIELDS and name not in NON_NUMERIC_FIELDS)
+
+# energy_reason of a perf cell whose preset did not ask for energy at its length (suite.measure.energy)
+ENERGY_NOT_REQUESTED = "not measured: the preset does not ask for energy at this length"
 
 
 def blank_record(kind: str) -> dict:

@@ -10,6 +10,9 @@ Durability rules:
   folder, ``fsync``, ``os.replace``).
 - Nothing already written is overwritten: opening a run directory that holds
   records for a new run is refused (see :func:`prepare_run_dir`).
+
+Every record read goes through :func:`upgrade`, so readers (the tables, ``--resume``,
+compare, the report) see the current schema's shape whatever version wrote it.
 """
 from __future__ import annotations
 
@@ -19,13 +22,14 @@ import os
 import warnings
 from pathlib import Path
 
-from suite.records.schema import validate
+from suite.errors import UsageError
+from suite.records.schema import COMMON_FIELDS, SPEED_FIELDS, validate
 
 RECORDS = "records.jsonl"
 MANIFEST = "manifest.json"
 
 
-class StoreError(ValueError):
+class StoreError(UsageError):
     """A run directory or records file that cannot be used; the message says why and what to do."""
 
 
@@ -103,7 +107,7 @@ def read_records(path, strict: bool = False) -> list[dict]:
             else:
                 garbage.append(number)
             continue
-        records.append(record)
+        records.append(upgrade(record))
     if garbage:
         where = f"{file}:{','.join(map(str, garbage))}"
         if strict:
@@ -111,6 +115,36 @@ def read_records(path, strict: bool = False) -> list[dict]:
         warnings.warn(f"{where}: skipping corrupt records (not JSON objects); the other lines are loaded",
                       stacklevel=2)
     return records
+
+
+_NOT_PERF_SINCE_4 = ("scope", "median_ms", "repeats", "bytes_per_s", "copy_bytes_per_s")
+
+
+def upgrade(record: dict) -> dict:
+    """``record`` in the shape of schema version 4, whatever version wrote it (``schema_version``
+    still says which). Version 4 gave ``suite bench speed`` its own kind:
+
+    - a perf record with a ``scope`` (``bench speed`` before version 4) becomes a ``"speed"``
+      record: the common fields and :data:`~suite.records.schema.SPEED_FIELDS` (its
+      ``train_step_ms``/``timing_repeats`` copies of ``median_ms``/``repeats`` are dropped);
+    - any other perf record of an older version loses the fields perf records no longer have
+      (``scope``, ``median_ms``, ``repeats``, ``bytes_per_s``, ``copy_bytes_per_s``); a
+      ``median_ms``/``repeats`` without ``train_step_ms``/``timing_repeats`` fills them.
+
+    Other records, and records of version 4 or later, are returned unchanged.
+    """
+    version = record.get("schema_version")
+    if record.get("kind") != "perf" or (isinstance(version, int) and version >= 4):
+        return record
+    if record.get("scope") is not None:
+        speed = {name: record[name] for name in record if name in COMMON_FIELDS or name == "error_traceback"}
+        speed.update({name: record.get(name) for name in SPEED_FIELDS}, kind="speed")
+        return speed
+    perf = {name: value for name, value in record.items() if name not in _NOT_PERF_SINCE_4}
+    for new, old in (("train_step_ms", "median_ms"), ("timing_repeats", "repeats")):
+        if perf.get(new) is None and record.get(old) is not None:
+            perf[new] = record[old]
+    return perf
 
 
 def repair_torn_tail(run_dir) -> bool:

@@ -4,6 +4,14 @@
 Reads Records only (via :mod:`suite.analysis.tables`); needs pandas, matplotlib and
 seaborn, not torch.
 """
-from suite.report.html import build_report_html, write_report
-
 __all__ = ["write_report", "build_report_html"]
+
+
+def __getattr__(name):
+    """``write_report``/``build_report_html`` from :mod:`suite.report.html`, imported on first use,
+    so the report's submodules never wait on this package's own import."""
+    if name in __all__:
+        from suite.report import html
+
+        return getattr(html, name)
+    raise AttributeError(f"module 'suite.report' has no attribute {name!r}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from suite.report.format import format_change, format_value
 from suite.report.template import Section, render, render_page
 
 VERDICT_TITLES = {"regression": "Regressions", "worse": "Worse (not gated)", "improvement": "Improvements",
@@ -14,8 +15,6 @@ VERDICT_TITLES = {"regression": "Regressions", "worse": "Worse (not gated)", "im
 
 
 def rows_for_template(rows):
-    from suite.commands.compare import format_change, format_value
-
     return [{"verdict": r["verdict"], "cell": r["cell"], "metric": r["metric"],
              "baseline": format_value(r["metric"], r["baseline"]), "current": format_value(r["metric"], r["current"]),
              "change": format_change(r["metric"], r["change"]), "reason": r["reason"],

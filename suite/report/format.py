@@ -60,6 +60,29 @@ def format_bytes(value) -> str:
     return f"{int(value)} B"
 
 
+def format_value(metric: str, value) -> str:
+    """A compared value of ``metric`` (``suite compare``): accuracy to 3 decimals, bytes in MiB,
+    ratios with an ``x``, other numbers with 3 significant digits; a string as it is."""
+    if isinstance(value, str):
+        return value
+    if _missing(value):
+        return NO_VALUE
+    if metric == "accuracy":
+        return f"{value:.3f}"
+    if metric.endswith("_bytes"):
+        return f"{value / 2 ** 20:.2f} MiB"
+    if metric.endswith("_ratio"):
+        return f"{value:.3f}x"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def format_change(metric: str, change) -> str:
+    """A compared change: accuracy in points, anything else in percent; empty where there is none."""
+    if _missing(change):
+        return ""
+    return f"{change:+.1f} pt" if metric == "accuracy" else f"{change:+.1f}%"
+
+
 def value_cell(value, formatter) -> Cell:
     """A numeric cell; a string in a numeric column is a status text and is shown as one."""
     if isinstance(value, str):

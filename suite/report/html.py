@@ -22,7 +22,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from suite.analysis import tables as analysis
-from suite.executors.options import shared_cores_warnings
+from suite.records.store import read_manifest
 from suite.report import plots
 from suite.report.format import (NO_VALUE, Cell, _missing, cells, distinct, format_accuracy, format_bytes,
                                  format_count, format_length, format_number, format_rate, text_of, timed_cell,
@@ -55,6 +55,18 @@ def fallback_texts(records: pd.DataFrame, manifest_backends: dict) -> list[str]:
             text += " [requested in the model spec]"
         texts.append(text)
     return texts
+
+
+SHARED_CORES_WARNING = ("timed cells ran side by side on the same CPU cores ({label}, up to {at_once} at once): "
+                        "their throughput and latency are not those of a cell alone; rerun perf cells with one "
+                        "job for timings")
+
+
+def shared_cores_warnings(manifest: dict) -> list[str]:
+    """One warning line per executor start of the manifest (its ``executors`` list) whose timed
+    cells shared CPU cores (``timed_cells_shared_cores``)."""
+    return [SHARED_CORES_WARNING.format(label=entry.get("label"), at_once=entry.get("cells_at_once") or "many")
+            for entry in manifest.get("executors") or [] if entry.get("timed_cells_shared_cores")]
 
 
 def header(records: pd.DataFrame, manifest: dict, manifest_problem: str | None):
@@ -90,7 +102,7 @@ def noisy_summary(records: pd.DataFrame) -> dict | None:
     if noisy.empty:
         return None
     cells = analysis.latest_records(records)
-    timed = int(((cells["kind"] == "perf") & (cells["status"] == "ok")).sum())
+    timed = int((cells["kind"].isin(analysis.TIMED_KINDS) & (cells["status"] == "ok")).sum())
     kinds = sorted({"too few repeats" if "spread unknown" in reason else
                     ("busy host" if "load" in reason or "other processes" in reason else "spread")
                     for text in noisy["timing_noisy_reason"].dropna() for reason in str(text).split("; ")})
@@ -310,7 +322,7 @@ def write_report(run_dir, out_path=None) -> Path:
     records = analysis.load_results(run_dir)
     manifest, manifest_problem = {}, None
     try:
-        manifest = analysis.load_manifest(run_dir)
+        manifest = read_manifest(run_dir)
     except (FileNotFoundError, ValueError) as error:
         manifest_problem = f"Manifest unavailable, provenance is incomplete: {error}"
     folder = run_dir if run_dir.is_dir() else run_dir.parent

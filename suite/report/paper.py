@@ -114,7 +114,7 @@ def paper_section(inputs):
     speed = paper.speedup_table(records)
     speed_rows = [[r.model, r.baseline, str(int(r.seq_len)), _number(r.paper, ".0f", "x"),
                    Cell(NOISY_MARK + _number(r.measured, ".3g", "x"), "num noisy") if r.noisy
-                   else _number(r.measured, ".3g", "x"), r.backend or "—", r.verdict or "—",
+                   else _number(r.measured, ".3g", "x"), r.backend or NO_VALUE, r.verdict or NO_VALUE,
                    r.why + ("; noisy timing" if r.noisy else "")]
                   for r in speed.itertuples()]
     memory = paper.memory_table(records)
@@ -124,11 +124,11 @@ def paper_section(inputs):
     copy_rows = [[r.model, _number(r.n_layers, ".0f"),
                   _number(r.paper, ".1f") + (f" ± {r.paper_pm:.1f}" if pd.notna(r.paper_pm) else ""),
                   _number(r.measured, ".1f") + (f" ± {r.measured_std:.1f}" if pd.notna(r.measured_std) else ""),
-                  r.verdict or "—", r.why] for r in copy.itertuples()]
+                  r.verdict or NO_VALUE, r.why] for r in copy.itertuples()]
     accuracy = paper.accuracy_by_layers(records)
     energy = paper.energy_table(records)
-    energy_rows = [[r.model, r.backend or "—", str(int(r.seq_len)), str(int(r.batch_size)), r.energy_backend or "—",
-                    _number(r.idle_watts, ".1f", " W"), _number(r.train_joules_per_token, ".3g"),
+    energy_rows = [[r.model, r.backend or NO_VALUE, str(int(r.seq_len)), str(int(r.batch_size)),
+                    r.energy_backend or NO_VALUE, _number(r.idle_watts, ".1f", " W"), _number(r.train_joules_per_token, ".3g"),
                     _number(r.decode_joules_per_token, ".3g"), r.energy_reason or ""] for r in energy.itertuples()]
     shakespeare = data["shakespeare"]
     shakespeare_rows = [[r["model"], f"{r['test_loss']:.3f}", str(r["steps_to_best"]), shakespeare["measured_here"]]

@@ -189,52 +189,78 @@ def metric_vs_seq_len(perf: pd.DataFrame, panels, palette: dict | None = None,
         figure = Figure(figsize=(4.2 * len(panels), 3.3), layout="constrained")
         axes_list = np.atleast_1d(figure.subplots(1, len(panels)))
         plotted, rings = set(), False
-        for axes, (metric, title, y_label, scale) in zip(axes_list, panels):
-            data = perf.dropna(subset=[metric, "seq_len"]).sort_values("seq_len")
+        for index, (axes, (metric, title, y_label, scale)) in enumerate(zip(axes_list, panels)):
             axes.set_title(title)
-            axes.set_xlabel("seq_len (tokens)")
-            axes.set_ylabel(y_label)
+            data = perf.dropna(subset=[metric, "seq_len"]).sort_values("seq_len")
             if data.empty:
-                axes.text(0.5, 0.5, "no data", ha="center", va="center", transform=axes.transAxes)
-                axes.set_xticks([])
-                axes.set_yticks([])
+                _no_data(axes, y_label)
                 continue
             data = data.assign(value=data[metric] / scale)
-            sns.lineplot(data=data, x="seq_len", y="value", hue="series", palette=palette, marker="o",
-                         errorbar=None, estimator=None, sort=True, legend=False, ax=axes)
+            rings |= _draw_lines(axes, data, palette, mark_noisy)
             plotted.update(data["series"])
-            noisy = data[data["timing_noisy"].map(is_flag_set).astype(bool)] \
-                if mark_noisy and "timing_noisy" in data else data.iloc[:0]
-            if len(noisy):
-                ring_noisy(axes, noisy["seq_len"], noisy["value"])
-                rings = True
             ticks = set(data["seq_len"].unique())
-            if failures and axes is axes_list[0]:
-                for model, (length, status) in failures.items():
-                    mine = data[data["model"] == model]
-                    if mine.empty or length is None or pd.isna(length):
-                        continue
-                    color = palette.get(mine["series"].iloc[0], "black")
-                    axes.scatter([length], [mine["value"].iloc[-1]], marker="X", s=80, color=color, zorder=5)
-                    axes.annotate(str(status), (length, mine["value"].iloc[-1]), textcoords="offset points",
-                                  xytext=(4, 4), fontsize=7, color=color)
-                    ticks.add(length)
-            axes.set_xscale("log", base=2)
-            axes.set_yscale("log")
-            axes.set_xticks(sorted(ticks))
-            axes.set_xticklabels([str(int(v)) for v in sorted(ticks)], rotation=45)
-            axes.xaxis.set_minor_locator(NullLocator())
-            plain_log_ticks(axes.yaxis, data["value"])
-            axes.set_xlabel("seq_len (tokens)")
-            axes.set_ylabel(y_label)
-        labels = sorted(plotted)
-        handles = [Line2D([], [], color=palette[label], marker="o") for label in labels]
-        if rings:
-            handles.append(Line2D([], [], linestyle="none", marker="o", markersize=11, markerfacecolor="none",
-                                  markeredgecolor=NOISY_COLOR))
-            labels = labels + ["noisy timing"]
-        figure.legend(handles, labels, loc="outside right center", title="model")
+            if failures and index == 0:
+                ticks |= _mark_failures(axes, data, failures, palette)
+            _log_axes(axes, data["value"], ticks, y_label)
+        _series_legend(figure, sorted(plotted), palette, rings)
         return figure_to_png_base64(figure)
+
+
+def _no_data(axes, y_label: str) -> None:
+    axes.set_xlabel("seq_len (tokens)")
+    axes.set_ylabel(y_label)
+    axes.text(0.5, 0.5, "no data", ha="center", va="center", transform=axes.transAxes)
+    axes.set_xticks([])
+    axes.set_yticks([])
+
+
+def _draw_lines(axes, data: pd.DataFrame, palette: dict, mark_noisy: bool) -> bool:
+    """One line per series of ``data`` (its ``value`` against seq_len); rings round the noisy
+    points when ``mark_noisy``. Returns whether any point was ringed."""
+    sns.lineplot(data=data, x="seq_len", y="value", hue="series", palette=palette, marker="o",
+                 errorbar=None, estimator=None, sort=True, legend=False, ax=axes)
+    noisy = data[data["timing_noisy"].map(is_flag_set).astype(bool)] \
+        if mark_noisy and "timing_noisy" in data else data.iloc[:0]
+    if len(noisy):
+        ring_noisy(axes, noisy["seq_len"], noisy["value"])
+    return bool(len(noisy))
+
+
+def _mark_failures(axes, data: pd.DataFrame, failures: dict, palette: dict) -> set:
+    """An ``X`` and the status at each model's first failing length, at the height of its last
+    value; returns the lengths marked (they become x ticks)."""
+    marked = set()
+    for model, (length, status) in failures.items():
+        mine = data[data["model"] == model]
+        if mine.empty or length is None or pd.isna(length):
+            continue
+        color = palette.get(mine["series"].iloc[0], "black")
+        axes.scatter([length], [mine["value"].iloc[-1]], marker="X", s=80, color=color, zorder=5)
+        axes.annotate(str(status), (length, mine["value"].iloc[-1]), textcoords="offset points",
+                      xytext=(4, 4), fontsize=7, color=color)
+        marked.add(length)
+    return marked
+
+
+def _log_axes(axes, values: pd.Series, ticks: set, y_label: str) -> None:
+    """Log-log axes: the lengths as plain x ticks, plain-number y ticks."""
+    axes.set_xscale("log", base=2)
+    axes.set_yscale("log")
+    axes.set_xticks(sorted(ticks))
+    axes.set_xticklabels([str(int(v)) for v in sorted(ticks)], rotation=45)
+    axes.xaxis.set_minor_locator(NullLocator())
+    plain_log_ticks(axes.yaxis, values)
+    axes.set_xlabel("seq_len (tokens)")
+    axes.set_ylabel(y_label)
+
+
+def _series_legend(figure: Figure, labels: list, palette: dict, rings: bool) -> None:
+    handles = [Line2D([], [], color=palette[label], marker="o") for label in labels]
+    if rings:
+        handles.append(Line2D([], [], linestyle="none", marker="o", markersize=11, markerfacecolor="none",
+                              markeredgecolor=NOISY_COLOR))
+        labels = labels + ["noisy timing"]
+    figure.legend(handles, labels, loc="outside right center", title="model")
 
 
 __all__ = ["figure_to_png_base64", "model_palette", "chance_of", "accuracy_heatmap", "series_labels",

@@ -3,12 +3,13 @@ extrapolation, recall vs state size, and which families solve which task
 (with the positive control that makes a failure a failure).
 
 Each function takes the records DataFrame and returns a figure (base64 PNG, or
-``None`` when the run has nothing to draw) or an HTML fragment; a section with
-nothing to show returns ``""`` so runs without these dimensions are unchanged.
+``None`` when the run has nothing to draw), table rows, or the section's body
+rendered by ``templates/questions.html.j2`` (:mod:`suite.report.template`, so
+every value is escaped); a run with nothing to show gets no section, so runs
+without these dimensions are unchanged.
 """
 from __future__ import annotations
 
-import html
 import json
 import math
 
@@ -17,7 +18,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from suite.analysis import questions
+from suite.report.format import NO_VALUE, Cell
 from suite.report.plots import STYLE, figure_to_png_base64, label_of, model_palette
+from suite.report.template import Section, render
 
 
 def _lengths_vary(outcomes: pd.DataFrame) -> bool:
@@ -121,27 +124,27 @@ def recall_state_figure(records: pd.DataFrame, task: str = "mqar") -> str | None
 
 
 def _format(value, digits=3) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+    return NO_VALUE if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
-def verdict_table_html(records: pd.DataFrame) -> str:
-    """Which family solves which task at which length, with the control's accuracy and the verdict."""
+VERDICT_HEADERS = ["task", "variant", "model", "d_model", "train len", "eval len", "seeds", "accuracy", "95% CI",
+                   "last-position accuracy", "lr", "control", "control accuracy", "verdict"]
+
+
+def verdict_rows(records: pd.DataFrame) -> list[list[Cell]]:
+    """Which family solves which task at which length, with the control's accuracy and the verdict:
+    one row of cells per outcome, every cell of a failed or not-run row styled as a status."""
     table = questions.verdicts(questions.outcome_table(records))
-    if table.empty:
-        return ""
-    headers = ["task", "variant", "model", "d_model", "train len", "eval len", "seeds", "accuracy", "95% CI",
-               "last-position accuracy", "lr", "control", "control accuracy", "verdict"]
     rows = []
     for _, row in table.sort_values(["task", "task_variant", "train_len", "eval_len", "model"]).iterrows():
-        interval = ("–" if pd.isna(row["accuracy_ci_low"]) else
+        interval = (NO_VALUE if pd.isna(row["accuracy_ci_low"]) else
                     f"[{row['accuracy_ci_low']:.3f}, {row['accuracy_ci_high']:.3f}] ({row['ci_method']})")
-        cells = [row["task"], row["task_variant"], row["model"], row["d_model"], row["train_len"], row["eval_len"],
-                 row["seeds"], _format(row["accuracy"]), interval, _format(row["last_accuracy"]), row["lr"],
-                 row["control"] or "–", _format(row["control_accuracy"]), row["verdict"]]
-        css = ' class="status"' if str(row["verdict"]).startswith(("fails", "not run")) else ""
-        rows.append("<tr>" + "".join(f"<td{css}>{html.escape(str(_int(c)))}</td>" for c in cells) + "</tr>")
-    return ("<table><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table>")
+        values = [row["task"], row["task_variant"], row["model"], row["d_model"], row["train_len"], row["eval_len"],
+                  row["seeds"], _format(row["accuracy"]), interval, _format(row["last_accuracy"]), row["lr"],
+                  row["control"] or NO_VALUE, _format(row["control_accuracy"]), row["verdict"]]
+        css = "status" if str(row["verdict"]).startswith(("fails", "not run")) else ""
+        rows.append([Cell(str(_int(value)), css) for value in values])
+    return rows
 
 
 def _int(value):
@@ -149,32 +152,20 @@ def _int(value):
 
 
 def questions_section(records: pd.DataFrame) -> str:
-    """The whole fragment: verdicts, extrapolation figure, recall vs state figure (whichever apply).
-    Every value in it is escaped here (``html.escape``)."""
-    outcomes = questions.outcome_table(records)
-    if outcomes.empty:
+    """The section's body (rendered by ``templates/questions.html.j2``, which escapes every value):
+    verdicts, extrapolation figure, recall vs state figure (whichever apply); ``""`` when the run
+    has no accuracy cells."""
+    if questions.outcome_table(records).empty:
         return ""
-    parts = [f'<p class="note">Solved: seed-mean accuracy &ge; {questions.SOLVED_ACCURACY:g}. A family that does not '
-             'solve a task <em>fails</em> only when the task\'s positive control (LSTM for state tracking, '
-             'transformer for recall) solved it at the same lengths under the same budget and the family\'s own 95% '
-             'interval stays below the bar; otherwise the result is '
-             f'<em>inconclusive</em>. Families sized by: {html.escape(questions.matching_used(records))} '
-             '(width: one d_model for all; params: widths chosen so parameter counts agree within 10%). '
-             '95% CI: Student t over seeds (or Wilson over scored tokens for one seed). '
-             'Last-position accuracy: the label after the whole sequence (the state after every token).</p>',
-             "<details open><summary>verdicts</summary>" + verdict_table_html(records) + "</details>"]
-    for title, png, alt in (("Length extrapolation", extrapolation_figure(records), "accuracy vs evaluation length"),
-                            ("Recall vs state size", recall_state_figure(records), "MQAR accuracy vs state bytes")):
-        if png:
-            parts.append(f"<h3>{title}</h3><img alt=\"{alt}\" src=\"data:image/png;base64,{png}\">")
-    return "\n".join(parts)
+    figures = [{"title": title, "png": png, "alt": alt} for title, png, alt in (
+        ("Length extrapolation", extrapolation_figure(records), "accuracy vs evaluation length"),
+        ("Recall vs state size", recall_state_figure(records), "MQAR accuracy vs state bytes")) if png]
+    return render("questions.html.j2", solved=f"{questions.SOLVED_ACCURACY:g}",
+                  matching=questions.matching_used(records), headers=VERDICT_HEADERS, rows=verdict_rows(records),
+                  figures=figures)
 
 
 def questions_report_section(inputs):
     """The report's section builder (see :func:`suite.report.html.section_builders`)."""
-    from markupsafe import Markup
-
-    from suite.report.template import Section
-
     body = questions_section(inputs.records)
-    return Section("questions", "Which family solves what", Markup(body)) if body else None  # escaped above
+    return Section("questions", "Which family solves what", body) if body else None

@@ -1,4 +1,4 @@
-"""The report's speed section, for runs of ``suite bench speed`` (perf records with a ``scope``).
+"""The report's speed section, for runs of ``suite bench speed`` (records of kind ``"speed"``).
 
 Time of one training step against length, log-log, one line per model/backend
 and one panel per scope; the speed-ups measured in the run; the scans'
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from suite.analysis import tables as analysis
 from suite.report import plots
-from suite.report.format import NOISY_MARK, Cell, cells, format_number, timed_cell
+from suite.report.format import NO_VALUE, NOISY_MARK, Cell, cells, format_number, timed_cell
 from suite.report.template import section
 
 SCOPE_TITLES = {"mixer": "mixer alone, fwd+bwd", "model": "whole model, fwd+loss+bwd"}
@@ -36,7 +36,7 @@ def speed_section(inputs):
         has_copy = r.copy_bytes_per_s == r.copy_bytes_per_s and r.copy_bytes_per_s  # not NaN, not 0
         scans.append([r.model, str(int(r.seq_len)), timed_cell(r.median_ms, format_number, r.timing_noisy),
                       f"{r.bytes_per_s / 1e9:.2f}",
-                      f"{r.copy_bytes_per_s / 1e9:.2f}" if has_copy else "—",
-                      f"{r.bytes_per_s / r.copy_bytes_per_s:.1%}" if has_copy else "—"])
+                      f"{r.copy_bytes_per_s / 1e9:.2f}" if has_copy else NO_VALUE,
+                      f"{r.bytes_per_s / r.copy_bytes_per_s:.1%}" if has_copy else NO_VALUE])
     return section("speed", "Speed: training-step time vs length", "speed.html.j2", png=png,
                    ratios=cells(ratios), scans=cells(scans))

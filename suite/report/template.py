@@ -8,8 +8,9 @@ Everything is inline (stylesheet, the small table-sorting script, figures as
 
 A page is a list of :class:`Section` s. A section builder takes what it needs
 (records, manifest, a comparison) and returns a Section — or None when it has
-nothing to say — so a new kind of result adds a section by appending a builder
-to the page's list (see ``suite.report.html.SECTION_BUILDERS``).
+nothing to say — so a new kind of result adds a section by adding a builder to
+the page's list (the run report's: :func:`suite.report.html.section_builders`,
+extended with :func:`suite.report.html.add_section_builder`).
 """
 from __future__ import annotations
 

@@ -24,10 +24,12 @@ def bench_run(tmp_path_factory):
     return out
 
 
-def test_records_are_valid_perf_records_with_timing_statistics(bench_run):
+def test_records_are_valid_speed_records_with_timing_statistics(bench_run):
     records = read_records(bench_run / "run")
     assert records and all(validate(r) == [] for r in records)
-    assert {r["kind"] for r in records} == {"perf"}
+    assert {r["kind"] for r in records} == {"speed"}
+    assert all("train_step_ms" not in r and "timing_repeats" not in r for r in records)  # one name per number
+    assert all(r["train_config"]["scope"] == r["scope"] for r in records)  # the cell key tells scopes apart
     assert {r["scope"] for r in records} == {"mixer", "model", "scan"}
     ok = [r for r in records if r["status"] == "ok"]
     assert ok and all(r["median_ms"] > 0 and r["iqr_ms"] >= 0 and r["repeats"] == 3 for r in ok)

@@ -206,3 +206,18 @@ def test_an_unwritable_html_path_and_a_missing_history_run_exit_2(tmp_path, caps
     assert code == 2 and "cannot be written" in err
     assert main(["history", str(tmp_path / "nothing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_v3_bench_records_compare_as_speed_records_against_the_reference_of_their_scope(tmp_path, capsys):
+    bench = ROOT / "reports" / "examples" / "bench-speed-cpu"  # schema 3: bench records were perf records
+    code, out, _ = run_compare(capsys, bench, bench, "--gate", "speed")
+    assert code == 0 and "clean" in out
+    records = read(bench)
+    quiet = {(r["scope"], r["seq_len"]) for r in records if r["model"] == "gru" and not r["timing_noisy"]}
+    slowed = next(r for r in records if r["model"] == "mingru:log" and r["status"] == "ok"
+                  and not r["timing_noisy"] and (r["scope"], r["seq_len"]) in quiet)
+    slowed["train_tokens_per_s"] /= 2
+    shutil.copy(bench / "manifest.json", write(tmp_path / "current", records) / "manifest.json")
+    code, out, _ = run_compare(capsys, bench, tmp_path / "current", "--gate", "speed")
+    label = f"mingru:log speed {slowed['scope']} T={slowed['seq_len']} seed=0 train_speed_ratio"
+    assert code == 1 and f"REGRESSION: 1 regression(s): {label}" in out

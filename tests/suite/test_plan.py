@@ -2,7 +2,8 @@ import pytest
 
 from suite.plan import build_plan
 from suite.presets import PRESETS, get_preset, resolve_dtype
-from suite.registry import UnknownName, builtin_family_names, builtin_task_names
+from suite.naming import UnknownName
+from suite.registry import builtin_family_names, builtin_task_names
 
 
 def test_every_family_and_task_in_an_all_plan():

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from suite.registry import BackendUnavailable, UnknownName, build_model, get_task, parse_spec, register_model
+from suite.naming import UnknownName
+from suite.registry import BackendUnavailable, build_model, get_task, parse_spec, register_model
 
 
 def test_typo_in_family_suggests_the_name():
@@ -53,3 +54,15 @@ def test_register_model_adds_a_family():
     register_model("identity-test", lambda d_model, backend, layer_index: Identity())
     model = build_model("identity-test", vocab_size=5, d_model=4, n_layers=1)
     assert model(torch.zeros(1, 3, dtype=torch.long)).shape == (1, 3, 5)
+
+
+def test_unknown_names_and_bad_runs_are_usage_errors():
+    from suite.analysis.compare import CompareError
+    from suite.errors import UsageError
+    from suite.naming import did_you_mean
+    from suite.records.store import StoreError
+
+    error = did_you_mean("gate", "sped", ("status", "speed"))
+    assert isinstance(error, UnknownName) and isinstance(error, UsageError) and isinstance(error, ValueError)
+    assert str(error) == "unknown gate 'sped': did you mean 'speed'? known: speed, status"
+    assert issubclass(StoreError, UsageError) and issubclass(CompareError, UsageError)

@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 
 from suite.analysis import tables as analysis
+from suite.records.schema import NUMERIC_FIELDS, SCHEMA_VERSION, SPEED_FIELDS, blank_record, validate
+from suite.records.store import read_manifest, read_records, upgrade
 from suite.report import write_report
-from suite.records.schema import blank_record, validate
+from suite.report.format import NO_VALUE, format_value
+from suite.report.html import shared_cores_warnings
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT_ERROR = "<script>alert('pwned')</script> exploded in the scan"
@@ -116,7 +119,7 @@ def test_load_results_round_trips(tmp_path):
     assert set(analysis.ALL_FIELDS) <= set(frame.columns)
     assert frame["train_tokens_per_s"].dtype.kind == "f"
     assert len(analysis.load_results(run_dir / "records.jsonl")) == len(records)
-    assert analysis.load_manifest(run_dir)["backends"]["mamba"] == MAMBA_DETAIL
+    assert read_manifest(run_dir)["backends"]["mamba"] == MAMBA_DETAIL
 
 
 def test_torn_last_line_is_skipped_with_a_warning(tmp_path):
@@ -142,7 +145,7 @@ def test_missing_path_names_the_fix(tmp_path):
     with pytest.raises(FileNotFoundError, match="run directory"):
         analysis.load_results(tmp_path / "nowhere")
     with pytest.raises(FileNotFoundError, match="manifest"):
-        analysis.load_manifest(tmp_path)
+        read_manifest(tmp_path)
 
 
 # --------------------------------------------------------------------------- tables
@@ -249,10 +252,75 @@ def test_a_planted_noisy_cell_is_warned_on_the_first_screen_and_marked(tmp_path)
     assert "Noisy timings" not in quiet and "noisy" not in re.findall(r'<td class="([^"]*)"', quiet)
     assert not re.search(r'<td class="num noisy">', quiet)
     planted = next(r for r in records if r["model"] == "mingru" and r["seq_len"] == 128 and r["status"] == "ok")
-    planted.update(timing_noisy=True, timing_noisy_reason="train step IQR 35% of its median", repeats=5)
+    planted.update(timing_noisy=True, timing_noisy_reason="train step IQR 35% of its median", timing_repeats=5)
     page = write_report(write_run(tmp_path / "noisy", records), tmp_path / "noisy.html").read_text()
     first_screen = page[:page.index("<h2")]
     assert "Noisy timings:" in first_screen and "1 of 7 timed cells" in first_screen
     assert "train step IQR 35% of its median" in page                     # the perf table names why
     assert re.search(r'<td class="num noisy">~[0-9]', page)                # and marks its timings
     assert page.count("data:image/png;base64,") == quiet.count("data:image/png;base64,")
+
+
+# --------------------------------------------------------------------------- older records, shared pieces
+EXAMPLES = ROOT / "reports" / "examples"
+
+
+def test_numeric_fields_come_from_the_schema(tmp_path):
+    assert {"train_peak_reserved_bytes", "median_ms", "bytes_per_s", "max_seq_len"} <= set(NUMERIC_FIELDS)
+    assert not {"scope", "timing_noisy", "peak_mem_method", "valid_curve"} & set(NUMERIC_FIELDS)
+    record = make_record("perf", "mingru", "mqar", 128, train_peak_reserved_bytes="2048")
+    frame = analysis.load_results(write_run(tmp_path, [record]))
+    assert frame["train_peak_reserved_bytes"].dtype.kind in "if" and frame.loc[0, "train_peak_reserved_bytes"] == 2048
+
+
+def test_v3_bench_records_are_read_as_speed_records():
+    raw = [json.loads(line) for line in (EXAMPLES / "bench-speed-cpu" / "records.jsonl").read_text().splitlines()]
+    assert {(r["schema_version"], r["kind"]) for r in raw} == {(3, "perf")} and all(r["scope"] for r in raw)
+    records = read_records(EXAMPLES / "bench-speed-cpu")
+    assert len(records) == len(raw) and {r["kind"] for r in records} == {"speed"}
+    assert all(validate(r) == [] and "train_step_ms" not in r and "timing_repeats" not in r for r in records)
+    first, upgraded = raw[0], records[0]
+    assert {name: upgraded[name] for name in SPEED_FIELDS} == {name: first[name] for name in SPEED_FIELDS}
+    assert upgraded["schema_version"] == 3 and upgrade(upgraded) == upgraded  # says who wrote it; idempotent
+    frame = analysis.load_results(EXAMPLES / "bench-speed-cpu")
+    assert len(analysis.speed_table(frame)) == len(raw) and analysis.perf_table(frame).empty
+    assert len(analysis.speedups(analysis.speed_table(frame)))
+
+
+def test_older_perf_records_lose_the_bench_fields():
+    v3 = dict(make_record("perf", "mingru", "mqar", 128), schema_version=3, scope=None, median_ms=12.8,
+              repeats=5, bytes_per_s=None, copy_bytes_per_s=None)
+    upgraded = upgrade(v3)
+    assert upgraded["kind"] == "perf" and validate(upgraded) == []
+    assert not {"scope", "median_ms", "repeats", "bytes_per_s", "copy_bytes_per_s"} & set(upgraded)
+    assert upgraded["train_step_ms"] == v3["train_step_ms"] and upgraded["timing_repeats"] == 5
+    only_median = upgrade(dict(v3, train_step_ms=None, timing_repeats=None))
+    assert only_median["train_step_ms"] == 12.8 and only_median["timing_repeats"] == 5
+    current = dict(make_record("perf", "mingru", "mqar", 128), median_ms=1.0)
+    assert current["schema_version"] == SCHEMA_VERSION and upgrade(current) == current
+
+
+@pytest.mark.parametrize("example", ["bench-speed-cpu", "cpu-default"])
+def test_the_committed_examples_still_report(tmp_path, example):
+    page = write_report(EXAMPLES / example, tmp_path / "report.html").read_text()
+    assert "Benchmark report" in page
+    if example == "bench-speed-cpu":
+        assert "Speed: training-step time vs length" in page and "Scan bandwidth" in page
+        assert "this run has no perf cells" in page  # bench records are not perf cells
+    else:
+        assert "train tok/s" in page and "Speed: training-step time" not in page
+
+
+def test_shared_cores_warnings_name_each_executor_start_that_shared_cores():
+    manifest = {"executors": [{"label": "local", "cells_at_once": 1, "timed_cells_shared_cores": False},
+                              {"label": "local --jobs 2", "cells_at_once": 2, "timed_cells_shared_cores": True},
+                              {"label": "ray", "cells_at_once": None, "timed_cells_shared_cores": True}]}
+    warnings_ = shared_cores_warnings(manifest)
+    assert len(warnings_) == 2 and shared_cores_warnings({}) == []
+    assert warnings_[0].startswith("timed cells ran side by side on the same CPU cores (local --jobs 2, up to 2 at once)")
+    assert "(ray, up to many at once)" in warnings_[1] and warnings_[1].endswith("rerun perf cells with one job for timings")
+
+
+def test_a_missing_compared_value_is_the_reports_glyph():
+    assert format_value("accuracy", float("nan")) == NO_VALUE == format_value("train_speed_ratio", None)
+    assert format_value("accuracy", 0.5) == "0.500" and format_value("train_peak_mem_bytes", 2 ** 21) == "2.00 MiB"
