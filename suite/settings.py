@@ -13,11 +13,14 @@ here pickles, so it travels to forkserver children, Ray tasks and Slurm jobs.
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 from dataclasses import dataclass, field
 
 from suite.errors import UsageError
 
 KINDS = ("accuracy", "perf")
+MAX_SEED = 2**32 - 1  # torch.manual_seed takes any int; numpy-style generators take 32 bits
 
 
 @dataclass
@@ -60,11 +63,22 @@ class RunOptions:
             raise UsageError(f"unknown --kinds {', '.join(unknown)}: use accuracy, perf or both")
         if self.train_len and (self.seq_lens or len(self.train_len) > 1):
             raise UsageError("--train-len takes one length and replaces --seq-lens: give one of them")
-        for name in ("perf_repeats", "threads"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        if self.cell_timeout is not None and not self.cell_timeout > 0:
-            raise UsageError(f"--cell-timeout must be a positive number of seconds, got {self.cell_timeout}")
+        if self.perf_repeats is not None and self.perf_repeats < 1:
+            raise UsageError(f"--perf-repeats must be at least 1, got {self.perf_repeats}")
+        check_threads(self.threads)
+        if self.cell_timeout is not None and not (self.cell_timeout > 0 and math.isfinite(self.cell_timeout)):
+            raise UsageError(f"--cell-timeout must be a positive, finite number of seconds, got {self.cell_timeout}")
+        if any(not (rate > 0 and math.isfinite(rate)) for rate in self.lrs or []):
+            raise UsageError(f"--lrs must be positive, finite learning rates, got {self.lrs}")
+        if any(not 0 <= seed <= MAX_SEED for seed in self.seeds):
+            raise UsageError(f"--seeds must be integers from 0 to 2**32-1 ({MAX_SEED}), got {self.seeds}")
+        for spec in self.models:
+            family, colon, backend = spec.partition(":")
+            if not family or (colon and not backend):
+                raise UsageError(f"--models {spec!r} has an empty family or backend: write family or "
+                                 "family:backend (e.g. mingru or mingru:log)")
+        if self.mem_limit is not None and self.mem_limit <= 0:
+            raise UsageError(f"--mem-limit must be positive, got {self.mem_limit}")
         if self.isolation not in ("process", "none"):
             raise UsageError(f"unknown --isolation {self.isolation!r}: use process or none")
         if self.find_max_len and self.isolation != "process":
@@ -77,6 +91,22 @@ class RunOptions:
     def lengths(self) -> list | None:
         """The train lengths of accuracy cells: ``--train-len`` or ``--seq-lens``."""
         return self.train_len or self.seq_lens
+
+
+def check_threads(threads: int | None, flag: str = "--threads") -> None:
+    """Torch threads per cell: 1 to four times the cores (more only oversubscribes, and a huge
+    count makes torch's thread pool fail)."""
+    most = 4 * (os.cpu_count() or 1)
+    if threads is not None and not 1 <= threads <= most:
+        raise UsageError(f"{flag} must be from 1 to {most} (4 x this machine's cores), got {threads}")
+
+
+def check_mem_limit(limit: int | None, base_bytes: int | None) -> None:
+    """A memory cap below what a cell's process holds before it starts cannot run any cell."""
+    if limit is not None and base_bytes and limit < base_bytes:
+        raise UsageError(f"--mem-limit {limit} bytes is below the {base_bytes / 2**20:.0f} MiB a cell's process "
+                         f"holds before its cell starts (torch loaded): give at least "
+                         f"{-(-base_bytes // 2**20) + 64}MiB")
 
 
 @dataclass(frozen=True)
@@ -110,8 +140,7 @@ class ChildSettings:
     cuda_visible_devices: str | None = None  # the GPU the child is pinned to
 
     def validate(self) -> "ChildSettings":
-        if self.threads is not None and self.threads < 1:
-            raise UsageError(f"--threads must be at least 1, got {self.threads}")
+        check_threads(self.threads)
         if self.mem_limit_bytes is not None and self.mem_limit_bytes <= 0:
             raise UsageError(f"--mem-limit must be positive, got {self.mem_limit_bytes}")
         return self

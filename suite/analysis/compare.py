@@ -54,7 +54,7 @@ from suite.analysis.tables import TIMED_KINDS, is_flag_set, noisy_flags
 from suite.devices import is_cuda
 from suite.errors import UsageError
 from suite.naming import did_you_mean
-from suite.records.store import read_manifest
+from suite.records.store import check_readable, read_manifest
 
 GATES = ("status", "accuracy", "speed", "memory")
 DEFAULT_GATES = ("status", "accuracy", "memory")
@@ -145,6 +145,7 @@ def load_run(path) -> Run:
     if not path.exists():
         raise CompareError(f"{path} does not exist: pass a run directory (the --out of `suite run`) "
                            "or its records.jsonl")
+    check_readable(path)  # the rules of `report`: no garbage lines, no newer schema
     records = analysis.latest_records(analysis.load_results(path))
     if records.empty:
         raise CompareError(f"{path} holds no records: pass a run that finished at least one cell")

@@ -79,17 +79,13 @@ def command_list(args) -> int:
 
 
 def command_report(args) -> int:
+    from suite.records.store import check_readable
     from suite.report import write_report
-    from suite.records.schema import SCHEMA_VERSION
-    from suite.records.store import read_records
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise UsageError(f"{run_dir} is not a run directory: pass the --out folder of a `suite run`")
-    newest = max((record.get("schema_version") or 0 for record in read_records(run_dir, strict=True)), default=0)
-    if newest > SCHEMA_VERSION:
-        raise UsageError(f"{run_dir} holds records of schema_version {newest}, newer than this suite's "
-                         f"{SCHEMA_VERSION}: upgrade the suite to report on it")
+    check_readable(run_dir)
     path = write_report(run_dir, args.out or REPO_ROOT / "reports" / f"{run_dir.resolve().name}.html")
     print(f"report: {path}")
     return 0

@@ -69,13 +69,19 @@ def terminal_table(rows) -> str:
     return "\n".join(line.rstrip() for line in text.splitlines())
 
 
-def check_reference(tolerances, *runs) -> None:
-    """With the speed gate on, the reference model must have ok timed cells in both runs:
-    otherwise no ratio can be formed and the gate would pass without looking."""
-    if "speed" not in tolerances.gates:
-        return
+def check_reference(tolerances, *runs, named: bool = False) -> None:
+    """A ``--reference`` given by name must be a model of both runs; with the speed gate on, it
+    must have ok timed cells in both runs: otherwise no ratio can be formed and the gate would
+    pass without looking."""
     from suite.analysis.tables import TIMED_KINDS
     from suite.naming import did_you_mean
+
+    for run in runs if named else ():
+        models = run.records["model"].astype(str).unique()
+        if tolerances.reference not in models:
+            raise did_you_mean(f"--reference model (not a model of {run.path})", tolerances.reference, models)
+    if "speed" not in tolerances.gates:
+        return
 
     for run in runs:
         timed = run.records[run.records["kind"].isin(TIMED_KINDS) & (run.records["status"] == "ok")]
@@ -90,7 +96,7 @@ def command(args) -> int:
 
     tolerances = tolerances_from(args)
     baseline, current = load_run(args.baseline), load_run(args.current)
-    check_reference(tolerances, baseline, current)
+    check_reference(tolerances, baseline, current, named=args.reference is not None)
     comparison = compare_runs(baseline, current, tolerances)
     code = exit_code(comparison, args.allow_missing)
     print(f"baseline {baseline.label} ({baseline.path}) vs current {current.label} ({current.path}); "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import os
 import sys
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from suite.executors import RecordSink
 from suite.executors import options as executor_options
 from suite.paths import REPO_ROOT
 from suite.plugins import load_plugins
-from suite.settings import ChildSettings, Dispatch, RunContext, RunOptions
+from suite.settings import ChildSettings, Dispatch, RunContext, RunOptions, check_mem_limit
 
 
 def add_arguments(run) -> None:
@@ -72,7 +73,7 @@ def resolve(args, run_dir: Path | None):
     load_plugins(options.plugin)
     device = resolve_device(options.device)
     preset = get_preset(options.preset or default_preset_name(device))
-    if not args.resume:  # a preset may name its own models and kinds (the paper presets do)
+    if not args.resume or not (run_dir / "manifest.json").is_file():  # a preset may name its own models and kinds
         defaults = RunOptions()
         options.models = args.models if args.models is not None else list(preset.models) or defaults.models
         options.kinds = args.kinds if args.kinds is not None else list(preset.kinds) or defaults.kinds
@@ -93,21 +94,41 @@ def plan_cells(preset, options: RunOptions, device: str, **overrides):
                                         match=options.match), **overrides})
 
 
-def start(args, run_dir, preset, options: RunOptions, cells, device, settings: ChildSettings):
-    """The manifest, run directory, cells still to run and records already there (a resume)."""
-    from suite.measure.cell import is_recorded
-    from suite.records.store import prepare_run_dir
+def start(args, run_id: str, run_dir: Path, preset, options: RunOptions, cells, device, settings: ChildSettings):
+    """Under the run directory's lock: the manifest, cells still to run and records already there.
 
-    if args.resume:
+    A new run writes its manifest (status ``starting``) before anything else, so a run killed
+    at any moment can be resumed; the environment, read in a child, is added after."""
+    from suite.measure.cell import is_recorded
+    from suite.records.store import MANIFEST, prepare_run_dir, write_manifest
+
+    if args.resume and (run_dir / MANIFEST).is_file():
         manifest, done = resume_state(run_dir, preset)
         remaining = [cell for cell in cells if not is_recorded(cell, done)]
         print(f"resuming {manifest['run_id']}: {len(cells) - len(remaining)} of {len(cells)} cells already "
               f"recorded", file=sys.stderr)
-        return manifest, run_dir, remaining, done
-    run_id = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{preset.name}"
-    run_dir = prepare_run_dir(run_dir or REPO_ROOT / "results" / run_id)
-    manifest = new_manifest(run_id, preset, options, cells, read_environment(device, options, settings))
-    return manifest, run_dir, cells, {}
+        if not manifest.get("environment"):  # killed while starting
+            manifest["environment"] = read_environment(device, options, settings)
+        return manifest, remaining, done
+    if args.resume:
+        print(f"resuming: {run_dir} holds no manifest yet (a run stopped in its first moment): starting it "
+              f"afresh", file=sys.stderr)
+    prepare_run_dir(run_dir)
+    manifest = new_manifest(run_id, preset, options, cells, None)
+    write_manifest(run_dir, {**manifest, "status": "starting"})
+    manifest["environment"] = read_environment(device, options, settings)
+    return manifest, cells, {}
+
+
+def check_outputs(args) -> None:
+    """Refuse a report path that cannot be written before any cell runs."""
+    if args.no_report or not args.report:
+        return
+    report = Path(args.report)
+    folder = next((parent for parent in [report.parent, *report.parent.parents] if parent.exists()), Path("."))
+    if report.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        why = "it is a folder" if report.is_dir() else f"{folder} is not a writable folder"
+        raise UsageError(f"--report {report} cannot be written ({why}): choose another --report, or --no-report")
 
 
 def find_max_lens(preset, options: RunOptions, dispatch: Dispatch, sink: RecordSink, done: dict) -> None:
@@ -134,21 +155,36 @@ def execute(plan, options: RunOptions, preset, remaining, dispatch: Dispatch, si
 
 
 def command(args) -> int:
-    from suite.executors import isolated
-    from suite.progress import Progress
-    from suite.records.store import RecordWriter, write_manifest
+    from suite.records.lock import RunLock
 
     if args.resume and not args.out:
         raise UsageError("--resume needs --out: the run directory to finish")
-    run_dir = Path(args.out) if args.out else None
-    options, device, preset = resolve(args, run_dir)
+    options, device, preset = resolve(args, Path(args.out) if args.out else None)
     cells = plan_cells(preset, options, device)
     if not cells and not options.find_max_len:
         raise UsageError("the plan has no cells: check --kinds, --tasks and --seq-lens")
     plan = executor_options.plan_executor(executor_options.ExecutorOptions.from_args(args), options, device, cells)
     settings = ChildSettings(plugins=tuple(options.plugin), threads=plan.threads,
                              mem_limit_bytes=options.mem_limit).validate()
-    manifest, run_dir, remaining, done = start(args, run_dir, preset, options, cells, device, settings)
+    if options.mem_limit is not None and options.isolation == "process":
+        from suite.executors.isolated import child_base_bytes
+
+        check_mem_limit(options.mem_limit, child_base_bytes())
+    check_outputs(args)
+    run_id = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{preset.name}"
+    run_dir = Path(args.out) if args.out else REPO_ROOT / "results" / run_id
+    with RunLock(run_dir):
+        manifest, remaining, done = start(args, run_id, run_dir, preset, options, cells, device, settings)
+        return execute_run(args, run_dir, manifest, (preset, options, plan, settings), remaining, done, device)
+
+
+def execute_run(args, run_dir: Path, manifest: dict, how: tuple, remaining, done: dict, device: str) -> int:
+    """Run the remaining cells into ``run_dir`` (its lock held) and finish the manifest."""
+    from suite.executors import isolated
+    from suite.progress import Progress
+    from suite.records.store import RecordWriter, write_manifest
+
+    preset, options, plan, settings = how
     env = manifest["environment"]
     if preset.device == "cuda" and not is_cuda(device):
         print(f"warning: preset {preset.name!r} is sized for a GPU; on {device} it will be slow", file=sys.stderr)

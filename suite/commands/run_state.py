@@ -28,8 +28,14 @@ def run_options(args, run_dir: Path | None) -> RunOptions:
     from suite.records.store import read_manifest
 
     if not (run_dir / "manifest.json").is_file():
-        raise ResumeError(f"--resume: {run_dir} holds no run (no manifest.json); start it without --resume")
-    recorded = read_manifest(run_dir).get("options") or {}
+        if (run_dir / "records.jsonl").is_file() and (run_dir / "records.jsonl").stat().st_size:
+            raise ResumeError(f"--resume: {run_dir} holds records but no manifest.json, so what made them is "
+                              "unknown: choose a new --out")
+        if not run_dir.is_dir():
+            raise ResumeError(f"--resume: {run_dir} does not exist; start the run without --resume")
+        recorded = {}  # a run stopped before its first write: it starts afresh with these options
+    else:
+        recorded = read_manifest(run_dir).get("options") or {}
     for name, value in given.items():
         if value is not None and name in recorded and value != recorded[name]:
             flag = "--" + name.replace("_", "-")
@@ -52,8 +58,10 @@ def resume_state(run_dir: Path, preset) -> tuple[dict, dict]:
     if stored != current:
         raise ResumeError(f"--resume: preset {preset.name!r} has changed since the run in {run_dir} began; "
                          "its cells would not match: choose a new --out")
-    repair_torn_tail(run_dir)
     done = {}
+    if not (run_dir / "records.jsonl").is_file():  # stopped before its first record
+        return manifest, done
+    repair_torn_tail(run_dir)
     for record in read_records(run_dir, strict=True):
         done[record.get("cell_key")] = record
         if record.get("eval_len") is not None:  # an extrapolation cell: remember every length it has

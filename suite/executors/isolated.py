@@ -35,9 +35,11 @@ timeout and failure statuses wherever it runs.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import resource
 import signal
+import sys
 import time
 
 from suite.devices import is_cuda
@@ -48,11 +50,18 @@ PRELOAD = ["suite.executors.child_setup"]
 _CONTEXT = None
 
 
+DRIVER_PID_ENV = "SUITE_FORKSERVER_PARENT"  # the process the forkserver must not outlive (child_setup)
+
+
 def forkserver_context():
     global _CONTEXT
     if _CONTEXT is None:
+        os.environ[DRIVER_PID_ENV] = str(os.getpid())  # read by the forkserver, which starts from this process
         _CONTEXT = multiprocessing.get_context("forkserver")
         _CONTEXT.set_forkserver_preload(PRELOAD)
+        # start it now, from this thread: its death signal follows the thread that started it, which
+        # must outlive every cell (a pool's slot threads end with the pool)
+        multiprocessing.forkserver.ensure_running()
     return _CONTEXT
 
 
@@ -60,22 +69,29 @@ class RunInterrupted(Exception):
     """Ctrl-C: the running child was killed; the records written so far stand."""
 
 
-def _die_with_parent() -> None:
-    """Linux: SIGKILL this child when the forkserver exits, which it does when the
-    process that started it (the driver, a Ray worker, a Slurm job) is gone, so
-    no orphaned cell keeps computing."""
+def die_with_parent(expected_parent: int | None) -> None:
+    """Linux: SIGKILL this process when its parent dies (``PR_SET_PDEATHSIG``), and exit at
+    once if the parent is already gone (it died before the signal was armed).
+
+    The forkserver arms it against the process that started it (the driver, a Ray worker, a
+    Slurm job; ``child_setup``), and each cell's child against the forkserver, so when the
+    driver dies by any signal its forkserver dies with it, then every cell's child, and the
+    resource tracker (which exits when the last of them has closed its pipe)."""
     try:
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
-        pass
+        return
+    if expected_parent is not None and os.getppid() != expected_parent:
+        os._exit(1)
 
 
 def _prepare_child(settings: ChildSettings) -> None:
     """Per child (the shared set-up is in ``child_setup``, done once in the forkserver)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent()
+    server = sys.modules.get("suite.executors.child_setup")
+    die_with_parent(getattr(server, "SERVER_PID", None))
     if settings.cuda_visible_devices is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = settings.cuda_visible_devices
     limit = settings.mem_limit_bytes
@@ -145,6 +161,25 @@ def call_in_child(function, args, settings: ChildSettings, timeout_s: float | No
         raise RunInterrupted() from None
     finally:
         receive.close()
+
+
+def data_bytes() -> int | None:
+    """This process's data segment (``VmData``: what ``RLIMIT_DATA`` caps), or None where unreadable."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def child_base_bytes() -> int | None:
+    """The data segment of a fresh cell's child before its cell starts (torch loaded), the least
+    any ``--mem-limit`` must allow; None where it cannot be read."""
+    result, failure = call_in_child(data_bytes, (), ChildSettings(), 120)
+    return None if failure else result
 
 
 def run_cell_entry(cell, device: str, context: RunContext) -> list[dict]:

@@ -192,11 +192,42 @@ def test_diff_report_puts_regressions_first_escapes_and_warns_on_other_hardware(
     assert 'class="regression"><td>transformer mqar T=64 seed=0</td>' in page
 
 
-def test_the_speed_gate_refuses_a_reference_that_did_not_run(tmp_path, capsys):
-    code, _, err = run_compare(capsys, BASELINE, BASELINE, "--gate", "speed", "--reference", "gur")
-    assert code == 2 and "did you mean 'gru'" in err and "speed ratios need the reference" in err
-    code, _, _ = run_compare(capsys, BASELINE, BASELINE, "--reference", "gur")  # speed not gated: fine
-    assert code == 0
+def test_a_reference_that_is_no_model_of_the_runs_is_refused_gated_or_not(tmp_path, capsys):
+    for gates in (["--gate", "speed"], []):
+        code, _, err = run_compare(capsys, BASELINE, BASELINE, *gates, "--reference", "gur")
+        assert code == 2 and "did you mean 'gru'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_speed_gate_refuses_a_reference_without_an_ok_timed_cell(tmp_path, capsys):
+    import json
+    import shutil
+
+    current = tmp_path / "current"
+    shutil.copytree(BASELINE, current)
+    lines = (current / "records.jsonl").read_text().splitlines()
+    kept = [line for line in lines if not (json.loads(line)["model"] == "gru" and json.loads(line)["kind"] == "perf")]
+    (current / "records.jsonl").write_text("\n".join(kept) + "\n")
+    code, _, err = run_compare(capsys, BASELINE, current, "--gate", "speed", "--reference", "gru")
+    assert code == 2 and "speed ratios need the reference" in err
+
+
+def test_compare_refuses_what_report_refuses(tmp_path, capsys):
+    """A garbage line inside the records, or records of a newer schema: one line, exit 2."""
+    import json
+    import shutil
+
+    for name, change in (("garbage", lambda lines: [lines[0], "{not json", *lines[1:]]),
+                         ("newer", lambda lines: [json.dumps({**json.loads(lines[0]), "schema_version": 99}),
+                                                  *lines[1:]])):
+        current = tmp_path / name
+        shutil.copytree(BASELINE, current)
+        lines = (current / "records.jsonl").read_text().splitlines()
+        (current / "records.jsonl").write_text("\n".join(change(lines)) + "\n")
+        code, _, err = run_compare(capsys, BASELINE, current)
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert "records.jsonl:2: corrupt records" in err if name == "garbage" else "schema_version 99" in err
+        assert main(["report", str(current), "--out", str(tmp_path / f"{name}.html")]) == 2
+        assert capsys.readouterr().err.strip() == err.strip()  # the same line from report
 
 
 def test_an_unwritable_html_path_and_a_missing_history_run_exit_2(tmp_path, capsys):

@@ -38,7 +38,7 @@ def test_unset_flags_take_the_defaults_of_the_fields():
     (RunOptions(kinds=["accuracy", "speed"]), "unknown --kinds speed"),
     (RunOptions(train_len=[64], seq_lens=[32]), "--train-len takes one length"),
     (RunOptions(perf_repeats=0), "--perf-repeats must be at least 1"),
-    (RunOptions(threads=0), "--threads must be at least 1"),
+    (RunOptions(threads=0), "--threads must be from 1 to"),
     (RunOptions(cell_timeout=-1.0), "--cell-timeout must be a positive"),
     (RunOptions(find_max_len=True, isolation="none"), "drop --isolation none"),
     (RunOptions(max_len_start=512, max_len_limit=256), "--max-len-start must be positive"),
