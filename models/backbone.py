@@ -18,6 +18,12 @@ A *mixer* is an ``nn.Module`` working on ``x[B, T, D]`` with:
 
 States are whatever the mixer needs (tensors, tuples, dicts); the backbone
 keeps one per layer in a list.
+
+A family makes its mixers with ``make_mixer(d_model, backend, layer_index, **config)``
+(``suite.register_model``; ``config`` is the family's defaults with the run's options);
+``suite.registry.build_model`` binds everything but ``layer_index`` and hands the
+backbone a one-argument callable. ``suite.measure.contract.check_model`` checks a
+family against this contract.
 """
 from __future__ import annotations
 
@@ -78,7 +84,9 @@ class Block(nn.Module):
 class LanguageModel(nn.Module):
     """Token embedding, ``n_layers`` residual blocks around one mixer family, head.
 
-    ``make_mixer(layer_index)`` returns a fresh mixer for each layer.
+    ``make_mixer`` here is the per-layer callable ``make_mixer(layer_index)`` that returns a
+    fresh mixer for each layer: ``suite.registry.build_model`` makes it from the family's
+    ``make_mixer(d_model, backend, layer_index, **config)``.
     """
 
     def __init__(self, vocab_size: int, d_model: int, n_layers: int, make_mixer, mlp_mult: int = 2):

@@ -7,14 +7,24 @@ the reason; the runner turns that into a ``skipped`` record. Nothing is ever
 swapped silently: the built model's ``backend`` names what actually runs.
 
 Families and tasks are plain entries; ``register_model`` / ``register_task``
-add a user's own (see ``--plugin``).
+add a user's own (see ``--plugin``). A name that is a built-in, or that another
+file registered, is refused unless ``override=True``: a plugin never replaces a
+family or task silently. Registering a name again from the same file (a plugin
+imported twice) is not a replacement. An entry registered while a ``--plugin``
+file runs remembers that file as its ``origin`` (``{"path", "sha256"}``), which
+every record of a cell built from it carries as ``plugin``
+(:func:`plugin_provenance`); built-ins have no origin.
 """
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
+from suite.errors import UsageError
 from suite.naming import did_you_mean
 
 
@@ -38,6 +48,8 @@ class ModelFamily:
     probe: Callable[[str, str], "str | None"] = lambda backend, device: None
     defaults: dict = field(default_factory=dict)
     description: str = ""
+    origin: dict | None = None          # {"path", "sha256"} of the plugin file that registered it
+    registered_from: str | None = None  # the file whose code called register_model
 
 
 @dataclass
@@ -45,6 +57,8 @@ class TaskEntry:
     name: str
     factory: Callable  # (**params) -> tasks.base.Task
     description: str = ""
+    origin: dict | None = None
+    registered_from: str | None = None
 
 
 MODEL_FAMILIES: dict[str, ModelFamily] = {}
@@ -79,37 +93,93 @@ _BUILTIN_TASKS = {
 }
 
 
+_LOADING: list[dict] = []  # origins of the plugin files being run, innermost last
+
+
+@contextmanager
+def plugin_origin(path: str, sha256: str):
+    """While a plugin file runs (``suite.plugins``): what it registers has this origin."""
+    _LOADING.append({"path": path, "sha256": sha256})
+    try:
+        yield
+    finally:
+        _LOADING.pop()
+
+
+def _caller_file(depth: int = 2) -> str | None:
+    filename = sys._getframe(depth).f_code.co_filename
+    return None if filename.startswith("<") else os.path.realpath(filename)
+
+
+def _refuse_replacing(what: str, name: str, builtins, registered: dict, caller: str | None, api: str) -> None:
+    """Raise a :class:`UsageError` if registering ``name`` would replace a built-in or
+    another file's entry (the fix: ``override=True``, or another name)."""
+    fix = f"pass override=True to {api} to replace it, or pick another name"
+    if name in builtins:
+        raise UsageError(f"{name!r} is a built-in {what}; {fix}")
+    existing = registered.get(name)
+    if existing is not None and (caller is None or existing.registered_from != caller):
+        where = (existing.origin or {}).get("path") or existing.registered_from or "other code"
+        raise UsageError(f"{what} {name!r} is already registered by {where}; {fix}")
+
+
 def register_model(name: str, make_mixer: Callable, backends=("default",), probe=None,
-                   defaults: dict | None = None, description: str = "") -> ModelFamily:
-    """Add (or replace) a model family. ``make_mixer(d_model, backend, layer_index, **config)``
-    must return a mixer keeping the contract in ``models/backbone.py``."""
+                   defaults: dict | None = None, description: str = "", override: bool = False) -> ModelFamily:
+    """Add a model family. ``make_mixer(d_model, backend, layer_index, **config)`` must return
+    a mixer keeping the contract in ``models/backbone.py``; ``config`` is ``defaults`` updated by
+    the run's options. ``probe(backend, device)`` returns ``None`` when ``backend`` runs on
+    ``device``, else a one-line reason. A built-in's name or another file's is refused unless
+    ``override=True``."""
+    caller = _caller_file()
+    if not override:
+        _refuse_replacing("family", name, _BUILTIN_FAMILIES, MODEL_FAMILIES, caller, "register_model")
     family = ModelFamily(name, make_mixer, tuple(backends), probe or (lambda backend, device: None),
-                         dict(defaults or {}), description)
+                         dict(defaults or {}), description, _current_origin(), caller)
     MODEL_FAMILIES[name] = family
     return family
 
 
-def register_task(name: str, factory: Callable, description: str = "") -> TaskEntry:
-    """Add (or replace) a task. ``factory(**params)`` returns a ``tasks.base.Task``."""
-    entry = TaskEntry(name, factory, description)
+def register_task(name: str, factory: Callable, description: str = "", override: bool = False) -> TaskEntry:
+    """Add a task. ``factory(**params)`` returns a ``tasks.base.Task``. A built-in's name or
+    another file's is refused unless ``override=True``."""
+    caller = _caller_file()
+    if not override:
+        _refuse_replacing("task", name, _BUILTIN_TASKS, TASKS, caller, "register_task")
+    entry = TaskEntry(name, factory, description, _current_origin(), caller)
     TASKS[name] = entry
     return entry
+
+
+def _current_origin() -> dict | None:
+    return dict(_LOADING[-1]) if _LOADING else None
+
+
+def plugin_provenance(family: str | None, task: str | None) -> dict | None:
+    """A record's ``plugin`` field: ``None`` when the cell's family and task are both built in
+    (or registered outside a plugin file), else ``{"model": origin, "task": origin}`` with each
+    origin ``{"path", "sha256"}`` of the plugin file, or ``None`` for the built-in side."""
+    model_origin = MODEL_FAMILIES[family].origin if family in MODEL_FAMILIES else None
+    task_origin = TASKS[task].origin if task in TASKS else None
+    if model_origin is None and task_origin is None:
+        return None
+    return {"model": model_origin, "task": task_origin}
 
 
 def _load_builtin_family(name: str) -> None:
     module_name, _, variant = _BUILTIN_FAMILIES[name].partition(":")
     module = importlib.import_module(module_name)
     family = getattr(module, "FAMILIES")[variant] if variant else module
-    register_model(name, family.make_mixer, family.BACKENDS, family.probe, family.DEFAULTS, family.DESCRIPTION)
+    MODEL_FAMILIES[name] = ModelFamily(name, family.make_mixer, tuple(family.BACKENDS), family.probe,
+                                       dict(family.DEFAULTS), family.DESCRIPTION)
 
 
 def _load_builtin_task(name: str) -> None:
     module_name, _, variant = _BUILTIN_TASKS[name].partition(":")
     module = importlib.import_module(module_name)
     if variant:
-        register_task(name, module.TASKS[variant], module.DESCRIPTIONS[variant])
+        TASKS[name] = TaskEntry(name, module.TASKS[variant], module.DESCRIPTIONS[variant])
     else:
-        register_task(name, module.TASK, module.DESCRIPTION)
+        TASKS[name] = TaskEntry(name, module.TASK, module.DESCRIPTION)
 
 
 def model_family_names() -> list[str]:

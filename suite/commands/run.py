@@ -120,6 +120,25 @@ def start(args, run_id: str, run_dir: Path, preset, options: RunOptions, cells, 
     return manifest, cells, {}
 
 
+def check_plugin_contract(options: RunOptions) -> None:
+    """Build every model and task the plugins register, tiny, and check them against the
+    contract (``suite.measure.contract``) before any cell runs: a broken plugin costs one line,
+    not a grid of error records. In a child, so the driver never builds a model."""
+    if not options.plugin:
+        return
+    from suite.measure.contract import plugin_problems
+
+    if options.isolation == "process":
+        from suite.executors.isolated import call_in_child
+
+        problems, failure = call_in_child(plugin_problems, (list(options.plugin),), ChildSettings(), 300)
+        problems = [f"the plugin check's process failed: {failure[1]}"] if failure else problems
+    else:
+        problems = plugin_problems(list(options.plugin))
+    if problems:
+        raise UsageError("; ".join(problems) + " (the plugin contract: docs/models-and-plugins.md)")
+
+
 def check_outputs(args) -> None:
     """Refuse a report path that cannot be written before any cell runs."""
     if args.no_report or not args.report:
@@ -170,6 +189,7 @@ def command(args) -> int:
         from suite.executors.isolated import child_base_bytes
 
         check_mem_limit(options.mem_limit, child_base_bytes())
+    check_plugin_contract(options)
     check_outputs(args)
     run_id = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{preset.name}"
     run_dir = Path(args.out) if args.out else REPO_ROOT / "results" / run_id

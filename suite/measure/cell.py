@@ -30,7 +30,7 @@ from suite.measure import train
 from suite.measure.timing import apply_numerics, numerics_fields
 from suite.devices import is_cuda
 from suite.plan import Cell
-from suite.registry import BackendUnavailable, build_model, get_family, get_task
+from suite.registry import BackendUnavailable, build_model, get_family, get_task, plugin_provenance
 from suite.records.schema import blank_record
 from suite.settings import RunContext
 
@@ -71,7 +71,8 @@ def record_header(cell: Cell, device: str, context: RunContext | None = None) ->
 
     ``context`` carries run-level fields: run_id, preset, git_commit, hostname,
     and (for records written by the driver, which never touches CUDA)
-    device_name and torch_threads.
+    device_name and torch_threads. ``plugin`` names the plugin files behind the cell's
+    family and task (``suite.registry.plugin_provenance``; None for built-ins).
     """
     context = context or RunContext()
     record = blank_record(cell.kind)
@@ -83,6 +84,7 @@ def record_header(cell: Cell, device: str, context: RunContext | None = None) ->
         device=device, device_name=context.device_name, model_config=cell.model_config,
         train_config=cell.train_config, torch_version=torch.__version__, executor=context.executor,
         timestamp=datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        plugin=plugin_provenance(cell.family, cell.task),
     )
     return record
 

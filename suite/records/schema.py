@@ -43,6 +43,10 @@ cuda_visible_devices  the ``CUDA_VISIBLE_DEVICES`` the cell's process saw (the G
 tf32, deterministic, fill_uninitialized_memory
                  the numerics in force while the cell ran (``suite.measure.timing.apply_numerics``):
                  TF32 for fp32 matmuls/cuDNN, deterministic algorithms, NaN-filled ``torch.empty``
+plugin           None when the cell's model family and task are built in; else
+                 ``{"model": origin, "task": origin}``, each side the ``{"path", "sha256"}`` (resolved
+                 path, SHA-256 of its bytes) of the ``--plugin`` file that registered it, or None
+                 for a built-in side (``suite.registry.plugin_provenance``)
 
 Accuracy cells add :data:`ACCURACY_FIELDS`; perf cells of ``suite run``
 :data:`PERF_FIELDS`; the timings of ``suite bench speed`` (kind ``"speed"``, one
@@ -65,7 +69,7 @@ Records written by older versions are brought to this shape when read
 from __future__ import annotations
 
 SCHEMA_VERSION = 4
-# 4: kind "speed" (SPEED_FIELDS) for `bench speed`; perf loses scope, median_ms, repeats, bytes_per_s, copy_bytes_per_s;
+# 4: plugin; kind "speed" (SPEED_FIELDS) for `bench speed`; perf loses scope, median_ms, repeats, bytes_per_s, copy_bytes_per_s;
 # 3: tf32, deterministic, fill_uninitialized_memory; perf: min_ms, prefill/decode_iqr_ms, load, timing_noisy;
 # 2: positional_encoding; accuracy: train_len, eval_len, last_accuracy, lr, ...; perf: scope, median_ms, iqr_ms, repeats, bytes_per_s, copy_bytes_per_s
 
@@ -76,7 +80,7 @@ COMMON_FIELDS = (
     "seq_len", "batch_size", "seed", "dtype", "torch_threads", "device", "device_name", "status", "error",
     "params", "state_bytes", "positional_encoding", "model_config", "train_config", "wall_s", "torch_version", "git_commit",
     "hostname", "preset", "timestamp",
-    "executor", "cuda_visible_devices", "tf32", "deterministic", "fill_uninitialized_memory",
+    "executor", "cuda_visible_devices", "tf32", "deterministic", "fill_uninitialized_memory", "plugin",
 )
 
 ACCURACY_FIELDS = (

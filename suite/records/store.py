@@ -131,8 +131,11 @@ def upgrade(record: dict) -> dict:
       (``scope``, ``median_ms``, ``repeats``, ``bytes_per_s``, ``copy_bytes_per_s``); a
       ``median_ms``/``repeats`` without ``train_step_ms``/``timing_repeats`` fills them.
 
-    Other records, and records of version 4 or later, are returned unchanged.
+    A record written before the ``plugin`` field existed gets ``plugin: None`` (not recorded);
+    apart from that, other records, and records of version 4 or later, are returned unchanged.
     """
+    if "plugin" not in record:
+        record = {**record, "plugin": None}
     version = record.get("schema_version")
     if record.get("kind") != "perf" or (isinstance(version, int) and version >= 4):
         return record
@@ -206,3 +209,15 @@ def prepare_run_dir(run_dir) -> Path:
     except OSError as error:
         raise StoreError(f"--out {run_dir} cannot be written ({error.strerror}): choose a writable folder") from None
     return run_dir
+
+
+def check_readable(path) -> None:
+    """Refuse, in one line, a run whose records this suite cannot read faithfully: lines that are
+    not records (a torn last line aside) or records of a newer schema. ``report`` and ``compare``
+    both apply it."""
+    from suite.records.schema import SCHEMA_VERSION
+
+    newest = max((record.get("schema_version") or 0 for record in read_records(path, strict=True)), default=0)
+    if newest > SCHEMA_VERSION:
+        raise StoreError(f"{path} holds records of schema_version {newest}, newer than this suite's "
+                         f"{SCHEMA_VERSION}: upgrade the suite to read it")

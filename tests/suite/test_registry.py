@@ -1,3 +1,6 @@
+import os
+import re
+
 import pytest
 import torch
 
@@ -66,3 +69,39 @@ def test_unknown_names_and_bad_runs_are_usage_errors():
     assert isinstance(error, UnknownName) and isinstance(error, UsageError) and isinstance(error, ValueError)
     assert str(error) == "unknown gate 'sped': did you mean 'speed'? known: speed, status"
     assert issubclass(StoreError, UsageError) and issubclass(CompareError, UsageError)
+
+
+def test_a_builtin_name_is_refused_unless_override(monkeypatch):
+    from suite import registry
+    from suite.errors import UsageError
+
+    monkeypatch.setattr(registry, "MODEL_FAMILIES", {})
+    monkeypatch.setattr(registry, "TASKS", {})
+    with pytest.raises(UsageError, match="'mingru' is a built-in family; pass override=True to register_model"):
+        register_model("mingru", lambda d_model, backend, layer_index: None)
+    with pytest.raises(UsageError, match="'mqar' is a built-in task; pass override=True to register_task"):
+        registry.register_task("mqar", lambda: None)
+    assert registry.MODEL_FAMILIES == {} and registry.TASKS == {}
+    assert build_model("gru", vocab_size=5, d_model=4, n_layers=1).family == "gru"  # built-ins still load lazily
+    assert get_task("parity").vocab_size == 2 and registry.get_family("gru").origin is None
+    replaced = register_model("mingru", lambda d_model, backend, layer_index: None, override=True)
+    assert registry.get_family("mingru") is replaced and replaced.origin is None  # not from a --plugin file
+
+
+def test_the_same_file_may_register_a_name_again_another_may_not(monkeypatch, tmp_path):
+    from suite import registry
+    from suite.errors import UsageError
+
+    monkeypatch.setattr(registry, "MODEL_FAMILIES", {})
+    make = lambda d_model, backend, layer_index: None  # noqa: E731
+    register_model("twice", make)
+    register_model("twice", make, description="again, from this file")
+    assert registry.get_family("twice").description == "again, from this file"
+    other = tmp_path / "other.py"
+    code = compile("register_model('twice', make)", str(other), "exec")
+    here = re.escape(os.path.realpath(__file__))
+    with pytest.raises(UsageError, match=f"family 'twice' is already registered by {here}"):
+        exec(code, {"register_model": register_model, "make": make})
+    exec(compile("register_model('twice', make, override=True)", str(other), "exec"),
+         {"register_model": register_model, "make": make})
+    assert registry.get_family("twice").registered_from == os.path.realpath(other)
