@@ -257,17 +257,8 @@ def command(args) -> int:
 
 
 def finish(args, run_dir: Path, manifest: dict, records: list[dict]) -> int:
-    from suite.records.store import write_manifest
+    from suite.commands.run_state import finish_run
 
     ratios = speed_ratios(records)
     print_summary(records, ratios)
-    manifest.update(status="finished", finished=datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                    speed_ratios=ratios, projection_overheads=projection_overheads(records))
-    write_manifest(run_dir, manifest)
-    print(f"records: {run_dir / 'records.jsonl'}")
-    if not args.no_report:
-        from suite.report import write_report
-
-        path = write_report(run_dir, args.report or REPO_ROOT / "reports" / f"{manifest['run_id']}.html")
-        print(f"report: {path}")
-    return 0
+    return finish_run(args, run_dir, manifest, speed_ratios=ratios, projection_overheads=projection_overheads(records))

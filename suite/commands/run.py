@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from suite.commands.arguments import csv_ints, csv_list, csv_positive_floats, csv_positive_ints, parse_bytes
-from suite.commands.run_state import new_manifest, read_environment, resume_state, run_options
+from suite.commands.run_state import finish_run, new_manifest, read_environment, resume_state, run_options
 from suite.devices import is_cuda
 from suite.errors import UsageError
 from suite.executors import RecordSink
@@ -232,18 +232,9 @@ def execute_run(args, run_dir: Path, manifest: dict, how: tuple, remaining, done
 
 
 def finish(args, run_dir: Path, manifest: dict, summary: str, device: str) -> int:
-    from suite.records.store import read_records, write_manifest
+    from suite.records.store import read_records
 
-    manifest.update(status="finished", finished=datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                    summary=summary, backends=backends_seen(read_records(run_dir), device))
-    write_manifest(run_dir, manifest)
-    print(f"records: {run_dir / 'records.jsonl'}")
-    if not args.no_report:
-        from suite.report import write_report
-
-        path = write_report(run_dir, args.report or REPO_ROOT / "reports" / f"{manifest['run_id']}.html")
-        print(f"report: {path}")
-    return 0
+    return finish_run(args, run_dir, manifest, summary=summary, backends=backends_seen(read_records(run_dir), device))
 
 
 def backends_seen(records, device: str) -> dict:

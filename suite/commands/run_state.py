@@ -94,3 +94,20 @@ def new_manifest(run_id: str, preset, options: RunOptions, cells, env: dict) -> 
                  "perf_seq_lens": sorted({c.seq_len for c in cells if c.kind == "perf"}),
                  "seeds": list(options.seeds)},
     }
+
+
+def finish_run(args, run_dir: Path, manifest: dict, **fields) -> int:
+    """Mark the run finished (with ``fields``), say where its records are, and write its report
+    unless ``--no-report``: how ``run`` and ``bench`` end."""
+    from suite.paths import REPO_ROOT
+    from suite.records.store import write_manifest
+
+    manifest.update(status="finished", finished=datetime.datetime.now(datetime.timezone.utc).isoformat(), **fields)
+    write_manifest(run_dir, manifest)
+    print(f"records: {run_dir / 'records.jsonl'}")
+    if not args.no_report:
+        from suite.report import write_report
+
+        path = write_report(run_dir, args.report or REPO_ROOT / "reports" / f"{manifest['run_id']}.html")
+        print(f"report: {path}")
+    return 0
