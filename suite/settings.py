@@ -38,6 +38,8 @@ class RunOptions:
     tf32: str | None = None
     kinds: list = field(default_factory=lambda: list(KINDS))
     preset: str | None = None
+    overrides: list = field(default_factory=list)  # --set key=value, applied to the preset in order
+    config: str | None = None                      # --config FILE.toml: the preset, from a file
     device: str = "auto"
     seeds: list = field(default_factory=lambda: [0])
     threads: int | None = None
@@ -77,6 +79,9 @@ class RunOptions:
             if not family or (colon and not backend):
                 raise UsageError(f"--models {spec!r} has an empty family or backend: write family or "
                                  "family:backend (e.g. mingru or mingru:log)")
+        if self.config is not None and self.preset is not None:
+            raise UsageError("--config defines the preset: give --config or --preset, not both "
+                             "(a config file may start from a preset with base = \"name\")")
         if self.mem_limit is not None and self.mem_limit <= 0:
             raise UsageError(f"--mem-limit must be positive, got {self.mem_limit}")
         if self.isolation not in ("process", "none"):

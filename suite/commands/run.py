@@ -19,6 +19,7 @@ from suite.devices import is_cuda
 from suite.errors import UsageError
 from suite.executors import RecordSink
 from suite.executors import options as executor_options
+from suite.overrides import apply_overrides, preset_from_file
 from suite.paths import REPO_ROOT
 from suite.plugins import load_plugins
 from suite.settings import ChildSettings, Dispatch, RunContext, RunOptions, check_mem_limit
@@ -45,6 +46,11 @@ def add_arguments(run) -> None:
                           "the preset's, off for fp32 presets)")
     run.add_argument("--kinds", type=csv_list, default=None, help="accuracy,perf (default: both)")
     run.add_argument("--preset", default=None, help="tiny, smoke, cpu, cpu-full, standard, paper-* (default: cpu or standard)")
+    run.add_argument("--set", dest="overrides", action="append", default=None, metavar="KEY=VALUE",
+                     help="change one preset field, e.g. train_steps=500 or task_params.mqar.num_kv_pairs=8 "
+                          "(repeatable; see docs/presets.md)")
+    run.add_argument("--config", default=None, metavar="FILE.toml",
+                     help="the preset from a TOML file of preset fields (base = \"cpu\" starts from one)")
     run.add_argument("--device", default=None, help="auto, cpu or cuda[:N] (default: auto)")
     run.add_argument("--seeds", type=csv_ints, default=None, help="e.g. 0,1,2 (default: 0)")
     run.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -69,10 +75,16 @@ def resolve(args, run_dir: Path | None):
     from suite.measure.environment import resolve_device
     from suite.presets import default_preset_name, get_preset
 
-    options = run_options(args, run_dir)
+    options = run_options(args, run_dir).validate()
     load_plugins(options.plugin)
     device = resolve_device(options.device)
-    preset = get_preset(options.preset or default_preset_name(device))
+    if options.config:
+        from suite.presets import PRESETS, Preset
+
+        preset = preset_from_file(options.config, PRESETS, Preset)
+    else:
+        preset = get_preset(options.preset or default_preset_name(device))
+    preset = apply_overrides(preset, options.overrides)
     if not args.resume or not (run_dir / "manifest.json").is_file():  # a preset may name its own models and kinds
         defaults = RunOptions()
         options.models = args.models if args.models is not None else list(preset.models) or defaults.models

@@ -1,0 +1,93 @@
+"""``--set key=value`` and ``--config FILE.toml``: preset fields changed without Python, type
+checked, with "did you mean" for an unknown field, and recorded so --resume and compare see them."""
+import json
+
+import pytest
+
+from suite.commands.cli import main
+from suite.errors import UsageError
+from suite.overrides import apply_overrides, preset_from_file
+from suite.presets import PRESETS, Preset, get_preset
+from suite.records.store import read_manifest, read_records
+
+TINY_MQAR = ["run", "--preset", "tiny", "--models", "mingru", "--tasks", "mqar", "--kinds", "accuracy", "--no-report"]
+
+
+def test_set_changes_fields_and_dotted_paths_with_their_types():
+    preset = apply_overrides(get_preset("tiny"), ["train_steps=3", "lr=1e-2", "seq_lens=32,64", "tf32=true",
+                                                  "task_params.mqar.num_kv_pairs=3", "family_lr.mamba=0.01",
+                                                  "target_accuracy=0.9", "dtype=float32"])
+    assert (preset.train_steps, preset.lr, preset.seq_lens, preset.tf32) == (3, 0.01, (32, 64), True)
+    assert preset.task_params["mqar"] == {"vocab_size": 32, "num_kv_pairs": 3}
+    assert preset.family_lr == {"mamba": 0.01} and preset.target_accuracy == 0.9 and preset.dtype == "float32"
+    assert get_preset("tiny").task_params["mqar"]["num_kv_pairs"] == 2  # the preset itself is untouched
+
+
+@pytest.mark.parametrize("assignment, message", [
+    ("train_stpes=3", "did you mean 'train_steps'"),
+    ("nosuchkey=1", "unknown --set field 'nosuchkey'"),
+    ("train_steps=abc", "takes an integer, got 'abc'"),
+    ("train_steps=true", "takes an integer"),
+    ("lr=fast", "takes a number"),
+    ("seq_lens=32,64x", "takes a list of integers"),
+    ("task_params=3", "takes a table"),
+    ("train_steps.x=3", "is not a table"),
+    ("task_params.mqar.num_kv_pairs=many", "holds int values"),
+    ("d_model", "write key=value"),
+])
+def test_a_bad_set_is_one_usage_error(assignment, message):
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        apply_overrides(get_preset("tiny"), [assignment])
+
+
+def test_set_runs_is_recorded_and_reaches_the_cell_keys(tmp_path):
+    plain, changed = tmp_path / "plain", tmp_path / "changed"
+    assert main([*TINY_MQAR, "--out", str(plain)]) == 0
+    assert main([*TINY_MQAR, "--set", "train_steps=3", "--out", str(changed)]) == 0
+    manifest = read_manifest(changed)
+    assert manifest["options"]["overrides"] == ["train_steps=3"] and manifest["preset_config"]["train_steps"] == 3
+    [before], [after] = read_records(plain), read_records(changed)
+    assert after["train_config"]["steps"] == 3 and after["cell_key"] != before["cell_key"]
+    assert main([*TINY_MQAR, "--resume", "--out", str(changed)]) == 0  # the same --set again, from the manifest
+    assert len(read_records(changed)) == 1
+    assert main([*TINY_MQAR, "--resume", "--set", "train_steps=4", "--out", str(changed)]) == 2
+
+
+def test_set_with_an_unknown_field_exits_2_in_one_line_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*TINY_MQAR, "--set", "nosuchkey=1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown --set field 'nosuchkey'" in err and len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_config_defines_a_preset_from_a_file_and_runs(tmp_path):
+    config = tmp_path / "mine.toml"
+    config.write_text('base = "tiny"\ntrain_steps = 3\nseq_lens = [32, 48]\n\n[task_params.mqar]\n'
+                      'vocab_size = 32\nnum_kv_pairs = 3\n')
+    preset = preset_from_file(config, PRESETS, Preset)
+    assert (preset.name, preset.train_steps, preset.seq_lens, preset.d_model) == ("mine", 3, (32, 48), 16)
+    out = tmp_path / "run"
+    assert main(["run", "--config", str(config), "--models", "mingru", "--tasks", "mqar", "--kinds", "accuracy",
+                 "--no-report", "--out", str(out)]) == 0
+    assert sorted(r["seq_len"] for r in read_records(out)) == [32, 48]
+    assert json.loads((out / "manifest.json").read_text())["preset"] == "mine"
+
+
+@pytest.mark.parametrize("text, message", [
+    ('base = "tinny"\n', "did you mean 'tiny'"),
+    ("train_stepz = 3\n", "did you mean 'train_steps'"),
+    ("train_steps = 'many'\n", "takes an integer"),
+    ("train_steps = \n", "is not valid TOML"),
+])
+def test_a_bad_config_is_one_usage_error(tmp_path, text, message):
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    with pytest.raises(UsageError, match=message):
+        preset_from_file(config, PRESETS, Preset)
+
+
+def test_config_and_preset_together_are_refused(tmp_path, capsys):
+    config = tmp_path / "mine.toml"
+    config.write_text('base = "tiny"\n')
+    assert main(["run", "--config", str(config), "--preset", "tiny", "--out", str(tmp_path / "run")]) == 2
+    assert "give --config or --preset, not both" in capsys.readouterr().err
