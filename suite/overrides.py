@@ -115,8 +115,10 @@ def apply_overrides(preset, assignments) -> object:
     return preset
 
 
-def preset_from_file(path, presets: dict, preset_type):
+def preset_from_file(path):
     """The preset a TOML file defines (see the module docstring)."""
+    from suite.presets import PRESETS as presets, Preset as preset_type
+
     path = Path(path)
     try:
         table = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -79,9 +79,7 @@ def resolve(args, run_dir: Path | None):
     load_plugins(options.plugin)
     device = resolve_device(options.device)
     if options.config:
-        from suite.presets import PRESETS, Preset
-
-        preset = preset_from_file(options.config, PRESETS, Preset)
+        preset = preset_from_file(options.config)
     else:
         preset = get_preset(options.preset or default_preset_name(device))
     preset = apply_overrides(preset, options.overrides)

@@ -7,7 +7,7 @@ import pytest
 from suite.commands.cli import main
 from suite.errors import UsageError
 from suite.overrides import apply_overrides, preset_from_file
-from suite.presets import PRESETS, Preset, get_preset
+from suite.presets import get_preset
 from suite.records.store import read_manifest, read_records
 
 TINY_MQAR = ["run", "--preset", "tiny", "--models", "mingru", "--tasks", "mqar", "--kinds", "accuracy", "--no-report"]
@@ -64,7 +64,7 @@ def test_config_defines_a_preset_from_a_file_and_runs(tmp_path):
     config = tmp_path / "mine.toml"
     config.write_text('base = "tiny"\ntrain_steps = 3\nseq_lens = [32, 48]\n\n[task_params.mqar]\n'
                       'vocab_size = 32\nnum_kv_pairs = 3\n')
-    preset = preset_from_file(config, PRESETS, Preset)
+    preset = preset_from_file(config)
     assert (preset.name, preset.train_steps, preset.seq_lens, preset.d_model) == ("mine", 3, (32, 48), 16)
     out = tmp_path / "run"
     assert main(["run", "--config", str(config), "--models", "mingru", "--tasks", "mqar", "--kinds", "accuracy",
@@ -83,7 +83,7 @@ def test_a_bad_config_is_one_usage_error(tmp_path, text, message):
     config = tmp_path / "bad.toml"
     config.write_text(text)
     with pytest.raises(UsageError, match=message):
-        preset_from_file(config, PRESETS, Preset)
+        preset_from_file(config)
 
 
 def test_config_and_preset_together_are_refused(tmp_path, capsys):
