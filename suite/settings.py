@@ -145,7 +145,10 @@ class ChildSettings:
     cuda_visible_devices: str | None = None  # the GPU the child is pinned to
 
     def validate(self) -> "ChildSettings":
-        check_threads(self.threads)
+        # at least 1; the bound by this machine's cores is --threads' (RunOptions): under Ray or
+        # Slurm a cell's threads are its --cpus-per-cell on a worker node, not this machine's
+        if self.threads is not None and self.threads < 1:
+            raise UsageError(f"torch threads per cell must be at least 1, got {self.threads}")
         if self.mem_limit_bytes is not None and self.mem_limit_bytes <= 0:
             raise UsageError(f"--mem-limit must be positive, got {self.mem_limit_bytes}")
         return self

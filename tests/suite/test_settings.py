@@ -107,3 +107,13 @@ def test_a_two_job_cpu_plan_shares_cores_and_splits_threads(monkeypatch):
     assert (plan.label, plan.threads, plan.at_once, plan.shares_cores) == ("local --jobs 4", 2, 4, True)
     notes = plan.manifest()
     assert notes["timed_cells_shared_cores"] and notes["cells_at_once"] == 4 and "gpu_ids" not in notes
+
+
+def test_a_remote_cell_may_have_more_threads_than_this_machine_has_cores(monkeypatch):
+    """--cpus-per-cell sizes cells on worker nodes: the local-core bound is --threads' alone."""
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    args = run_parser().parse_args(["--executor", "slurm", "--slurm-cluster", "local", "--cpus-per-cell", "32"])
+    plan = plan_executor(ExecutorOptions.from_args(args), RunOptions(), "cpu", [])
+    assert plan.threads == 32 and ChildSettings(threads=plan.threads).validate().threads == 32
+    with pytest.raises(UsageError, match="--threads must be from 1 to 8"):
+        RunOptions(threads=32).validate()
