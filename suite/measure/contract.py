@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 from suite import registry
+from suite.measure.cell import one_line
 from suite.plugins import PluginError, load_plugins
 
 VOCAB, D_MODEL, N_LAYERS = 11, 16, 2
@@ -33,10 +34,6 @@ BATCH, STEPS = 2, 5
 TOLERANCE = 1e-4  # float32, relative to the largest logit (the built-ins agree to ~1e-6)
 MIXER = "models/backbone.py"
 TASK = "tasks/base.py"
-
-
-def describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {((str(error).strip().splitlines() or [''])[0])[:200]}"
 
 
 def _label(kind: str, name: str, entry) -> str:
@@ -53,7 +50,7 @@ def check_model(spec: str, device: str = "cpu") -> list[str]:
     except registry.BackendUnavailable:
         return []
     except Exception as error:  # an unknown name, or a probe that raises
-        return [f"{label}: choosing a backend failed ({describe(error)})"]
+        return [f"{label}: choosing a backend failed ({one_line(error)})"]
     label = _label("model", name, family)
     with torch.random.fork_rng(devices=[]):  # leave the caller's random stream as it was
         torch.manual_seed(0)
@@ -61,7 +58,7 @@ def check_model(spec: str, device: str = "cpu") -> list[str]:
             model = registry.build_model(f"{family.name}:{backend}", vocab_size=VOCAB, d_model=D_MODEL,
                                          n_layers=N_LAYERS, device=device).eval()
         except Exception as error:
-            return [f"{label}: building it failed ({describe(error)}): make_mixer(d_model, backend, "
+            return [f"{label}: building it failed ({one_line(error)}): make_mixer(d_model, backend, "
                     f"layer_index, **config) must return a mixer module ({MIXER})"]
         tokens = torch.randint(0, VOCAB, (BATCH, STEPS), generator=torch.Generator().manual_seed(0))
         with torch.no_grad():
@@ -73,7 +70,7 @@ def _model_problems(model, tokens) -> list[str]:
     try:
         logits = model(tokens)
     except Exception as error:
-        return problems + [f"forward() failed ({describe(error)}); see {MIXER}"]
+        return problems + [f"forward() failed ({one_line(error)}); see {MIXER}"]
     expected = (BATCH, STEPS, VOCAB)
     if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != expected:
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
@@ -91,7 +88,7 @@ def _backend_problems(model) -> list[str]:
     try:
         backend = model.backend
     except Exception as error:
-        return [f"reading the mixer's backend failed ({describe(error)}): it must be a string naming "
+        return [f"reading the mixer's backend failed ({one_line(error)}): it must be a string naming "
                 f"the implementation that runs"]
     if not isinstance(backend, str) or not backend:
         return [f"the mixer's backend is {backend!r}: it must be a non-empty string naming the implementation"]
@@ -118,7 +115,7 @@ def _step_problems(model, tokens, logits, tolerance) -> list[str]:
                 return [f"step() disagrees with forward() at position {position} ({what}): step(x[B, D], state) "
                         f"must continue the recurrence forward() computes, from init_state() ({MIXER})"]
     except Exception as error:
-        return [f"init_state()/step() failed ({describe(error)}); see {MIXER}"]
+        return [f"init_state()/step() failed ({one_line(error)}); see {MIXER}"]
     return []
 
 
@@ -128,7 +125,7 @@ def _prefill_problems(model, tokens, logits, tolerance) -> list[str]:
         _, state = model(tokens[:, :position], return_state=True)
         last, _ = model.step(tokens[:, position], state)
     except Exception as error:
-        return [f"forward(return_state=True) then step() failed ({describe(error)}); see {MIXER}"]
+        return [f"forward(return_state=True) then step() failed ({one_line(error)}); see {MIXER}"]
     diff = _disagreement(last, logits[:, position], tolerance)
     if diff is not None:
         return [f"forward(return_state=True) then step() disagrees with forward() at position {position} "
@@ -141,7 +138,7 @@ def _state_problems(model) -> list[str]:
         counts = [block.mixer.state_elements(STEPS) for block in model.blocks]
         total = model.state_bytes(1, STEPS)
     except Exception as error:
-        return [f"state_elements()/state_bytes() failed ({describe(error)}); see {MIXER}"]
+        return [f"state_elements()/state_bytes() failed ({one_line(error)}); see {MIXER}"]
     bad = [count for count in counts + [total]
            if isinstance(count, bool) or not isinstance(count, numbers.Real) or not count >= 0]
     if bad:
@@ -156,7 +153,7 @@ def check_task(name: str, params: dict | None = None) -> list[str]:
     try:
         task = registry.get_task(name, **(params or {}))
     except Exception as error:
-        return [f"{label}: building it failed ({describe(error)}): factory(**params) must return a "
+        return [f"{label}: building it failed ({one_line(error)}): factory(**params) must return a "
                 f"tasks.base.Task ({TASK})"]
     problems = _task_attribute_problems(task)
     if not problems:
@@ -190,7 +187,7 @@ def _sample_problems(task) -> list[str]:
             task.check_len(length)
         batch = task.sample(torch.Generator().manual_seed(0), BATCH, length)
     except Exception as error:
-        return [f"sample(generator, {BATCH}, {length}) failed ({describe(error)}); see {TASK}"]
+        return [f"sample(generator, {BATCH}, {length}) failed ({one_line(error)}); see {TASK}"]
     problems = _batch_problems(batch, task.vocab_size, length)
     if problems:
         return problems
@@ -198,7 +195,7 @@ def _sample_problems(task) -> list[str]:
         again = task.sample(torch.Generator().manual_seed(0), BATCH, length)
         same = all(torch.equal(getattr(batch, name), getattr(again, name)) for name in ("inputs", "targets", "mask"))
     except Exception as error:
-        return [f"sampling a second time failed ({describe(error)}); see {TASK}"]
+        return [f"sampling a second time failed ({one_line(error)}); see {TASK}"]
     if not same:
         return ["sample() gave two different batches for the same generator seed: it must draw only "
                 f"from the generator it is given ({TASK})"]
