@@ -11,7 +11,9 @@ State Spaces", Sec. 3 and Fig. 3): the S6 selective state space mixer.
 Hyper-parameters and initialisation follow ``mamba_ssm.modules.mamba_simple.Mamba``
 (d_state 16, d_conv 4, expand 2, dt in [1e-3, 1e-1] log-uniform written into
 ``dt_proj.bias`` through the inverse softplus, ``A_log = log(1..d_state)``,
-``D = 1``), and so do the parameter names, so state dicts load either way.
+``D = 1``), and so do the parameter names, so state dicts load either way. As there,
+``A_log`` and ``D`` are marked ``_no_weight_decay`` (the optimizer skips them; the
+package's module, behind the ``mamba_ssm`` backend, marks its own).
 
 State (per layer): the last ``d_conv - 1`` conv inputs and ``h``,
 ``d_inner * (d_state + d_conv - 1)`` numbers. ``step`` is the sequential ground
@@ -121,6 +123,8 @@ class Mamba(nn.Module):
         A = torch.arange(1, d_state + 1, dtype=torch.float32).repeat(self.d_inner, 1)
         self.A_log = nn.Parameter(torch.log(A))
         self.D = nn.Parameter(torch.ones(self.d_inner))
+        self.A_log._no_weight_decay = True  # as mamba_ssm's Mamba: the optimizer leaves them undecayed
+        self.D._no_weight_decay = True
 
     def _ssm_inputs(self, x):
         """``x`` after conv and silu → ``(dt, B, C)`` (dt in the scan precision)."""

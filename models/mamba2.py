@@ -14,7 +14,9 @@ Hyper-parameters, initialisation and parameter names follow
 ``dt_bias``, ``D = 1`` per head, ``norm_before_gate=False``). Two defaults differ,
 for small models on CPU: ``d_state`` 64 (package: 128) and ``headdim``
 ``None`` = ``gcd(64, d_inner // 2)``: the package's 64 when ``d_inner`` allows
-two such heads, smaller otherwise (d_model 16 → 2 heads of 16).
+two such heads, smaller otherwise (d_model 16 → 2 heads of 16). As in the package,
+``dt_bias``, ``A_log`` and ``D`` are marked ``_no_weight_decay`` (the optimizer skips
+them; the package's module, behind the ``mamba_ssm`` backend, marks its own).
 
 State (per layer): the last ``d_conv - 1`` conv inputs of ``xBC`` and ``H``:
 ``nheads * headdim * d_state + (d_conv - 1) * conv_dim`` numbers. ``step`` is the
@@ -91,6 +93,8 @@ class Mamba2(nn.Module):
         self.dt_bias = nn.Parameter(dt + torch.log(-torch.expm1(-dt)))   # inverse softplus
         self.A_log = nn.Parameter(torch.log(torch.empty(self.nheads).uniform_(*A_init_range)))
         self.D = nn.Parameter(torch.ones(self.nheads))
+        for parameter in (self.dt_bias, self.A_log, self.D):   # as mamba_ssm's Mamba2: never weight-decayed
+            parameter._no_weight_decay = True
         self.norm = GatedRMSNorm(self.d_inner, group_size=self.d_inner // ngroups)
         self.out_proj = nn.Linear(self.d_inner, d_model, bias=bias)
 

@@ -1,23 +1,36 @@
 """The three ways to run the min-RNN recurrence, behind one call.
 
-``recurrence(backend, x, weight, h0, hidden, kind)`` → ``h[B, T, H]`` in float32
-(float64 for float64 inputs) from the layer input and its input-projection
-weight (``scan_projection`` takes the projection ready-made), for ``backend`` in:
+``recurrence(backend, x, weight, h0, hidden, kind, bias=None)`` → ``h[B, T, H]`` in
+float32 (float64 for float64 inputs) from the layer input and its input projection
+(``weight`` and optional ``bias``; ``scan_projection`` takes the projection ready-made),
+for ``backend`` in:
 
 - ``triton``: fused Triton kernels (``triton_scan``), CUDA only;
 - ``linear``: linear-space chunked scan with a hand-written backward (``linear_space``);
 - ``log``: the paper's log-space scan (``log_space``), kept as the faithful reference.
 
-``probe(backend, device)`` says why a backend cannot run here (``None`` if it can).
+``kind`` is the gate arithmetic (``KINDS``), the same on every backend:
+
+- ``gru``: ``a = 1 - sigmoid(k)``, ``b = sigmoid(k) g(c)``;
+- ``lstm``: ``a = f / (f + i)``, ``b = i / (f + i) g(c)`` with ``f, i = sigmoid(k_f), sigmoid(k_i)``;
+- ``lstm-unnormalised``: ``a = f``, ``b = i g(c)`` (the official code's ``use_coeff_norm=False``).
+
+Biases and a learnable initial state live outside the scans: the bias is part of the
+projection, the initial state is ``h0``. ``probe(backend, device)`` says why a backend
+cannot run here (``None`` if it can). ``initial_state`` (zeros or a learned ``g(h0_raw)``)
+and ``exempt_from_weight_decay`` (``decay_gates=False``) serve the options minGRU and
+minLSTM share.
 """
 from __future__ import annotations
 
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from models.probe import cuda_reason, first_reason, import_reason
 from models.scans import linear_space, scan_dtype
-from models.scans.log_space import log_g, parallel_scan_log
+from models.scans.linear_space import KINDS
+from models.scans.log_space import g, log_g, parallel_scan_log
 
 BACKENDS = ("triton", "linear", "log")  # preference order: the first that runs is the default
 
@@ -36,24 +49,36 @@ def log_scan(projection: torch.Tensor, h0, hidden: int, kind: str) -> torch.Tens
         gate = projection[..., hidden:]
         log_coeffs = -F.softplus(gate)                       # log(1 - z)
         log_values = -F.softplus(-gate) + log_g(candidate)   # log(z) + log(g(h~))
-    else:
+    elif kind == "lstm":
         forget, inp = projection[..., hidden:2 * hidden], projection[..., 2 * hidden:]
         diff = F.softplus(-forget) - F.softplus(-inp)
         log_coeffs = -F.softplus(diff)                       # log f'
         log_values = -F.softplus(-diff) + log_g(candidate)   # log i' + log g(h~)
+    elif kind == "lstm-unnormalised":
+        forget, inp = projection[..., hidden:2 * hidden], projection[..., 2 * hidden:]
+        log_coeffs = -F.softplus(-forget)                    # log f
+        log_values = -F.softplus(-inp) + log_g(candidate)    # log i + log g(h~)
+    else:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, not {kind!r}")
     if h0 is None:
         return parallel_scan_log(log_coeffs, log_values, has_initial=False)
     log_values = torch.cat([torch.log(h0).unsqueeze(1).to(log_values.dtype), log_values], dim=1)
     return parallel_scan_log(log_coeffs, log_values)
 
 
-def recurrence(backend: str, x: torch.Tensor, weight: torch.Tensor, h0, hidden: int, kind: str) -> torch.Tensor:
-    """``h`` of the layer: ``weight`` is the input projection's ``[(2|3) H, D]`` (candidate rows first).
-    The linear backend projects each gate on its own, so every tensor it touches is contiguous
-    (strided gate views cost its elementwise CPU kernels up to twice the time)."""
+def recurrence(backend: str, x: torch.Tensor, weight: torch.Tensor, h0, hidden: int, kind: str,
+               bias: torch.Tensor | None = None) -> torch.Tensor:
+    """``h`` of the layer: ``weight`` is the input projection's ``[(2|3) H, D]`` (candidate rows first),
+    ``bias`` its ``[(2|3) H]`` or None. The linear backend projects each gate on its own, so every
+    tensor it touches is contiguous (strided gate views cost its elementwise CPU kernels up to
+    twice the time)."""
     if backend == "linear":
-        return linear_space.gated_scan(h0, *(F.linear(x, rows) for rows in weight.split(hidden)))
-    return scan_projection(backend, F.linear(x, weight), h0, hidden, kind)
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, not {kind!r}")
+        biases = bias.split(hidden) if bias is not None else (None,) * (weight.shape[0] // hidden)
+        pieces = (F.linear(x, rows, row_bias) for rows, row_bias in zip(weight.split(hidden), biases))
+        return linear_space.gated_scan(h0, *pieces, normalised=kind != "lstm-unnormalised")
+    return scan_projection(backend, F.linear(x, weight, bias), h0, hidden, kind)
 
 
 def scan_projection(backend: str, projection: torch.Tensor, h0, hidden: int, kind: str) -> torch.Tensor:
@@ -66,3 +91,20 @@ def scan_projection(backend: str, projection: torch.Tensor, h0, hidden: int, kin
         from models.scans.triton_scan import triton_gated_scan  # imports triton: only when asked for
         return triton_gated_scan(projection, h0, hidden, kind)
     raise ValueError(f"unknown min-RNN scan backend {backend!r}: known {', '.join(BACKENDS)}")
+
+
+def initial_state(h0_raw: torch.Tensor | None, batch: int, hidden: int, device=None, dtype=None) -> torch.Tensor:
+    """The state before any token, in :func:`scan_dtype` of ``dtype``: zeros, or ``g(h0_raw)``
+    (a learnable ``[hidden]`` parameter, positive through ``g`` as the log-space scan needs)
+    for every sequence of the batch. A new tensor, in the graph of ``h0_raw``."""
+    dtype = scan_dtype(dtype)
+    if h0_raw is None:
+        return torch.zeros(batch, hidden, device=device, dtype=dtype)
+    return g(h0_raw.to(device=device, dtype=dtype)).expand(batch, hidden).clone()
+
+
+def exempt_from_weight_decay(module: nn.Module) -> None:
+    """Mark every parameter of ``module`` ``_no_weight_decay = True``: the optimizer
+    (``suite.measure.train.make_optimizer``) leaves such parameters undecayed."""
+    for parameter in module.parameters():
+        parameter._no_weight_decay = True

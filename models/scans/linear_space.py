@@ -23,6 +23,11 @@ every gradient is elementwise::
     dL/dc_t = G_t * (1 - a_t) * g'(c_t)
     dL/dh_0 = a_1 G_1
 
+minLSTM without the normalisation (``kind="lstm-unnormalised"``, the official
+code's ``use_coeff_norm=False``) has two free gates, ``a = sigmoid(k_f)`` and
+``b = sigmoid(k_i) g(c)``; ``UnnormalisedScan`` runs it with the same two scans
+and its own elementwise gradients (its docstring).
+
 ``GatedScan`` fuses the gate activations with the scan: it takes the
 pre-activations, one contiguous ``[B, T, H]`` tensor each (candidate, gate for
 minGRU; candidate, forget, input for minLSTM), saves the gate pre-activations,
@@ -44,6 +49,7 @@ from torch.nn import functional as F
 from models.scans import scan_dtype
 
 MIN_CHUNKED_LENGTH = 64  # below this a plain step loop is as fast
+KINDS = ("gru", "lstm", "lstm-unnormalised")  # the projection's layout: (c, k) | (c, k_f, k_i) | (c, k_f, k_i)
 
 
 def chunk_size(seq_len: int) -> int:
@@ -213,15 +219,64 @@ class GatedScan(torch.autograd.Function):
         return (grad_h0, grad_candidate.to(ctx.input_dtype), *(g.to(ctx.input_dtype) for g in grad_gates))
 
 
-def gated_scan(h0: torch.Tensor | None, candidate: torch.Tensor, *gates: torch.Tensor) -> torch.Tensor:
-    """minGRU: ``gated_scan(h0, c, k)``; minLSTM: ``gated_scan(h0, c, k_f, k_i)``; all ``[B, T, H]``."""
+class UnnormalisedScan(torch.autograd.Function):
+    """minLSTM with free gates: ``h0[B, H]`` or None, ``c``, ``k_f``, ``k_i`` (each ``[B, T, H]``) → ``h``::
+
+        a_t = sigmoid(k_f,t)     s_t = sigmoid(k_i,t)     h_t = a_t h_{t-1} + s_t g(c_t)
+
+    Backward, with ``G`` from ``reverse_scan`` as for :class:`GatedScan`::
+
+        dL/dk_f = G_t a_t (1 - a_t) h_{t-1}     dL/dk_i = G_t s_t (1 - s_t) g(c_t)
+        dL/dc_t = G_t s_t g'(c_t)               dL/dh_0 = a_1 G_1
+
+    It saves ``h``, ``a``, ``s``, ``g(c)`` and ``g'(c)`` and writes its gradients into new
+    tensors, so, unlike :class:`GatedScan`, it can be differentiated more than once."""
+
+    @staticmethod
+    def forward(ctx, h0, candidate, forget, inp):
+        input_dtype, dtype = candidate.dtype, scan_dtype(candidate.dtype)
+        candidate, forget, inp = (t.to(dtype).contiguous() for t in (candidate, forget, inp))
+        h = torch.empty_like(candidate)
+        gc, grad_g = _g_parts(candidate, scratch=h)
+        a, s = torch.sigmoid(forget), torch.sigmoid(inp)
+        torch.mul(s, gc, out=h)                                      # b = s g(c)
+        if h0 is not None:
+            h[:, 0].addcmul_(a[:, 0], h0.to(dtype))
+        scan(a, h)
+        ctx.save_for_backward(h0, h, a, s, gc, grad_g)
+        ctx.input_dtype = input_dtype
+        return h
+
+    @staticmethod
+    def backward(ctx, grad_h):
+        h0, h, a, s, gc, grad_g = ctx.saved_tensors
+        grad = reverse_scan(a, grad_h.to(h.dtype, copy=True, memory_format=torch.contiguous_format))   # G
+        grad_h0 = (a[:, 0] * grad[:, 0]).to(h0.dtype) if h0 is not None and ctx.needs_input_grad[0] else None
+        previous = torch.zeros_like(h)                                     # h_{t-1}: h0 (or 0) at t = 1
+        previous[:, 1:] = h[:, :-1]
+        if h0 is not None:
+            previous[:, 0] = h0.to(h.dtype)
+        grad_forget = torch.ops.aten.sigmoid_backward(previous.mul_(grad), a)
+        grad_inp = torch.ops.aten.sigmoid_backward(grad * gc, s)
+        grad_candidate = grad.mul_(s).mul_(grad_g)
+        return grad_h0, *(t.to(ctx.input_dtype) for t in (grad_candidate, grad_forget, grad_inp))
+
+
+def gated_scan(h0: torch.Tensor | None, candidate: torch.Tensor, *gates: torch.Tensor,
+               normalised: bool = True) -> torch.Tensor:
+    """minGRU: ``gated_scan(h0, c, k)``; minLSTM: ``gated_scan(h0, c, k_f, k_i)``; all ``[B, T, H]``.
+    ``normalised=False`` (minLSTM only): the free gates of :class:`UnnormalisedScan`."""
     if len(gates) not in (1, 2):
         raise ValueError(f"one gate (minGRU) or two (minLSTM), not {len(gates)}")
+    if not normalised:
+        if len(gates) != 2:
+            raise ValueError("normalised=False is minLSTM's form: it takes two gates (k_f, k_i)")
+        return UnnormalisedScan.apply(h0, candidate, *gates)
     return GatedScan.apply(h0, candidate, *gates)
 
 
 def gated_scan_projection(projection: torch.Tensor, h0: torch.Tensor | None, hidden: int, kind: str) -> torch.Tensor:
     """The same from a fused projection ``[B, T, (2|3) H]`` (candidate, gate | candidate, forget, input)."""
-    if kind not in ("gru", "lstm"):
-        raise ValueError(f"kind must be 'gru' or 'lstm', not {kind!r}")
-    return gated_scan(h0, *projection.split(hidden, dim=-1))
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, not {kind!r}")
+    return gated_scan(h0, *projection.split(hidden, dim=-1), normalised=kind != "lstm-unnormalised")

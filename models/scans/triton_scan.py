@@ -1,9 +1,11 @@
 """The min-RNN recurrence as fused Triton kernels (CUDA; CPU under ``TRITON_INTERPRET=1``).
 
-Same maths as ``linear_space`` (read its docstring first): the kernels read the
-input projection (bf16, fp16 or fp32), compute the gates in registers, run the
-scan with float32 accumulation and write ``h`` in float32; the backward kernels
-recompute the gates from the projection and write the projection's gradient.
+Same maths as ``linear_space`` (read its docstring first), for its three kinds
+(``KIND`` 0 minGRU, 1 minLSTM, 2 minLSTM with free gates, ``a = sigmoid(k_f)``,
+``b = sigmoid(k_i) g(c)``): the kernels read the input projection (bf16, fp16 or
+fp32), compute the gates in registers, run the scan with float32 accumulation and
+write ``h`` in float32; the backward kernels recompute the gates from the
+projection and write the projection's gradient.
 
 Parallel over time as well as batch and channels, in three launches per
 direction, so long sequences fill the GPU even at small batch:
@@ -33,18 +35,32 @@ import triton.language as tl
 
 CHUNK = 64
 BLOCK_H = 128  # 128 contiguous channels per load; one channel per thread (num_warps = BLOCK_H / 32)
-GRU, LSTM = 0, 1
+GRU, LSTM, LSTM_UNNORMALISED = 0, 1, 2
+KIND_IDS = {"gru": (GRU, 2), "lstm": (LSTM, 3), "lstm-unnormalised": (LSTM_UNNORMALISED, 3)}  # (KIND, WIDTH)
 
 
 @triton.jit
 def _gates(proj_ptr, offset, hidden, cols, mask, KIND: tl.constexpr):
-    """(a, b, g(c), g'(c), sigmoid(-k_f) or 0, sigmoid(-k_i) or 0) at one time step."""
+    """(a, b, g(c), g'(c), sig_f, sig_i) at one time step: KIND 1 has sig_f, sig_i =
+    sigmoid(-k_f), sigmoid(-k_i); KIND 2 has sig_i = sigmoid(k_i), the input gate (sig_f 0);
+    KIND 0 has zeros."""
     c = tl.load(proj_ptr + offset + cols, mask=mask, other=0.0).to(tl.float32)
+    sig_c = tl.sigmoid(tl.minimum(c, 0.0))
+    gc = sig_c + tl.maximum(c, 0.0)
+    slope = tl.where(c >= 0, 1.0, sig_c * (1.0 - sig_c))
     if KIND == 0:
         k = tl.load(proj_ptr + offset + hidden + cols, mask=mask, other=0.0).to(tl.float32)
         a = 1.0 - tl.sigmoid(k)
         sig_f = tl.zeros_like(a)
         sig_i = tl.zeros_like(a)
+        b = (1.0 - a) * gc
+    elif KIND == 2:
+        kf = tl.load(proj_ptr + offset + hidden + cols, mask=mask, other=0.0).to(tl.float32)
+        ki = tl.load(proj_ptr + offset + 2 * hidden + cols, mask=mask, other=0.0).to(tl.float32)
+        a = tl.sigmoid(kf)
+        sig_f = tl.zeros_like(a)
+        sig_i = tl.sigmoid(ki)
+        b = sig_i * gc
     else:
         kf = tl.load(proj_ptr + offset + hidden + cols, mask=mask, other=0.0).to(tl.float32)
         ki = tl.load(proj_ptr + offset + 2 * hidden + cols, mask=mask, other=0.0).to(tl.float32)
@@ -54,10 +70,8 @@ def _gates(proj_ptr, offset, hidden, cols, mask, KIND: tl.constexpr):
         a = tl.sigmoid(softplus_i - softplus_f)
         sig_f = tl.sigmoid(-kf)
         sig_i = tl.sigmoid(-ki)
-    sig_c = tl.sigmoid(tl.minimum(c, 0.0))
-    gc = sig_c + tl.maximum(c, 0.0)
-    slope = tl.where(c >= 0, 1.0, sig_c * (1.0 - sig_c))
-    return a, (1.0 - a) * gc, gc, slope, sig_f, sig_i
+        b = (1.0 - a) * gc
+    return a, b, gc, slope, sig_f, sig_i
 
 
 @triton.jit
@@ -159,13 +173,18 @@ def _chunk_backward(proj_ptr, grad_ptr, h_ptr, h0_ptr, carry_ptr, grad_proj_ptr,
                     h_prev = tl.load(h0_ptr + b * hidden + cols, mask=mask, other=0.0).to(tl.float32)
                 else:
                     h_prev = tl.zeros([BLOCK_H], dtype=tl.float32)
-            grad_u = g * a * (1.0 - a) * (h_prev - gc)
-            tl.store(grad_proj_ptr + row + cols, g * (1.0 - a) * slope, mask=mask)
-            if KIND == 0:
-                tl.store(grad_proj_ptr + row + hidden + cols, -grad_u, mask=mask)
+            if KIND == 2:   # free gates: dL/dk_f = G a (1 - a) h_{t-1}, dL/dk_i = G i (1 - i) g(c)
+                tl.store(grad_proj_ptr + row + cols, g * si * slope, mask=mask)
+                tl.store(grad_proj_ptr + row + hidden + cols, g * a * (1.0 - a) * h_prev, mask=mask)
+                tl.store(grad_proj_ptr + row + 2 * hidden + cols, g * si * (1.0 - si) * gc, mask=mask)
             else:
-                tl.store(grad_proj_ptr + row + hidden + cols, grad_u * sf, mask=mask)
-                tl.store(grad_proj_ptr + row + 2 * hidden + cols, -grad_u * si, mask=mask)
+                grad_u = g * a * (1.0 - a) * (h_prev - gc)
+                tl.store(grad_proj_ptr + row + cols, g * (1.0 - a) * slope, mask=mask)
+                if KIND == 0:
+                    tl.store(grad_proj_ptr + row + hidden + cols, -grad_u, mask=mask)
+                else:
+                    tl.store(grad_proj_ptr + row + hidden + cols, grad_u * sf, mask=mask)
+                    tl.store(grad_proj_ptr + row + 2 * hidden + cols, -grad_u * si, mask=mask)
             handed = a * g
             if HAS_H0:
                 if t == 0:
@@ -188,7 +207,7 @@ class TritonGatedScan(torch.autograd.Function):
     def forward(ctx, projection, h0, hidden: int, kind: str, chunk: int, block_h: int):
         projection = projection.contiguous()
         batch, seq_len, width = projection.shape
-        kind_id, width_factor = (GRU, 2) if kind == "gru" else (LSTM, 3)
+        kind_id, width_factor = KIND_IDS[kind]
         n_chunks, grid, carry_grid = _launch_shape(batch, seq_len, hidden, chunk, block_h)
         options = dict(device=projection.device, dtype=torch.float32)
         last = torch.empty(batch, n_chunks, hidden, **options)
@@ -211,7 +230,7 @@ class TritonGatedScan(torch.autograd.Function):
         projection, h0, h = ctx.saved_tensors
         hidden, chunk, block_h = ctx.hidden, ctx.chunk, ctx.block_h
         batch, seq_len, width = projection.shape
-        kind_id, width_factor = (GRU, 2) if ctx.kind == "gru" else (LSTM, 3)
+        kind_id, width_factor = KIND_IDS[ctx.kind]
         n_chunks, grid, carry_grid = _launch_shape(batch, seq_len, hidden, chunk, block_h)
         grad_h = grad_h.contiguous()
         options = dict(device=projection.device, dtype=torch.float32)
@@ -238,8 +257,8 @@ def triton_gated_scan(projection: torch.Tensor, h0: torch.Tensor | None, hidden:
     """``linear_space.gated_scan`` as Triton kernels; ``h`` in float32 (float64 inputs are refused:
     the kernels accumulate in float32). ``chunk`` (time steps per program) and ``block_h``
     (channels per program) must be powers of two."""
-    if kind not in ("gru", "lstm"):
-        raise ValueError(f"kind must be 'gru' or 'lstm', not {kind!r}")
+    if kind not in KIND_IDS:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, KIND_IDS))}, not {kind!r}")
     if projection.dtype == torch.float64:
         raise TypeError("the Triton scan accumulates in float32; use the 'linear' backend for float64")
     return TritonGatedScan.apply(projection, h0, hidden, kind, chunk, block_h)

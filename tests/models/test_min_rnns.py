@@ -52,3 +52,14 @@ def test_minlstm_gates_are_normalised():
     expected = f / (f + i) * state + i / (f + i) * g(candidate)
     _, h = mixer.step(x, state)
     torch.testing.assert_close(h, expected)
+
+
+def test_minlstm_without_gate_norm_keeps_the_gates_free():
+    """The official code's ``use_coeff_norm=False``: h_t = sigmoid(k_f) h_{t-1} + sigmoid(k_i) g(h~_t)."""
+    mixer = models.minlstm.make_mixer(8, "log", bias=True, gate_norm=False).double()
+    x = torch.randn(3, 8, dtype=torch.float64)
+    state = torch.rand(3, mixer.hidden, dtype=torch.float64)
+    candidate, forget, inp = mixer.to_hidden_and_gates(x).chunk(3, dim=-1)
+    expected = torch.sigmoid(forget) * state + torch.sigmoid(inp) * g(candidate)
+    _, h = mixer.step(x, state)
+    torch.testing.assert_close(h, expected)

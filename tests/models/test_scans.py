@@ -1,5 +1,6 @@
 """The min-RNN scan backends against a step loop: outputs and gradients, float64 and float32,
-with and without a carried state, at lengths on and off every chunk boundary."""
+with and without a carried state, at lengths on and off every chunk boundary, for every kind
+(minGRU, minLSTM, minLSTM with free gates)."""
 import contextlib
 
 import pytest
@@ -8,7 +9,8 @@ import torch
 from models.scans import gated, linear_space
 from models.scans.log_space import g
 
-KINDS = {"gru": 2, "lstm": 3}
+KINDS = {"gru": 2, "lstm": 3}                       # projection chunks per kind (test_triton_scan reuses these)
+ALL_KINDS = {**KINDS, "lstm-unnormalised": 3}       # the free-gate minLSTM's Triton tests: test_triton_min_rnn_options
 LENGTHS = (1, 7, 23, 63, 64, 65, 130, 257)
 
 
@@ -21,7 +23,7 @@ def step_loop(projection, h0, hidden, kind):
     else:
         f = torch.sigmoid(projection[..., hidden:2 * hidden])
         i = torch.sigmoid(projection[..., 2 * hidden:])
-        a, b = f / (f + i), i / (f + i) * g(candidate)
+        a, b = (f / (f + i), i / (f + i) * g(candidate)) if kind == "lstm" else (f, i * g(candidate))
     h = h0 if h0 is not None else torch.zeros_like(candidate[:, 0])
     outputs = []
     for t in range(projection.shape[1]):
@@ -32,7 +34,7 @@ def step_loop(projection, h0, hidden, kind):
 
 def inputs(kind, seq_len, with_state, dtype, hidden=5, batch=2, seed=0):
     generator = torch.Generator().manual_seed(seed)
-    projection = (2 * torch.randn(batch, seq_len, KINDS[kind] * hidden, generator=generator)).to(dtype)
+    projection = (2 * torch.randn(batch, seq_len, ALL_KINDS[kind] * hidden, generator=generator)).to(dtype)
     h0 = torch.rand(batch, hidden, generator=generator).to(dtype) if with_state else None
     weights = torch.randn(batch, seq_len, hidden, generator=generator).to(dtype)
     return projection, h0, weights
@@ -60,7 +62,7 @@ def backend_function(backend):
 
 
 @pytest.mark.parametrize("backend", ["linear", "log"])
-@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("kind", sorted(ALL_KINDS))
 @pytest.mark.parametrize("seq_len", LENGTHS)
 @pytest.mark.parametrize("with_state", [False, True])
 def test_scan_equals_step_loop_float64(backend, kind, seq_len, with_state):
@@ -71,20 +73,25 @@ def test_scan_equals_step_loop_float64(backend, kind, seq_len, with_state):
 
 
 @pytest.mark.parametrize("backend", ["linear", "log"])
-@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("kind", sorted(ALL_KINDS))
 @pytest.mark.parametrize("seq_len", [23, 257])
 def test_scan_float32_within_length_scaled_tolerance(backend, kind, seq_len):
-    """float32 against the float64 step loop: error grows at most linearly with T (rtol 1e-6 * T)."""
+    """float32 against the float64 step loop: error grows at most linearly with T (rtol 1e-6 * T),
+    relative to the tensor's largest element (atol 1e-6 * T * max |expected|): the log-space scan
+    forms log h = a* + logcumsumexp(...), two terms of size ~T whose float32 rounding the
+    difference keeps (at T = 257 the free-gate minLSTM's gradients, up to 4.7, are 4.4e-4 off)."""
     projection, h0, weights = inputs(kind, seq_len, True, torch.float32)
     expected = output_and_grads(step_loop, projection.double(), h0.double(), weights.double(), 5, kind)
     got = output_and_grads(backend_function(backend), projection, h0, weights, 5, kind)
     for g_tensor, e_tensor in zip(got, expected):
-        torch.testing.assert_close(g_tensor.double(), e_tensor, rtol=1e-6 * seq_len, atol=1e-6 * seq_len)
+        scale = max(1.0, e_tensor.abs().max().item())
+        torch.testing.assert_close(g_tensor.double(), e_tensor, rtol=1e-6 * seq_len, atol=1e-6 * seq_len * scale)
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
-@pytest.mark.parametrize("seq_len", [5, 70])
+@pytest.mark.parametrize("kind, seq_len", [(kind, 5) for kind in sorted(ALL_KINDS)] + [("gru", 70), ("lstm", 70)])
 def test_linear_scan_gradcheck(kind, seq_len):
+    """Length 70 crosses the chunked scans, which every kind shares (the float64 test above runs
+    the free-gate kind through them too)."""
     projection, h0, _ = inputs(kind, seq_len, True, torch.float64, hidden=2, batch=1)
     projection.requires_grad_()
     h0.requires_grad_()
@@ -93,7 +100,7 @@ def test_linear_scan_gradcheck(kind, seq_len):
                                         (projection, h0))
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
 def test_backward_into_saved_buffers_equals_the_kept_buffers_and_runs_once(kind):
     """The default backward writes its gradients into the forward's buffers: the same gradients
     as with the buffers kept, bit for bit; a second backward through that graph is refused."""
@@ -144,7 +151,7 @@ def test_decay_underflow_gives_zero_not_nan():
     assert torch.isfinite(h).all() and torch.isfinite(projection.grad).all()
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("kind", sorted(ALL_KINDS))
 def test_linear_scan_runs_in_float32_under_bfloat16(kind):
     projection, h0, weights = inputs(kind, 40, True, torch.bfloat16)
     out, grad_projection, grad_h0 = output_and_grads(backend_function("linear"), projection, h0, weights, 5, kind)
@@ -182,3 +189,26 @@ def test_minlstm_gates_deep_in_the_negative_tail_stay_exact(dtype):
         expected.append(state)
     torch.testing.assert_close(h.double(), torch.stack(expected, 1), rtol=1e-5, atol=1e-6)
     assert all(torch.isfinite(p.grad).all() for p in pieces)
+
+
+def test_unnormalised_scan_backward_runs_twice():
+    """The free-gate scan writes its gradients into new tensors: a second backward through one
+    graph gives the same gradients again."""
+    projection, h0, _ = inputs("lstm-unnormalised", 70, True, torch.float64, hidden=3)
+    projection.requires_grad_()
+    out = linear_space.gated_scan_projection(projection, h0, 3, "lstm-unnormalised")
+    out.sum().backward(retain_graph=True)
+    first = projection.grad.clone()
+    out.sum().backward()
+    torch.testing.assert_close(projection.grad, 2 * first, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("backend", ["linear", "log"])
+def test_unknown_kind_named(backend):
+    with pytest.raises(ValueError, match="kind must be one of 'gru', 'lstm', 'lstm-unnormalised', not 'rnn'"):
+        gated.scan_projection(backend, torch.zeros(1, 2, 6), None, 2, "rnn")
+
+
+def test_gated_scan_normalised_false_needs_two_gates():
+    with pytest.raises(ValueError, match="two gates"):
+        linear_space.gated_scan(None, torch.zeros(1, 2, 2), torch.zeros(1, 2, 2), normalised=False)
