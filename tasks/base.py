@@ -15,6 +15,26 @@ A task is a small object with:
 ``stream(seed, split)`` derives an independent generator per (seed, split), so
 every model of a run trains on the same batches and is scored on the same test
 batches.
+
+Two hooks describe the regime a task is in at one length ``T``; both are cheap
+(well under 0.5 s at ``T <= 4096`` on a CPU for the built-in tasks) and cached
+per length on the task object (a task's parameters do not change after it is
+built):
+
+- ``chance_accuracy_at(T) -> float``: the chance bar at that length. By
+  default ``chance_accuracy``; a task whose answers are far from uniform
+  overrides it (ListOps: the measured rate of its most frequent answer, what a
+  constant guess scores, 0.15-0.21 where a uniform guess scores 0.1).
+- ``diagnostics(T) -> dict``: measured facts about the task at that length
+  (names to numbers, e.g. ListOps' ``majority_class_rate``, MQAR's
+  ``key_in_filler_rate``); ``{}`` by default. Subclasses override
+  ``measure_diagnostics``; ``diagnostics`` caches its result and returns a copy.
+
+Both measure batches from a fixed generator, never from a run's seed:
+``DIAGNOSTIC_BATCHES`` batches of ``DIAGNOSTIC_BATCH_SIZE`` rows drawn from
+``torch.Generator().manual_seed(DIAGNOSTIC_SEED)`` (``diagnostic_batches``),
+so the same task at the same length always reports the same numbers, whatever
+the run's seeds.
 """
 from __future__ import annotations
 
@@ -24,6 +44,10 @@ from dataclasses import dataclass
 import torch
 
 SPLITS = ("train", "valid", "test")
+
+DIAGNOSTIC_SEED = 12345
+DIAGNOSTIC_BATCHES = 10
+DIAGNOSTIC_BATCH_SIZE = 64
 
 
 @dataclass
@@ -37,6 +61,11 @@ class Batch:
 
     def to(self, device) -> "Batch":
         return Batch(self.inputs.to(device), self.targets.to(device), self.mask.to(device))
+
+
+def diagnostic_generator() -> torch.Generator:
+    """The fixed CPU generator every regime measurement starts from."""
+    return torch.Generator().manual_seed(DIAGNOSTIC_SEED)
 
 
 def stream(seed: int, split: str) -> torch.Generator:
@@ -76,3 +105,28 @@ class Task:
     def params(self) -> dict:
         """The parameters that define the task (recorded in every record)."""
         return {}
+
+    def chance_accuracy_at(self, seq_len: int) -> float:
+        """The chance bar at length ``seq_len``: ``chance_accuracy`` unless a subclass
+        measures a better one (see the module docstring)."""
+        return self.chance_accuracy
+
+    def diagnostics(self, seq_len: int) -> dict:
+        """Measured facts about the task's regime at ``seq_len`` (a copy of a cached
+        ``measure_diagnostics(seq_len)``); ``{}`` for a task that measures nothing."""
+        cache = self.__dict__.setdefault("_diagnostics_by_len", {})
+        seq_len = int(seq_len)
+        if seq_len not in cache:
+            cache[seq_len] = self.measure_diagnostics(seq_len)
+        return dict(cache[seq_len])
+
+    def measure_diagnostics(self, seq_len: int) -> dict:
+        """Override to measure the regime at ``seq_len``, e.g. over
+        ``diagnostic_batches(seq_len)``; called once per length."""
+        return {}
+
+    def diagnostic_batches(self, seq_len: int):
+        """``DIAGNOSTIC_BATCHES`` batches of ``DIAGNOSTIC_BATCH_SIZE`` rows at ``seq_len``
+        from the fixed generator: the same batches on every call."""
+        generator = diagnostic_generator()
+        return [self.sample(generator, DIAGNOSTIC_BATCH_SIZE, seq_len) for _ in range(DIAGNOSTIC_BATCHES)]

@@ -23,6 +23,39 @@ One row of length ``T`` over vocabulary ``V`` with ``n = num_kv_pairs``::
 (Guessing uniformly among the ``n`` values present in the row would score
 ``1/n``; that is the bar a model that copies "some value" clears.)
 Lengths: ``T >= 4n`` (Zoology's assertion), any length above.
+
+Regime: Zoology asserts ``V > T`` and uses ``V = 8192``, so a filler token
+almost never repeats the queried key. At small vocabularies it does: the key
+then also occurs in the filler before its query, followed by a random token, a
+second "pair" for that key that a model storing every bigram must ignore.
+``diagnostics(T)["key_in_filler_rate"]`` measures the fraction of queries
+where that happens (over the fixed diagnostic batches of ``tasks.base``): about
+0.28 at ``V = 32`` and 0.16 at ``V = 64`` (``T = 64``, 4 pairs: the ``cpu``
+and ``smoke`` presets), 0.005 at ``V = 8192`` (``T = 256``, 32 pairs), 0 with
+``random_filler=False``. Results at ``V <= 64`` are therefore not comparable
+with published MQAR numbers.
+
+Other differences from Zoology's ``multiquery_ar`` (``zoology/data``; the
+same generator as its older ``associative_recall.py``):
+
+- Zoology asserts ``T`` even and ``V > T``; here any ``T >= 4n`` and any
+  ``V >= 2n + 2`` are allowed (an odd ``T`` leaves its last position filler).
+- Zoology builds finite data sets once (100,000 training rows per segment,
+  1,000-3,000 test rows, numpy's and torch's global RNGs seeded per segment)
+  and trains for epochs over them; here every batch is fresh, from one
+  ``torch.Generator``. Its default data seed is 123.
+- Zoology trains one model on a list of (``T``, ``n``) segments, in order, and
+  tests on several; here a cell has one ``T`` and one ``n``.
+- ``num_passes`` (the key-value context repeated, for JRT) is not supported.
+- Zoology's ICLR'24 Figure 2 configs set ``random_non_queries=False`` (zero
+  filler, ``random_filler=False`` here); its ``original_mqar_configs`` keep
+  the default ``True``, as here.
+- Zoology scores ``argmax`` over the whole vocabulary and averages accuracy per
+  row, then over rows; with ``n`` queries in every row that equals the
+  per-query mean reported here.
+The key and value draws, the gaps (without replacement, weights
+``a·(g+1)^(a-1)``), the query offsets ``2n + 2g`` and the labels at the query
+positions are Zoology's.
 """
 from __future__ import annotations
 
@@ -94,6 +127,28 @@ class MQAR(Task):
         targets = torch.zeros(batch, seq_len, dtype=torch.long).scatter_(1, query_pos, values)
         mask = torch.zeros(batch, seq_len, dtype=torch.bool).scatter_(1, query_pos, True)
         return Batch(inputs, targets, mask)
+
+
+    def measure_diagnostics(self, seq_len: int) -> dict:
+        """``key_in_filler_rate``: the fraction of queries whose key also occurs as
+        filler between the context and the query, over the diagnostic batches."""
+        hits = torch.cat([keys_in_filler(batch, self.num_kv_pairs, self.vocab_size)
+                          for batch in self.diagnostic_batches(seq_len)])
+        return {"key_in_filler_rate": hits.float().mean().item()}
+
+
+def keys_in_filler(batch: Batch, num_kv_pairs: int, vocab_size: int) -> torch.Tensor:
+    """One bool per scored query (in ``mask.nonzero()`` order): does its key occur at
+    a filler position (after the ``2n`` context tokens, not a query) before it?"""
+    rows_n, seq_len = batch.inputs.shape
+    start = 2 * num_kv_pairs
+    region = batch.inputs[:, start:]
+    positions = torch.arange(start, seq_len).expand(rows_n, -1)
+    positions = torch.where(batch.mask[:, start:], seq_len, positions)  # queries are not filler
+    first = torch.full((rows_n, vocab_size), seq_len, dtype=torch.long)
+    first.scatter_reduce_(1, region, positions, reduce="amin")
+    rows, cols = batch.mask.nonzero(as_tuple=True)
+    return first[rows, batch.inputs[rows, cols]] < cols
 
 
 def _as_bool(value) -> bool:

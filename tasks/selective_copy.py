@@ -20,6 +20,22 @@ and the sequence score is an exact copy of all ``K``.
 
 ``chance_accuracy`` is ``1 / (V - 2)`` (uniform over the data alphabet).
 Lengths: ``T >= 2K``; at ``T = 2K`` there are no blanks (plain copying).
+
+Differences from the official minRNN sampler (BorealisAI/minRNNs,
+``data/selective_copy.py``; the layout, token values, uniform positions and
+scored positions are the same):
+
+- ``T`` counts the ``K`` markers. The minRNN sampler's ``sequence_length`` is
+  the part before the markers and its rows are ``sequence_length + K`` long:
+  its 4096 with 16 data tokens is a row of 4112, while ``T = 4096`` here has 16
+  fewer blanks (0.4% of the row; ``T = 4112`` reproduces it).
+- It draws from torch's global RNG, seeded once per split; here every batch
+  comes from the generator passed to ``sample`` (``tasks.base.stream``).
+- It scores a fixed evaluation set generated once from a seed (200 batches of
+  64 in its config); here the test batches come from the run's
+  ``stream(seed, "test")``, as many as the preset asks.
+- Its task is 16 data tokens at 4096; the default here is 4 (the presets set
+  ``num_data_tokens``; ``paper-selective-copy`` uses 16 at ``T = 4096``).
 """
 from __future__ import annotations
 
