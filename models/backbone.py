@@ -103,8 +103,13 @@ class LanguageModel(nn.Module):
     def backend(self) -> str:
         return self.blocks[0].mixer.backend
 
-    def forward(self, tokens: torch.Tensor, state=None, return_state: bool = False):
-        """``tokens[B, T]`` → ``logits[B, T, V]`` (and the per-layer states)."""
+    def forward(self, tokens: torch.Tensor, state=None, return_state: bool = False, positions=None):
+        """``tokens[B, T]`` → ``logits[B, T, V]`` (and the per-layer states).
+
+        ``positions`` (a boolean ``[B, T]`` mask) asks for the logits at those positions only,
+        ``[N, V]`` in row-major order (``logits[positions]`` of the full call, without computing
+        the head anywhere else): training and scoring need no other position, and at a large
+        vocabulary the head is most of a step's arithmetic."""
         x = self.embedding(tokens)
         states = [] if return_state else None
         for index, block in enumerate(self.blocks):
@@ -114,6 +119,8 @@ class LanguageModel(nn.Module):
                 states.append(layer_state)
             else:
                 x = block(x, state=layer_state)
+        if positions is not None:
+            x = x[positions]
         logits = self.head(self.norm(x))
         return (logits, states) if return_state else logits
 

@@ -1,6 +1,7 @@
 """A preset changed without Python: ``--set key=value`` and ``--config FILE.toml``.
 
-``--set`` (repeatable) replaces one field of the run's preset: ``--set train_steps=500``,
+``--set`` (repeatable) replaces one field of the run's preset: ``--set train_steps=500``
+(or its alias ``max_steps``), ``--set patience=12``, ``--set time_budget_s=120``,
 ``--set d_model=128``, ``--set seq_lens=64,128,256``, or a value inside a dict field by a
 dotted path, ``--set task_params.mqar.num_kv_pairs=8``. A value is read as a TOML value
 (``3``, ``1e-3``, ``true``, ``[64, 128]``, ``"text"``); a bare word is a string. It is
@@ -26,6 +27,10 @@ from suite.errors import UsageError
 from suite.naming import did_you_mean
 
 
+# Other names of preset fields: the step budget is ``max_steps`` in the early-stopping vocabulary.
+ALIASES = {"max_steps": "train_steps"}
+
+
 def _fields(preset_type) -> dict:
     return {one.name: one for one in dataclasses.fields(preset_type)}
 
@@ -41,7 +46,7 @@ def read_value(text: str):
 def item_type(name: str, current) -> type:
     """What a tuple field holds: lengths, widths and layer counts are integers; otherwise what it
     holds now (strings when empty: model specs, task names, kinds)."""
-    if name.endswith("_lens") or name in ("d_models", "n_layers_grid"):
+    if name.endswith("_lens") or name in ("d_models", "n_layers_grid", "eval_len_multiples"):
         return int
     return type(current[0]) if current else str
 
@@ -94,6 +99,7 @@ def apply_one(preset, assignment: str):
         raise UsageError(f"--set {assignment!r}: write key=value, e.g. --set train_steps=500")
     known = _fields(type(preset))
     top, *path = key.split(".")
+    top = ALIASES.get(top, top)
     if top not in known or top == "name":
         raise did_you_mean("--set field", top, sorted(set(known) - {"name"}))
     where = f"--set {assignment}"
@@ -134,6 +140,7 @@ def preset_from_file(path):
     values = {"name": table.pop("name", path.stem),
               "description": table.pop("description", f"from {path.name}" + (f" (on {base_name})" if base_name else ""))}
     for key, value in table.items():
+        key = ALIASES.get(key, key)
         if key not in known:
             raise did_you_mean(f"--config {path}: field", key, sorted(known))
         values[key] = checked(value, known[key].type, getattr(base, key), f"--config {path}: {key}", key)

@@ -1,7 +1,10 @@
 """A run is a plan of cells.
 
-- *Accuracy cells*: model × task × train length × seed — train for the preset's
-  step budget, then score on the task's test stream.
+- *Accuracy cells*: model × task × train length × seed — train with early
+  stopping within the preset's step budget (``train_config``: ``steps``,
+  ``eval_every``, ``patience``, ``min_delta``, ``target_accuracy``,
+  ``time_budget_s``; see :mod:`suite.measure.train`), then score the best
+  validation checkpoint on the task's test stream.
 - *Perf cells*: model × length (× the preset's perf batch) — random weights, no
   training; time a training step, a prefill and decode steps, measure memory.
 
@@ -13,8 +16,9 @@ cells it already has.
 Dimensions beyond the preset, each part of the key through the configuration
 it changes (and absent from it when unused, so older runs keep their keys):
 
-- ``eval_lens`` (``run --eval-lens``): the lengths an accuracy cell is scored
-  at after training at its ``seq_len`` (``train_config["eval_lens"]``);
+- ``eval_lens`` (``run --eval-lens``, or the preset's ``eval_lens`` or
+  ``eval_len_multiples`` of each training length): the lengths an accuracy cell
+  is scored at after training at its ``seq_len`` (``train_config["eval_lens"]``);
 - ``lrs`` (``run --lrs``): the learning rates swept per cell, the best kept on
   the validation stream (``train_config["lr_sweep"]``);
 - ``match`` (``run --match params``): each family's width chosen so parameter
@@ -82,22 +86,40 @@ def model_config(preset: Preset, spec: str, vocab_size: int, d_model: int | None
     return config
 
 
+def budget_key(preset: Preset, task: str) -> str:
+    """The ``--set`` key that governs a task's step budget (a ``task_train`` override, else ``train_steps``)."""
+    return f"task_train.{task}.train_steps" if "train_steps" in preset.task_train.get(task, {}) else "train_steps"
+
+
 def train_config(preset: Preset, family: str, task: str, device: str, eval_lens=None, lrs=None) -> dict:
     config = {"steps": preset.steps_for(task), "lr": preset.lr_for(family), "weight_decay": preset.weight_decay,
               "warmup_steps": preset.warmup_steps, "grad_clip": preset.grad_clip,
               "eval_batches": preset.eval_batches, "eval_batch_size": preset.eval_batch_size,
               "dtype": resolve_dtype(preset.dtype, device), "optimizer": "AdamW",
-              "schedule": "linear warm-up then cosine to 10%"}
+              "schedule": preset.lr_schedule,  # after a linear warm-up: cosine to 10%, or constant
+              # early stopping on the validation stream (suite.measure.train)
+              "eval_every": int(preset.eval_every), "curve_batches": int(preset.curve_batches),
+              "patience": int(preset.patience), "min_delta": float(preset.min_delta),
+              "target_accuracy": None if preset.target_accuracy is None else float(preset.target_accuracy),
+              "time_budget_s": None if preset.time_budget_s is None else float(preset.time_budget_s),
+              "max_steps_key": budget_key(preset, task), "time_budget_key": "time_budget_s"}
     if preset.tf32:
         config["tf32"] = True
     if eval_lens:
         config["eval_lens"] = [int(length) for length in eval_lens]
     if lrs:
         config["lr_sweep"] = [float(rate) for rate in lrs]
-    if preset.target_accuracy is not None and preset.eval_every > 0:
-        config.update(target_accuracy=float(preset.target_accuracy), eval_every=int(preset.eval_every),
-                      curve_batches=int(preset.curve_batches))
     return config
+
+
+def scored_lens(preset: Preset, seq_len: int, eval_lens) -> list[int] | None:
+    """The lengths a cell trained at ``seq_len`` is scored at: ``eval_lens`` (``--eval-lens`` or the
+    preset's), else the preset's ``eval_len_multiples`` of ``seq_len``, else None (``seq_len`` only)."""
+    if eval_lens:
+        return list(eval_lens)
+    if preset.eval_len_multiples:
+        return [int(seq_len * multiple) for multiple in preset.eval_len_multiples]
+    return None
 
 
 def task_variants(preset: Preset, task_name: str) -> list[dict]:
@@ -141,7 +163,8 @@ def build_plan(preset: Preset, models=("all",), tasks=None, seq_lens=None, perf_
             for params in task_variants(preset, task_name):
                 task = get_task(task_name, **params)
                 lengths = seq_lens or preset.lengths_for(task_name)
-                for length in list(lengths) + list(eval_lens or []):
+                every_length = {n for length in lengths for n in scored_lens(preset, int(length), eval_lens) or []}
+                for length in sorted(set(lengths) | every_length):
                     try:
                         task.check_len(length)
                     except ValueError as error:  # tasks/ know nothing of the suite's error types
@@ -157,7 +180,8 @@ def build_plan(preset: Preset, models=("all",), tasks=None, seq_lens=None, perf_
                                     "accuracy", spec, task_name, int(seq_len), preset.batch_for(task_name), int(seed),
                                     task.params(), model_config(preset, spec, task.vocab_size, d_model, match, width,
                                                                 n_layers),
-                                    train_config(preset, spec.partition(":")[0], task_name, device, eval_lens, lrs)))
+                                    train_config(preset, spec.partition(":")[0], task_name, device,
+                                                 scored_lens(preset, int(seq_len), eval_lens), lrs)))
     if "perf" in kinds:
         perf_specs = specs + ([s for s in preset.perf_extra_models if s not in specs] if "all" in models else [])
         for seq_len in perf_seq_lens or preset.perf_seq_lens:

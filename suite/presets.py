@@ -10,6 +10,9 @@ command line overrides (models, tasks, lengths, seeds, device).
   trained at 32 and scored at 32, 64 and 128; run it with ``--seeds 0,1,2``.
 - ``recall-sweep``: MQAR over widths and numbers of key-value pairs, for the
   accuracy-vs-state-size figure.
+- ``mqar-zoology-cpu``: MQAR at Zoology's vocabulary (8192), where a queried key
+  almost never recurs in the filler (0.04% of queries, against 28% at the
+  ``cpu`` preset's 32): the regime published MQAR numbers come from.
 - ``standard``: the GPU preset (bf16 autocast, longer sequences, more steps).
 - ``paper-speed``, ``paper-memory``, ``paper-selective-copy`` and their ``-cpu``
   variants: Feng et al. 2024's settings where the paper states them, for the
@@ -23,6 +26,9 @@ from dataclasses import dataclass, field
 from suite.devices import is_cuda
 from suite.errors import UsageError
 from suite.naming import did_you_mean
+
+
+LR_SCHEDULES = ("cosine", "constant")
 
 
 @dataclass(frozen=True)
@@ -42,16 +48,18 @@ class Preset:
     task_params: dict = field(default_factory=dict)      # task -> parameters
     seq_lens: tuple = (64,)                              # train lengths of accuracy cells
     task_seq_lens: dict = field(default_factory=dict)    # task -> lengths, overriding seq_lens
-    eval_lens: tuple = ()                                # score every accuracy cell at these lengths too
+    eval_lens: tuple = ()                                # score every accuracy cell at these lengths
+    eval_len_multiples: tuple = ()                       # ... or at these multiples of its training length
     d_models: tuple = ()                                 # a width sweep for accuracy cells (empty: d_model)
     task_param_grid: dict = field(default_factory=dict)  # task -> {param: values}: one cell per combination
-    train_steps: int = 200
+    train_steps: int = 200                               # the step budget (max_steps; --set max_steps= too)
     batch_size: int = 32
     task_train: dict = field(default_factory=dict)       # task -> {"train_steps", "batch_size"} overrides
     lr: float = 3e-3
     family_lr: dict = field(default_factory=dict)        # family -> lr, overriding lr
     weight_decay: float = 0.1
     warmup_steps: int = 20
+    lr_schedule: str = "cosine"           # after the linear warm-up: cosine to 10% of lr at train_steps, or constant
     grad_clip: float = 1.0
     eval_batches: int = 4
     eval_batch_size: int = 64
@@ -69,13 +77,28 @@ class Preset:
     models: tuple = ()
     kinds: tuple = ()
     n_layers_grid: tuple = ()           # accuracy cells: one cell per layer count (empty: n_layers)
-    # steps-to-accuracy (suite.measure.train): validation accuracy every eval_every steps on curve_batches batches
+    # early stopping (suite.measure.train): validation accuracy every eval_every steps (0: about 20 evaluations
+    # over the budget) on curve_batches batches; stop at target_accuracy, after patience evaluations without an
+    # improvement > min_delta (0: never), or after time_budget_s seconds of training; test the best checkpoint
     target_accuracy: float | None = None
     eval_every: int = 0
     curve_batches: int = 2
+    patience: int = 8
+    min_delta: float = 0.005
+    time_budget_s: float | None = None
     # energy per token on perf cells (suite.measure.energy): off unless asked; only at energy_seq_lens when given
     energy: bool = False
     energy_seq_lens: tuple = ()
+
+    def __post_init__(self):
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise UsageError(f"preset {self.name}: lr_schedule {self.lr_schedule!r} is not one of "
+                             f"{', '.join(LR_SCHEDULES)}: set one of them")
+        if self.patience < 0 or self.min_delta < 0 or (self.time_budget_s is not None and self.time_budget_s <= 0):
+            raise UsageError(f"preset {self.name}: patience and min_delta must be >= 0 and time_budget_s > 0 "
+                             f"(or none): fix the value")
+        if self.target_accuracy is not None and not 0 < self.target_accuracy <= 1:
+            raise UsageError(f"preset {self.name}: target_accuracy must be in (0, 1] (or none): fix the value")
 
     def lengths_for(self, task: str) -> tuple:
         return tuple(self.task_seq_lens.get(task, self.seq_lens))
@@ -131,8 +154,9 @@ PRESETS = {
         d_model=64, n_layers=2, family_options={"mamba2": {"headdim": 32}},
         task_params={"mqar": {"vocab_size": 32, "num_kv_pairs": 4}, "selective-copy": {"num_data_tokens": 8},
                      "needle": {"vocab_size": 64, "num_distractor_pairs": 4, "num_queries": 4}},
-        seq_lens=(64,), task_seq_lens={"needle": (128,)}, train_steps=250, batch_size=32, lr=3e-3,
-        family_lr=CPU_FAMILY_LR, warmup_steps=25, eval_batches=4, eval_batch_size=64,
+        seq_lens=(64,), task_seq_lens={"needle": (128,)}, eval_len_multiples=(1, 2, 4), train_steps=250,
+        batch_size=32, lr=3e-3, family_lr=CPU_FAMILY_LR, warmup_steps=25, eval_batches=4, eval_batch_size=64,
+        eval_every=25, patience=4, min_delta=0.01, target_accuracy=0.99, time_budget_s=45.0,
         perf_seq_lens=(128, 512, 2048), perf_batch_size=8, perf_repeats=5, decode_tokens=32,
     ),
     "cpu-full": Preset(
@@ -165,6 +189,19 @@ PRESETS = {
         seq_lens=(64,), train_steps=300, batch_size=64, lr=3e-3, family_lr=CPU_FAMILY_LR, warmup_steps=30,
         eval_batches=4, eval_batch_size=64, perf_seq_lens=(128,), cell_timeout_s=900,
     ),
+    "mqar-zoology-cpu": Preset(
+        name="mqar-zoology-cpu",
+        description="MQAR in Zoology's regime on 2 CPU cores: vocabulary 8192, T 64 with 4 key-value pairs (Zoology's "
+                    "first training segment), every family at d_model 64, 2 layers, batch 64; early stopping at 99% "
+                    "validation as Zoology stops, at most 3000 steps or 180 s of training per cell; scored at T 64, "
+                    "128 and 256; ~25 min",
+        d_model=64, n_layers=2, family_options={"mamba2": {"headdim": 32}}, kinds=("accuracy",),
+        tasks=("mqar",), task_params={"mqar": {"vocab_size": 8192, "num_kv_pairs": 4}},
+        seq_lens=(64,), eval_len_multiples=(1, 2, 4), train_steps=3000, batch_size=64, lr=3e-3,
+        family_lr=CPU_FAMILY_LR, warmup_steps=100, eval_batches=4, eval_batch_size=64, eval_every=100,
+        curve_batches=2, patience=10, min_delta=0.01, target_accuracy=0.99, time_budget_s=180.0,
+        perf_seq_lens=(128,), cell_timeout_s=600,
+    ),
     "standard": Preset(
         name="standard", description="GPU: bf16 autocast, d_model 128, lengths to 16K for speed and memory",
         device="cuda", d_model=128, n_layers=2, family_options={"mamba2": {"headdim": 32}},
@@ -184,7 +221,20 @@ PRESETS = {
 PAPER_SPEED_MODELS = ("mingru", "minlstm", "mingru:log", "minlstm:log", "gru:loop", "lstm:loop", "gru", "lstm",
                       "mamba", "transformer")
 PAPER_COPY_MODELS = ("mingru", "minlstm", "mamba", "transformer")
-MINRNN_EXPANSION_6 = {"mingru": {"expansion": 6.0}, "minlstm": {"expansion": 6.0}, "transformer": {"n_heads": 4}}
+# The official minRNNs code's cell options (BorealisAI/minRNNs; see models/mingru.py, models/minlstm.py):
+# biases, a learnable initial state through g, no weight decay on the input projection, and for
+# minLSTM a forget-gate bias of +3 with the f/(f+i) normalisation off; expansion 6 for selective copying.
+OFFICIAL_MINGRU = {"expansion": 6.0, "bias": True, "learn_init_state": True, "decay_gates": False}
+OFFICIAL_MINLSTM = {**OFFICIAL_MINGRU, "forget_bias": 3.0, "gate_norm": False}
+MINRNN_OFFICIAL_6 = {"mingru": OFFICIAL_MINGRU, "minlstm": OFFICIAL_MINLSTM, "transformer": {"n_heads": 4}}
+
+PAPER_COPY_CPU_DESCRIPTION = (
+    "paper-selective-copy scaled to 2 CPU cores: T 64, vocab 16, 8 data tokens, d_model 64, expansion 6, 1/2/3 "
+    "layers, no feed-forward, batch 32; the official cells and AdamW weight decay 0.05 (none on the input "
+    "projection), at the CPU presets' rates (1e-2 minGRU/Mamba, 3e-3 the others, not 3e-4) with warm-up and "
+    "cosine decay (not the official constant rate); early stopping at 98% validation or a plateau (under 2 "
+    "points in 800 steps), at most 5000 steps or 200 s of training per cell (the paper: T 4096, 16 tokens, 400k "
+    "steps)")
 
 PAPER_PRESETS = {
     "paper-speed": Preset(
@@ -224,26 +274,27 @@ PAPER_PRESETS = {
     "paper-selective-copy": Preset(
         name="paper-selective-copy",
         description="Feng et al. 2024 Table 1 setting: selective copying T 4096, vocab 16, 16 data tokens, "
-                    "d_model 64, expansion 6, 1/2/3 layers, batch 64, lr 3e-4 (official config); 20k steps, "
-                    "not the paper's 400k, and no dropout",
+                    "d_model 64, expansion 6, 1/2/3 layers, no feed-forward, batch 64; the official code's cells "
+                    "(biases, learnt initial state, minLSTM forget bias 3 without gate normalisation) and optimiser "
+                    "(AdamW, constant lr 3e-4, weight decay 0.05 except the input projection, clip 1); its dropout "
+                    "0.1 is inert (feed-forward off); early stopping, the best validation checkpoint tested; 20k "
+                    "steps at most, not the paper's 400k",
         device="cuda", d_model=64, n_layers=3, n_layers_grid=(1, 2, 3), mlp_mult=0,
-        family_options=MINRNN_EXPANSION_6, models=PAPER_COPY_MODELS, kinds=("accuracy",),
+        family_options=MINRNN_OFFICIAL_6, models=PAPER_COPY_MODELS, kinds=("accuracy",),
         tasks=("selective-copy",), task_params={"selective-copy": {"vocab_size": 16, "num_data_tokens": 16}},
-        seq_lens=(4096,), train_steps=20000, batch_size=64, lr=3e-4, weight_decay=0.0, warmup_steps=500,
-        eval_batches=4, eval_batch_size=64, target_accuracy=0.9, eval_every=500, curve_batches=1,
-        cell_timeout_s=7200,
+        seq_lens=(4096,), train_steps=20000, batch_size=64, lr=3e-4, lr_schedule="constant", weight_decay=0.05,
+        warmup_steps=500, eval_batches=4, eval_batch_size=64, target_accuracy=0.99, eval_every=500,
+        curve_batches=2, patience=10, min_delta=0.005, cell_timeout_s=7200,
     ),
     "paper-selective-copy-cpu": Preset(
         name="paper-selective-copy-cpu",
-        description="paper-selective-copy scaled to 2 CPU cores: T 64, vocab 16, 4 data tokens, d_model 64, "
-                    "expansion 6, 1/2/3 layers, 800 steps of batch 32, target 50% (the paper: T 4096, 16 tokens, "
-                    "400k steps)",
+        description=PAPER_COPY_CPU_DESCRIPTION,
         d_model=64, n_layers=3, n_layers_grid=(1, 2, 3), mlp_mult=0,
-        family_options=MINRNN_EXPANSION_6, models=PAPER_COPY_MODELS, kinds=("accuracy",),
-        tasks=("selective-copy",), task_params={"selective-copy": {"vocab_size": 16, "num_data_tokens": 4}},
-        seq_lens=(64,), train_steps=800, batch_size=32, lr=3e-3, family_lr=CPU_FAMILY_LR, weight_decay=0.0,
-        warmup_steps=40, eval_batches=4, eval_batch_size=64, target_accuracy=0.5, eval_every=25,
-        curve_batches=1, cell_timeout_s=600,
+        family_options=MINRNN_OFFICIAL_6, models=PAPER_COPY_MODELS, kinds=("accuracy",),
+        tasks=("selective-copy",), task_params={"selective-copy": {"vocab_size": 16, "num_data_tokens": 8}},
+        seq_lens=(64,), train_steps=5000, batch_size=32, lr=3e-3, family_lr=CPU_FAMILY_LR, weight_decay=0.05,
+        warmup_steps=100, eval_batches=4, eval_batch_size=64, target_accuracy=0.98, eval_every=100,
+        curve_batches=4, patience=8, min_delta=0.02, time_budget_s=200.0, cell_timeout_s=900,
     ),
 }
 PRESETS.update(PAPER_PRESETS)

@@ -120,6 +120,15 @@ def failure_records(cell: Cell, device: str, context: RunContext, status: str, e
     return per_eval_len(cell, record)
 
 
+def task_regime(task, length: int) -> dict:
+    """The task's chance level and measured regime at ``length`` (``tasks.base.Task``'s
+    ``chance_accuracy_at`` and ``diagnostics``; a plugin task without them keeps its
+    ``chance_accuracy`` and records no diagnostics)."""
+    chance = task.chance_accuracy_at(length) if hasattr(task, "chance_accuracy_at") else task.chance_accuracy
+    diagnostics = task.diagnostics(length) if hasattr(task, "diagnostics") else {}
+    return {"chance_accuracy": chance, "task_diagnostics": diagnostics}
+
+
 def positional_encoding(model) -> str:
     """The positional scheme of a model: what its mixers say (``rotary``), else ``none``."""
     schemes = {module.positional_encoding for module in model.modules() if hasattr(module, "positional_encoding")}
@@ -151,12 +160,14 @@ def run_cell(cell: Cell, device: str, context: RunContext | None = None) -> list
             model = None  # the sweep builds each model afresh from the same seed
             model, metrics = train.train_best_lr(lambda: _build(cell, device, 0), task, cell.seq_len,
                                                  cell.batch_size, cell.seed, cell.train_config, device)
-            record.update(metrics)
+            record.update(metrics, max_steps_key=cell.train_config.get("max_steps_key"),
+                          time_budget_key=cell.train_config.get("time_budget_key"))
             scored = []
             record["backend"] = model.backend  # what ran, now that it has run (kernels are picked per call)
             for length in eval_lens(cell):
                 scored.append({**record, "train_len": cell.seq_len, "eval_len": length,
-                               **train.evaluate(model, task, length, cell.seed, cell.train_config, device)})
+                               **train.evaluate(model, task, length, cell.seed, cell.train_config, device),
+                               **task_regime(task, length)})
                 scored[-1]["state_bytes"] = model.state_bytes(1, length)
         else:
             record.update(perf.measure(model, cell.seq_len, cell.batch_size, cell.seed, cell.train_config, device))

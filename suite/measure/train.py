@@ -1,39 +1,59 @@
 """Training and evaluation for accuracy cells.
 
-Training: AdamW (weight decay on matrices only, not on biases, norms or
-embeddings' scale), linear warm-up then cosine decay to 10% of the peak rate,
-gradient-norm clipping, loss = cross-entropy over the task's scored positions.
+Training: AdamW, linear warm-up then cosine decay to 10% of the peak rate over
+``steps`` (the step budget; a preset's ``lr_schedule = "constant"`` keeps the peak
+after warm-up instead), gradient-norm clipping, loss = cross-entropy over
+the task's scored positions (the head runs at those positions only:
+``LanguageModel.forward(positions=...)``). Weight decay falls on matrices only:
+not on biases, norms, embeddings, nor on any parameter marked
+``_no_weight_decay`` (Mamba's ``A_log`` and ``D``, as ``mamba_ssm`` does; a minRNN
+input projection with ``decay_gates=False``, as the official minRNNs code does).
 Every model of a run sees the same training batches: they come from
 ``tasks.base.stream(seed, "train")``. On CUDA with a ``bfloat16-autocast`` preset
 the forward runs under ``torch.autocast(bfloat16)``; recurrences accumulate in
 float32 inside the models.
 
-Evaluation: the final weights (no checkpoint selection) on ``eval_batches``
-batches from ``stream(seed, "test")`` — identical across models. ``accuracy`` is
-correct scored tokens / scored tokens with a Wilson 95% interval;
-``seq_accuracy`` the fraction of sequences whose every scored token is right;
-``last_accuracy`` the accuracy at each sequence's last scored position.
+Early stopping on the validation stream (:class:`EarlyStopping`): every
+``eval_every`` optimizer steps the weights are scored on ``curve_batches``
+batches of ``stream(seed, "valid")`` at the training length -- a stream separate
+from training's and the test's, read afresh each time, so the same batches every
+evaluation -- and ``valid_curve`` keeps each ``[step, train seconds, accuracy]``.
+Training stops at the first of:
 
-Steps to accuracy (presets with ``target_accuracy`` and ``eval_every``): every
-``eval_every`` optimizer steps (and after the last) the weights are scored on
-``curve_batches`` batches of ``stream(seed, "valid")`` at the training length —
-a stream separate from training's and the test's, read afresh each time, so
-the same batches every evaluation — and ``valid_curve`` keeps each (step,
-accuracy). ``steps_to_target`` is the first evaluated step whose accuracy is at
-least the target (``None`` if none), so its resolution is ``eval_every``.
-Evaluating draws nothing from the training stream and changes no weight: the
-trained model is the same as without it. Its time is not in ``train_s``.
+- ``target``: a validation accuracy at least ``target_accuracy`` (when set);
+- ``plateau``: ``patience`` evaluations in a row without an improvement greater
+  than ``min_delta`` over the best so far (``patience`` 0: never);
+- ``time_budget``: ``time_budget_s`` seconds of training (when set; checked after
+  every step, and scored once more at the stop);
+- ``max_steps``: the step budget ran out (scored once more at the last step).
 
-Length extrapolation (``--eval-lens``): the same final weights are scored on
+The weights of the best validation evaluation (``best_step``,
+``best_valid_accuracy``; the earliest of equals) are restored and are what the
+test stream scores, as the official minRNNs code selects. ``still_rising`` says
+whether validation had improved by more than ``min_delta`` within the last
+``patience`` evaluations when training stopped: a miss that stopped at
+``max_steps`` or ``time_budget`` while rising is undertrained, not a failure.
+``steps_to_target``/``seconds_to_target`` are the first evaluation at or above
+``target_accuracy`` (``None`` if none; resolution ``eval_every``). Evaluating
+draws nothing from the training stream; its time is not in ``train_s`` nor in
+the curve's seconds. Without early stopping the trained weights would be the same
+up to the stop (the schedule depends on ``steps`` only).
+
+Evaluation: ``eval_batches`` batches from ``stream(seed, "test")`` -- identical
+across models. ``accuracy`` is correct scored tokens / scored tokens with a
+Wilson 95% interval; ``seq_accuracy`` the fraction of sequences whose every
+scored token is right; ``last_accuracy`` the accuracy at each sequence's last
+scored position.
+
+Length extrapolation (``--eval-lens``): the same best weights are scored on
 test batches of each evaluation length (the task generates them at that
 length; nothing is retrained or fine-tuned).
 
 Learning-rate sweep (``--lrs``, :func:`train_best_lr`): one model per rate,
-each from the same initial weights and the same training batches; each is
-scored on ``stream(seed, "valid")`` at the training length, never on the test
-stream, and the best validation accuracy wins (ties: the smaller rate). The
-test metrics are those of the winner only, so the sweep does not leak test
-data into the choice (MAD-lab's protocol).
+each from the same initial weights and the same training batches, each with
+its own early stopping; the best ``best_valid_accuracy`` wins (ties: the smaller
+rate). The test metrics are those of the winner only, so the sweep does not leak
+test data into the choice (MAD-lab's protocol).
 """
 from __future__ import annotations
 
@@ -59,73 +79,134 @@ def autocast_context(device: str, dtype: str):
     return contextlib.nullcontext()
 
 
+def decays(name: str, parameter) -> bool:
+    """Whether weight decay falls on ``parameter`` (see the module docstring)."""
+    return parameter.ndim >= 2 and "embedding" not in name and not getattr(parameter, "_no_weight_decay", False)
+
+
 def make_optimizer(model, lr: float, weight_decay: float):
-    decay = [p for name, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in name]
-    no_decay = [p for name, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in name)]
+    named = list(model.named_parameters())
+    decay = [p for name, p in named if decays(name, p)]
+    no_decay = [p for name, p in named if not decays(name, p)]
     return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
                               {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.98))
 
 
-def learning_rate(step: int, peak: float, warmup: int, total: int) -> float:
+def learning_rate(step: int, peak: float, warmup: int, total: int, schedule: str = "cosine") -> float:
+    """Linear warm-up over ``warmup`` steps, then ``cosine`` decay to 10% of ``peak`` at ``total``
+    steps, or ``constant`` at ``peak`` (the official minRNNs code's schedule)."""
     if step < warmup:
         return peak * (step + 1) / warmup
+    if schedule == "constant":
+        return peak
     progress = (step - warmup) / max(1, total - warmup)
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def masked_loss(logits, batch):
-    return F.cross_entropy(logits[batch.mask].float(), batch.targets[batch.mask])
+def scored_logits(model, batch):
+    """The logits at ``batch``'s scored positions only, ``[N, V]`` (see the module docstring)."""
+    return model(batch.inputs, positions=batch.mask)
+
+
+def eval_every(config: dict) -> int:
+    """Steps between validation evaluations: ``eval_every``, or 0 for about 20 over the budget."""
+    return int(config.get("eval_every") or 0) or max(1, int(config["steps"]) // 20)
+
+
+class EarlyStopping:
+    """The validation curve, the best checkpoint and the stop rule (see the module docstring)."""
+
+    def __init__(self, config: dict):
+        self.patience = int(config.get("patience") or 0)
+        self.min_delta = float(config.get("min_delta") or 0.0)
+        target = config.get("target_accuracy")
+        self.target = None if target is None else float(target)
+        budget = config.get("time_budget_s")
+        self.time_budget_s = None if budget is None else float(budget)
+        self.curve = []
+        self.best = None            # (accuracy, step, weights)
+        self.since_improvement = 0
+        self.reference = -math.inf  # the accuracy an improvement must beat by more than min_delta
+        self.stop_reason = None
+
+    def update(self, step: int, train_s: float, accuracy: float, model) -> str | None:
+        """Record one evaluation; returns why to stop (or None)."""
+        self.curve.append([step, round(train_s, 4), accuracy])
+        if self.best is None or accuracy > self.best[0]:
+            self.best = (accuracy, step, {k: v.detach().clone() for k, v in model.state_dict().items()})
+        if accuracy > self.reference + self.min_delta:
+            self.reference, self.since_improvement = accuracy, 0
+        else:
+            self.since_improvement += 1
+        if self.target is not None and accuracy >= self.target:
+            self.stop_reason = "target"
+        elif self.patience and self.since_improvement >= self.patience:
+            self.stop_reason = "plateau"
+        return self.stop_reason
+
+    def out_of_time(self, train_s: float) -> bool:
+        return self.time_budget_s is not None and train_s >= self.time_budget_s
+
+    def restore_best(self, model) -> None:
+        model.load_state_dict(self.best[2])
+
+    def metrics(self) -> dict:
+        reached = [(step, seconds) for step, seconds, acc in self.curve
+                   if self.target is not None and acc >= self.target]
+        return {"stop_reason": self.stop_reason, "best_step": self.best[1], "best_valid_accuracy": self.best[0],
+                "still_rising": self.stop_reason != "plateau" and (not self.patience
+                                                                   or self.since_improvement < self.patience),
+                "patience": self.patience, "min_delta": self.min_delta, "target_accuracy": self.target,
+                "time_budget_s": self.time_budget_s, "valid_curve": self.curve,
+                "steps_to_target": reached[0][0] if reached else None,
+                "seconds_to_target": reached[0][1] if reached else None}
+
+
+def train_step(model, optimizer, batch, config: dict, device: str, step: int) -> float:
+    with autocast_context(device, config["dtype"]):
+        logits = scored_logits(model, batch)
+    loss = F.cross_entropy(logits.float(), batch.targets[batch.mask])
+    if not torch.isfinite(loss):
+        raise NonFiniteLoss(f"training loss became {loss.item()} at step {step}")
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), config["grad_clip"])
+    optimizer.step()
+    return loss.item()
 
 
 def train(model, task, seq_len: int, batch_size: int, seed: int, config: dict, device: str) -> dict:
-    """Train in place at peak rate ``config["lr"]``; returns ``final_loss`` (mean of the last 10% of
-    steps), ``train_steps``, ``train_s`` and, when ``config`` asks for it, the steps-to-accuracy
-    fields (see the module docstring)."""
+    """Train in place at peak rate ``config["lr"]`` with early stopping, and leave the best
+    validation weights in ``model``; returns ``final_loss`` (mean of the last 10% of steps),
+    ``train_steps``, ``train_s`` and the early-stopping fields (see the module docstring)."""
     optimizer = make_optimizer(model, config["lr"], config["weight_decay"])
     generator = stream(seed, "train")
-    losses = []
-    eval_every = int(config.get("eval_every") or 0) if config.get("target_accuracy") is not None else 0
+    max_steps, every = int(config["steps"]), eval_every(config)
     curve_config = {**config, "eval_batches": int(config.get("curve_batches") or 1)}
-    curve = []
-    eval_seconds = 0.0
-    model.train()
-    start = time.perf_counter()
-    for step in range(config["steps"]):
+    stopper = EarlyStopping(config)
+    losses, train_s = [], 0.0
+    for step in range(1, max_steps + 1):
+        model.train()
+        started = time.perf_counter()
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, config["lr"], config["warmup_steps"], config["steps"])
+            group["lr"] = learning_rate(step - 1, config["lr"], config["warmup_steps"], max_steps,
+                                        config.get("schedule", "cosine"))
         batch = task.sample(generator, batch_size, seq_len).to(device)
-        with autocast_context(device, config["dtype"]):
-            logits = model(batch.inputs)
-        loss = masked_loss(logits, batch)
-        if not torch.isfinite(loss):
-            raise NonFiniteLoss(f"training loss became {loss.item()} at step {step}")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config["grad_clip"])
-        optimizer.step()
-        losses.append(loss.item())
-        if eval_every and ((step + 1) % eval_every == 0 or step + 1 == config["steps"]):
-            eval_start = time.perf_counter()
-            curve.append([step + 1, evaluate(model, task, seq_len, seed, curve_config, device, split="valid")["accuracy"]])
-            model.train()
-            eval_seconds += time.perf_counter() - eval_start
+        losses.append(train_step(model, optimizer, batch, config, device, step - 1))
+        train_s += time.perf_counter() - started
+        out_of_time = stopper.out_of_time(train_s)
+        if step % every == 0 or step == max_steps or out_of_time:
+            accuracy = evaluate(model, task, seq_len, seed, curve_config, device, split="valid")["accuracy"]
+            if stopper.update(step, train_s, accuracy, model):
+                break
+        if out_of_time:
+            stopper.stop_reason = "time_budget"
+            break
+    stopper.stop_reason = stopper.stop_reason or "max_steps"
+    stopper.restore_best(model)
     tail = losses[-max(1, len(losses) // 10):]
-    metrics = {"final_loss": sum(tail) / len(tail), "train_steps": len(losses),
-               "train_s": time.perf_counter() - start - eval_seconds}
-    if eval_every:
-        target = float(config["target_accuracy"])
-        metrics.update(target_accuracy=target, eval_every=eval_every, valid_curve=curve,
-                       steps_to_target=steps_to_target(curve, target))
-    return metrics
-
-
-def steps_to_target(curve, target: float) -> int | None:
-    """The first step of ``curve`` (``[[step, accuracy], ...]`` in step order) whose accuracy
-    is at least ``target``; ``None`` when no evaluation reached it."""
-    for step, accuracy in curve:
-        if accuracy >= target:
-            return int(step)
-    return None
+    return {"final_loss": sum(tail) / len(tail), "train_steps": len(losses), "steps_trained": len(losses),
+            "max_steps": max_steps, "train_s": train_s, "eval_every": every, **stopper.metrics()}
 
 
 def train_best_lr(build, task, seq_len: int, batch_size: int, seed: int, config: dict, device: str):
@@ -140,7 +221,7 @@ def train_best_lr(build, task, seq_len: int, batch_size: int, seed: int, config:
         metrics = train(model, task, seq_len, batch_size, seed, {**config, "lr": rate}, device)
         if len(rates) == 1:
             return model, {**metrics, "lr": rate, "lr_valid_accuracy": None}
-        score = evaluate(model, task, seq_len, seed, config, device, split="valid")["accuracy"]
+        score = metrics["best_valid_accuracy"]
         valid[repr(rate)] = score
         if best is None or score > best[0]:
             best = (score, rate, model, metrics)
@@ -159,8 +240,9 @@ def evaluate(model, task, seq_len: int, seed: int, config: dict, device: str, sp
     for _ in range(config["eval_batches"]):
         batch = task.sample(generator, config["eval_batch_size"], seq_len).to(device)
         with autocast_context(device, config["dtype"]):
-            logits = model(batch.inputs)
-        hits = (logits.argmax(-1) == batch.targets) & batch.mask
+            logits = scored_logits(model, batch)
+        hits = torch.zeros_like(batch.mask)
+        hits[batch.mask] = logits.argmax(-1) == batch.targets[batch.mask]
         correct += int(hits.sum())
         scored += int(batch.mask.sum())
         sequences_right += int(((hits | ~batch.mask).all(dim=1)).sum())

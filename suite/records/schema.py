@@ -68,7 +68,10 @@ Records written by older versions are brought to this shape when read
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+# 5: accuracy: early stopping (stop_reason, steps_trained, max_steps, best_step, best_valid_accuracy, still_rising,
+#    patience, min_delta, time_budget_s, seconds_to_target, max_steps_key, time_budget_key), task_diagnostics;
+#    valid_curve entries gain the training seconds: [step, train seconds, accuracy]
 # 4: plugin; kind "speed" (SPEED_FIELDS) for `bench speed`; perf loses scope, median_ms, repeats, bytes_per_s, copy_bytes_per_s;
 # 3: tf32, deterministic, fill_uninitialized_memory; perf: min_ms, prefill/decode_iqr_ms, load, timing_noisy;
 # 2: positional_encoding; accuracy: train_len, eval_len, last_accuracy, lr, ...; perf: scope, median_ms, iqr_ms, repeats, bytes_per_s, copy_bytes_per_s
@@ -99,11 +102,24 @@ ACCURACY_FIELDS = (
                            # state-tracking tasks: the state after all eval_len tokens)
     "lr",                  # the peak learning rate of the weights scored
     "lr_valid_accuracy",   # --lrs: {lr: accuracy on the validation stream at train_len}; the best is kept
-    # steps-to-accuracy (presets with target_accuracy; see suite.measure.train); None otherwise:
-    "target_accuracy",     # the validation accuracy a cell is asked to reach
+    # early stopping on the validation stream (suite.measure.train):
+    "stop_reason",         # target | plateau | max_steps | time_budget: why training stopped
+    "steps_trained",       # optimizer steps taken (= train_steps)
+    "max_steps",           # the step budget
+    "best_step",           # the step of the best validation accuracy: the weights scored on the test stream
+    "best_valid_accuracy", # that validation accuracy
+    "still_rising",        # at the stop, validation had improved by > min_delta within the last patience evaluations
     "eval_every",          # optimizer steps between two validation evaluations
+    "patience",            # evaluations without an improvement > min_delta that stop training (plateau)
+    "min_delta",           # the smallest validation improvement that counts
+    "target_accuracy",     # the validation accuracy that stops training early (None: none)
+    "time_budget_s",       # the training seconds that stop it (None: none)
     "steps_to_target",     # the first evaluated step whose validation accuracy >= target (None: never)
-    "valid_curve",         # [[step, validation accuracy], ...] at every evaluation
+    "seconds_to_target",   # the training seconds at that evaluation
+    "valid_curve",         # [[step, train seconds, validation accuracy], ...] at every evaluation
+    "max_steps_key",       # the --set key of this cell's step budget (train_steps, task_train.<task>.train_steps)
+    "time_budget_key",     # the --set key of its time budget
+    "task_diagnostics",    # measured facts about the task's regime at eval_len (tasks.base.Task.diagnostics)
 )
 
 PERF_FIELDS = (
@@ -170,7 +186,8 @@ ALL_FIELDS = tuple(dict.fromkeys(COMMON_FIELDS + tuple(name for fields in KINDS.
 # The metric fields that are not numbers: text, flags, dicts and lists. Every other metric field is a
 # number or None, and so are the common fields of COMMON_NUMERIC_FIELDS.
 NON_NUMERIC_FIELDS = frozenset({
-    "lr_valid_accuracy", "valid_curve",                                        # accuracy: a dict, a list
+    "lr_valid_accuracy", "valid_curve", "stop_reason", "still_rising", "max_steps_key",   # accuracy
+    "time_budget_key", "task_diagnostics",
     "peak_mem_method", "timing_noisy", "timing_noisy_reason", "energy_backend", "energy_reason",  # perf
     "scope",                                                                    # speed
     "first_failing_status", "first_failing_error",                             # max_len

@@ -121,7 +121,7 @@ _NOT_PERF_SINCE_4 = ("scope", "median_ms", "repeats", "bytes_per_s", "copy_bytes
 
 
 def upgrade(record: dict) -> dict:
-    """``record`` in the shape of schema version 4, whatever version wrote it (``schema_version``
+    """``record`` in the shape of schema version 4 or later, whatever version wrote it (``schema_version``
     still says which). Version 4 gave ``suite bench speed`` its own kind:
 
     - a perf record with a ``scope`` (``bench speed`` before version 4) becomes a ``"speed"``
@@ -133,6 +133,8 @@ def upgrade(record: dict) -> dict:
 
     A record written before the ``plugin`` field existed gets ``plugin: None`` (not recorded);
     apart from that, other records, and records of version 4 or later, are returned unchanged.
+    Version 5 added the early-stopping fields of accuracy records; an older accuracy record
+    lacks them, and readers take that as "not recorded" (its verdicts cannot say ``fails``).
     """
     if "plugin" not in record:
         record = {**record, "plugin": None}
