@@ -23,8 +23,16 @@ Verdicts
   is the data file's.
 
 Every compared row also lists how the measured setting differs from the
-published one (device, batch, length, steps, backend), so an "agrees" on
-different hardware is read as what it is.
+published one (device, batch, length, steps, backend, and how training stopped
+when it did not stop on the target or a plateau), so an "agrees" on different
+hardware or from an undertrained model is read as what it is.
+
+The depth effect (:func:`depth_effect`): the paper's selective-copying accuracy
+grows with the number of layers (3-layer minGRU 99.5 ± 0.2, minLSTM 96.0 ± 2.8).
+Per minRNN, the run's accuracy at each depth (the ``paper-selective-copy*``
+presets train 1, 2 and 3 layers) says whether it grows with depth and whether
+3 layers reach 95%, with each depth's stop reason: a depth that stopped at a
+budget (max_steps, time budget) makes the comparison one of undertrained models.
 """
 from __future__ import annotations
 
@@ -32,7 +40,7 @@ import math
 
 import pandas as pd
 
-from suite.analysis import published
+from suite.analysis import published, questions
 from suite.analysis import tables as analysis
 from suite.records.schema import ENERGY_NOT_REQUESTED
 
@@ -146,40 +154,126 @@ def memory_table(records: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", "reference", "seq_len", "paper", "measured", "verdict", "why"])
 
 
+BY_LAYERS_COLUMNS = ["model", "n_layers", "seq_len", "n_ok", "status", "accuracy", "std", "train_steps",
+                     "max_steps", "backend", "steps_to_target", "seconds_to_target", "target_accuracy", "eval_every",
+                     "stop_reasons", "finished", "valid_curve", "task_params"]
+
+
+def _stops(ok: pd.DataFrame) -> tuple[str, bool]:
+    """The distinct stop reasons of the ok seeds (``"not recorded"`` for a seed without one, ``"still
+    rising"`` appended to a budget stop that was), and whether every seed finished learning: stopped
+    on the target or on a plateau."""
+    parts, finished = [], True
+    for reason, rising in zip(ok.get("stop_reason", [None] * len(ok)), ok.get("still_rising", [None] * len(ok))):
+        reason = reason if isinstance(reason, str) and reason else "not recorded"
+        if questions.rising_at_budget(reason, rising):
+            reason += ", still rising"
+        finished &= reason in ("target", "plateau")
+        if reason not in parts:
+            parts.append(reason)
+    return "; ".join(parts), finished and len(ok) > 0
+
+
+def _median(ok: pd.DataFrame, name: str):
+    values = pd.to_numeric(ok.get(name, pd.Series(dtype=float)), errors="coerce").dropna()
+    return values.median() if len(values) else None
+
+
 def accuracy_by_layers(records: pd.DataFrame) -> pd.DataFrame:
     """Selective-copying accuracy per (model, n_layers, seq_len): seed mean and standard deviation (in
-    %), seeds, training steps, backend, steps_to_target (median over seeds) and one valid_curve."""
+    %), seeds, training steps (median steps trained, largest step budget), backend, steps and seconds
+    to the target (medians over the seeds that reached it), how training stopped (``stop_reasons``,
+    ``finished``: every seed on the target or a plateau, see :func:`_stops`) and one valid_curve."""
     cells = analysis.latest_records(records)
     cells = cells[(cells["kind"] == "accuracy") & (cells["task"] == "selective-copy")]
-    rows = []
-    for _, record in cells.iterrows():
-        config = record["model_config"] if isinstance(record["model_config"], dict) else {}
-        rows.append({"model": record["model"], "n_layers": config.get("n_layers"), "seq_len": record["seq_len"],
-                     "status": record["status"], "accuracy": record["accuracy"], "train_steps": record["train_steps"],
-                     "backend": record["backend"], "steps_to_target": record["steps_to_target"],
-                     "target_accuracy": record["target_accuracy"], "eval_every": record["eval_every"],
-                     "valid_curve": record["valid_curve"], "task_params": record["task_params"]})
-    frame = pd.DataFrame(rows, columns=["model", "n_layers", "seq_len", "status", "accuracy", "train_steps",
-                                        "backend", "steps_to_target", "target_accuracy", "eval_every",
-                                        "valid_curve", "task_params"])
+    if cells.empty:
+        return pd.DataFrame(columns=BY_LAYERS_COLUMNS)
+    cells = cells.assign(n_layers=cells["model_config"].map(lambda c: c.get("n_layers") if isinstance(c, dict)
+                                                             else None))
     out = []
-    for (model, layers, length), group in frame.groupby(["model", "n_layers", "seq_len"], sort=True):
+    for (model, layers, length), group in cells.groupby(["model", "n_layers", "seq_len"], sort=True):
         ok = group[group["status"] == "ok"]
         values = 100 * ok["accuracy"].astype(float)
+        stops, finished = _stops(ok)
+        budgets = pd.to_numeric(ok.get("max_steps", pd.Series(dtype=float)), errors="coerce").dropna()
         out.append({"model": model, "n_layers": int(layers), "seq_len": int(length), "n_ok": len(ok),
                     "status": analysis.group_status(group["status"]),
                     "accuracy": values.mean() if len(ok) else None,
                     "std": values.std(ddof=1) if len(ok) > 1 else None,
-                    "train_steps": ok["train_steps"].median() if len(ok) else None,
+                    "train_steps": _median(ok, "train_steps"), "max_steps": budgets.max() if len(budgets) else None,
                     "backend": analysis.join_distinct(group["backend"]),
-                    "steps_to_target": ok["steps_to_target"].median() if ok["steps_to_target"].notna().any() else None,
+                    "steps_to_target": _median(ok, "steps_to_target"),
+                    "seconds_to_target": _median(ok, "seconds_to_target"),
                     "target_accuracy": ok["target_accuracy"].max() if len(ok) else None,
                     "eval_every": ok["eval_every"].max() if len(ok) else None,
+                    "stop_reasons": stops, "finished": finished,
                     "valid_curve": ok["valid_curve"].iloc[0] if len(ok) else None,
                     "task_params": group["task_params"].iloc[0]})
-    return pd.DataFrame(out, columns=["model", "n_layers", "seq_len", "n_ok", "status", "accuracy", "std",
-                                      "train_steps", "backend", "steps_to_target", "target_accuracy", "eval_every",
-                                      "valid_curve", "task_params"])
+    return pd.DataFrame(out, columns=BY_LAYERS_COLUMNS)
+
+
+DEPTH_MODELS = ("mingru", "minlstm")
+DEPTH_BAR = 95.0  # percent: the paper's minRNNs are above it at 3 layers
+
+
+def _depth_trend(accuracies: list[float]) -> str:
+    """Whether accuracy grows with depth: ``grows`` when no extra layer lowers it by more than
+    :data:`ACCURACY_MIN_POINTS` and the deepest beats the shallowest by more than that; ``flat``
+    when every depth is within that of the others; else ``does not grow``."""
+    if max(accuracies) - min(accuracies) <= ACCURACY_MIN_POINTS:
+        return "flat"
+    steady = all(b >= a - ACCURACY_MIN_POINTS for a, b in zip(accuracies, accuracies[1:]))
+    return "grows" if steady and accuracies[-1] > accuracies[0] + ACCURACY_MIN_POINTS else "does not grow"
+
+
+def depth_effect(records: pd.DataFrame) -> list[dict]:
+    """Per minRNN (:data:`DEPTH_MODELS`): does the paper's depth effect hold at the run's scale?
+
+    From :func:`accuracy_by_layers` at the run's longest selective-copying length per depth:
+    ``depths`` (n_layers, accuracy %, stop reasons), ``trend`` (:func:`_depth_trend`, None with
+    fewer than two depths), ``bar_at_3`` (3-layer accuracy >= :data:`DEPTH_BAR`; None without a
+    3-layer cell), ``finished`` (every depth stopped on the target or a plateau: otherwise the
+    comparison is of undertrained models) and ``sentence``, all of it in words."""
+    measured = accuracy_by_layers(records)
+    published_by_layers = {(r["model"], r.get("n_layers")): r for r in published.load()["selective_copy"]["result"]}
+    out = []
+    for family in DEPTH_MODELS:
+        specs = candidate_specs(family, measured["model"])
+        rows = measured[(measured["model"] == specs[0]) & (measured["n_ok"] > 0)] if specs else measured.iloc[0:0]
+        deepest = rows.sort_values("seq_len").groupby("n_layers").tail(1).sort_values("n_layers")
+        if deepest.empty:
+            continue
+        depths = [(int(r.n_layers), float(r.accuracy), r.stop_reasons) for r in deepest.itertuples()]
+        trend = _depth_trend([a for _, a, _ in depths]) if len(depths) > 1 else None
+        three = [a for layers, a, _ in depths if layers == 3]
+        entry = {"model": specs[0], "seq_len": int(deepest["seq_len"].max()), "depths": depths, "trend": trend,
+                 "bar_at_3": (three[0] >= DEPTH_BAR) if three else None,
+                 "finished": bool(deepest["finished"].all()),
+                 "paper": published_by_layers.get((family, 3), {})}
+        entry["sentence"] = depth_sentence(entry)
+        out.append(entry)
+    return out
+
+
+def depth_sentence(entry: dict) -> str:
+    """:func:`depth_effect`'s verdict on one minRNN, in words."""
+    each = ", ".join(f"{layers} layer{'s' if layers > 1 else ''} {accuracy:.1f}% ({stops})"
+                     for layers, accuracy, stops in entry["depths"])
+    paper = entry["paper"]
+    quoted = f"{paper['value']} ± {paper['plus_minus']}" if paper.get("value") is not None else "not confirmed"
+    trend = {None: "one depth only: whether accuracy grows with depth cannot be said",
+             "grows": "accuracy grows with depth, as in the paper",
+             "flat": "accuracy is the same at every depth (within 1 point): no depth effect shows",
+             "does not grow": "accuracy does not grow with depth: the paper's depth effect does not hold"}[
+                 entry["trend"]]
+    bar = {None: "there is no 3-layer cell to hold to the paper's >= 95%",
+           True: f"at 3 layers it reaches >= {DEPTH_BAR:g}% as the paper's {quoted} does",
+           False: f"at 3 layers it stays below {DEPTH_BAR:g}% (the paper: {quoted})"}[entry["bar_at_3"]]
+    text = f"{entry['model']} at T={entry['seq_len']}: {each}; {trend}; {bar}."
+    if not entry["finished"]:
+        text += (" Not every cell stopped on the target or a plateau, so this compares undertrained models"
+                 " (or, where no stop is recorded, models of which it is not known whether they finished).")
+    return text
 
 
 def selective_copy_table(records: pd.DataFrame) -> pd.DataFrame:
@@ -210,6 +304,8 @@ def selective_copy_table(records: pd.DataFrame) -> pd.DataFrame:
                 differences.append(f"16 vs {params['num_data_tokens']} data tokens")
             if pd.notna(best["train_steps"]):
                 differences.append(f"400k vs {int(best['train_steps'])} steps")
+            if not best["finished"]:
+                differences.append(f"stopped: {best['stop_reasons']}")
             if analysis.is_fallback_backend(best["backend"]):
                 differences.append(f"{spec} ran {best['backend']}")
             row["why"] = "; ".join(differences)

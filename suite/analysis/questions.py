@@ -17,16 +17,48 @@ matching, train length, eval length), aggregated over seeds:
 - ``state_bytes``: the model's recurrent state (or KV cache) after
   ``train_len`` tokens, batch 1, float32 — the x axis of Zoology's
   "accuracy vs state size" figure.
+- how training ended (:data:`LEARNING_COLUMNS`, from the early-stopping fields
+  of :mod:`suite.measure.train`): ``stop_reasons`` (the distinct
+  ``stop_reason`` of the ok seeds, in :data:`STOP_REASONS` order),
+  ``n_stop_recorded`` (ok seeds that recorded one: older records did not),
+  ``rising_at`` (the budgets — ``max_steps``, ``time_budget`` — at which some
+  seed stopped while still rising, see :func:`rising_at_budget`),
+  ``still_rising`` (any seed), ``steps_trained`` and ``best_step`` (medians),
+  ``max_steps`` and ``time_budget_s`` (the largest budget of the seeds) with
+  the ``--set`` keys that govern them, and ``steps_to_target`` /
+  ``seconds_to_target``: medians over the seeds that reached
+  ``target_accuracy``, ``n_reached`` of them (seconds exclude evaluation).
 
 :func:`verdicts` — whether each family *solves* each task at each length, and
-what a failure means. A task is solved when the seed-mean accuracy is at
-least :data:`SOLVED_ACCURACY` (0.9). A family that does not solve it is only
-said to *fail* when the task's positive control (:data:`POSITIVE_CONTROLS`:
-the LSTM for state tracking, the transformer for recall) solved the same task
-at the same lengths under the same budget (same run, width or parameter
-matching, steps) and the family's own 95% interval stays below the bar;
-otherwise the result is *inconclusive*: the budget may simply have been too
-small for anyone, or the seeds disagree too much to tell.
+what a miss means. A task is solved when the seed-mean accuracy is at least
+:data:`SOLVED_ACCURACY` (0.9). A miss is, in this order:
+
+1. *undertrained* when any ok seed stopped at ``max_steps`` or at the time
+   budget while still rising: it was cut off while learning, so it says
+   nothing about the architecture; the row carries the ``--set`` line that
+   trains twice as long (``train_longer``);
+2. *inconclusive (no early stopping recorded)* when an ok seed has no
+   ``stop_reason`` (records from before early stopping): a fixed budget cannot
+   tell a failure from a slow learner;
+3. *inconclusive* when the seeds did not all stop on a plateau (e.g. they
+   reached a ``target_accuracy`` set below the bar, or stopped at max_steps
+   no longer rising before the plateau rule fired);
+4. the positive control's own row (:data:`POSITIVE_CONTROLS`: the LSTM for
+   state tracking, the transformer for recall) says every failure on the task
+   is inconclusive;
+5. *fails (plateaued; control solves)* only when the control solved the same
+   task at the same lengths under the same budget (same run, width or
+   parameter matching, steps) and the family's own 95% interval stays below
+   the bar; otherwise *inconclusive*: its interval reaches the bar, the
+   control was undertrained or did not solve, or no control ran.
+
+Extrapolation rows (``eval_len != train_len``) come from the same training as
+the in-distribution row, so they carry the same stop reasons.
+
+:func:`equal_compute_table` / :func:`compute_ratios` — steps and training
+seconds to the target validation accuracy per family, and how many times
+those of minGRU the transformer needed (the paper's "~2.5x more steps").
+:func:`filler_key_rates` — the measured MQAR regime the report warns about.
 """
 from __future__ import annotations
 
@@ -36,7 +68,8 @@ import math
 import pandas as pd
 
 from suite.analysis.stats import seed_interval
-from suite.analysis.tables import group_status, join_distinct, latest_records
+from suite.analysis.tables import (chance_levels, curve_points, group_status, is_flag_set, join_distinct,
+                                   latest_records)
 
 SOLVED_ACCURACY = 0.9
 
@@ -50,13 +83,76 @@ POSITIVE_CONTROLS = {**{task: "lstm" for task in STATE_TRACKING_TASKS},
 OUTCOME_KEYS = ("task", "task_variant", "model", "family", "d_model", "budget_width", "param_match", "train_len",
                 "eval_len")
 
+STOP_REASONS = ("target", "plateau", "max_steps", "time_budget")
+BUDGET_STOPS = {"max_steps": "max_steps", "time_budget": "the time budget"}  # stop_reason -> words
+DEFAULT_SET_KEYS = {"max_steps": "train_steps", "time_budget": "time_budget_s"}
+LEARNING_COLUMNS = ("stop_reasons", "n_stop_recorded", "rising_at", "still_rising", "steps_trained", "best_step",
+                    "max_steps", "max_steps_key", "time_budget_s", "time_budget_key", "target_accuracy",
+                    "steps_to_target", "seconds_to_target", "n_reached")
+
 
 def _config(value, name, default=None):
     return value.get(name, default) if isinstance(value, dict) else default
 
 
+def _present(value) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value)) and value is not pd.NA
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """``frame[name]``, or a column of None where the records never had the field."""
+    return frame[name] if name in frame else pd.Series([None] * len(frame), index=frame.index, dtype=object)
+
+
+def _numbers(frame: pd.DataFrame, name: str) -> pd.Series:
+    return pd.to_numeric(_column(frame, name), errors="coerce")
+
+
+def rising_at_budget(stop_reason, still_rising) -> bool:
+    """A seed cut off while learning: it stopped at ``max_steps`` or ``time_budget`` and its
+    validation accuracy was still rising (``still_rising`` True, or not recorded)."""
+    return stop_reason in BUDGET_STOPS and (not _present(still_rising) or is_flag_set(still_rising))
+
+
+def _seconds_to_target(record) -> float:
+    """The record's ``seconds_to_target``; for a record without it, the seconds of the first curve
+    point at or above the target, where the curve has seconds."""
+    seconds, target = record.get("seconds_to_target"), record.get("target_accuracy")
+    if _present(seconds):
+        return float(seconds)
+    if _present(target) and _present(record.get("steps_to_target")):
+        for _, point_s, accuracy in curve_points(record.get("valid_curve")):
+            if point_s is not None and accuracy >= target:
+                return float(point_s)
+    return math.nan
+
+
+def _learning_fields(ok: pd.DataFrame) -> dict:
+    """The :data:`LEARNING_COLUMNS` of one outcome, over its ok seeds (see the module docstring)."""
+    stops = [s if isinstance(s, str) and s else None for s in _column(ok, "stop_reason")]
+    recorded = [s for s in stops if s]
+    order = list(STOP_REASONS) + sorted(set(recorded) - set(STOP_REASONS))
+    rising = {s for s, r in zip(stops, _column(ok, "still_rising")) if rising_at_budget(s, r)}
+    budgets = _numbers(ok, "max_steps")
+    fallback = ok["train_config"].map(lambda c: _config(c, "steps")) if "train_config" in ok else budgets
+    budgets = budgets.fillna(pd.to_numeric(fallback, errors="coerce"))
+    reached = ok[_numbers(ok, "steps_to_target").notna()]
+    seconds = pd.Series([_seconds_to_target(r) for _, r in reached.iterrows()], dtype=float)
+    return dict(stop_reasons=", ".join(s for s in order if s in recorded), n_stop_recorded=len(recorded),
+                rising_at=", ".join(s for s in BUDGET_STOPS if s in rising),
+                still_rising=bool(_column(ok, "still_rising").map(is_flag_set).any()),
+                steps_trained=_numbers(ok, "steps_trained").median(), best_step=_numbers(ok, "best_step").median(),
+                max_steps=budgets.max(), max_steps_key=join_distinct(_column(ok, "max_steps_key")),
+                time_budget_s=_numbers(ok, "time_budget_s").max(),
+                time_budget_key=join_distinct(_column(ok, "time_budget_key")),
+                target_accuracy=_numbers(ok, "target_accuracy").max(),
+                steps_to_target=_numbers(reached, "steps_to_target").median(),
+                seconds_to_target=seconds.median(), n_reached=len(reached))
+
+
 def accuracy_records(records: pd.DataFrame) -> pd.DataFrame:
-    """Accuracy records with the grouping columns of :data:`OUTCOME_KEYS` filled in."""
+    """Accuracy records with the grouping columns of :data:`OUTCOME_KEYS` filled in, and
+    ``chance_accuracy`` the chance the report shows (:func:`suite.analysis.tables.chance_levels`)."""
     cells = latest_records(records)
     cells = cells[cells["kind"] == "accuracy"].copy()
     if cells.empty:
@@ -69,6 +165,7 @@ def accuracy_records(records: pd.DataFrame) -> pd.DataFrame:
                                                                                  cells["d_model"])]
     cells["train_len"] = cells["train_len"].fillna(cells["seq_len"])
     cells["eval_len"] = cells["eval_len"].fillna(cells["train_len"])
+    cells["chance_accuracy"] = chance_levels(cells)
     return cells
 
 
@@ -77,7 +174,7 @@ def outcome_table(records: pd.DataFrame) -> pd.DataFrame:
     cells = accuracy_records(records)
     rows = []
     if cells.empty:
-        return pd.DataFrame(columns=list(OUTCOME_KEYS))
+        return pd.DataFrame(columns=list(OUTCOME_KEYS) + list(LEARNING_COLUMNS))
     for key, group in cells.groupby(list(OUTCOME_KEYS), sort=True, dropna=False):
         ok = group[group["status"] == "ok"]
         row = dict(zip(OUTCOME_KEYS, key))
@@ -95,7 +192,7 @@ def outcome_table(records: pd.DataFrame) -> pd.DataFrame:
                    lr=join_distinct(ok["lr"].map(lambda v: f"{v:g}" if pd.notna(v) else None)),
                    seeds=", ".join(str(int(s)) for s in sorted(ok["seed"].dropna().unique())),
                    backend=join_distinct(ok["backend"]), positional_encoding=join_distinct(ok["positional_encoding"]),
-                   status=group_status(group["status"]))
+                   status=group_status(group["status"]), **_learning_fields(ok))
         rows.append(row)
     table = pd.DataFrame(rows)
     # state size is that after train_len tokens: take it from the in-distribution rows of the same cell
@@ -106,43 +203,112 @@ def outcome_table(records: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _split(text) -> list[str]:
+    return [part for part in str(text).split(", ") if part] if isinstance(text, str) else []
+
+
+def _whole(value: float) -> str:
+    return f"{int(value)}" if float(value).is_integer() else f"{value:g}"
+
+
+def train_longer(row) -> str:
+    """The ``--set`` assignment(s) that train an undertrained outcome twice as long: twice the
+    recorded ``max_steps`` under ``max_steps_key`` and/or twice ``time_budget_s`` under
+    ``time_budget_key``, for each budget some seed was still rising at; ``""`` for none."""
+    parts = []
+    for budget, value_column, key_column in (("max_steps", "max_steps", "max_steps_key"),
+                                             ("time_budget", "time_budget_s", "time_budget_key")):
+        value = row.get(value_column)
+        if budget in _split(row.get("rising_at")) and _present(value):
+            key = (_split(row.get(key_column)) or [DEFAULT_SET_KEYS[budget]])[0]
+            parts.append(f"--set {key}={_whole(2 * float(value))}")
+    return " ".join(parts)
+
+
+def _own_miss(row) -> str | None:
+    """Rules 1-3 of the module docstring: what a miss says about the family's own training
+    (None: every seed plateaued, so the control decides)."""
+    rising = _split(row.get("rising_at"))
+    if rising:
+        return f"undertrained (still rising at {' and at '.join(BUDGET_STOPS[b] for b in rising)})"
+    recorded = row.get("n_stop_recorded")
+    if not _present(recorded) or recorded < row["n_ok"]:
+        return "inconclusive (no early stopping recorded)"
+    stops = _split(row.get("stop_reasons"))
+    if stops == ["target"]:
+        target = row.get("target_accuracy")
+        return f"inconclusive (stopped at its target accuracy{f' {target:g}' if _present(target) else ''}, " \
+               "below the bar)"
+    if stops != ["plateau"]:
+        return f"inconclusive (stopped on {' and '.join(stops)}: not a plateau)"
+    return None
+
+
+def _control_rows(table: pd.DataFrame, row, control) -> pd.DataFrame:
+    same = table[table["family"] == control]
+    for column in ("task", "task_variant", "budget_width", "param_match", "train_len", "eval_len"):
+        same = same[same[column] == row[column]]
+    return same
+
+
+def _verdict(row, control, same: pd.DataFrame) -> str:
+    control_acc = same["accuracy"].max() if len(same) else math.nan
+    if row["n_ok"] == 0:
+        return f"not run ok ({row['status']})"
+    if row["solved"]:
+        return "solved"
+    own = _own_miss(row)
+    if own is not None:
+        return own
+    if row["family"] == control:
+        return "control fails (plateaued): failures on this task are inconclusive"
+    if control is None or not len(same) or math.isnan(control_acc):
+        return "inconclusive (no control run)"
+    if control_acc >= SOLVED_ACCURACY:
+        if row.get("accuracy_ci_high", 0.0) >= SOLVED_ACCURACY:
+            return "inconclusive (its 95% interval reaches the bar)"
+        return "fails (plateaued; control solves)"
+    if same["undertrained"].any():
+        return "inconclusive (control undertrained)"
+    return "inconclusive (control did not solve)"
+
+
 def verdicts(outcomes: pd.DataFrame) -> pd.DataFrame:
-    """``outcomes`` with ``solved`` (bool), ``control`` (the task's positive control family),
-    ``control_accuracy`` and ``verdict``: ``solved``, ``fails (control solves)``,
-    ``inconclusive (its 95% interval reaches the bar)``, ``inconclusive (control did not solve)``, ``inconclusive (no control run)``, or
-    ``control fails: every failure on this task is inconclusive`` (the control's own row)."""
+    """``outcomes`` with ``solved`` (bool), ``undertrained`` (bool: a miss some seed of which was
+    still rising at a budget), ``train_longer`` (:func:`train_longer`), ``control`` (the task's
+    positive control family), ``control_accuracy`` and ``verdict`` (the rules of the module
+    docstring): ``solved``, ``fails (plateaued; control solves)``, ``undertrained (still rising at
+    max_steps)`` / ``(... at the time budget)``, ``inconclusive (...)`` with its reason,
+    ``control fails (plateaued): ...`` (the control's own row) or ``not run ok (status)``."""
     if outcomes.empty:
-        return outcomes.assign(solved=[], control=[], control_accuracy=[], verdict=[])
+        return outcomes.assign(solved=[], undertrained=[], train_longer=[], control=[], control_accuracy=[],
+                               verdict=[])
     table = outcomes.copy()
     table["solved"] = table["accuracy"] >= SOLVED_ACCURACY
-    budget = ["task", "task_variant", "budget_width", "param_match", "train_len", "eval_len"]
+    rising = table["rising_at"] if "rising_at" in table else pd.Series("", index=table.index)
+    table["undertrained"] = ~table["solved"] & (table["n_ok"] > 0) & rising.map(lambda r: bool(_split(r)))
+    table["train_longer"] = [train_longer(row) if under else "" for (_, row), under
+                             in zip(table.iterrows(), table["undertrained"])]
     controls, control_accuracy, verdict = [], [], []
     for _, row in table.iterrows():
         control = POSITIVE_CONTROLS.get(row["task"])
+        same = _control_rows(table, row, control)
         controls.append(control)
-        same = table[(table["family"] == control)]
-        for column in budget:
-            same = same[same[column] == row[column]]
-        control_acc = same["accuracy"].max() if len(same) else math.nan
-        control_accuracy.append(control_acc)
-        if row["n_ok"] == 0:
-            verdict.append(f"not run ok ({row['status']})")
-        elif row["solved"]:
-            verdict.append("solved")
-        elif row["family"] == control:
-            verdict.append("control fails: failures on this task are inconclusive")
-        elif control is None or not len(same) or math.isnan(control_acc):
-            verdict.append("inconclusive (no control run)")
-        elif control_acc >= SOLVED_ACCURACY and row.get("accuracy_ci_high", 0.0) >= SOLVED_ACCURACY:
-            verdict.append("inconclusive (its 95% interval reaches the bar)")
-        elif control_acc >= SOLVED_ACCURACY:
-            verdict.append("fails (control solves)")
-        else:
-            verdict.append("inconclusive (control did not solve)")
+        control_accuracy.append(same["accuracy"].max() if len(same) else math.nan)
+        verdict.append(_verdict(row, control, same))
     table["control"] = controls
     table["control_accuracy"] = control_accuracy
     table["verdict"] = verdict
     return table
+
+
+def verdict_kind(verdict: str) -> str:
+    """The verdict's kind: ``solved``, ``fails``, ``undertrained``, ``inconclusive``, ``control fails``
+    or ``not run ok`` (how the report groups and styles verdicts)."""
+    for kind in ("solved", "fails", "undertrained", "control fails", "not run ok"):
+        if str(verdict).startswith(kind):
+            return kind
+    return "inconclusive"
 
 
 def matching_used(records: pd.DataFrame) -> str:
@@ -151,3 +317,82 @@ def matching_used(records: pd.DataFrame) -> str:
     if cells.empty:
         return "none (no accuracy cells)"
     return ", ".join(sorted({str(value) for value in cells["param_match"]}))
+
+
+# --------------------------------------------------------------------------- equal compute
+COMPUTE_KEYS = ("task", "task_variant", "train_len", "budget_width", "param_match")
+COMPUTE_COLUMNS = COMPUTE_KEYS + ("model", "family", "target_accuracy", "n_ok", "n_reached", "steps_to_target",
+                                  "seconds_to_target", "steps_trained", "max_steps", "stop_reasons")
+
+
+def equal_compute_table(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Steps and training seconds to the target validation accuracy per model, at the training
+    length, for every outcome whose cells had a ``target_accuracy``: medians over the seeds that
+    reached it (``n_reached`` of ``n_ok``), NaN when none did."""
+    if outcomes.empty or "target_accuracy" not in outcomes:
+        return pd.DataFrame(columns=list(COMPUTE_COLUMNS))
+    rows = outcomes[(outcomes["eval_len"] == outcomes["train_len"]) & outcomes["target_accuracy"].notna()
+                    & (outcomes["n_ok"] > 0)]
+    return rows.reindex(columns=list(COMPUTE_COLUMNS)).sort_values(list(COMPUTE_KEYS) + ["model"]).reset_index(
+        drop=True)
+
+
+def _family_row(group: pd.DataFrame, family: str):
+    """The group's row of ``family``: its plain spec (``mingru``) when it ran, else its first spec."""
+    mine = group[group["family"] == family].sort_values("model")
+    if mine.empty:
+        return None
+    plain = mine[mine["model"] == family]
+    return (plain if len(plain) else mine).iloc[0]
+
+
+def compute_ratios(table: pd.DataFrame, family: str = "transformer", reference: str = "mingru") -> list[dict]:
+    """Per group of :data:`COMPUTE_KEYS` of :func:`equal_compute_table`: ``family``'s median steps
+    and seconds to the target over ``reference``'s (``steps_ratio``, ``seconds_ratio``; NaN where
+    they cannot be taken), both rows, and ``missing``: why the ratio cannot be said (``"no
+    reference"``/``"no family"`` when one did not run, ``"never reached"`` when one reached the
+    target in no seed), else None. ``seconds_ratio`` is NaN where seconds were not recorded."""
+    out = []
+    for key, group in table.groupby(list(COMPUTE_KEYS), sort=True, dropna=False):
+        mine, theirs = _family_row(group, family), _family_row(group, reference)
+        entry = dict(zip(COMPUTE_KEYS, key), target_accuracy=group["target_accuracy"].max(), family=family,
+                     reference=reference, family_row=mine, reference_row=theirs, steps_ratio=math.nan,
+                     seconds_ratio=math.nan, missing=None)
+        if mine is None and theirs is None:
+            continue
+        if mine is None or theirs is None:
+            entry["missing"] = "no family" if mine is None else "no reference"
+        elif not (mine["n_reached"] and theirs["n_reached"]):
+            entry["missing"] = "never reached"
+        else:
+            entry["steps_ratio"] = mine["steps_to_target"] / theirs["steps_to_target"]
+            if _present(mine["seconds_to_target"]) and _present(theirs["seconds_to_target"]) \
+                    and theirs["seconds_to_target"] > 0:
+                entry["seconds_ratio"] = mine["seconds_to_target"] / theirs["seconds_to_target"]
+        out.append(entry)
+    return out
+
+
+# --------------------------------------------------------------------------- task regimes
+FILLER_KEY_RATE_LIMIT = 0.05  # MQAR: above this, the task is not the one published numbers measure
+ZOOLOGY_VOCAB_SIZE, ZOOLOGY_FILLER_KEY_RATE = 8192, 0.006
+
+
+def filler_key_rates(records: pd.DataFrame) -> list[dict]:
+    """MQAR's regime per vocabulary size: the mean measured ``task_diagnostics.key_in_filler_rate``
+    (the fraction of queries whose key also occurs in the filler tokens, so a model cannot tell the
+    key-value pair from noise by the key alone) over the ok records that measured it, and its range,
+    for every vocabulary where some record exceeds :data:`FILLER_KEY_RATE_LIMIT`."""
+    cells = accuracy_records(records)
+    if cells.empty or "task_diagnostics" not in cells:
+        return []
+    cells = cells[(cells["task"] == "mqar") & (cells["status"] == "ok")]
+    rates = [(_config(params, "vocab_size"), _config(facts, "key_in_filler_rate"))
+             for params, facts in zip(cells["task_params"], cells["task_diagnostics"])]
+    by_vocab: dict = {}
+    for vocab, rate in rates:
+        if isinstance(rate, (int, float)) and _present(rate):
+            by_vocab.setdefault(vocab, []).append(float(rate))
+    return [{"task": "mqar", "vocab_size": vocab, "rate": sum(values) / len(values), "low": min(values),
+             "high": max(values)} for vocab, values in sorted(by_vocab.items(), key=lambda item: str(item[0]))
+            if max(values) > FILLER_KEY_RATE_LIMIT]

@@ -55,9 +55,10 @@ def load_results(path) -> pd.DataFrame:
         warnings.warn(f"{file}: records of schema_version {newer} are newer than this code "
                       f"({SCHEMA_VERSION}); some fields may be misread", stacklevel=2)
     frame = pd.DataFrame.from_records(records)
-    for field in ALL_FIELDS:
-        if field not in frame.columns:
-            frame[field] = None
+    missing = [field for field in ALL_FIELDS if field not in frame.columns]
+    if missing:  # added at once: one column at a time fragments the frame
+        frame = pd.concat([frame, pd.DataFrame({field: [None] * len(frame) for field in missing},
+                                               index=frame.index, dtype=object)], axis=1)
     for field in NUMERIC_FIELDS:
         frame[field] = pd.to_numeric(frame[field], errors="coerce")
     return frame
@@ -96,6 +97,34 @@ def join_distinct(values) -> str:
     return ", ".join(str(v) for v in seen)
 
 
+def curve_points(curve) -> list[tuple[float, float | None, float]]:
+    """``valid_curve`` as ``(step, train seconds or None, validation accuracy)`` triples: entries are
+    ``[step, seconds, accuracy]`` since early stopping, ``[step, accuracy]`` before (no seconds)."""
+    points = []
+    for entry in curve if isinstance(curve, (list, tuple)) else ():
+        if isinstance(entry, (list, tuple)) and len(entry) == 3:
+            points.append((entry[0], entry[1], entry[2]))
+        elif isinstance(entry, (list, tuple)) and len(entry) == 2:
+            points.append((entry[0], None, entry[1]))
+    return points
+
+
+def chance_levels(cells: pd.DataFrame) -> pd.Series:
+    """Per record, the chance accuracy the report shows: the majority-class rate measured on the
+    task's test batches where the record's ``task_diagnostics`` has one (``majority_class_rate``,
+    e.g. ListOps, whose answers are far from uniform: always answering the most frequent class
+    scores this), else the task's own ``chance_accuracy``."""
+    def measured(facts):
+        rate = facts.get("majority_class_rate") if isinstance(facts, dict) else None
+        return float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else math.nan
+    chance = pd.to_numeric(cells["chance_accuracy"], errors="coerce") if "chance_accuracy" in cells \
+        else pd.Series(math.nan, index=cells.index)
+    if "task_diagnostics" not in cells:
+        return chance
+    majority = cells["task_diagnostics"].map(measured)
+    return majority.where(majority.notna(), chance)
+
+
 def _first_error(group: pd.DataFrame):
     errors = group.loc[group["status"] != "ok", "error"].dropna()
     return errors.iloc[0] if len(errors) else None
@@ -120,7 +149,8 @@ def accuracy_table(records: pd.DataFrame) -> pd.DataFrame:
     seeds", clipped to [0, 1]); with one ok seed it is that record's Wilson 95%
     interval over scored tokens (recomputed from ``accuracy`` and ``n_scored``
     when the record lacks it; ``ci_method`` "wilson", or "one seed" when neither
-    is there). See :func:`suite.analysis.stats.seed_interval`.
+    is there). See :func:`suite.analysis.stats.seed_interval`. ``chance_accuracy``
+    is :func:`chance_levels` (a measured majority class where there is one).
     """
     cells = latest_records(records)
     cells = cells[(cells["kind"] == "accuracy") & (cells["eval_len"].isna() | (cells["eval_len"] == cells["seq_len"]))]
@@ -130,7 +160,7 @@ def accuracy_table(records: pd.DataFrame) -> pd.DataFrame:
         row = dict(model=model, task=task, seq_len=seq_len, status=group_status(group["status"]),
                    n_runs=len(group), n_ok=len(ok), accuracy=math.nan, accuracy_ci_low=math.nan,
                    accuracy_ci_high=math.nan, ci_method=None,
-                   chance_accuracy=group["chance_accuracy"].dropna().mean(),
+                   chance_accuracy=chance_levels(group).dropna().mean(),
                    seq_accuracy=ok["seq_accuracy"].mean(), final_loss=ok["final_loss"].mean(),
                    params=group["params"].dropna().max(), backend=join_distinct(group["backend"]),
                    error=_first_error(group))
@@ -297,7 +327,7 @@ def fallback_models(records: pd.DataFrame, manifest_backends: dict | None = None
     return found
 
 
-__all__ = ["load_results", "records_path", "latest_records", "group_status",
+__all__ = ["load_results", "records_path", "latest_records", "group_status", "chance_levels", "curve_points",
            "is_fallback_backend", "accuracy_table", "perf_table", "summary_table", "status_counts",
            "not_ok_cells", "fallback_models", "join_distinct"]
 

@@ -1,5 +1,6 @@
 """Write one self-contained HTML report of a run: header and provenance, a
-headline, accuracy heatmaps and curves, the accuracy/throughput Pareto plot,
+headline, accuracy heatmaps and curves, the verdicts and equal-compute tables
+(steps and seconds to the target), the accuracy/throughput Pareto plot,
 throughput / decode latency / memory plots, and tables of the summary, of every
 cell that did not finish ok and of every record.
 
@@ -27,6 +28,7 @@ from suite.report import plots
 from suite.report.format import (NO_VALUE, Cell, _missing, cells, distinct, format_accuracy, format_bytes,
                                  format_count, format_length, format_number, format_rate, text_of, timed_cell,
                                  value_cell)
+from suite.report.questions import regime_notes
 from suite.report.template import render, render_page, section
 
 
@@ -154,6 +156,7 @@ ACCURACY_HEADERS = ["model", "seq_len", "status", "accuracy", "95% CI", "CI meth
 
 def accuracy_section(inputs):
     accuracy = analysis.accuracy_table(inputs.records)
+    notes = regime_notes(inputs.records)
     tasks = []
     for task in sorted(accuracy["task"].dropna().astype(str).unique()):
         rows_of_task = accuracy[accuracy["task"] == task]
@@ -168,7 +171,8 @@ def accuracy_section(inputs):
                  row["backend"], Cell(text_of(row["error"]), "error")]
                 for _, row in rows_of_task.iterrows()]
         tasks.append({"name": task, "chance": "unknown" if math.isnan(chance) else f"{chance:.3g}",
-                      "png": plots.accuracy_heatmap(accuracy, task), "rows": cells(rows)})
+                      "png": plots.accuracy_heatmap(accuracy, task), "rows": cells(rows),
+                      "notes": notes.get(task, [])})
     return section("accuracy", "Accuracy", "accuracy.html.j2", tasks=tasks, headers=ACCURACY_HEADERS)
 
 
@@ -275,13 +279,14 @@ def provenance_section(inputs):
 # --------------------------------------------------------------------------- entry point
 def _builders() -> list:
     from suite.report import sections
+    from suite.report.compute import compute_section
     from suite.report.paper import paper_section
     from suite.report.questions import questions_report_section
     from suite.report.speed import speed_section
 
     return [("headline", sections.headline_section), ("status", status_section), ("summary", summary_section),
             ("accuracy", accuracy_section), ("accuracy-curves", sections.accuracy_curves_section),
-            ("questions", questions_report_section),
+            ("questions", questions_report_section), ("compute", compute_section),
             ("pareto", sections.pareto_section), ("paper", paper_section), ("speed", speed_section),
             ("perf", perf_section), ("not-ok", not_ok_section),
             ("records", sections.records_section), ("provenance", provenance_section)]

@@ -3,10 +3,12 @@
 Feng et al. 2024's published numbers (:mod:`suite.analysis.published`) overlaid on what
 the run measured: speed-up vs length (log-log, the paper's points as black
 crosses), memory ratios, the selective-copying table beside the paper's and the
-Mamba paper's, steps to the target validation accuracy with the curves behind
-them, energy per token, and the published Shakespeare numbers (no such task
-here). Each row says agrees / disagrees / not measured here and why; the rules
-are in :mod:`suite.analysis.paper`.
+Mamba paper's, whether the paper's depth effect holds (one sentence per minRNN,
+:func:`suite.analysis.paper.depth_effect`), steps to the target validation
+accuracy with the curves behind them and how each cell stopped, energy per
+token, and the published Shakespeare numbers (no such task here). Each row says
+agrees / disagrees / not measured here and why; the rules are in
+:mod:`suite.analysis.paper`.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from matplotlib.figure import Figure
 
 from suite.analysis import paper
 from suite.analysis import published
+from suite.analysis.tables import curve_points
 from suite.report.format import NO_VALUE, NOISY_MARK, Cell, _missing, cells
 from suite.report.plots import STYLE, figure_to_png_base64, model_palette, ring_noisy
 from suite.report.template import section
@@ -77,8 +80,8 @@ def steps_figure(accuracy: pd.DataFrame) -> str | None:
         for index, layers in enumerate(panels):
             axes = figure.add_subplot(1, len(panels), index + 1)
             for row in curves[curves["n_layers"] == layers].itertuples():
-                steps, values = zip(*row.valid_curve)
-                axes.plot(steps, values, color=palette[row.model], label=row.model)
+                points = curve_points(row.valid_curve)  # [step, seconds, accuracy] or older [step, accuracy]
+                axes.plot([p[0] for p in points], [p[2] for p in points], color=palette[row.model], label=row.model)
             target = curves["target_accuracy"].dropna()
             if len(target):
                 axes.axhline(float(target.iloc[0]), color="black", linestyle="--", linewidth=1, label="target")
@@ -101,7 +104,8 @@ def steps_rows(accuracy: pd.DataFrame) -> list[list[str]]:
         reached = (f"step {int(row.steps_to_target)}" if pd.notna(row.steps_to_target)
                    else f"not within {_number(row.train_steps, '.0f')} steps")
         rows.append([row.model, str(row.n_layers), _number(row.target_accuracy, ".0%"),
-                     _number(row.eval_every, ".0f"), reached, _number(ratio, ".2f", "x")])
+                     _number(row.eval_every, ".0f"), reached, _number(row.seconds_to_target, ".3g", " s"),
+                     row.stop_reasons or NO_VALUE, _number(ratio, ".2f", "x")])
     return rows
 
 
@@ -141,6 +145,7 @@ def paper_section(inputs):
                    memory_setting=f'{data["memory"]["hardware"]}, {data["memory"]["setting"]}',
                    memory_rows=cells(memory_rows),
                    copy_setting=data["selective_copy"]["setting"], copy_rows=cells(copy_rows),
+                   depth=[entry["sentence"] for entry in paper.depth_effect(records)],
                    steps_png=steps_figure(accuracy), steps_rows=cells(steps_rows(accuracy)) if len(accuracy) else [],
                    energy_rows=cells(energy_rows), shakespeare_setting=shakespeare["setting"],
                    shakespeare_rows=cells(shakespeare_rows),

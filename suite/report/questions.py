@@ -1,6 +1,11 @@
 """Report sections for the questions of :mod:`suite.analysis.questions`: length
 extrapolation, recall vs state size, and which families solve which task
-(with the positive control that makes a failure a failure).
+(with the positive control that makes a failure a failure, how each training
+stopped, and the undertrained misses listed apart from failures with the
+``--set`` line that trains them twice as long), the verdict summary of the
+headline (:func:`headline_verdicts`) and the notes on a task's measured regime
+(:func:`regime_notes`: MQAR keys recurring in the filler, ListOps's majority
+class) shown under its results.
 
 Each function takes the records DataFrame and returns a figure (base64 PNG, or
 ``None`` when the run has nothing to draw), table rows, or the section's body
@@ -128,21 +133,43 @@ def _format(value, digits=3) -> str:
 
 
 VERDICT_HEADERS = ["task", "variant", "model", "d_model", "train len", "eval len", "seeds", "accuracy", "95% CI",
-                   "last-position accuracy", "lr", "control", "control accuracy", "verdict"]
+                   "last-position accuracy", "lr", "stopped", "steps (of max)", "control", "control accuracy",
+                   "verdict", "train longer"]
+VERDICT_CSS = {"fails": "status", "not run ok": "status", "undertrained": "undertrained"}
 
 
-def verdict_rows(records: pd.DataFrame) -> list[list[Cell]]:
-    """Which family solves which task at which length, with the control's accuracy and the verdict:
-    one row of cells per outcome, every cell of a failed or not-run row styled as a status."""
+def _stopped(row) -> str:
+    """How training ended, over the seeds: the stop reasons, and whether a seed was still rising."""
+    reasons = row.get("stop_reasons") or "not recorded"
+    return reasons + ("; still rising" if row.get("still_rising") else "")
+
+
+def _steps(row) -> str:
+    trained, budget = row.get("steps_trained"), row.get("max_steps")
+    if _missing(trained):
+        return NO_VALUE
+    return f"{_int(trained)}" + ("" if _missing(budget) else f" / {_int(budget)}")
+
+
+def verdict_table(records: pd.DataFrame) -> pd.DataFrame:
+    """:func:`suite.analysis.questions.verdicts` of the run's outcomes, in the report's order."""
     table = questions.verdicts(questions.outcome_table(records))
+    return table.sort_values(["task", "task_variant", "train_len", "eval_len", "model"]) if len(table) else table
+
+
+def verdict_rows(table: pd.DataFrame) -> list[list[Cell]]:
+    """Which family solves which task at which length, with how training ended, the control's
+    accuracy, the verdict and the ``--set`` line that trains an undertrained family longer: one row
+    of cells per outcome; a failed or not-run row is styled as a status, an undertrained one apart."""
     rows = []
-    for _, row in table.sort_values(["task", "task_variant", "train_len", "eval_len", "model"]).iterrows():
+    for _, row in table.iterrows():
         interval = (NO_VALUE if pd.isna(row["accuracy_ci_low"]) else
                     f"[{row['accuracy_ci_low']:.3f}, {row['accuracy_ci_high']:.3f}] ({row['ci_method']})")
         values = [row["task"], row["task_variant"], row["model"], row["d_model"], row["train_len"], row["eval_len"],
                   row["seeds"], _format(row["accuracy"]), interval, _format(row["last_accuracy"]), row["lr"],
-                  row["control"] or NO_VALUE, _format(row["control_accuracy"]), row["verdict"]]
-        css = "status" if str(row["verdict"]).startswith(("fails", "not run")) else ""
+                  _stopped(row), _steps(row), row["control"] or NO_VALUE, _format(row["control_accuracy"]),
+                  row["verdict"], row["train_longer"] or ""]
+        css = VERDICT_CSS.get(questions.verdict_kind(row["verdict"]), "")
         rows.append([Cell(str(_int(value)), css) for value in values])
     return rows
 
@@ -151,18 +178,90 @@ def _int(value):
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def undertrained_items(table: pd.DataFrame) -> list[dict]:
+    """One entry per undertrained training (its extrapolation rows share it): model, task, lengths,
+    the verdict and the ``--set`` line that trains twice as long."""
+    items = {}
+    if table.empty:
+        return []
+    for _, row in table[table["undertrained"]].iterrows():
+        key = (row["task"], row["task_variant"], row["model"], row["d_model"], row["train_len"])
+        items.setdefault(key, {"model": row["model"], "task": row["task"], "train_len": _int(row["train_len"]),
+                               "d_model": _int(row["d_model"]), "verdict": row["verdict"],
+                               "set": row["train_longer"] or "(no budget recorded)"})
+    return list(items.values())
+
+
+def headline_verdicts(records: pd.DataFrame) -> list[dict]:
+    """Per (task, training length), at the training length: the models of each verdict kind
+    (solved, fails, undertrained, inconclusive ...), for the report's headline."""
+    table = verdict_table(records)
+    if table.empty:
+        return []
+    table = table[table["eval_len"] == table["train_len"]]
+    out = []
+    for (task, train_len), group in table.groupby(["task", "train_len"], sort=True):
+        kinds, sets = {}, {}
+        for _, row in group.iterrows():
+            kind = questions.verdict_kind(row["verdict"])
+            entry = kinds.setdefault(kind, [])
+            if row["model"] not in entry:
+                entry.append(row["model"])
+            if row["train_longer"] and row["train_longer"] not in sets.setdefault(kind, []):
+                sets[kind].append(row["train_longer"])
+        order = ("solved", "fails", "undertrained", "inconclusive", "control fails", "not run ok")
+        out.append({"task": task, "train_len": _int(train_len),
+                    "kinds": [{"kind": kind, "models": ", ".join(kinds[kind]), "css": VERDICT_CSS.get(kind, ""),
+                               "sets": sets.get(kind, [])} for kind in order if kind in kinds]})
+    return out
+
+
+def regime_notes(records: pd.DataFrame) -> dict:
+    """task -> the notes the report shows under its results: MQAR where keys recur in the filler
+    (:func:`suite.analysis.questions.filler_key_rates`), ListOps's measured majority class."""
+    notes: dict = {}
+    for fact in questions.filler_key_rates(records):
+        rate = _percent(fact["rate"]) if fact["high"] - fact["low"] < 0.005 else \
+            f"{_percent(fact['low'])}-{_percent(fact['high'])}"
+        notes.setdefault(fact["task"], []).append(
+            f"keys recur in the filler in {rate} of queries at vocabulary {fact['vocab_size']} (Zoology's regime, "
+            f"V = {questions.ZOOLOGY_VOCAB_SIZE}: {_percent(questions.ZOOLOGY_FILLER_KEY_RATE)}): not comparable "
+            "with published MQAR")
+    cells = questions.accuracy_records(records)
+    if len(cells) and "task_diagnostics" in cells:
+        for task, group in cells.groupby("task"):
+            rates = [facts["majority_class_rate"] for facts in group["task_diagnostics"]
+                     if isinstance(facts, dict) and isinstance(facts.get("majority_class_rate"), (int, float))]
+            if rates:
+                notes.setdefault(task, []).append(
+                    f"chance is the measured majority class: {_percent(min(rates))}"
+                    + ("" if max(rates) - min(rates) < 0.005 else f"-{_percent(max(rates))}")
+                    + " of test answers are the most frequent one (the task's uniform chance would understate it)")
+    return notes
+
+
+def _percent(fraction: float) -> str:
+    return f"{100 * fraction:.2g}%"
+
+
 def questions_section(records: pd.DataFrame) -> str:
     """The section's body (rendered by ``templates/questions.html.j2``, which escapes every value):
-    verdicts, extrapolation figure, recall vs state figure (whichever apply); ``""`` when the run
-    has no accuracy cells."""
+    undertrained trainings with the line that trains them longer, task-regime notes, verdicts,
+    extrapolation figure, recall vs state figure (whichever apply); ``""`` when the run has no
+    accuracy cells."""
     if questions.outcome_table(records).empty:
         return ""
+    table = verdict_table(records)
     figures = [{"title": title, "png": png, "alt": alt} for title, png, alt in (
         ("Length extrapolation", extrapolation_figure(records), "accuracy vs evaluation length"),
         ("Recall vs state size", recall_state_figure(records), "MQAR accuracy vs state bytes")) if png]
     return render("questions.html.j2", solved=f"{questions.SOLVED_ACCURACY:g}",
-                  matching=questions.matching_used(records), headers=VERDICT_HEADERS, rows=verdict_rows(records),
-                  figures=figures)
+                  matching=questions.matching_used(records), headers=VERDICT_HEADERS, rows=verdict_rows(table),
+                  undertrained=undertrained_items(table), notes=regime_notes(records), figures=figures)
 
 
 def questions_report_section(inputs):

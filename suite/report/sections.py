@@ -1,4 +1,5 @@
-"""Report sections added on top of the per-run tables: the headline summary,
+"""Report sections added on top of the per-run tables: the headline summary (with the
+verdicts of :mod:`suite.analysis.questions`: solved, fails, undertrained, inconclusive),
 accuracy-vs-length curves, the accuracy/throughput Pareto plot and the full
 sortable table of records. Each builder takes :class:`suite.report.html.ReportInputs`
 and returns a :class:`suite.report.template.Section` (rendered by a jinja2
@@ -11,6 +12,7 @@ from markupsafe import Markup
 
 from suite.analysis import tables as analysis
 from suite.report import plots
+from suite.report.questions import headline_verdicts
 from suite.report.template import section
 
 RECORD_COLUMNS = ("kind", "model", "backend", "task", "seq_len", "batch_size", "seed", "status", "accuracy",
@@ -41,7 +43,7 @@ def headline_section(inputs):
     fastest = best_rows(perf, ["seq_len", "batch_size"], "train_tokens_per_s")
     quickest_decode = best_rows(perf, ["seq_len", "batch_size"], "decode_ms_per_token", highest=False)
     return section("headline", "Headline", "headline.html.j2", best_accuracy=best_accuracy, chance=chance,
-                   fastest=fastest, quickest_decode=quickest_decode)
+                   verdicts=headline_verdicts(inputs.records), fastest=fastest, quickest_decode=quickest_decode)
 
 
 def accuracy_curves_section(inputs):

@@ -20,34 +20,23 @@ from suite.report import write_report
 from suite.records.store import RecordWriter
 
 
-def test_steps_to_target_is_the_first_evaluation_at_or_above_it():
-    curve = [[25, 0.2], [50, 0.89], [75, 0.9], [100, 0.5], [125, 0.95]]
-    assert train.steps_to_target(curve, 0.9) == 75
-    assert train.steps_to_target(curve, 0.96) is None
-    assert train.steps_to_target([], 0.5) is None
-
-
 def _train(eval_every):
     torch.manual_seed(0)
     model = build_model("mingru", vocab_size=16, d_model=8, n_layers=1, mlp_mult=0)
     task = get_task("selective-copy", vocab_size=16, num_data_tokens=2)
     config = {"steps": 6, "lr": 1e-2, "weight_decay": 0.0, "warmup_steps": 2, "grad_clip": 1.0,
-              "eval_batches": 1, "eval_batch_size": 4, "dtype": "float32"}
-    if eval_every:
-        config.update(target_accuracy=0.0, eval_every=eval_every, curve_batches=1)
-    metrics = train.train(model, task, 8, 4, 0, config, "cpu")
-    return model, metrics
+              "eval_batches": 1, "eval_batch_size": 4, "dtype": "float32", "target_accuracy": 0.0,
+              "eval_every": eval_every, "curve_batches": 1}
+    return train.train(model, task, 8, 4, 0, config, "cpu")
 
 
-def test_validation_curve_does_not_change_training():
-    plain, plain_metrics = _train(0)
-    curved, metrics = _train(2)
-    for a, b in zip(plain.state_dict().values(), curved.state_dict().values()):
-        assert torch.equal(a, b)
-    assert metrics["final_loss"] == plain_metrics["final_loss"]
-    assert [step for step, _ in metrics["valid_curve"]] == [2, 4, 6]
-    assert metrics["steps_to_target"] == 2 and metrics["eval_every"] == 2 and metrics["target_accuracy"] == 0.0
-    assert "valid_curve" not in plain_metrics
+def test_a_target_stops_training_with_the_steps_and_seconds_to_it():
+    """What the paper section's steps-to-target table reads (the stop rules: tests/suite/test_training.py)."""
+    metrics = _train(2)
+    assert metrics["stop_reason"] == "target" and metrics["steps_trained"] == 2 and metrics["max_steps"] == 6
+    [(step, seconds, _)] = metrics["valid_curve"]  # [step, train seconds, validation accuracy]
+    assert step == 2 == metrics["steps_to_target"] and metrics["eval_every"] == 2
+    assert seconds == metrics["seconds_to_target"] >= 0 and metrics["target_accuracy"] == 0.0
 
 
 def test_published_file_holds_only_confirmed_numbers():
@@ -69,7 +58,7 @@ def test_paper_presets_plan_the_papers_settings():
     copy = build_plan(copy_preset, models=copy_preset.models, kinds=copy_preset.kinds)
     assert sorted({c.model_config["n_layers"] for c in copy}) == [1, 2, 3]
     assert {c.seq_len for c in copy} == {4096} and copy[0].task_params == {"vocab_size": 16, "num_data_tokens": 16}
-    assert copy[0].model_config["options"] == {"expansion": 6.0} and copy[0].train_config["eval_every"] > 0
+    assert copy[0].model_config["options"]["expansion"] == 6.0 and copy[0].train_config["eval_every"] > 0
 
 
 def _run_cells(cells, out):

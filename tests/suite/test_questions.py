@@ -121,7 +121,9 @@ def test_lr_sweep_chooses_on_the_validation_stream_never_the_test_stream(monkeyp
     monkeypatch.setattr(train, "stream", spy)
     [record] = run_cell(cell, "cpu")
     assert record["status"] == "ok", record["error"]
-    assert splits == ["train", "valid", "train", "valid", "test"]  # the test stream only for the winner
+    # one model per rate, each with its early-stopping evaluations; the test stream only for the winner
+    assert splits.count("train") == 2 and splits.count("test") == 1 and splits[-1] == "test"
+    assert splits[0] == "train" and set(splits[:-1]) == {"train", "valid"}
     valid = record["lr_valid_accuracy"]
     assert set(valid) == {repr(1e-5), repr(3e-2)}
     assert record["lr"] == float(max(valid, key=lambda rate: (valid[rate], -float(rate))))
@@ -147,9 +149,12 @@ def test_params_matching_sizes_every_family_within_ten_percent():
 
 
 def _outcome(family, accuracy, eval_len, task="parity", ci_high=None):
+    """An outcome row whose three seeds all stopped on a plateau (see tests/suite/test_verdicts.py
+    for the other ways training ends)."""
     return dict(task=task, task_variant="{}", model=family, family=family, d_model=64, budget_width=64,
                 param_match="width", train_len=32, eval_len=eval_len, n_runs=3, n_ok=3, accuracy=accuracy,
-                accuracy_ci_high=accuracy + 0.05 if ci_high is None else ci_high, status="ok")
+                accuracy_ci_high=accuracy + 0.05 if ci_high is None else ci_high, status="ok",
+                stop_reasons="plateau", n_stop_recorded=3, rising_at="")
 
 
 def test_verdicts_need_a_positive_control():
@@ -162,12 +167,15 @@ def test_verdicts_need_a_positive_control():
     ])
     verdict = {(r["model"], r["task"], r["eval_len"]): r["verdict"] for _, r in questions.verdicts(outcomes).iterrows()}
     assert verdict[("lstm", "parity", 32)] == "solved" and verdict[("gru", "parity", 32)] == "solved"
-    assert verdict[("mingru", "parity", 32)] == "fails (control solves)"
+    assert verdict[("mingru", "parity", 32)] == "fails (plateaued; control solves)"
     assert verdict[("mamba2", "parity", 32)] == "inconclusive (its 95% interval reaches the bar)"
     assert verdict[("mingru", "parity", 128)] == "inconclusive (control did not solve)"
-    assert verdict[("lstm", "parity", 128)].startswith("control fails")
+    assert verdict[("lstm", "parity", 128)].startswith("control fails (plateaued)")
     assert verdict[("mingru", "mqar", 32)] == "inconclusive (no control run)"
     assert verdict[("mamba", "parity", 32)] == "not run ok (timeout)"
+    older = pd.DataFrame([_outcome("lstm", 1.0, 32), {**_outcome("mingru", 0.6, 32), "n_stop_recorded": 0,
+                                                      "stop_reasons": ""}])  # written before early stopping
+    assert questions.verdicts(older)["verdict"].iloc[1] == "inconclusive (no early stopping recorded)"
 
 
 def test_a_width_and_key_value_sweep_draws_accuracy_against_state_size(tmp_path):
