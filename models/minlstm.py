@@ -42,7 +42,7 @@ from torch import nn
 from models.scans import gated
 from models.scans.log_space import g
 
-DESCRIPTION = "minLSTM: input-only forget/input gates normalised to sum 1, parallel scan (Triton / linear-space / log-space)"
+DESCRIPTION = "minLSTM: input-only forget/input gates (normalised to sum 1 unless gate_norm=false), parallel scan (Triton / linear-space / log-space)"
 BACKENDS = gated.BACKENDS  # triton (CUDA), linear, log: see models/scans/gated.py
 DEFAULTS = {"expansion": 2.0, "bias": False, "learn_init_state": False, "forget_bias": 0.0,
             "gate_norm": True, "decay_gates": True}

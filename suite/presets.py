@@ -146,6 +146,7 @@ PRESETS = {
         task_params={"mqar": {"vocab_size": 64, "num_kv_pairs": 4}, "selective-copy": {"num_data_tokens": 4},
                      "needle": {"vocab_size": 64}},
         seq_lens=(64,), train_steps=15, batch_size=16, warmup_steps=3, eval_batches=1, eval_batch_size=32,
+        eval_every=5,
         perf_seq_lens=(64, 256), perf_batch_size=4, perf_repeats=3, decode_tokens=8, perf_extra_models=(),
         perf_min_time_s=0.0, cell_timeout_s=120,
     ),
@@ -189,6 +190,12 @@ PRESETS = {
         seq_lens=(64,), train_steps=300, batch_size=64, lr=3e-3, family_lr=CPU_FAMILY_LR, warmup_steps=30,
         eval_batches=4, eval_batch_size=64, perf_seq_lens=(128,), cell_timeout_s=900,
     ),
+    # Zoology (HazyResearch/zoology, original_mqar_configs.py) trains its first segment, T 64 with 4 pairs at
+    # vocabulary 8192, on a fixed set of 100k rows for 32 epochs at batch 256, sweeps lr over 1e-3..3.2e-2,
+    # AdamW weight decay 0.1, cosine decay, and stops once validation passes 99%; 2 layers, d_model 32-128,
+    # no MLP, attention with a short convolution. Here: fresh batches of 64, each family at the CPU presets'
+    # rate (sweep with --lrs), the suite's block (MLP x2, no convolution), a step and time budget that 2 cores
+    # finish. The vocabulary, the query distribution, the pairs and the length are Zoology's.
     "mqar-zoology-cpu": Preset(
         name="mqar-zoology-cpu",
         description="MQAR in Zoology's regime on 2 CPU cores: vocabulary 8192, T 64 with 4 key-value pairs (Zoology's "
