@@ -80,8 +80,8 @@ RECALL_TASKS = ("mqar", "selective-copy", "needle", "induction", "listops")
 POSITIVE_CONTROLS = {**{task: "lstm" for task in STATE_TRACKING_TASKS},
                      **{task: "transformer" for task in RECALL_TASKS}}
 
-OUTCOME_KEYS = ("task", "task_variant", "model", "family", "d_model", "budget_width", "param_match", "train_len",
-                "eval_len")
+OUTCOME_KEYS = ("task", "task_variant", "model", "family", "d_model", "n_layers", "budget_width", "param_match",
+                "train_len", "eval_len")
 
 STOP_REASONS = ("target", "plateau", "max_steps", "time_budget")
 BUDGET_STOPS = {"max_steps": "max_steps", "time_budget": "the time budget"}  # stop_reason -> words
@@ -159,6 +159,7 @@ def accuracy_records(records: pd.DataFrame) -> pd.DataFrame:
         return cells.assign(**{key: None for key in OUTCOME_KEYS if key not in cells.columns})
     cells["task_variant"] = cells["task_params"].map(lambda p: json.dumps(p, sort_keys=True) if p else "{}")
     cells["d_model"] = cells["model_config"].map(lambda c: _config(c, "d_model"))
+    cells["n_layers"] = cells["model_config"].map(lambda c: _config(c, "n_layers"))  # a depth grid's cells differ
     cells["param_match"] = cells["model_config"].map(lambda c: _config(c, "param_match", "width"))
     # the width the budget was set at: the reference's under --match params, else the cell's own
     cells["budget_width"] = [_config(c, "reference_d_model", d) for c, d in zip(cells["model_config"],
@@ -246,8 +247,9 @@ def _own_miss(row) -> str | None:
 
 def _control_rows(table: pd.DataFrame, row, control) -> pd.DataFrame:
     same = table[table["family"] == control]
-    for column in ("task", "task_variant", "budget_width", "param_match", "train_len", "eval_len"):
-        same = same[same[column] == row[column]]
+    for column in ("task", "task_variant", "budget_width", "n_layers", "param_match", "train_len", "eval_len"):
+        if column in table:  # n_layers: tables built before depth grids had no such column
+            same = same[(same[column] == row[column]) | (same[column].isna() & pd.isna(row[column]))]
     return same
 
 
@@ -320,7 +322,7 @@ def matching_used(records: pd.DataFrame) -> str:
 
 
 # --------------------------------------------------------------------------- equal compute
-COMPUTE_KEYS = ("task", "task_variant", "train_len", "budget_width", "param_match")
+COMPUTE_KEYS = ("task", "task_variant", "train_len", "budget_width", "n_layers", "param_match")
 COMPUTE_COLUMNS = COMPUTE_KEYS + ("model", "family", "target_accuracy", "n_ok", "n_reached", "steps_to_target",
                                   "seconds_to_target", "steps_trained", "max_steps", "stop_reasons")
 

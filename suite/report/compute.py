@@ -104,8 +104,10 @@ def compute_groups(records: pd.DataFrame) -> list[dict]:
     widths = table.groupby("task")["budget_width"].nunique()
     out = []
     for key, group in table.groupby(list(questions.COMPUTE_KEYS), sort=True, dropna=False):
-        task, variant, train_len, width, match = key
+        task, variant, train_len, width, n_layers, match = key
         title = f"{task}, trained at {int(train_len)}"
+        if table["n_layers"].nunique() > 1:
+            title += f", {int(n_layers)} layers"
         if labels[variant] != "default":
             title += f", {labels[variant]}"
         if widths.get(task, 1) > 1 or match != "width":

@@ -40,13 +40,14 @@ def extrapolation_figure(records: pd.DataFrame) -> str | None:
     if not _lengths_vary(outcomes):
         return None
     outcomes = outcomes[outcomes["n_ok"] > 0]
-    panels = list(outcomes.groupby(["task", "task_variant", "train_len", "param_match", "budget_width"], sort=True))
+    panels = list(outcomes.groupby(["task", "task_variant", "train_len", "param_match", "budget_width", "n_layers"],
+                                   sort=True))
     palette = model_palette(outcomes["model"])
     columns = min(3, len(panels))
     rows = math.ceil(len(panels) / columns)
     with matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(4.2 * columns, 3.2 * rows))
-        for index, ((task, _, train_len, _, _), panel) in enumerate(panels):
+        for index, ((task, _, train_len, _, _, _), panel) in enumerate(panels):
             axes = figure.add_subplot(rows, columns, index + 1)
             for model, line in panel.groupby("model"):
                 line = line.sort_values("eval_len")
@@ -132,7 +133,7 @@ def _format(value, digits=3) -> str:
     return NO_VALUE if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
-VERDICT_HEADERS = ["task", "variant", "model", "d_model", "train len", "eval len", "seeds", "accuracy", "95% CI",
+VERDICT_HEADERS = ["task", "variant", "model", "d_model", "layers", "train len", "eval len", "seeds", "accuracy", "95% CI",
                    "last-position accuracy", "lr", "stopped", "steps (of max)", "control", "control accuracy",
                    "verdict", "train longer"]
 VERDICT_CSS = {"fails": "status", "not run ok": "status", "undertrained": "undertrained"}
@@ -165,7 +166,8 @@ def verdict_rows(table: pd.DataFrame) -> list[list[Cell]]:
     for _, row in table.iterrows():
         interval = (NO_VALUE if pd.isna(row["accuracy_ci_low"]) else
                     f"[{row['accuracy_ci_low']:.3f}, {row['accuracy_ci_high']:.3f}] ({row['ci_method']})")
-        values = [row["task"], row["task_variant"], row["model"], row["d_model"], row["train_len"], row["eval_len"],
+        values = [row["task"], row["task_variant"], row["model"], row["d_model"], row["n_layers"], row["train_len"],
+                  row["eval_len"],
                   row["seeds"], _format(row["accuracy"]), interval, _format(row["last_accuracy"]), row["lr"],
                   _stopped(row), _steps(row), row["control"] or NO_VALUE, _format(row["control_accuracy"]),
                   row["verdict"], row["train_longer"] or ""]
@@ -189,7 +191,7 @@ def undertrained_items(table: pd.DataFrame) -> list[dict]:
     if table.empty:
         return []
     for _, row in table[table["undertrained"]].iterrows():
-        key = (row["task"], row["task_variant"], row["model"], row["d_model"], row["train_len"])
+        key = (row["task"], row["task_variant"], row["model"], row["d_model"], row["n_layers"], row["train_len"])
         items.setdefault(key, {"model": row["model"], "task": row["task"], "train_len": _int(row["train_len"]),
                                "d_model": _int(row["d_model"]), "verdict": row["verdict"],
                                "set": row["train_longer"] or "(no budget recorded)"})
@@ -209,8 +211,9 @@ def headline_verdicts(records: pd.DataFrame) -> list[dict]:
         for _, row in group.iterrows():
             kind = questions.verdict_kind(row["verdict"])
             entry = kinds.setdefault(kind, [])
-            if row["model"] not in entry:
-                entry.append(row["model"])
+            name = row["model"] if group["n_layers"].nunique() < 2 else f"{row['model']} ({_int(row['n_layers'])}L)"
+            if name not in entry:
+                entry.append(name)
             if row["train_longer"] and row["train_longer"] not in sets.setdefault(kind, []):
                 sets[kind].append(row["train_longer"])
         order = ("solved", "fails", "undertrained", "inconclusive", "control fails", "not run ok")

@@ -163,3 +163,16 @@ def test_listops_chance_is_the_measured_majority_class(tmp_path):
     outcomes = questions.outcome_table(frame).set_index("task")
     assert outcomes.loc["listops", "chance_accuracy"] == pytest.approx(0.19)
     assert outcomes.loc["mqar", "chance_accuracy"] == pytest.approx(1 / 32)
+
+
+def test_each_depth_of_a_layer_grid_is_its_own_verdict_against_the_control_at_that_depth(tmp_path):
+    def deep(model, accuracy, layers, stop):
+        return record(model, accuracy, stop=stop, cell_key=f"{model}|{layers}",
+                      model_config={"d_model": 16, "n_layers": layers})
+    table = questions.verdicts(questions.outcome_table(load(tmp_path, [
+        deep("transformer", 0.99, 1, "target"), deep("transformer", 0.30, 3, "plateau"),
+        deep("mingru", 0.50, 1, "plateau"), deep("mingru", 0.98, 3, "target")])))
+    rows = {(r["model"], r["n_layers"]): r for _, r in table.iterrows()}
+    assert len(rows) == 4 and all(r["n_runs"] == 1 for r in rows.values())  # depths are not pooled as seeds
+    assert rows[("mingru", 1)]["verdict"] == "fails (plateaued; control solves)"  # the 1-layer control solved
+    assert rows[("mingru", 3)]["verdict"] == "solved"
