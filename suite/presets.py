@@ -157,7 +157,7 @@ PRESETS = {
                      "needle": {"vocab_size": 64, "num_distractor_pairs": 4, "num_queries": 4}},
         seq_lens=(64,), task_seq_lens={"needle": (128,)}, eval_len_multiples=(1, 2, 4), train_steps=250,
         batch_size=32, lr=3e-3, family_lr=CPU_FAMILY_LR, warmup_steps=25, eval_batches=4, eval_batch_size=64,
-        eval_every=25, patience=4, min_delta=0.01, target_accuracy=0.99, time_budget_s=45.0,
+        eval_every=25, patience=6, min_delta=0.01, target_accuracy=0.99, time_budget_s=45.0,
         perf_seq_lens=(128, 512, 2048), perf_batch_size=8, perf_repeats=5, decode_tokens=32,
     ),
     "cpu-full": Preset(
