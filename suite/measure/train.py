@@ -154,8 +154,7 @@ class EarlyStopping:
         reached = [(step, seconds) for step, seconds, acc in self.curve
                    if self.target is not None and acc >= self.target]
         return {"stop_reason": self.stop_reason, "best_step": self.best[1], "best_valid_accuracy": self.best[0],
-                "still_rising": self.stop_reason != "plateau" and (not self.patience
-                                                                   or self.since_improvement < self.patience),
+                "still_rising": not self.patience or self.since_improvement < self.patience,  # False after a plateau
                 "patience": self.patience, "min_delta": self.min_delta, "target_accuracy": self.target,
                 "time_budget_s": self.time_budget_s, "valid_curve": self.curve,
                 "steps_to_target": reached[0][0] if reached else None,

@@ -24,7 +24,7 @@ from matplotlib.lines import Line2D
 
 from suite.analysis import questions
 from suite.analysis.tables import curve_points
-from suite.report.format import NO_VALUE, cells, format_number
+from suite.report.format import NO_VALUE, _missing, cells, format_number
 from suite.report.plots import STYLE, figure_to_png_base64, label_of, model_palette
 from suite.report.questions import variant_labels
 from suite.report.template import section
@@ -41,10 +41,6 @@ def _name(family: str) -> str:
 
 def _sentence_start(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _reached(row) -> str:

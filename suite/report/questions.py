@@ -23,7 +23,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from suite.analysis import questions
-from suite.report.format import NO_VALUE, Cell
+from suite.report.format import NO_VALUE, Cell, _missing
 from suite.report.plots import STYLE, figure_to_png_base64, label_of, model_palette
 from suite.report.template import Section, render
 
@@ -178,10 +178,6 @@ def verdict_rows(table: pd.DataFrame) -> list[list[Cell]]:
 
 def _int(value):
     return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def undertrained_items(table: pd.DataFrame) -> list[dict]:
