@@ -1,7 +1,7 @@
 """A preset changed without Python: ``--set key=value`` and ``--config FILE.toml``.
 
 ``--set`` (repeatable) replaces one field of the run's preset: ``--set train_steps=500``
-(or its alias ``max_steps``), ``--set patience=12``, ``--set time_budget_s=120``,
+(or its alias ``max_steps``), ``--set patience=12``, ``--set time_limit_s=600`` (a guard),
 ``--set d_model=128``, ``--set seq_lens=64,128,256``, or a value inside a dict field by a
 dotted path, ``--set task_params.mqar.num_kv_pairs=8``. A value is read as a TOML value
 (``3``, ``1e-3``, ``true``, ``[64, 128]``, ``"text"``); a bare word is a string. It is
@@ -27,8 +27,9 @@ from suite.errors import UsageError
 from suite.naming import did_you_mean
 
 
-# Other names of preset fields: the step budget is ``max_steps`` in the early-stopping vocabulary.
-ALIASES = {"max_steps": "train_steps"}
+# Other names of preset fields: the step budget is ``max_steps`` in the early-stopping vocabulary, and the
+# wall-clock guard was called ``time_budget_s`` before it stopped being a budget.
+ALIASES = {"max_steps": "train_steps", "time_budget_s": "time_limit_s"}
 
 
 def _fields(preset_type) -> dict:
@@ -112,7 +113,10 @@ def apply_one(preset, assignment: str):
             raise UsageError(f"{where}: {error}") from None
     else:
         value = checked(read_value(text.strip()), known[top].type, getattr(preset, top), where, top)
-    return dataclasses.replace(preset, **{top: value})
+    try:
+        return dataclasses.replace(preset, **{top: value})
+    except UsageError as error:  # the value has the right type but no run can use it
+        raise UsageError(f"{where}: {getattr(error, 'problem', error)}: fix the value") from None
 
 
 def apply_overrides(preset, assignments) -> object:
@@ -144,4 +148,7 @@ def preset_from_file(path):
         if key not in known:
             raise did_you_mean(f"--config {path}: field", key, sorted(known))
         values[key] = checked(value, known[key].type, getattr(base, key), f"--config {path}: {key}", key)
-    return dataclasses.replace(base, **values)
+    try:
+        return dataclasses.replace(base, **values)
+    except UsageError as error:
+        raise UsageError(f"--config {path}: {getattr(error, 'problem', error)}: fix the value") from None

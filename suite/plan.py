@@ -2,8 +2,8 @@
 
 - *Accuracy cells*: model × task × train length × seed — train with early
   stopping within the preset's step budget (``train_config``: ``steps``,
-  ``eval_every``, ``patience``, ``min_delta``, ``target_accuracy``,
-  ``time_budget_s``; see :mod:`suite.measure.train`), then score the best
+  ``eval_every``, ``patience``, ``min_delta``, ``target_accuracy``, and
+  ``time_limit_s`` only when a guard is set; see :mod:`suite.measure.train`), then score the best
   validation checkpoint on the task's test stream.
 - *Perf cells*: model × length (× the preset's perf batch) — random weights, no
   training; time a training step, a prefill and decode steps, measure memory.
@@ -101,8 +101,9 @@ def train_config(preset: Preset, family: str, task: str, device: str, eval_lens=
               "eval_every": int(preset.eval_every), "curve_batches": int(preset.curve_batches),
               "patience": int(preset.patience), "min_delta": float(preset.min_delta),
               "target_accuracy": None if preset.target_accuracy is None else float(preset.target_accuracy),
-              "time_budget_s": None if preset.time_budget_s is None else float(preset.time_budget_s),
-              "max_steps_key": budget_key(preset, task), "time_budget_key": "time_budget_s"}
+              "max_steps_key": budget_key(preset, task)}
+    if preset.time_limit_s is not None:  # a guard against runaway cells, absent when unused
+        config["time_limit_s"] = float(preset.time_limit_s)
     if preset.tf32:
         config["tf32"] = True
     if eval_lens:

@@ -2,7 +2,7 @@
 command line overrides (models, tasks, lengths, seeds, device).
 
 - ``tiny``: for the test suite, a few seconds for every model × task.
-- ``smoke``: CI-sized, every family × every task in under a minute on 2 cores.
+- ``smoke``: CI-sized, every family × the three recall tasks in under a minute on 2 cores.
 - ``cpu``: what ``suite run`` uses on a CPU when no preset is named; ≤ 10 min on
   2 cores, long enough that the families separate on recall.
 - ``cpu-full``: 20–30 min on 2 cores; more steps, more lengths.
@@ -21,6 +21,7 @@ command line overrides (models, tasks, lengths, seeds, device).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 from suite.devices import is_cuda
@@ -29,6 +30,8 @@ from suite.naming import did_you_mean
 
 
 LR_SCHEDULES = ("cosine", "constant")
+DTYPES = ("auto", "float32", "bfloat16-autocast")
+DEVICES = ("cpu", "cuda")
 
 
 @dataclass(frozen=True)
@@ -78,27 +81,24 @@ class Preset:
     kinds: tuple = ()
     n_layers_grid: tuple = ()           # accuracy cells: one cell per layer count (empty: n_layers)
     # early stopping (suite.measure.train): validation accuracy every eval_every steps (0: about 20 evaluations
-    # over the budget) on curve_batches batches; stop at target_accuracy, after patience evaluations without an
-    # improvement > min_delta (0: never), or after time_budget_s seconds of training; test the best checkpoint
+    # over the budget) on curve_batches batches; stop at target_accuracy, or after patience evaluations without an
+    # improvement > min_delta (0: never), or at train_steps; test the best checkpoint. time_limit_s is a guard
+    # against runaway cells, not a budget: a cell it cuts is marked cut_by_time and kept out of verdicts, since
+    # its result would depend on the machine's load. No built-in preset sets it: budgets are steps.
     target_accuracy: float | None = None
     eval_every: int = 0
     curve_batches: int = 2
     patience: int = 8
     min_delta: float = 0.005
-    time_budget_s: float | None = None
+    time_limit_s: float | None = None
     # energy per token on perf cells (suite.measure.energy): off unless asked; only at energy_seq_lens when given
     energy: bool = False
     energy_seq_lens: tuple = ()
 
     def __post_init__(self):
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise UsageError(f"preset {self.name}: lr_schedule {self.lr_schedule!r} is not one of "
-                             f"{', '.join(LR_SCHEDULES)}: set one of them")
-        if self.patience < 0 or self.min_delta < 0 or (self.time_budget_s is not None and self.time_budget_s <= 0):
-            raise UsageError(f"preset {self.name}: patience and min_delta must be >= 0 and time_budget_s > 0 "
-                             f"(or none): fix the value")
-        if self.target_accuracy is not None and not 0 < self.target_accuracy <= 1:
-            raise UsageError(f"preset {self.name}: target_accuracy must be in (0, 1] (or none): fix the value")
+        problems = value_problems(self)
+        if problems:
+            raise PresetValueError(f"preset {self.name}: {problems[0]}: fix the value", problems[0])
 
     def lengths_for(self, task: str) -> tuple:
         return tuple(self.task_seq_lens.get(task, self.seq_lens))
@@ -114,6 +114,71 @@ class Preset:
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+class PresetValueError(UsageError):
+    """A preset field holds a value no run can use; ``problem`` says which and why, without the preset's name."""
+
+    def __init__(self, message: str, problem: str):
+        super().__init__(message)
+        self.problem = problem
+
+
+# Which values each preset field accepts (checked on every preset, built-in, --set or --config).
+POSITIVE_RATES = ("lr", "grad_clip", "cell_timeout_s")                        # > 0 and finite
+NON_NEGATIVE_NUMBERS = ("weight_decay", "min_delta", "perf_min_time_s")       # >= 0 and finite
+COUNTS = ("d_model", "n_layers", "train_steps", "batch_size", "eval_batches", "eval_batch_size", "curve_batches",
+          "perf_batch_size", "perf_repeats", "decode_tokens")                 # integers >= 1
+NON_NEGATIVE_COUNTS = ("mlp_mult", "warmup_steps", "eval_every", "patience", "perf_warmup")  # integers >= 0
+LENGTH_LISTS = ("seq_lens", "eval_lens", "d_models", "n_layers_grid", "perf_seq_lens", "energy_seq_lens")
+TASK_TRAIN_KEYS = ("train_steps", "batch_size")
+
+
+def _is_count(value, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def value_problems(preset: "Preset") -> list[str]:
+    """Every field whose value no run can use, each as ``field must be ..., got value`` (empty: none)."""
+    problems = [f"{name} must be a positive, finite number, got {getattr(preset, name)!r}"
+                for name in POSITIVE_RATES if not (_is_number(getattr(preset, name)) and getattr(preset, name) > 0)]
+    problems += [f"{name} must be a finite number >= 0, got {getattr(preset, name)!r}"
+                 for name in NON_NEGATIVE_NUMBERS if not (_is_number(getattr(preset, name)) and getattr(preset, name) >= 0)]
+    problems += [f"{name} must be an integer >= 1, got {getattr(preset, name)!r}"
+                 for name in COUNTS if not _is_count(getattr(preset, name), 1)]
+    problems += [f"{name} must be an integer >= 0, got {getattr(preset, name)!r}"
+                 for name in NON_NEGATIVE_COUNTS if not _is_count(getattr(preset, name), 0)]
+    problems += [f"{name} must hold integers >= 1, got {getattr(preset, name)!r}"
+                 for name in LENGTH_LISTS if not all(_is_count(value, 1) for value in getattr(preset, name))]
+    if not all(_is_number(m) and m > 0 for m in preset.eval_len_multiples):
+        problems.append(f"eval_len_multiples must hold positive numbers, got {preset.eval_len_multiples!r}")
+    if not (_is_count(preset.perf_vocab_size, 2)):
+        problems.append(f"perf_vocab_size must be an integer >= 2, got {preset.perf_vocab_size!r}")
+    for family, rate in preset.family_lr.items():
+        if not (_is_number(rate) and rate > 0):
+            problems.append(f"family_lr.{family} must be a positive, finite number, got {rate!r}")
+    for task, table in preset.task_train.items():
+        for key, value in (table.items() if isinstance(table, dict) else [("", table)]):
+            if key not in TASK_TRAIN_KEYS:
+                problems.append(f"task_train.{task} takes {' and '.join(TASK_TRAIN_KEYS)}, got {key or table!r}")
+            elif not _is_count(value, 1):
+                problems.append(f"task_train.{task}.{key} must be an integer >= 1, got {value!r}")
+    for task, lengths in preset.task_seq_lens.items():
+        if not all(_is_count(value, 1) for value in (lengths if isinstance(lengths, (list, tuple)) else [lengths])):
+            problems.append(f"task_seq_lens.{task} must hold integers >= 1, got {lengths!r}")
+    if preset.time_limit_s is not None and not (_is_number(preset.time_limit_s) and preset.time_limit_s > 0):
+        problems.append(f"time_limit_s must be a positive number of seconds (or none), got {preset.time_limit_s!r}")
+    if preset.target_accuracy is not None and not (_is_number(preset.target_accuracy)
+                                                   and 0 < preset.target_accuracy <= 1):
+        problems.append(f"target_accuracy must be in (0, 1] (or none), got {preset.target_accuracy!r}")
+    for name, allowed in (("lr_schedule", LR_SCHEDULES), ("dtype", DTYPES), ("device", DEVICES)):
+        if getattr(preset, name) not in allowed:
+            problems.append(f"{name} must be one of {', '.join(allowed)}, got {getattr(preset, name)!r}")
+    return problems
 
 
 # Learning rates per family for the small CPU presets, from a two-point sweep
@@ -141,7 +206,8 @@ PRESETS = {
         perf_min_time_s=0.0, perf_vocab_size=32, perf_extra_models=(), cell_timeout_s=60,
     ),
     "smoke": Preset(
-        name="smoke", description="CI-sized: every family x every task, under a minute on 2 CPU cores",
+        name="smoke", description="CI-sized: every family on the three recall tasks (mqar, selective-copy, needle) "
+                                 "and perf at T 64 and 256, under a minute on 2 CPU cores",
         d_model=32, n_layers=2, family_options={"mamba2": {"headdim": 16}},
         task_params={"mqar": {"vocab_size": 64, "num_kv_pairs": 4}, "selective-copy": {"num_data_tokens": 4},
                      "needle": {"vocab_size": 64}},
@@ -157,7 +223,7 @@ PRESETS = {
                      "needle": {"vocab_size": 64, "num_distractor_pairs": 4, "num_queries": 4}},
         seq_lens=(64,), task_seq_lens={"needle": (128,)}, eval_len_multiples=(1, 2, 4), train_steps=250,
         batch_size=32, lr=3e-3, family_lr=CPU_FAMILY_LR, warmup_steps=25, eval_batches=4, eval_batch_size=64,
-        eval_every=25, patience=6, min_delta=0.01, target_accuracy=0.99, time_budget_s=45.0,
+        eval_every=25, patience=6, min_delta=0.01, target_accuracy=0.99,
         perf_seq_lens=(128, 512, 2048), perf_batch_size=8, perf_repeats=5, decode_tokens=32,
     ),
     "cpu-full": Preset(
@@ -194,19 +260,19 @@ PRESETS = {
     # vocabulary 8192, on a fixed set of 100k rows for 32 epochs at batch 256, sweeps lr over 1e-3..3.2e-2,
     # AdamW weight decay 0.1, cosine decay, and stops once validation passes 99%; 2 layers, d_model 32-128,
     # no MLP, attention with a short convolution. Here: fresh batches of 64, each family at the CPU presets'
-    # rate (sweep with --lrs), the suite's block (MLP x2, no convolution), a step and time budget that 2 cores
+    # rate (sweep with --lrs), the suite's block (MLP x2, no convolution), a step budget that 2 cores
     # finish. The vocabulary, the query distribution, the pairs and the length are Zoology's.
     "mqar-zoology-cpu": Preset(
         name="mqar-zoology-cpu",
         description="MQAR in Zoology's regime on 2 CPU cores: vocabulary 8192, T 64 with 4 key-value pairs (Zoology's "
                     "first training segment), every family at d_model 64, 2 layers, batch 64; early stopping at 99% "
-                    "validation as Zoology stops, at most 3000 steps or 180 s of training per cell; scored at T 64, "
-                    "128 and 256; ~25 min",
+                    "validation as Zoology stops, or a plateau (under 1 point in 1000 steps), at most 3000 steps per "
+                    "cell; scored at T 64, 128 and 256; ~20 min",
         d_model=64, n_layers=2, family_options={"mamba2": {"headdim": 32}}, kinds=("accuracy",),
         tasks=("mqar",), task_params={"mqar": {"vocab_size": 8192, "num_kv_pairs": 4}},
         seq_lens=(64,), eval_len_multiples=(1, 2, 4), train_steps=3000, batch_size=64, lr=3e-3,
         family_lr=CPU_FAMILY_LR, warmup_steps=100, eval_batches=4, eval_batch_size=64, eval_every=100,
-        curve_batches=2, patience=10, min_delta=0.01, target_accuracy=0.99, time_budget_s=180.0,
+        curve_batches=2, patience=10, min_delta=0.01, target_accuracy=0.99,
         perf_seq_lens=(128,), cell_timeout_s=600,
     ),
     "standard": Preset(
@@ -240,7 +306,7 @@ PAPER_COPY_CPU_DESCRIPTION = (
     "layers, no feed-forward, batch 32; the official cells and AdamW weight decay 0.05 (none on the input "
     "projection), at the CPU presets' rates (1e-2 minGRU/Mamba, 3e-3 the others, not 3e-4) with warm-up and "
     "cosine decay (not the official constant rate); early stopping at 98% validation or a plateau (under 2 "
-    "points in 800 steps), at most 5000 steps or 200 s of training per cell (the paper: T 4096, 16 tokens, 400k "
+    "points in 800 steps), at most 5000 steps per cell (the paper: T 4096, 16 tokens, 400k "
     "steps)")
 
 PAPER_PRESETS = {
@@ -301,13 +367,11 @@ PAPER_PRESETS = {
         tasks=("selective-copy",), task_params={"selective-copy": {"vocab_size": 16, "num_data_tokens": 8}},
         seq_lens=(64,), train_steps=5000, batch_size=32, lr=3e-3, family_lr=CPU_FAMILY_LR, weight_decay=0.05,
         warmup_steps=100, eval_batches=4, eval_batch_size=64, target_accuracy=0.98, eval_every=100,
-        curve_batches=4, patience=8, min_delta=0.02, time_budget_s=200.0, cell_timeout_s=900,
+        curve_batches=4, patience=8, min_delta=0.02, cell_timeout_s=900,
     ),
 }
 PRESETS.update(PAPER_PRESETS)
 
-
-DTYPES = ("auto", "float32", "bfloat16-autocast")
 
 
 def resolve_dtype(dtype: str, device: str) -> str:

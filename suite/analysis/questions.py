@@ -21,20 +21,25 @@ matching, train length, eval length), aggregated over seeds:
   of :mod:`suite.measure.train`): ``stop_reasons`` (the distinct
   ``stop_reason`` of the ok seeds, in :data:`STOP_REASONS` order),
   ``n_stop_recorded`` (ok seeds that recorded one: older records did not),
-  ``rising_at`` (the budgets — ``max_steps``, ``time_budget`` — at which some
-  seed stopped while still rising, see :func:`rising_at_budget`),
-  ``still_rising`` (any seed), ``steps_trained`` and ``best_step`` (medians),
-  ``max_steps`` and ``time_budget_s`` (the largest budget of the seeds) with
-  the ``--set`` keys that govern them, and ``steps_to_target`` /
+  ``rising_at`` (``max_steps`` when some seed stopped there while still
+  rising, see :func:`rising_at_budget`), ``n_cut_by_time`` (ok seeds the
+  wall-clock guard ``time_limit_s`` cut), ``still_rising`` (any seed),
+  ``steps_trained`` and ``best_step`` (medians), ``max_steps`` (the largest
+  budget of the seeds) with the ``--set`` key that governs it,
+  ``time_limit_s``, and ``steps_to_target`` /
   ``seconds_to_target``: medians over the seeds that reached
   ``target_accuracy``, ``n_reached`` of them (seconds exclude evaluation).
 
 :func:`verdicts` — whether each family *solves* each task at each length, and
-what a miss means. A task is solved when the seed-mean accuracy is at least
-:data:`SOLVED_ACCURACY` (0.9). A miss is, in this order:
+what a miss means. First, an outcome any ok seed of which the wall-clock guard
+``time_limit_s`` cut (``cut_by_time``) is *cut by time*, whatever its accuracy:
+where it stopped depends on the machine's speed and load, not on the model, so
+it is kept out of every verdict (and a control cut by time makes the failures
+it would judge inconclusive). Otherwise a task is solved when the seed-mean
+accuracy is at least :data:`SOLVED_ACCURACY` (0.9). A miss is, in this order:
 
-1. *undertrained* when any ok seed stopped at ``max_steps`` or at the time
-   budget while still rising: it was cut off while learning, so it says
+1. *undertrained* when any ok seed stopped at ``max_steps`` while still
+   rising: it was cut off while learning, so it says
    nothing about the architecture; the row carries the ``--set`` line that
    trains twice as long (``train_longer``);
 2. *inconclusive (no early stopping recorded)* when an ok seed has no
@@ -83,11 +88,12 @@ POSITIVE_CONTROLS = {**{task: "lstm" for task in STATE_TRACKING_TASKS},
 OUTCOME_KEYS = ("task", "task_variant", "model", "family", "d_model", "n_layers", "budget_width", "param_match",
                 "train_len", "eval_len")
 
-STOP_REASONS = ("target", "plateau", "max_steps", "time_budget")
-BUDGET_STOPS = {"max_steps": "max_steps", "time_budget": "the time budget"}  # stop_reason -> words
-DEFAULT_SET_KEYS = {"max_steps": "train_steps", "time_budget": "time_budget_s"}
-LEARNING_COLUMNS = ("stop_reasons", "n_stop_recorded", "rising_at", "still_rising", "steps_trained", "best_step",
-                    "max_steps", "max_steps_key", "time_budget_s", "time_budget_key", "target_accuracy",
+STOP_REASONS = ("target", "plateau", "max_steps", "time_limit")
+BUDGET_STOPS = {"max_steps": "max_steps"}  # stop_reason -> words: the budgets (steps only)
+DEFAULT_SET_KEYS = {"max_steps": "train_steps"}
+CUT_BY_TIME = "cut by time (the time_limit_s guard stopped training on a loaded or slow machine; rerun)"
+LEARNING_COLUMNS = ("stop_reasons", "n_stop_recorded", "rising_at", "n_cut_by_time", "still_rising", "steps_trained",
+                    "best_step", "max_steps", "max_steps_key", "time_limit_s", "target_accuracy",
                     "steps_to_target", "seconds_to_target", "n_reached")
 
 
@@ -109,8 +115,8 @@ def _numbers(frame: pd.DataFrame, name: str) -> pd.Series:
 
 
 def rising_at_budget(stop_reason, still_rising) -> bool:
-    """A seed cut off while learning: it stopped at ``max_steps`` or ``time_budget`` and its
-    validation accuracy was still rising (``still_rising`` True, or not recorded)."""
+    """A seed cut off while learning: it stopped at ``max_steps`` and its validation accuracy was
+    still rising (``still_rising`` True, or not recorded)."""
     return stop_reason in BUDGET_STOPS and (not _present(still_rising) or is_flag_set(still_rising))
 
 
@@ -140,11 +146,11 @@ def _learning_fields(ok: pd.DataFrame) -> dict:
     seconds = pd.Series([_seconds_to_target(r) for _, r in reached.iterrows()], dtype=float)
     return dict(stop_reasons=", ".join(s for s in order if s in recorded), n_stop_recorded=len(recorded),
                 rising_at=", ".join(s for s in BUDGET_STOPS if s in rising),
+                n_cut_by_time=sum(s == "time_limit" for s in stops),
                 still_rising=bool(_column(ok, "still_rising").map(is_flag_set).any()),
                 steps_trained=_numbers(ok, "steps_trained").median(), best_step=_numbers(ok, "best_step").median(),
                 max_steps=budgets.max(), max_steps_key=join_distinct(_column(ok, "max_steps_key")),
-                time_budget_s=_numbers(ok, "time_budget_s").max(),
-                time_budget_key=join_distinct(_column(ok, "time_budget_key")),
+                time_limit_s=_numbers(ok, "time_limit_s").max(),
                 target_accuracy=_numbers(ok, "target_accuracy").max(),
                 steps_to_target=_numbers(reached, "steps_to_target").median(),
                 seconds_to_target=seconds.median(), n_reached=len(reached))
@@ -213,12 +219,11 @@ def _whole(value: float) -> str:
 
 
 def train_longer(row) -> str:
-    """The ``--set`` assignment(s) that train an undertrained outcome twice as long: twice the
-    recorded ``max_steps`` under ``max_steps_key`` and/or twice ``time_budget_s`` under
-    ``time_budget_key``, for each budget some seed was still rising at; ``""`` for none."""
+    """The ``--set`` assignment that trains an undertrained outcome twice as long: twice the
+    recorded ``max_steps`` under ``max_steps_key``, when some seed was still rising at it; ``""``
+    for none."""
     parts = []
-    for budget, value_column, key_column in (("max_steps", "max_steps", "max_steps_key"),
-                                             ("time_budget", "time_budget_s", "time_budget_key")):
+    for budget, value_column, key_column in (("max_steps", "max_steps", "max_steps_key"),):
         value = row.get(value_column)
         if budget in _split(row.get("rising_at")) and _present(value):
             key = (_split(row.get(key_column)) or [DEFAULT_SET_KEYS[budget]])[0]
@@ -257,6 +262,8 @@ def _verdict(row, control, same: pd.DataFrame) -> str:
     control_acc = same["accuracy"].max() if len(same) else math.nan
     if row["n_ok"] == 0:
         return f"not run ok ({row['status']})"
+    if row.get("n_cut_by_time"):
+        return CUT_BY_TIME
     if row["solved"]:
         return "solved"
     own = _own_miss(row)
@@ -266,6 +273,8 @@ def _verdict(row, control, same: pd.DataFrame) -> str:
         return "control fails (plateaued): failures on this task are inconclusive"
     if control is None or not len(same) or math.isnan(control_acc):
         return "inconclusive (no control run)"
+    if same["cut_by_time"].any():
+        return "inconclusive (control cut by time)"
     if control_acc >= SOLVED_ACCURACY:
         if row.get("accuracy_ci_high", 0.0) >= SOLVED_ACCURACY:
             return "inconclusive (its 95% interval reaches the bar)"
@@ -283,12 +292,15 @@ def verdicts(outcomes: pd.DataFrame) -> pd.DataFrame:
     max_steps)`` / ``(... at the time budget)``, ``inconclusive (...)`` with its reason,
     ``control fails (plateaued): ...`` (the control's own row) or ``not run ok (status)``."""
     if outcomes.empty:
-        return outcomes.assign(solved=[], undertrained=[], train_longer=[], control=[], control_accuracy=[],
-                               verdict=[])
+        return outcomes.assign(cut_by_time=[], solved=[], undertrained=[], train_longer=[], control=[],
+                               control_accuracy=[], verdict=[])
     table = outcomes.copy()
-    table["solved"] = table["accuracy"] >= SOLVED_ACCURACY
+    cut = table["n_cut_by_time"] if "n_cut_by_time" in table else pd.Series(0, index=table.index)
+    table["cut_by_time"] = pd.to_numeric(cut, errors="coerce").fillna(0) > 0
+    table["solved"] = (table["accuracy"] >= SOLVED_ACCURACY) & ~table["cut_by_time"]
     rising = table["rising_at"] if "rising_at" in table else pd.Series("", index=table.index)
-    table["undertrained"] = ~table["solved"] & (table["n_ok"] > 0) & rising.map(lambda r: bool(_split(r)))
+    table["undertrained"] = (~table["solved"] & ~table["cut_by_time"] & (table["n_ok"] > 0)
+                             & rising.map(lambda r: bool(_split(r))))
     table["train_longer"] = [train_longer(row) if under else "" for (_, row), under
                              in zip(table.iterrows(), table["undertrained"])]
     controls, control_accuracy, verdict = [], [], []
@@ -305,9 +317,9 @@ def verdicts(outcomes: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdict_kind(verdict: str) -> str:
-    """The verdict's kind: ``solved``, ``fails``, ``undertrained``, ``inconclusive``, ``control fails``
-    or ``not run ok`` (how the report groups and styles verdicts)."""
-    for kind in ("solved", "fails", "undertrained", "control fails", "not run ok"):
+    """The verdict's kind: ``solved``, ``fails``, ``undertrained``, ``cut by time``, ``inconclusive``,
+    ``control fails`` or ``not run ok`` (how the report groups and styles verdicts)."""
+    for kind in ("solved", "fails", "undertrained", "cut by time", "control fails", "not run ok"):
         if str(verdict).startswith(kind):
             return kind
     return "inconclusive"

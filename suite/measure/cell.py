@@ -27,7 +27,7 @@ import torch
 from suite.measure import environment
 from suite.measure import perf
 from suite.measure import train
-from suite.measure.timing import apply_numerics, numerics_fields
+from suite.measure.timing import HostActivity, apply_numerics, noise_reasons, numerics_fields
 from suite.devices import is_cuda
 from suite.plan import Cell
 from suite.registry import BackendUnavailable, build_model, get_family, get_task, plugin_provenance
@@ -129,6 +129,13 @@ def task_regime(task, length: int) -> dict:
     return {"chance_accuracy": chance, "task_diagnostics": diagnostics}
 
 
+def training_load(activity: HostActivity, threads: int) -> dict:
+    """The host's load around an accuracy cell's training (``suite.measure.timing``'s fields and
+    rules, without timings): it explains the cell's seconds; steps and accuracy do not depend on it."""
+    reasons = noise_reasons({}, threads, activity)
+    return {**activity.fields(), "train_time_noisy": bool(reasons), "train_time_noisy_reason": "; ".join(reasons) or None}
+
+
 def positional_encoding(model) -> str:
     """The positional scheme of a model: what its mixers say (``rotary``), else ``none``."""
     schemes = {module.positional_encoding for module in model.modules() if hasattr(module, "positional_encoding")}
@@ -158,10 +165,11 @@ def run_cell(cell: Cell, device: str, context: RunContext | None = None) -> list
             task = get_task(cell.task, **cell.task_params)
             record["chance_accuracy"] = task.chance_accuracy
             model = None  # the sweep builds each model afresh from the same seed
-            model, metrics = train.train_best_lr(lambda: _build(cell, device, 0), task, cell.seq_len,
-                                                 cell.batch_size, cell.seed, cell.train_config, device)
+            with HostActivity() as activity:
+                model, metrics = train.train_best_lr(lambda: _build(cell, device, 0), task, cell.seq_len,
+                                                     cell.batch_size, cell.seed, cell.train_config, device)
             record.update(metrics, max_steps_key=cell.train_config.get("max_steps_key"),
-                          time_budget_key=cell.train_config.get("time_budget_key"))
+                          **training_load(activity, record["torch_threads"]))
             scored = []
             record["backend"] = model.backend  # what ran, now that it has run (kernels are picked per call)
             for length in eval_lens(cell):

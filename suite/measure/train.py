@@ -23,20 +23,30 @@ Training stops at the first of:
 - ``target``: a validation accuracy at least ``target_accuracy`` (when set);
 - ``plateau``: ``patience`` evaluations in a row without an improvement greater
   than ``min_delta`` over the best so far (``patience`` 0: never);
-- ``time_budget``: ``time_budget_s`` seconds of training (when set; checked after
-  every step, and scored once more at the stop);
-- ``max_steps``: the step budget ran out (scored once more at the last step).
+- ``max_steps``: the step budget ran out (scored once more at the last step);
+- ``time_limit``: a guard, not a budget: ``time_limit_s`` seconds of training
+  (when set; checked after every step, and scored once more at the stop). Every
+  other rule counts steps and accuracies, so a cell's result is the same, bit
+  for bit, on an idle machine and on a loaded one (same seed and threads); a
+  wall-clock stop would make it depend on what else the machine is doing and
+  on the CPU model. A cell the guard cuts says so (``cut_by_time``), and the
+  analysis keeps it out of every verdict: rerun it on a quieter machine or
+  with a larger ``--set time_limit_s``. No built-in preset sets it.
 
 The weights of the best validation evaluation (``best_step``,
 ``best_valid_accuracy``; the earliest of equals) are restored and are what the
 test stream scores, as the official minRNNs code selects. ``still_rising`` says
 whether validation had improved by more than ``min_delta`` within the last
 ``patience`` evaluations when training stopped: a miss that stopped at
-``max_steps`` or ``time_budget`` while rising is undertrained, not a failure.
+``max_steps`` while rising is undertrained, not a failure.
 ``steps_to_target``/``seconds_to_target`` are the first evaluation at or above
 ``target_accuracy`` (``None`` if none; resolution ``eval_every``). Evaluating
 draws nothing from the training stream; its time is not in ``train_s`` nor in
-the curve's seconds. Without early stopping the trained weights would be the same
+the curve's seconds. Those seconds are timings, the only part of the record
+that depends on the machine's load: the record carries the host's load around
+training (``load_avg_before``/``load_avg_after``, ``other_busy_cores``, as perf
+records do; :class:`suite.measure.timing.HostActivity`) and ``train_time_noisy``
+when other processes competed for the cores. Without early stopping the trained weights would be the same
 up to the stop (the schedule depends on ``steps`` only).
 
 Evaluation: ``eval_batches`` batches from ``stream(seed, "test")`` -- identical
@@ -121,8 +131,8 @@ class EarlyStopping:
         self.min_delta = float(config.get("min_delta") or 0.0)
         target = config.get("target_accuracy")
         self.target = None if target is None else float(target)
-        budget = config.get("time_budget_s")
-        self.time_budget_s = None if budget is None else float(budget)
+        limit = config.get("time_limit_s")
+        self.time_limit_s = None if limit is None else float(limit)
         self.curve = []
         self.best = None            # (accuracy, step, weights)
         self.since_improvement = 0
@@ -145,7 +155,7 @@ class EarlyStopping:
         return self.stop_reason
 
     def out_of_time(self, train_s: float) -> bool:
-        return self.time_budget_s is not None and train_s >= self.time_budget_s
+        return self.time_limit_s is not None and train_s >= self.time_limit_s
 
     def restore_best(self, model) -> None:
         model.load_state_dict(self.best[2])
@@ -156,7 +166,8 @@ class EarlyStopping:
         return {"stop_reason": self.stop_reason, "best_step": self.best[1], "best_valid_accuracy": self.best[0],
                 "still_rising": not self.patience or self.since_improvement < self.patience,  # False after a plateau
                 "patience": self.patience, "min_delta": self.min_delta, "target_accuracy": self.target,
-                "time_budget_s": self.time_budget_s, "valid_curve": self.curve,
+                "time_limit_s": self.time_limit_s, "cut_by_time": self.stop_reason == "time_limit",
+                "valid_curve": self.curve,
                 "steps_to_target": reached[0][0] if reached else None,
                 "seconds_to_target": reached[0][1] if reached else None}
 
@@ -199,7 +210,7 @@ def train(model, task, seq_len: int, batch_size: int, seed: int, config: dict, d
             if stopper.update(step, train_s, accuracy, model):
                 break
         if out_of_time:
-            stopper.stop_reason = "time_budget"
+            stopper.stop_reason = "time_limit"
             break
     stopper.stop_reason = stopper.stop_reason or "max_steps"
     stopper.restore_best(model)

@@ -68,7 +68,10 @@ Records written by older versions are brought to this shape when read
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
+# 6: accuracy: the wall-clock stop is a guard, not a budget: time_limit_s and stop_reason time_limit replace
+#    time_budget_s/time_budget (time_budget_key dropped), cut_by_time; the host's load around training
+#    (load_avg_before/after, other_busy_cores, train_time_noisy, train_time_noisy_reason)
 # 5: accuracy: early stopping (stop_reason, steps_trained, max_steps, best_step, best_valid_accuracy, still_rising,
 #    patience, min_delta, time_budget_s, seconds_to_target, max_steps_key, time_budget_key), task_diagnostics;
 #    valid_curve entries gain the training seconds: [step, train seconds, accuracy]
@@ -103,7 +106,7 @@ ACCURACY_FIELDS = (
     "lr",                  # the peak learning rate of the weights scored
     "lr_valid_accuracy",   # --lrs: {lr: accuracy on the validation stream at train_len}; the best is kept
     # early stopping on the validation stream (suite.measure.train):
-    "stop_reason",         # target | plateau | max_steps | time_budget: why training stopped
+    "stop_reason",         # target | plateau | max_steps | time_limit: why training stopped
     "steps_trained",       # optimizer steps taken (= train_steps)
     "max_steps",           # the step budget
     "best_step",           # the step of the best validation accuracy: the weights scored on the test stream
@@ -113,13 +116,20 @@ ACCURACY_FIELDS = (
     "patience",            # evaluations without an improvement > min_delta that stop training (plateau)
     "min_delta",           # the smallest validation improvement that counts
     "target_accuracy",     # the validation accuracy that stops training early (None: none)
-    "time_budget_s",       # the training seconds that stop it (None: none)
+    "time_limit_s",        # a guard: the training seconds that cut it (None: none; see suite.measure.train)
+    "cut_by_time",         # True: the guard cut training, so the result depends on the machine's speed and
+                           # load; kept out of every verdict
     "steps_to_target",     # the first evaluated step whose validation accuracy >= target (None: never)
     "seconds_to_target",   # the training seconds at that evaluation
     "valid_curve",         # [[step, train seconds, validation accuracy], ...] at every evaluation
     "max_steps_key",       # the --set key of this cell's step budget (train_steps, task_train.<task>.train_steps)
-    "time_budget_key",     # the --set key of its time budget
     "task_diagnostics",    # measured facts about the task's regime at eval_len (tasks.base.Task.diagnostics)
+    "load_avg_before",     # the host's 1-minute load average before and after training (suite.measure.timing)
+    "load_avg_after",
+    "other_busy_cores",    # cores other processes kept busy meanwhile (/proc/stat), None where unreadable
+    "train_time_noisy",    # True: a loaded host, so train_s and the seconds to target are slowed; steps and
+                           # accuracies are not affected
+    "train_time_noisy_reason",  # why, in words; None when not noisy
 )
 
 PERF_FIELDS = (
@@ -187,7 +197,7 @@ ALL_FIELDS = tuple(dict.fromkeys(COMMON_FIELDS + tuple(name for fields in KINDS.
 # number or None, and so are the common fields of COMMON_NUMERIC_FIELDS.
 NON_NUMERIC_FIELDS = frozenset({
     "lr_valid_accuracy", "valid_curve", "stop_reason", "still_rising", "max_steps_key",   # accuracy
-    "time_budget_key", "task_diagnostics",
+    "cut_by_time", "task_diagnostics", "train_time_noisy", "train_time_noisy_reason",
     "peak_mem_method", "timing_noisy", "timing_noisy_reason", "energy_backend", "energy_reason",  # perf
     "scope",                                                                    # speed
     "first_failing_status", "first_failing_error",                             # max_len

@@ -135,10 +135,13 @@ def upgrade(record: dict) -> dict:
     apart from that, other records, and records of version 4 or later, are returned unchanged.
     Version 5 added the early-stopping fields of accuracy records; an older accuracy record
     lacks them, and readers take that as "not recorded" (its verdicts cannot say ``fails``).
+    Version 6 renamed the wall-clock stop (:func:`time_limit_from_budget`).
     """
     if "plugin" not in record:
         record = {**record, "plugin": None}
     version = record.get("schema_version")
+    if record.get("kind") == "accuracy" and "time_budget_s" in record:
+        record = time_limit_from_budget(record)
     if record.get("kind") != "perf" or (isinstance(version, int) and version >= 4):
         return record
     if record.get("scope") is not None:
@@ -150,6 +153,17 @@ def upgrade(record: dict) -> dict:
         if perf.get(new) is None and record.get(old) is not None:
             perf[new] = record[old]
     return perf
+
+
+def time_limit_from_budget(record: dict) -> dict:
+    """An accuracy record of version 5: its wall-clock ``time_budget_s`` was a guard all along (its
+    result depended on the machine's load), so it becomes ``time_limit_s``, a ``time_budget`` stop
+    becomes ``time_limit`` and ``cut_by_time`` says whether it fired (version 6)."""
+    upgraded = {name: value for name, value in record.items() if name not in ("time_budget_s", "time_budget_key")}
+    cut = record.get("stop_reason") == "time_budget"
+    upgraded.update(time_limit_s=record.get("time_budget_s"), stop_reason="time_limit" if cut else
+                    record.get("stop_reason"), cut_by_time=cut if record.get("stop_reason") else None)
+    return upgraded
 
 
 def repair_torn_tail(run_dir) -> bool:

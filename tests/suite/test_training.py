@@ -76,13 +76,13 @@ def test_train_records_every_early_stopping_field_and_scores_the_best_checkpoint
     assert again == metrics["best_valid_accuracy"]  # the model holds the best weights, not the last
 
 
-def test_train_stops_on_a_plateau_and_on_the_time_budget():
+def test_train_stops_on_a_plateau_and_the_time_guard_cuts():
     model, task, config = tiny(patience=1, min_delta=1.0)  # nothing can improve by more than 1
     metrics = train.train(model, task, 8, 4, 0, config, "cpu")
-    assert metrics["stop_reason"] == "plateau" and metrics["steps_trained"] == 4
-    model, task, config = tiny(patience=0, time_budget_s=1e-9)
+    assert metrics["stop_reason"] == "plateau" and metrics["steps_trained"] == 4 and not metrics["cut_by_time"]
+    model, task, config = tiny(patience=0, time_limit_s=1e-9)
     metrics = train.train(model, task, 8, 4, 0, config, "cpu")
-    assert metrics["stop_reason"] == "time_budget" and metrics["steps_trained"] == 1
+    assert metrics["stop_reason"] == "time_limit" and metrics["steps_trained"] == 1 and metrics["cut_by_time"]
     assert len(metrics["valid_curve"]) == 1  # scored at the stop
 
 

@@ -26,7 +26,7 @@ def record(model, accuracy, task="mqar", seed=0, eval_len=64, stop="plateau", ri
                 n_scored=4000, chance_accuracy=1 / 32, train_steps=max_steps, train_s=1.0)
     if stop is not None:
         data.update(stop_reason=stop, still_rising=rising, max_steps=max_steps, steps_trained=max_steps,
-                    max_steps_key="train_steps", time_budget_key="time_budget_s", eval_every=25, patience=4,
+                    max_steps_key="train_steps", eval_every=25, patience=4,
                     min_delta=0.001, best_step=max_steps, best_valid_accuracy=accuracy)
     data.update(fields)
     return data
@@ -53,8 +53,9 @@ def test_a_miss_still_rising_at_a_budget_is_undertrained_with_the_line_that_doub
     mingru, minlstm, lstm = rows[("mingru", 64)], rows[("minlstm", 64)], rows[("lstm", 64)]
     assert mingru["verdict"] == "undertrained (still rising at max_steps)" and mingru["undertrained"]
     assert mingru["train_longer"] == "--set task_train.mqar.train_steps=500"
-    assert minlstm["verdict"] == "undertrained (still rising at the time budget)"
-    assert minlstm["train_longer"] == "--set time_budget_s=120"
+    # a version-5 record cut by its wall-clock budget is read as cut by the time guard: no verdict
+    assert minlstm["verdict"] == questions.CUT_BY_TIME and not minlstm["undertrained"]
+    assert minlstm["train_longer"] == ""
     assert lstm["verdict"].startswith("undertrained") and lstm["train_longer"] == "--set train_steps=500"
     assert not any(r["verdict"].startswith("fails") for r in rows.values())
     assert rows[("transformer", 64)]["verdict"] == "solved" and rows[("transformer", 64)]["train_longer"] == ""
@@ -176,3 +177,18 @@ def test_each_depth_of_a_layer_grid_is_its_own_verdict_against_the_control_at_th
     assert len(rows) == 4 and all(r["n_runs"] == 1 for r in rows.values())  # depths are not pooled as seeds
     assert rows[("mingru", 1)]["verdict"] == "fails (plateaued; control solves)"  # the 1-layer control solved
     assert rows[("mingru", 3)]["verdict"] == "solved"
+
+
+def test_a_cell_cut_by_time_is_kept_out_of_every_verdict(tmp_path):
+    """Where the time guard stopped training depends on the machine's load: neither solved nor
+    failed, and a control it cut cannot make another family fail."""
+    rows = verdict_of(tmp_path, [
+        record("transformer", 0.95, stop="time_limit", rising=True, cut_by_time=True, time_limit_s=30.0),
+        record("mingru", 0.30, stop="plateau"),
+        record("mingru", 0.31, seed=1, stop="plateau"),
+    ])
+    transformer, mingru = rows[("transformer", 64)], rows[("mingru", 64)]
+    assert transformer["verdict"] == questions.CUT_BY_TIME and not transformer["solved"]
+    assert questions.verdict_kind(transformer["verdict"]) == "cut by time"
+    assert not transformer["undertrained"] and transformer["train_longer"] == ""
+    assert mingru["verdict"] == "inconclusive (control cut by time)"
