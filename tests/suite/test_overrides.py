@@ -40,6 +40,48 @@ def test_a_bad_set_is_one_usage_error(assignment, message):
         apply_overrides(get_preset("tiny"), [assignment])
 
 
+@pytest.mark.parametrize("assignment, message", [
+    ("lr=-1", "--set lr=-1: lr must be a positive, finite number, got -1.0"),
+    ("lr=nan", "lr must be a positive, finite number"),
+    ("lr=inf", "lr must be a positive, finite number"),
+    ("grad_clip=0", "grad_clip must be a positive"),
+    ("weight_decay=-0.1", "weight_decay must be a finite number >= 0"),
+    ("train_steps=0", "train_steps must be an integer >= 1"),
+    ("max_steps=-5", "train_steps must be an integer >= 1"),
+    ("batch_size=0", "batch_size must be an integer >= 1"),
+    ("d_model=0", "d_model must be an integer >= 1"),
+    ("patience=-1", "patience must be an integer >= 0"),
+    ("warmup_steps=-1", "warmup_steps must be an integer >= 0"),
+    ("seq_lens=0,64", "seq_lens must hold integers >= 1"),
+    ("eval_len_multiples=0", "eval_len_multiples must hold positive numbers"),
+    ("perf_vocab_size=1", "perf_vocab_size must be an integer >= 2"),
+    ("family_lr.mingru=0", "family_lr.mingru must be a positive"),
+    ("task_train.mqar.train_steps=0", "task_train.mqar.train_steps must be an integer >= 1"),
+    ("task_train.mqar.steps=3", "task_train.mqar takes train_steps and batch_size"),
+    ("target_accuracy=1.5", "target_accuracy must be in (0, 1]"),
+    ("time_limit_s=0", "time_limit_s must be a positive number of seconds"),
+    ("time_budget_s=-5", "time_limit_s must be a positive number of seconds"),
+    ("cell_timeout_s=0", "cell_timeout_s must be a positive"),
+    ("dtype=fp8", "dtype must be one of auto, float32, bfloat16-autocast"),
+])
+def test_a_value_no_run_can_use_is_one_usage_error_naming_the_field(assignment, message):
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        apply_overrides(get_preset("smoke"), [assignment])
+
+
+def test_a_bad_value_exits_2_in_one_line_before_anything_is_written(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*TINY_MQAR, "--set", "lr=-1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --set lr=-1: lr must be a positive") and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    config = tmp_path / "bad.toml"
+    config.write_text('base = "tiny"\nbatch_size = 0\n')
+    assert main(["run", "--config", str(config), "--models", "mingru", "--tasks", "mqar", "--kinds", "accuracy",
+                 "--no-report", "--out", str(out)]) == 2
+    assert "batch_size must be an integer >= 1" in capsys.readouterr().err and not out.exists()
+
+
 def test_set_runs_is_recorded_and_reaches_the_cell_keys(tmp_path):
     plain, changed = tmp_path / "plain", tmp_path / "changed"
     assert main([*TINY_MQAR, "--out", str(plain)]) == 0
