@@ -31,7 +31,7 @@ class RecordSink:
         if self.progress:
             if label is not None:
                 self.progress.start(label)
-            self.progress.finish(records[0]["status"])
+            self.progress.finish(records[0]["status"], records)
 
     def probe_found(self) -> None:
         """One more cell than planned (a max-len probe is found, not planned)."""
