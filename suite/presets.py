@@ -273,7 +273,7 @@ PRESETS = {
         seq_lens=(64,), eval_len_multiples=(1, 2, 4), train_steps=3000, batch_size=64, lr=3e-3,
         family_lr=CPU_FAMILY_LR, warmup_steps=100, eval_batches=4, eval_batch_size=64, eval_every=100,
         curve_batches=2, patience=10, min_delta=0.01, target_accuracy=0.99,
-        perf_seq_lens=(128,), cell_timeout_s=600,
+        perf_seq_lens=(128,), cell_timeout_s=1500,  # a guard: Mamba takes ~0.33 s a step here, 3000 steps ~17 min
     ),
     "standard": Preset(
         name="standard", description="GPU: bf16 autocast, d_model 128, lengths to 16K for speed and memory",
