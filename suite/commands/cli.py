@@ -79,6 +79,7 @@ def command_list(args) -> int:
 
 
 def command_report(args) -> int:
+    from suite.commands.run_state import check_report_path
     from suite.records.store import check_readable
     from suite.report import write_report
 
@@ -86,7 +87,9 @@ def command_report(args) -> int:
     if not run_dir.is_dir():
         raise UsageError(f"{run_dir} is not a run directory: pass the --out folder of a `suite run`")
     check_readable(run_dir)
-    path = write_report(run_dir, args.out or REPO_ROOT / "reports" / f"{run_dir.resolve().name}.html")
+    out = args.out or REPO_ROOT / "reports" / f"{run_dir.resolve().name}.html"
+    check_report_path(out, f"--out {out}" if args.out else f"the report {out}", "choose another --out", run_dir)
+    path = write_report(run_dir, out)
     print(f"report: {path}")
     return 0
 

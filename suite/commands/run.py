@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import os
+import shlex
 import sys
 from pathlib import Path
 
 from suite.commands.arguments import csv_ints, csv_list, csv_positive_floats, csv_positive_ints, parse_bytes
-from suite.commands.run_state import finish_run, new_manifest, read_environment, resume_state, run_options
+from suite.commands.run_state import (check_report_path, finish_run, new_manifest, note_resume, read_environment,
+                                      report_label, report_path, resume_state, run_options)
 from suite.devices import is_cuda
 from suite.errors import UsageError
 from suite.executors import RecordSink
@@ -26,6 +27,8 @@ from suite.settings import ChildSettings, Dispatch, RunContext, RunOptions, chec
 
 
 def add_arguments(run) -> None:
+    from suite.presets import PRESETS
+
     # Options that define the run default to None here: --resume takes unset ones from the manifest.
     run.add_argument("--models", type=csv_list, default=None, help="all, or specs family[:backend],... (default: all)")
     run.add_argument("--tasks", type=csv_list, default=None, help="all, or task names (default: the preset's)")
@@ -45,7 +48,9 @@ def add_arguments(run) -> None:
                      help="TF32 for fp32 matmuls and cuDNN on CUDA, set once per cell for every model (default: "
                           "the preset's, off for fp32 presets)")
     run.add_argument("--kinds", type=csv_list, default=None, help="accuracy,perf (default: both)")
-    run.add_argument("--preset", default=None, help="tiny, smoke, cpu, cpu-full, standard, paper-* (default: cpu or standard)")
+    run.add_argument("--preset", default=None,
+                     help=f"one of {', '.join(PRESETS)} (default: cpu, or standard on a GPU; `python -m suite "
+                          "list` describes them)")
     run.add_argument("--set", dest="overrides", action="append", default=None, metavar="KEY=VALUE",
                      help="change one preset field, e.g. train_steps=500 or task_params.mqar.num_kv_pairs=8 "
                           "(repeatable; see docs/presets.md)")
@@ -65,7 +70,8 @@ def add_arguments(run) -> None:
     run.add_argument("--max-len-limit", type=int, default=None, help="stop doubling past this (default: 1048576)")
     run.add_argument("--out", default=None, help="run directory (default: results/<run_id>)")
     run.add_argument("--resume", action="store_true", help="finish the run in --out: only cells without a record")
-    run.add_argument("--report", default=None, help="report file (default: reports/<run_id>.html)")
+    run.add_argument("--report", default=None,
+                     help="report file (default: report.html in --out; without --out, reports/<run_id>.html)")
     run.add_argument("--no-report", action="store_true", help="do not write the HTML report")
     executor_options.add_arguments(run)
 
@@ -114,6 +120,7 @@ def start(args, run_id: str, run_dir: Path, preset, options: RunOptions, cells, 
 
     if args.resume and (run_dir / MANIFEST).is_file():
         manifest, done = resume_state(run_dir, preset)
+        note_resume(manifest)
         remaining = [cell for cell in cells if not is_recorded(cell, done)]
         print(f"resuming {manifest['run_id']}: {len(cells) - len(remaining)} of {len(cells)} cells already "
               f"recorded", file=sys.stderr)
@@ -149,15 +156,11 @@ def check_plugin_contract(options: RunOptions) -> None:
         raise UsageError("; ".join(problems) + " (the plugin contract: docs/models-and-plugins.md)")
 
 
-def check_outputs(args) -> None:
+def check_outputs(args, run_dir: Path, run_id: str) -> None:
     """Refuse a report path that cannot be written before any cell runs."""
-    if args.no_report or not args.report:
+    if args.no_report:
         return
-    report = Path(args.report)
-    folder = next((parent for parent in [report.parent, *report.parent.parents] if parent.exists()), Path("."))
-    if report.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        why = "it is a folder" if report.is_dir() else f"{folder} is not a writable folder"
-        raise UsageError(f"--report {report} cannot be written ({why}): choose another --report, or --no-report")
+    check_report_path(report_path(args, run_id), *report_label(args, run_id), run_dir)
 
 
 def find_max_lens(preset, options: RunOptions, dispatch: Dispatch, sink: RecordSink, done: dict) -> None:
@@ -200,9 +203,9 @@ def command(args) -> int:
 
         check_mem_limit(options.mem_limit, child_base_bytes())
     check_plugin_contract(options)
-    check_outputs(args)
     run_id = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{preset.name}"
     run_dir = Path(args.out) if args.out else REPO_ROOT / "results" / run_id
+    check_outputs(args, run_dir, run_id)
     with RunLock(run_dir):
         manifest, remaining, done = start(args, run_id, run_dir, preset, options, cells, device, settings)
         return execute_run(args, run_dir, manifest, (preset, options, plan, settings), remaining, done, device)
@@ -218,15 +221,16 @@ def execute_run(args, run_dir: Path, manifest: dict, how: tuple, remaining, done
     env = manifest["environment"]
     if preset.device == "cuda" and not is_cuda(device):
         print(f"warning: preset {preset.name!r} is sized for a GPU; on {device} it will be slow", file=sys.stderr)
-    manifest.update(status="running", command=[sys.executable, "-m", "suite", *sys.argv[1:]])
+    manifest.update(status="running")
     manifest.setdefault("executors", []).append(plan.manifest())
     write_manifest(run_dir, manifest)
     context = RunContext(run_id=manifest["run_id"], preset=preset.name, git_commit=env["git_commit"],
                          hostname=env["hostname"], device_name=env["device_name"],
                          torch_threads=plan.threads or env["torch_threads"], executor=plan.label)
     dispatch = Dispatch(device, context, settings, options.cell_timeout or preset.cell_timeout_s).validate()
+    report = "no report" if args.no_report else f"report {report_path(args, manifest['run_id'])}"
     print(f"run {context.run_id}: {len(remaining)} cells on {device} ({env['device_name']}), preset {preset.name}, "
-          f"isolation {options.isolation}, executor {plan.label} -> {run_dir}", file=sys.stderr)
+          f"isolation {options.isolation}, executor {plan.label} -> {run_dir} ({report})", file=sys.stderr)
     progress = Progress(len(remaining))
     try:
         with RecordWriter(run_dir) as writer:
@@ -235,8 +239,8 @@ def execute_run(args, run_dir: Path, manifest: dict, how: tuple, remaining, done
         progress.close()
         manifest.update(status="interrupted")
         write_manifest(run_dir, manifest)
-        print(f"interrupted: the records written so far are kept; finish with:\n"
-              f"  python -m suite run --resume --out {run_dir}", file=sys.stderr)
+        print(f"interrupted: the records written so far are kept; finish with python -m suite run --resume "
+              f"--out {shlex.quote(str(run_dir))}", file=sys.stderr)
         return 130
     return finish(args, run_dir, manifest, progress.close(), device)
 

@@ -46,6 +46,13 @@ class RunDirBusy(UsageError):
     """Another driver holds the run directory; the message names it."""
 
 
+def left_by_a_run(run_dir) -> bool:
+    """Whether a driver has ever locked ``run_dir``: the lock file is its first write, so a folder
+    that holds it but no manifest is a run killed in its first moment (``--resume`` starts it
+    afresh), and a folder without it never held a run."""
+    return (Path(run_dir) / LOCK).is_file()
+
+
 def _holder_text(holder: dict) -> str:
     if not holder:
         return "another process (it has not written its name yet)"
