@@ -4,6 +4,12 @@ The run's options are a :class:`suite.settings.RunOptions` (flags here, fields
 there, checked by one ``validate()``); the executor's are an
 :class:`suite.executors.options.ExecutorOptions`. Bad input raises a
 :class:`suite.errors.UsageError` before anything is written.
+
+Exit status (:data:`suite.progress.EXIT_CODES`): 0 when every cell has a result
+(``ok``, or a measured ``oom``/``nan``, or ``skipped`` with its reason); 3 when
+some cell ended in ``error`` or ``timeout`` (each printed with its one-line
+error; the records, the report and ``--resume`` are as for any run); 2 on bad
+input, nothing written; 130 when interrupted.
 """
 from __future__ import annotations
 
@@ -242,7 +248,9 @@ def execute_run(args, run_dir: Path, manifest: dict, how: tuple, remaining, done
         print(f"interrupted: the records written so far are kept; finish with python -m suite run --resume "
               f"--out {shlex.quote(str(run_dir))}", file=sys.stderr)
         return 130
-    return finish(args, run_dir, manifest, progress.close(), device)
+    summary = progress.close()
+    # the report is written whatever the cells did; then the exit status says whether any failed
+    return finish(args, run_dir, manifest, summary, device) or progress.exit_status()
 
 
 def finish(args, run_dir: Path, manifest: dict, summary: str, device: str) -> int:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from suite.commands.cli import main
+from suite.progress import EXIT_CELLS_FAILED
 from suite.records.store import read_records
 
 # found, not imported: the executor imports Ray itself, after keeping a local node on loopback
@@ -130,7 +131,7 @@ def test_a_cell_that_kills_its_ray_worker_is_recorded_not_lost(tmp_path, ray_tem
                  "--models", "crashy:kill-worker,crashy:segfault,mingru", "--threads", "1", "--no-report",
                  "--executor", "ray", "--ray-num-cpus", "2", "--ray-temp-dir", ray_temp_dir, "--max-retries", "1",
                  "--out", str(out)])
-    assert code == 0
+    assert code == EXIT_CELLS_FAILED  # recorded as errors: the run says some cells failed
     records = {record["model"]: record for record in read_records(out)}
     assert set(records) == {"crashy:kill-worker", "crashy:segfault", "mingru"}
     killer = records["crashy:kill-worker"]
@@ -145,7 +146,7 @@ def test_a_cell_that_kills_its_slurm_job_is_recorded_not_lost(tmp_path):
     code = main(["run", "--preset", "tiny", "--tasks", "mqar", "--kinds", "accuracy", "--plugin", PLUGIN,
                  "--models", "crashy:kill-worker,mingru", "--threads", "1", "--no-report", "--executor", "slurm",
                  "--slurm-cluster", "local", "--jobs", "2", "--out", str(out)])
-    assert code == 0
+    assert code == EXIT_CELLS_FAILED  # recorded as an error: the run says a cell failed
     records = {record["model"]: record for record in read_records(out)}
     assert records["crashy:kill-worker"]["status"] == "error"
     assert "ended without a result" in records["crashy:kill-worker"]["error"]

@@ -1,6 +1,8 @@
 """Every cell in its own process: each way a cell can fail becomes a record with the
 right status while the other cells finish; a killed run resumes without losing or
 duplicating a cell."""
+import contextlib
+import io
 import json
 import os
 import signal
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from suite.commands.cli import main
+from suite.progress import EXIT_CELLS_FAILED
 from suite.records.store import read_records
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,8 +30,19 @@ def run(out, *extra):
 def crashy_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("crashy") / "run"
     specs = "crashy:raise,crashy:exit,crashy:segfault,crashy:hang,crashy:allocate,crashy:nan,crashy:fine,mingru"
-    assert run(out, "--models", specs, "--kinds", "accuracy", "--cell-timeout", "10", "--mem-limit", "1GiB") == 0
-    return {record["model"]: record for record in read_records(out)}
+    console = io.StringIO()
+    with contextlib.redirect_stderr(console):
+        code = run(out, "--models", specs, "--kinds", "accuracy", "--cell-timeout", "10", "--mem-limit", "1GiB")
+    assert code == EXIT_CELLS_FAILED  # cells ended in error and timeout; every other cell still ran
+    return {"console": console.getvalue(), **{record["model"]: record for record in read_records(out)}}
+
+
+def test_the_console_names_every_failed_cell_with_its_error_line(crashy_run):
+    console = crashy_run["console"]
+    for spec in ("crashy:raise", "crashy:exit", "crashy:segfault", "crashy:hang", "crashy:allocate", "crashy:nan"):
+        record = crashy_run[spec]
+        assert f"{record['status']}: {spec} mqar T=32 seed=0: {record['error']}" in console
+    assert "crashy:fine mqar" not in console.split("cells in")[-1]  # the account lists failures only
 
 
 @pytest.mark.parametrize("spec, status, message", [
