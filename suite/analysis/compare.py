@@ -1,18 +1,20 @@
 """Compare two runs and flag regressions: the logic behind ``python -m suite compare``.
 
-Reads Records only (no torch). Cells are matched by ``cell_key`` (a hash of
-everything that defines a cell: kind, model, task and its parameters, length,
-batch, seed, model and training configuration), so two runs compare only when
-they ran the same grid; cells present in one run and not the other are listed
-as missing, never silently dropped.
+Reads Records only (no torch). Records are matched by their identity: the
+``cell_key`` (a hash of everything that defines a cell) and, for an accuracy cell
+scored at several lengths, the evaluation length, each its own compared record
+(:mod:`suite.analysis.cell_labels` matches and labels them). Two runs compare only
+when they ran the same grid; records present in one run and not the other are
+listed as missing, never silently dropped.
 
 What counts as a regression (each is a *gate*; ``--gate`` picks which apply):
 
 ``status``
     A cell that finished ``ok`` in the baseline and does not now (``oom``,
-    ``error``, ``nan``, ``timeout``, ``skipped``).
+    ``error``, ``nan``, ``timeout``, ``skipped``); one row per evaluation length.
 ``accuracy``
-    Accuracy cells are grouped over seeds (same cell but the seed). The current
+    Accuracy records are grouped over seeds (same cell and evaluation length but
+    the seed): one compared row per cell and evaluation length. The current
     seed-mean accuracy is a regression when it is more than ``accuracy_points``
     percentage points below the baseline's seed-mean, *and*, when the baseline
     has several ok seeds, also below the baseline's lowest seed: a drop inside
@@ -38,11 +40,11 @@ What counts as a regression (each is a *gate*; ``--gate`` picks which apply):
     runs (CUDA's allocator counts exactly); CPU peaks are shown, not gated.
 
 Changes beyond a tolerance in the good direction are listed as improvements.
-Absolute throughputs are shown for reading, never gated.
+Absolute throughputs, and a ``max_len`` record's longest length that fitted, are
+shown for reading, never gated.
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -50,6 +52,7 @@ from pathlib import Path
 import pandas as pd
 
 from suite.analysis import tables as analysis
+from suite.analysis.cell_labels import Labels, cell_order, keyed, probe_mask, unmatched
 from suite.analysis.tables import TIMED_KINDS, is_flag_set, noisy_flags
 from suite.devices import is_cuda
 from suite.errors import UsageError
@@ -66,7 +69,6 @@ SPEED_RATIOS = {  # ratio name -> (record metric, higher_is_better)
 MEMORY_METRICS = ("train_peak_mem_bytes", "prefill_peak_mem_bytes", "decode_peak_mem_bytes")
 SHOWN_METRICS = ("train_tokens_per_s",)
 PROVENANCE_KEYS = ("git_commit", "device_name", "torch_version", "torch_threads", "platform", "python")
-GROUP_FIELDS = ("kind", "model", "task", "seq_len", "batch_size")
 
 
 class CompareError(UsageError):
@@ -142,12 +144,9 @@ class Run:
 
 def load_run(path) -> Run:
     path = Path(path)
-    if not path.exists():
-        raise CompareError(f"{path} does not exist: pass a run directory (the --out of `suite run`) "
-                           "or its records.jsonl")
-    check_readable(path)  # the rules of `report`: no garbage lines, no newer schema
+    check_readable(path)  # the rules of `report`: it exists and holds records, no garbage lines, no newer schema
     records = analysis.latest_records(analysis.load_results(path))
-    if records.empty:
+    if records.empty or analysis.record_identity(records).isna().all():
         raise CompareError(f"{path} holds no records: pass a run that finished at least one cell")
     try:
         manifest = read_manifest(path)
@@ -161,20 +160,13 @@ def backends_by_model(records: pd.DataFrame) -> dict:
     return {model: analysis.join_distinct(group["backend"]) for model, group in ok.groupby("model")}
 
 
-def group_key(record) -> str:
-    """A cell's identity without its seed: seeds of one cell are grouped."""
-    parts = {name: record.get(name) for name in GROUP_FIELDS + ("task_params", "model_config", "train_config")}
-    parts["seq_len"] = None if pd.isna(parts["seq_len"]) else int(parts["seq_len"])
-    parts["batch_size"] = None if pd.isna(parts["batch_size"]) else int(parts["batch_size"])
-    return json.dumps(parts, sort_keys=True, default=str)
-
-
 def speed_ratios(records: pd.DataFrame, reference: str) -> pd.DataFrame:
     """Per ok timed record: its throughputs over the reference model's at the same
     length and batch in the same run (median over the reference's seeds); a ``bench
-    speed`` record only against the reference's record of the same scope."""
+    speed`` record only against the reference's record of the same scope, a max-len
+    probe only against the reference's probe."""
     timed = records[records["kind"].isin(TIMED_KINDS) & (records["status"] == "ok")]
-    timed = timed.assign(scope=timed["scope"].fillna(""))  # perf records have none
+    timed = timed.assign(scope=timed["scope"].fillna("").where(~probe_mask(timed), "max-len probe"))  # perf: none
     out = {}
     for _, group in timed.groupby(["kind", "scope", "seq_len", "batch_size"]):
         ref = group[group["model"] == reference]
@@ -210,13 +202,6 @@ class Comparison:
         return self.rows[self.rows["verdict"] == "improvement"]
 
 
-def cell_label(record) -> str:
-    what = {"accuracy": record["task"], "speed": f"speed {record.get('scope')}"}.get(record["kind"], record["kind"])
-    seed = "" if pd.isna(record.get("seed")) else f" seed={int(record['seed'])}"
-    length = "" if pd.isna(record.get("seq_len")) else f" T={int(record['seq_len'])}"
-    return f"{record['model']} {what}{length}{seed}"
-
-
 def row(base, kind_label, metric, baseline, current, verdict, reason, change=math.nan):
     return {"cell": kind_label, "kind": base["kind"], "model": base["model"], "task": base["task"],
             "seq_len": base["seq_len"], "batch_size": base["batch_size"], "metric": metric,
@@ -224,17 +209,23 @@ def row(base, kind_label, metric, baseline, current, verdict, reason, change=mat
 
 
 def compare_runs(baseline: Run, current: Run, tolerances: Tolerances = Tolerances()) -> Comparison:
-    """Match the two runs' cells and judge every metric; see the module docstring."""
-    base = baseline.records.set_index("cell_key", drop=False)
-    cur = current.records.set_index("cell_key", drop=False)
+    """Match the two runs' records by identity and judge every metric; see the module docstring."""
+    base, cur = keyed(baseline.records), keyed(current.records)
+    labels = Labels(base, cur)
     shared = [key for key in base.index if key in cur.index]
-    missing = sorted(cell_label(base.loc[k]) for k in base.index if k not in cur.index)
-    new = sorted(cell_label(cur.loc[k]) for k in cur.index if k not in base.index)
-    rows = (status_rows(base, cur, shared, tolerances) + accuracy_rows(base, cur, shared, tolerances)
-            + timed_rows(baseline.records, current.records, shared, tolerances))
+    missing, new, probes = unmatched(base, cur, labels)
+    rows = (status_rows(base, cur, shared, tolerances, labels) + accuracy_rows(base, cur, shared, tolerances, labels)
+            + timed_rows(base, cur, shared, tolerances, labels) + max_len_rows(base, cur, shared, labels))
     frame = sorted_rows(pd.DataFrame(rows, columns=list(ROW_COLUMNS)))
     comparison = Comparison(baseline, current, tolerances, frame, missing, new)
     comparison.warnings = provenance_warnings(baseline, current, tolerances)
+    if probes:
+        comparison.warnings.append(f"{probes} max-len probe(s) ran in one run only (the search stops at the first "
+                                   "length that fails): their boundary is compared through the max_len records")
+    for side, run in (("baseline", baseline), ("current", current)):
+        if run.records["cell_key"].isna().any():
+            comparison.warnings.append(f"{int(run.records['cell_key'].isna().sum())} record(s) of the {side} run "
+                                       "have no cell_key and cannot be matched: not compared")
     noisy = int((frame["verdict"] == "noisy").sum())
     if noisy:
         comparison.warnings.append(f"{noisy} speed ratio(s) not gated: their cells or the reference's were "
@@ -248,13 +239,15 @@ VERDICT_ORDER = {"regression": 0, "worse": 1, "improvement": 2, "changed": 3, "n
 
 
 def sorted_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Regressions first, then worse, improvements, status changes, noisy, same and info; by cell within."""
+    """Regressions first, then worse, improvements, status changes, noisy, same and info; by cell within
+    (numbers in numeric order, a cell at its training length before its other evaluation lengths)."""
     return frame.sort_values(["verdict", "cell", "metric"], key=lambda s: s.map(VERDICT_ORDER)
-                             if s.name == "verdict" else s, kind="stable").reset_index(drop=True)
+                             if s.name == "verdict" else s.map(cell_order) if s.name == "cell" else s,
+                             kind="stable").reset_index(drop=True)
 
 
-def status_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, tol: Tolerances) -> list[dict]:
-    """Per shared cell whose status changed: a regression (gated) when it was ok, else a change."""
+def status_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, tol: Tolerances, labels: Labels) -> list[dict]:
+    """Per shared record whose status changed: a regression (gated) when it was ok, else a change."""
     rows = []
     for key in shared:
         b, c = base.loc[key], cur.loc[key]
@@ -265,16 +258,17 @@ def status_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, tol: Tolerances) 
             reason = f"ok -> {c['status']}: {c['error'] or 'no error text'}"
         else:
             verdict, reason = ("improvement" if c["status"] == "ok" else "changed"), f"{b['status']} -> {c['status']}"
-        rows.append(row(b, cell_label(b), "status", b["status"], c["status"], verdict, reason))
+        rows.append(row(b, labels.cell(key), "status", b["status"], c["status"], verdict, reason))
     return rows
 
 
-def accuracy_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, tol: Tolerances) -> list[dict]:
-    """Per accuracy cell grouped over seeds: the seed-mean's change, judged against the baseline's spread."""
+def accuracy_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, tol: Tolerances, labels: Labels) -> list[dict]:
+    """Per accuracy cell and evaluation length, grouped over seeds: the seed-mean's change, judged
+    against the baseline's spread."""
     groups = {}
     for key in shared:
         if base.loc[key]["kind"] == "accuracy":
-            groups.setdefault(group_key(base.loc[key]), []).append(key)
+            groups.setdefault(labels.group_of[key], []).append(key)
     rows = []
     for keys in groups.values():
         b_acc = [r["accuracy"] for r in (base.loc[k] for k in keys) if r["status"] == "ok" and pd.notna(r["accuracy"])]
@@ -282,8 +276,7 @@ def accuracy_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, tol: Tolerances
         if not b_acc or not c_acc:
             continue
         first = base.loc[keys[0]]
-        label = f"{first['model']} {first['task']} T={int(first['seq_len'])}" + (
-            f" ({len(keys)} seeds)" if len(keys) > 1 else f" seed={int(first['seed'])}")
+        label = labels.group(keys[0], len(keys))
         b_mean, c_mean = sum(b_acc) / len(b_acc), sum(c_acc) / len(c_acc)
         change = c_mean - b_mean
         threshold = tol.accuracy_points / 100
@@ -300,27 +293,43 @@ def accuracy_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, tol: Tolerances
     return rows
 
 
-def timed_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, tol: Tolerances) -> list[dict]:
-    """Per timed cell ok in both runs: its speed ratios, its absolute throughput and its peak memory."""
+def timed_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, tol: Tolerances, labels: Labels) -> list[dict]:
+    """Per timed record ok in both runs: its speed ratios, its absolute throughput and its peak memory."""
     base_ratios, cur_ratios = speed_ratios(base, tol.reference), speed_ratios(cur, tol.reference)
-    base_keyed, cur_keyed = base.set_index("cell_key", drop=False), cur.set_index("cell_key", drop=False)
     rows = []
     for key in shared:
-        b, c = base_keyed.loc[key], cur_keyed.loc[key]
+        b, c = base.loc[key], cur.loc[key]
         if b["kind"] not in TIMED_KINDS or b["status"] != "ok" or c["status"] != "ok":
             continue
-        b_index, c_index = base.index[base["cell_key"] == key][0], cur.index[cur["cell_key"] == key][0]
-        if b_index in base_ratios.index and c_index in cur_ratios.index and b["model"] != tol.reference:
-            rows += ratio_rows(b, base_ratios.loc[b_index], cur_ratios.loc[c_index], tol)
+        label = labels.cell(key)
+        if key in base_ratios.index and key in cur_ratios.index and b["model"] != tol.reference:
+            rows += ratio_rows(b, label, base_ratios.loc[key], cur_ratios.loc[key], tol)
         for metric in SHOWN_METRICS:
             if pd.notna(b[metric]) and pd.notna(c[metric]) and b[metric] > 0:
-                rows.append(row(b, cell_label(b), metric, b[metric], c[metric], "info", "absolute: not gated",
+                rows.append(row(b, label, metric, b[metric], c[metric], "info", "absolute: not gated",
                                 (c[metric] / b[metric] - 1) * 100))
-        rows += memory_rows(b, c, tol)
+        rows += memory_rows(b, c, label, tol)
     return rows
 
 
-def ratio_rows(b, base_ratios: pd.Series, cur_ratios: pd.Series, tol: Tolerances) -> list[dict]:
+def max_len_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, labels: Labels) -> list[dict]:
+    """Per ``max_len`` record ok in both runs: the longest length that fitted, shown, not gated (the
+    probe that stopped fitting is a status row of its own)."""
+    rows = []
+    for key in (key for key in shared if base.loc[key]["kind"] == "max_len"):
+        b, c = base.loc[key], cur.loc[key]
+        before, after = b["max_seq_len"], c["max_seq_len"]
+        if b["status"] != "ok" or c["status"] != "ok" or (pd.isna(before) and pd.isna(after)):
+            continue
+        fell = pd.isna(after) or (pd.notna(before) and after < before)
+        verdict, reason = ("worse", "the longest length that fitted fell (not gated: see the probes' status)") if fell \
+            else ("improvement", "a longer length fits") if pd.isna(before) or after > before else ("same", "")
+        change = (after / before - 1) * 100 if pd.notna(before) and pd.notna(after) and before > 0 else math.nan
+        rows.append(row(b, labels.cell(key), "max_seq_len", before, after, verdict, reason, change))
+    return rows
+
+
+def ratio_rows(b, label: str, base_ratios: pd.Series, cur_ratios: pd.Series, tol: Tolerances) -> list[dict]:
     """One cell's speed ratios (to the reference, each run's own) judged: a fall beyond the tolerance
     is gated by ``speed``; a noisy timing on either side is never gated."""
     rows = []
@@ -338,11 +347,11 @@ def ratio_rows(b, base_ratios: pd.Series, cur_ratios: pd.Series, tol: Tolerances
             verdict, reason = "improvement", f"{ratio} rose {change:.0f}% (vs {tol.reference})"
         else:
             verdict, reason = "same", ""
-        rows.append(row(b, cell_label(b), ratio, b_value, c_value, verdict, reason, change))
+        rows.append(row(b, label, ratio, b_value, c_value, verdict, reason, change))
     return rows
 
 
-def memory_rows(b, c, tol: Tolerances) -> list[dict]:
+def memory_rows(b, c, label: str, tol: Tolerances) -> list[dict]:
     """One cell's peak memory per phase: gated by ``memory`` where both runs ran it on a GPU."""
     on_gpu = is_cuda(b["device"]) and is_cuda(c["device"])
     rows = []
@@ -357,7 +366,7 @@ def memory_rows(b, c, tol: Tolerances) -> list[dict]:
             verdict, reason = "improvement", f"{metric} fell {-change:.1f}%"
         else:
             verdict, reason = ("same" if on_gpu else "info"), ("" if on_gpu else "CPU peak: not gated")
-        rows.append(row(b, cell_label(b), metric, b[metric], c[metric], verdict, reason, change))
+        rows.append(row(b, label, metric, b[metric], c[metric], verdict, reason, change))
     return rows
 
 
@@ -387,14 +396,5 @@ def exit_code(comparison: Comparison, allow_missing: bool) -> int:
     return 1 if len(comparison.regressions) else 0
 
 
-def missing_message(comparison: Comparison) -> str:
-    parts = [f"{len(labels)} {side} cell(s) are not in the {other}: " + "; ".join(labels[:8])
-             + (" ..." if len(labels) > 8 else "")
-             for labels, side, other in ((comparison.missing, "baseline", "current run"),
-                                         (comparison.new, "current", "baseline")) if labels]
-    return ("error: " + " | ".join(parts) + ". The grid or a cell's configuration changed: regenerate the "
-            "baseline (`python -m suite baseline update`), or pass --allow-missing to compare the shared cells")
-
-
 __all__ = ["Tolerances", "Comparison", "Run", "load_run", "load_config", "compare_runs", "speed_ratios",
-           "exit_code", "GATES", "CompareError", "missing_message", "parse_gates"]
+           "exit_code", "GATES", "CompareError", "parse_gates"]

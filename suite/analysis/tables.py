@@ -4,9 +4,10 @@ Reads records only: no torch, no models, no tasks, so it runs on a laptop.
 
 Conventions shared by the tables
 --------------------------------
-* A record whose ``cell_key`` (and ``eval_len``: an extrapolation cell writes
-  one record per evaluation length) appears again later in ``records.jsonl`` (a
-  cell re-run on resume) is superseded: only the last record per key counts
+* A record whose identity (its ``cell_key``, and its ``eval_len`` where that is
+  not the training length: an extrapolation cell writes one record per evaluation
+  length; :func:`record_identity`) appears again later in ``records.jsonl`` (a
+  cell re-run on resume) is superseded: only the last record per identity counts
   (:func:`latest_records`). Records without a ``cell_key`` are all kept.
 * :func:`accuracy_table` shows each cell scored at its training length; scores
   at other lengths (``--eval-lens``) are in :mod:`suite.analysis.questions`.
@@ -65,12 +66,36 @@ def load_results(path) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- helpers
+def record_identity(records: pd.DataFrame) -> pd.Series:
+    """Per record, the one result it is, as a string: its ``cell_key``, followed by ``@<eval_len>``
+    when the record scores the cell at a length other than its training length. An accuracy cell
+    scored at several lengths (``--eval-lens``, a preset's ``eval_len_multiples``) writes one record
+    per length, all with one ``cell_key``; each is its own result. A record at its training length,
+    or without ``eval_len`` (perf, speed, max_len, and accuracy records written before the field
+    existed), is its ``cell_key`` alone, so old and new runs of one cell match. None for a record
+    without a ``cell_key``. Records are superseded within a run (:func:`latest_records`) and
+    matched across runs (``suite compare``, ``suite history``) by this identity."""
+    def column(name):
+        if name not in records:
+            return pd.Series(math.nan, index=records.index, dtype=float)
+        return pd.to_numeric(records[name], errors="coerce")
+
+    keys = records["cell_key"] if "cell_key" in records else pd.Series(None, index=records.index, dtype=object)
+    keyed = keys.notna()
+    eval_len, seq_len = column("eval_len"), column("seq_len")
+    elsewhere = keyed & eval_len.notna() & (eval_len != seq_len)
+    identity = keys.astype(object).where(keyed, None)
+    identity[elsewhere] = (keys[elsewhere].astype(str) + "@"
+                           + eval_len[elsewhere].map(lambda n: str(int(n)) if float(n).is_integer() else str(n)))
+    return identity
+
+
 def latest_records(records: pd.DataFrame) -> pd.DataFrame:
-    """Only the last record of each (``cell_key``, ``eval_len``) (records without a key are all kept)."""
+    """Only the last record of each :func:`record_identity` (records without a ``cell_key`` are all kept)."""
     if records.empty:
         return records
-    keyed = records["cell_key"].notna()
-    superseded = records[["cell_key", "eval_len"]].astype(str).duplicated(keep="last") & keyed
+    identity = record_identity(records)
+    superseded = identity.duplicated(keep="last") & identity.notna()
     return records[~superseded]
 
 
@@ -327,8 +352,8 @@ def fallback_models(records: pd.DataFrame, manifest_backends: dict | None = None
     return found
 
 
-__all__ = ["load_results", "records_path", "latest_records", "group_status", "chance_levels", "curve_points",
-           "is_fallback_backend", "accuracy_table", "perf_table", "summary_table", "status_counts",
+__all__ = ["load_results", "records_path", "record_identity", "latest_records", "group_status", "chance_levels",
+           "curve_points", "is_fallback_backend", "accuracy_table", "perf_table", "summary_table", "status_counts",
            "not_ok_cells", "fallback_models", "join_distinct"]
 
 

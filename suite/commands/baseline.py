@@ -23,10 +23,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from suite.commands.compare import BASELINES, DEFAULT_BASELINE
 from suite.errors import UsageError
-from suite.paths import REPO_ROOT
 
-BASELINES = REPO_ROOT / "results" / "baselines"
 CONFIG = BASELINES / "compare.toml"
 RUN_ARGS = ("--models", "all", "--preset", "smoke", "--threads", "1", "--device", "cpu")
 
@@ -34,9 +33,9 @@ RUN_ARGS = ("--models", "all", "--preset", "smoke", "--threads", "1", "--device"
 def add_arguments(parser) -> None:
     actions = parser.add_subparsers(dest="baseline_action", required=True, parser_class=type(parser))
     update = actions.add_parser("update", help="rerun the smoke grid and replace the committed baseline")
-    update.add_argument("--name", default="cpu-smoke", help="baseline folder under results/baselines/")
+    update.add_argument("--name", default=DEFAULT_BASELINE, help="baseline folder under results/baselines/")
     check = actions.add_parser("check", help="run the smoke grid and compare it against the baseline")
-    check.add_argument("--name", default="cpu-smoke", help="baseline folder under results/baselines/")
+    check.add_argument("--name", default=DEFAULT_BASELINE, help="baseline folder under results/baselines/")
     check.add_argument("--out", default=None, help="run directory for the fresh run (default: a temporary one)")
     check.add_argument("--html", default=None, help="write the diff report here")
     check.add_argument("--report", default=None, help="write the fresh run's report here")
@@ -66,8 +65,9 @@ def update(name: str) -> int:
     fresh = Path(tempfile.mkdtemp(prefix=f".{name}-new-", dir=BASELINES))
     code = run_grid(fresh)
     bad = [r for r in read_records(fresh)] if code == 0 else []
-    not_ok = [f"{r['model']} {r.get('task') or r['kind']} T={r['seq_len']}: {r['status']}" for r in bad
-              if r["status"] != "ok"]
+    not_ok = list(dict.fromkeys(  # a cell scored at several lengths fails once per length: named once
+        f"{r['model']} {r.get('task') or r['kind']} T={r['seq_len']}: {r['status']}" for r in bad
+        if r["status"] != "ok"))
     if code != 0 or not_ok:
         print(f"error: the baseline run did not finish cleanly ({'; '.join(not_ok) or f'exit {code}'}); "
               f"the committed baseline is unchanged and the run is kept in {fresh}", file=sys.stderr)
@@ -81,7 +81,8 @@ def update(name: str) -> int:
     os.replace(fresh, target)
     if old:
         shutil.rmtree(old)
-    print(f"baseline {target} updated ({len(bad)} cells); commit it with: git add {target}")
+    cells = len({r.get("cell_key") for r in bad})
+    print(f"baseline {target} updated ({cells} cells, {len(bad)} records); commit it with: git add {target}")
     return 0
 
 

@@ -1,7 +1,9 @@
 """``python -m suite compare BASELINE CURRENT``: the regression gate.
 
 Exit 0 when clean, 1 on a regression (the cells named), 2 on bad input —
-including cells present in one run and not the other, unless ``--allow-missing``.
+including cells present in one run and not the other, unless ``--allow-missing``
+(:func:`missing_message` says which, and the fix that fits: regenerating the
+committed baseline, or rerunning with the same options).
 What counts as a regression, and why speed is gated on ratios, is in
 :mod:`suite.analysis.compare`.
 """
@@ -11,7 +13,11 @@ import math
 import sys
 from pathlib import Path
 
+from suite.paths import REPO_ROOT
+
 GATES = ("status", "accuracy", "speed", "memory")  # suite.analysis.compare.GATES; repeated so --help needs no pandas
+BASELINES = REPO_ROOT / "results" / "baselines"  # the committed baselines (`suite baseline`)
+DEFAULT_BASELINE = "cpu-smoke"
 
 
 def add_arguments(parser) -> None:
@@ -91,8 +97,55 @@ def check_reference(tolerances, *runs, named: bool = False) -> None:
             raise type(error)(f"{error}; speed ratios need the reference in both runs")
 
 
+def committed_baseline(path) -> str | None:
+    """The name of the committed baseline ``path`` is (``results/baselines/<name>``), else None."""
+    path = Path(path).resolve()
+    folder = path.parent if path.is_file() else path
+    try:
+        relative = folder.relative_to(BASELINES.resolve())
+    except ValueError:
+        return None
+    return relative.parts[0] if relative.parts else None
+
+
+def option_differences(base_run, current_run, limit: int = 4) -> list[str]:
+    """How the two runs' commands differed, from their manifests: ``--seeds [0] vs [0, 1]``."""
+    b, c = base_run.manifest, current_run.manifest
+    found = []
+    if b.get("preset") and c.get("preset") and b["preset"] != c["preset"]:
+        found.append(f"--preset {b['preset']} vs {c['preset']}")
+    b_options, c_options = b.get("options") or {}, c.get("options") or {}
+    for name in b_options:
+        if name != "preset" and name in c_options and b_options[name] != c_options[name]:
+            flag = "--set" if name == "overrides" else f"--{name.replace('_', '-')}"
+            found.append(f"{flag} {b_options[name]} vs {c_options[name]}")
+    return found[:limit] + ([f"{len(found) - limit} more"] if len(found) > limit else [])
+
+
+def missing_message(comparison) -> str:
+    """One line: the records only one run has, and the fix that fits. Against a committed baseline
+    (``results/baselines/<name>``) that is regenerating it after an intended change; between two
+    runs of one's own, the runs ran different grids: rerun with the same options."""
+    parts = [f"{len(labels)} {side} cell(s) are not in the {other}: " + "; ".join(labels[:8])
+             + (" ..." if len(labels) > 8 else "")
+             for labels, side, other in ((comparison.missing, "baseline", "current run"),
+                                         (comparison.new, "current", "baseline")) if labels]
+    name = committed_baseline(comparison.baseline.path)
+    if name is not None:
+        command = "python -m suite baseline update" + ("" if name == DEFAULT_BASELINE else f" --name {name}")
+        fix = (f"The grid or a cell's configuration changed: after an intended change regenerate the committed "
+               f"baseline (`{command}`), else run the current run with the baseline's options (`python -m suite "
+               "baseline check` does); or pass --allow-missing to compare the shared cells")
+    else:
+        differences = option_differences(comparison.baseline, comparison.current)
+        fix = ("The two runs ran different grids" + (f" ({'; '.join(differences)})" if differences else "")
+               + ": rerun one with the other's options (the same preset, --set overrides, models, tasks, lengths and "
+               "seeds), or pass --allow-missing to compare the shared cells")
+    return "error: " + " | ".join(parts) + ". " + fix
+
+
 def command(args) -> int:
-    from suite.analysis.compare import CompareError, compare_runs, exit_code, load_run, missing_message
+    from suite.analysis.compare import CompareError, compare_runs, exit_code, load_run
 
     tolerances = tolerances_from(args)
     baseline, current = load_run(args.baseline), load_run(args.current)

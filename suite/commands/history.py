@@ -37,8 +37,10 @@ def commit_date(commit) -> str | None:
 
 
 def run_metrics(run, reference: str) -> list[dict]:
-    """One row per model and metric of ``run`` (a :class:`suite.analysis.compare.Run`)."""
+    """One row per model and metric of ``run`` (a :class:`suite.analysis.compare.Run`); the probes
+    of ``run --find-max-len`` are left out of the speed and memory metrics."""
     from suite.analysis import tables as analysis
+    from suite.analysis.cell_labels import probe_mask
     from suite.analysis.compare import speed_ratios
 
     records = run.records
@@ -46,6 +48,7 @@ def run_metrics(run, reference: str) -> list[dict]:
     accuracy = analysis.accuracy_table(records).dropna(subset=["accuracy"])
     for (model, task), group in accuracy.groupby(["model", "task"]):
         rows.append({"model": model, "metric": f"accuracy: {task}", "value": group["accuracy"].mean()})
+    records = records[~probe_mask(records)]  # a max-len search's probes time one repeat each, up to the memory cap
     ratios = speed_ratios(records, reference)
     if not ratios.empty:
         joined = records.loc[ratios.index, ["model"]].join(ratios)

@@ -228,12 +228,22 @@ def prepare_run_dir(run_dir) -> Path:
 
 
 def check_readable(path) -> None:
-    """Refuse, in one line, a run whose records this suite cannot read faithfully: lines that are
-    not records (a torn last line aside) or records of a newer schema. ``report`` and ``compare``
-    both apply it."""
+    """Refuse, in one line, a run whose records this suite cannot read faithfully: no records (a
+    folder that is not a run, or a run stopped before its first record), lines that are not
+    records (a torn last line aside) or records of a newer schema. ``report`` and ``compare`` (and
+    ``history``) all apply it."""
     from suite.records.schema import SCHEMA_VERSION
 
-    newest = max((record.get("schema_version") or 0 for record in read_records(path, strict=True)), default=0)
+    path = Path(path)
+    if not (path / RECORDS if path.is_dir() else path).is_file():
+        where = f"{path} holds no {RECORDS}" if path.is_dir() else f"{path} does not exist"
+        raise StoreError(f"{where}: pass the --out folder of a `python -m suite run` or `bench speed` that "
+                         f"finished at least one cell, or its {RECORDS}")
+    records = read_records(path, strict=True)
+    if not records:
+        raise StoreError(f"{path} holds no records yet: wait for its first cell to finish or resume it "
+                         "(`python -m suite run ... --resume`), or pass a run that finished at least one cell")
+    newest = max(record.get("schema_version") or 0 for record in records)
     if newest > SCHEMA_VERSION:
         raise StoreError(f"{path} holds records of schema_version {newest}, newer than this suite's "
                          f"{SCHEMA_VERSION}: upgrade the suite to read it")

@@ -147,9 +147,21 @@ def test_missing_cells_are_listed_and_exit_2_unless_allowed(tmp_path, capsys):
     current = write(tmp_path / "current", [r for r in records if r["model"] != "lstm"])
     code, _, err = run_compare(capsys, BASELINE, current)
     assert code == 2 and "5 baseline cell(s) are not in the current run" in err
-    assert "lstm mqar T=64 seed=0" in err and "python -m suite baseline update" in err
+    assert "lstm mqar T=64 seed=0" in err and "python -m suite baseline update`" in err
+    assert "different grids" not in err
     code, out, _ = run_compare(capsys, BASELINE, current, "--allow-missing")
     assert code == 0 and "5 unmatched cell(s) allowed" in out
+    # the same runs, the baseline a copy of one's own: not a baseline to regenerate
+    code, _, err = run_compare(capsys, copy_baseline(tmp_path / "mine"), current)
+    assert code == 2 and "ran different grids" in err and "baseline update" not in err
+
+
+def test_only_a_folder_under_results_baselines_is_a_committed_baseline(tmp_path):
+    from suite.commands.compare import committed_baseline
+
+    assert committed_baseline(BASELINE) == committed_baseline(BASELINE / "records.jsonl") == "cpu-smoke"
+    assert committed_baseline(copy_baseline(tmp_path / "cpu-smoke")) is None
+    assert committed_baseline(BASELINE.parent) is None
 
 
 @pytest.mark.parametrize("args, message", [
