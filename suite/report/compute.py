@@ -25,8 +25,9 @@ from matplotlib.lines import Line2D
 from suite.analysis import questions
 from suite.analysis.tables import curve_points
 from suite.report.format import NO_VALUE, _missing, cells, format_number
-from suite.report.plots import STYLE, figure_to_png_base64, label_of, model_palette
-from suite.report.questions import variant_labels
+from suite.report.palette import label_of, with_palette
+from suite.report.plots import STYLE, figure_to_png_base64
+from suite.report.questions import variant_labels_by_task
 from suite.report.template import section
 
 NAMES = {"transformer": "the transformer", "mingru": "minGRU"}
@@ -96,7 +97,7 @@ def compute_groups(records: pd.DataFrame) -> list[dict]:
     if table.empty:
         return []
     ratios = {tuple(e[k] for k in questions.COMPUTE_KEYS): e for e in questions.compute_ratios(table)}
-    labels = variant_labels(table["task_variant"].unique())
+    labels = variant_labels_by_task(table)  # a task's own parameters, never another task's
     widths = table.groupby("task")["budget_width"].nunique()
     out = []
     for key, group in table.groupby(list(questions.COMPUTE_KEYS), sort=True, dropna=False):
@@ -104,8 +105,8 @@ def compute_groups(records: pd.DataFrame) -> list[dict]:
         title = f"{task}, trained at {int(train_len)}"
         if table["n_layers"].nunique() > 1:
             title += f", {int(n_layers)} layers"
-        if labels[variant] != "default":
-            title += f", {labels[variant]}"
+        if labels[(task, variant)] != "default":
+            title += f", {labels[(task, variant)]}"
         if widths.get(task, 1) > 1 or match != "width":
             title += f", d_model {width} ({match} matching)"
         entry = ratios.get(key)
@@ -125,14 +126,15 @@ def _curves(records: pd.DataFrame) -> pd.DataFrame:
     return rows[timed]
 
 
-def seconds_figure(records: pd.DataFrame) -> str | None:
+def seconds_figure(records: pd.DataFrame, palette: dict | None = None) -> str | None:
     """Validation accuracy against training seconds, one panel per (task, training length), one
-    line per record in its model's colour, the target a dashed line (see the module docstring)."""
+    line per record in its model's colour (``palette``, the report's), the target a dashed line
+    (see the module docstring)."""
     curves = _curves(records)
     if curves.empty:
         return None
     panels = list(curves.groupby(["task", "train_len"], sort=True))
-    palette = model_palette(curves["model"])
+    palette = with_palette(curves["model"], palette)
     columns = min(3, len(panels))
     rows = math.ceil(len(panels) / columns)
     with matplotlib.rc_context(STYLE):
@@ -159,7 +161,7 @@ def seconds_figure(records: pd.DataFrame) -> str | None:
 def compute_section(inputs):
     """The report's section builder: None for runs without a target accuracy or timed curves."""
     groups = compute_groups(inputs.records)
-    png = seconds_figure(inputs.records)
+    png = seconds_figure(inputs.records, inputs.palette)
     if not groups and png is None:
         return None
     return section("compute", "Equal compute: steps and seconds to the target", "compute.html.j2",

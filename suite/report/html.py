@@ -24,7 +24,7 @@ import pandas as pd
 
 from suite.analysis import tables as analysis
 from suite.records.store import read_manifest
-from suite.report import plots
+from suite.report import counting, plots
 from suite.report.format import (NO_VALUE, Cell, _missing, cells, distinct, format_accuracy, format_bytes,
                                  format_count, format_length, format_number, format_rate, text_of, timed_cell,
                                  value_cell)
@@ -34,7 +34,9 @@ from suite.report.template import render, render_page, section
 
 class ReportInputs(NamedTuple):
     """What every section builder gets: the run's records (a DataFrame from
-    :func:`suite.analysis.tables.load_results`), its manifest, and a colour per model."""
+    :func:`suite.analysis.tables.load_results`), its manifest, and a colour per model
+    (:func:`suite.report.plots.model_palette` of every model of the run: every figure draws a
+    model in this colour)."""
 
     records: pd.DataFrame
     manifest: dict
@@ -85,8 +87,8 @@ def header(records: pd.DataFrame, manifest: dict, manifest_problem: str | None):
         ("dtype", distinct(records, "dtype") or (manifest.get("preset_config") or {}).get("dtype")),
         ("torch", environment.get("torch_version") or distinct(records, "torch_version")),
         ("git commit", commit), ("hostname", environment.get("hostname") or distinct(records, "hostname")),
-        ("records", f"{len(records)} ({analysis.group_status(analysis.latest_records(records)['status'])})"
-         if len(records) else "0"),
+        ("cells", counting.cell_count_text(records)),
+        ("records", f"{len(records)} (an accuracy cell writes one per evaluation length)" if len(records) else "0"),
         ("report written", datetime.datetime.now().astimezone().isoformat(timespec="seconds")),
     ]
     return render("run_header.html.j2", run_id=str(run_id), rows=[(k, text_of(v)) for k, v in rows],
@@ -103,7 +105,7 @@ def noisy_summary(records: pd.DataFrame) -> dict | None:
     noisy = analysis.noisy_timed_cells(records)
     if noisy.empty:
         return None
-    cells = analysis.latest_records(records)
+    cells = counting.latest_cells(records)
     timed = int((cells["kind"].isin(analysis.TIMED_KINDS) & (cells["status"] == "ok")).sum())
     kinds = sorted({"too few repeats" if "spread unknown" in reason else
                     ("busy host" if "load" in reason or "other processes" in reason else "spread")
@@ -113,7 +115,7 @@ def noisy_summary(records: pd.DataFrame) -> dict | None:
 
 # --------------------------------------------------------------------------- sections
 def status_section(inputs):
-    counts = analysis.status_counts(inputs.records)
+    counts = counting.status_counts(inputs.records)
     headers = list(counts.columns)
 
     def cell(header, value):
@@ -122,11 +124,17 @@ def status_section(inputs):
         return Cell(str(value), "num status" if header not in ("ok", "total") and value else "num")
     rows = None if counts.empty else [[cell(h, v) for h, v in zip(headers, row)] for row in counts.itertuples(index=False)]
     return section("status", "Cells by status", "table_section.html.j2", headers=headers, rows=rows,
-                   missing="the run has no records yet", note="")
+                   missing="the run has no records yet",
+                   note="" if counts.empty else "A cell is one plan entry: one training (scored at each of its "
+                   "evaluation lengths) or one perf measurement; counted by its latest record.")
 
 
 def summary_section(inputs):
     summary = analysis.summary_table(inputs.records)
+    if not summary.empty:  # cells, not records: one per plan entry (suite.report.counting)
+        per_model = counting.cells_per_model(inputs.records)
+        summary["cells"] = summary["model"].map(per_model["cells"])
+        summary["not_ok"] = summary["model"].map(per_model["not_ok"])
     columns = []
     for name in summary.columns:
         if name.startswith("best_accuracy["):
@@ -146,8 +154,9 @@ def summary_section(inputs):
          for _, row in summary.iterrows()])
     return section("summary", "Summary", "table_section.html.j2", headers=[title for _, title, _ in columns],
                    rows=rows, missing="no records",
-                   note="" if summary.empty else "Best accuracy: the highest seed-mean accuracy over the task's "
-                   "training lengths. A status text in place of a number means every such cell failed.")
+                   note="" if summary.empty else "Cells: plan entries, counted as in the status table. Best "
+                   "accuracy: the highest seed-mean accuracy over the task's training lengths. A status text in "
+                   "place of a number means every such cell failed.")
 
 
 ACCURACY_HEADERS = ["model", "seq_len", "status", "accuracy", "95% CI", "CI method", "ok/runs", "seq accuracy",
@@ -234,7 +243,7 @@ def perf_section(inputs):
 
 def not_ok_section(inputs):
     records = inputs.records
-    failed = analysis.not_ok_cells(records)
+    failed = counting.not_ok_cells(records)
     rows = cells([[row["kind"], row["model"], text_of(row["task"]), format_length(row["seq_len"]),
                    format_length(row["batch_size"]), format_length(row["seed"]), text_of(row["backend"]),
                    Cell(text_of(row["status"]), "status"), Cell(text_of(row["error"]), "error"),
@@ -313,7 +322,7 @@ def section_builders() -> list:
 
 def build_report_html(records: pd.DataFrame, manifest: dict, manifest_problem: str | None = None) -> str:
     """The report page for ``records`` (from :func:`suite.analysis.tables.load_results`) and ``manifest``."""
-    palette = plots.model_palette(plots.series_labels(analysis.perf_table(records)))
+    palette = plots.model_palette(records.get("model", []))
     inputs = ReportInputs(records, manifest, manifest_problem, palette)
     run_id = manifest.get("run_id") or distinct(records, "run_id") or "run"
     return render_page(f"suite report: {run_id}", [build(inputs) for build in section_builders()],

@@ -20,7 +20,8 @@ from suite.analysis import paper
 from suite.analysis import published
 from suite.analysis.tables import curve_points
 from suite.report.format import NO_VALUE, NOISY_MARK, Cell, _missing, cells
-from suite.report.plots import STYLE, figure_to_png_base64, model_palette, ring_noisy
+from suite.report.palette import with_palette
+from suite.report.plots import STYLE, figure_to_png_base64, ring_noisy
 from suite.report.template import section
 
 
@@ -35,12 +36,12 @@ def _number(value, digits: str = ".3g", suffix: str = "") -> str:
     return NO_VALUE if _missing(value) else f"{value:{digits}}{suffix}"
 
 
-def speedup_figure(table: pd.DataFrame) -> str | None:
+def speedup_figure(table: pd.DataFrame, palette: dict | None = None) -> str | None:
     """Measured speed-up vs T per minRNN spec (lines) and the paper's points (black crosses)."""
     measured = table.dropna(subset=["measured"])
     if measured.empty and table["paper"].dropna().empty:
         return None
-    palette = model_palette(sorted(set(table["model"])))
+    palette = with_palette(table["model"], palette)
     with matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(6.4, 4.2))
         axes = figure.add_subplot(1, 1, 1)
@@ -67,14 +68,14 @@ def speedup_figure(table: pd.DataFrame) -> str | None:
     return figure_to_png_base64(figure)
 
 
-def steps_figure(accuracy: pd.DataFrame) -> str | None:
+def steps_figure(accuracy: pd.DataFrame, palette: dict | None = None) -> str | None:
     """Validation accuracy vs training step, one panel per layer count, one line per model."""
     curves = accuracy[accuracy["valid_curve"].apply(lambda c: isinstance(c, list) and len(c) > 0)] \
         if len(accuracy) else accuracy
     if curves.empty:
         return None
     panels = sorted(curves["n_layers"].unique())
-    palette = model_palette(sorted(set(curves["model"])))
+    palette = with_palette(curves["model"], palette)
     with matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(4.2 * len(panels), 3.2))
         for index, layers in enumerate(panels):
@@ -141,12 +142,13 @@ def paper_section(inputs):
                    citation=data["source"]["citation"], versions=data["source"]["arxiv_versions"],
                    mamba_citation=data["mamba_source"]["citation"], data_version=data["version"],
                    speed_setting=f'{data["speed"]["hardware"]}, {data["speed"]["setting"]}',
-                   speed_png=speedup_figure(speed), speed_rows=cells(speed_rows),
+                   speed_png=speedup_figure(speed, inputs.palette), speed_rows=cells(speed_rows),
                    memory_setting=f'{data["memory"]["hardware"]}, {data["memory"]["setting"]}',
                    memory_rows=cells(memory_rows),
                    copy_setting=data["selective_copy"]["setting"], copy_rows=cells(copy_rows),
                    depth=[entry["sentence"] for entry in paper.depth_effect(records)],
-                   steps_png=steps_figure(accuracy), steps_rows=cells(steps_rows(accuracy)) if len(accuracy) else [],
+                   steps_png=steps_figure(accuracy, inputs.palette),
+                   steps_rows=cells(steps_rows(accuracy)) if len(accuracy) else [],
                    energy_rows=cells(energy_rows), shakespeare_setting=shakespeare["setting"],
                    shakespeare_rows=cells(shakespeare_rows),
                    rules={"speed": paper.SPEED_ORDERS, "memory": paper.MEMORY_TOLERANCE})

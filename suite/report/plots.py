@@ -23,6 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
 
 from suite.analysis.tables import is_flag_set
+from suite.report.palette import label_of, model_palette, series_palette, with_palette
 
 STYLE = {**sns.axes_style("whitegrid"), "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
          "legend.fontsize": 8, "xtick.labelsize": 8, "ytick.labelsize": 8}
@@ -36,13 +37,6 @@ def figure_to_png_base64(figure: Figure, dpi: int = 110) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def model_palette(names) -> dict:
-    """A fixed colour per series name, so a model keeps its colour in every figure."""
-    names = sorted(dict.fromkeys(label_of(n) for n in names))
-    colours = sns.color_palette("tab10" if len(names) <= 10 else "husl", max(len(names), 1))
-    return dict(zip(names, colours))
 
 
 # --------------------------------------------------------------------------- accuracy heatmap
@@ -126,11 +120,6 @@ def accuracy_heatmap(table: pd.DataFrame, task: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- metric vs seq_len
-def label_of(value) -> str:
-    """Text for a model/task/batch value; ``"?"`` where it is missing."""
-    return "?" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-
-
 def series_labels(perf: pd.DataFrame) -> pd.Series:
     """A line label per perf row: the model, plus batch size / task when a run
     has more than one of them (so lines measured differently never merge)."""
@@ -184,7 +173,7 @@ def metric_vs_seq_len(perf: pd.DataFrame, panels, palette: dict | None = None,
     perf = perf.assign(series=series_labels(perf)) if not perf.empty else perf
     if perf.empty or all(perf[metric].dropna().empty for metric, *_ in panels):
         return None
-    palette = {**model_palette(perf["series"]), **(palette or {})}
+    palette = series_palette(perf, with_palette(perf["model"], palette))
     with matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(4.2 * len(panels), 3.3), layout="constrained")
         axes_list = np.atleast_1d(figure.subplots(1, len(panels)))
@@ -263,7 +252,7 @@ def _series_legend(figure: Figure, labels: list, palette: dict, rings: bool) -> 
     figure.legend(handles, labels, loc="outside right center", title="model")
 
 
-__all__ = ["figure_to_png_base64", "model_palette", "chance_of", "accuracy_heatmap", "series_labels",
+__all__ = ["figure_to_png_base64", "label_of", "model_palette", "chance_of", "accuracy_heatmap", "series_labels",
            "metric_vs_seq_len", "BYTES_PER_MIB"]
 
 
@@ -278,7 +267,7 @@ def accuracy_vs_seq_len(accuracy: pd.DataFrame, palette: dict | None = None) -> 
     if data.empty:
         return None
     tasks = sorted(data["task"].astype(str).unique())
-    palette = {**model_palette(data["model"]), **(palette or {})}
+    palette = with_palette(data["model"], palette)
     with matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(3.6 * len(tasks) + 1.6, 3.2), layout="constrained")
         axes_list = np.atleast_1d(figure.subplots(1, len(tasks), sharey=True))
@@ -321,7 +310,7 @@ def pareto_plot(points: pd.DataFrame, palette: dict | None = None) -> str | None
     if points.empty:
         return None
     tasks = sorted(points["task"].astype(str).unique())
-    palette = {**model_palette(points["model"]), **(palette or {})}
+    palette = with_palette(points["model"], palette)
     with matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(3.6 * len(tasks) + 1.6, 3.2), layout="constrained")
         axes_list = np.atleast_1d(figure.subplots(1, len(tasks), sharey=True))

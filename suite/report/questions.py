@@ -24,7 +24,8 @@ from matplotlib.figure import Figure
 
 from suite.analysis import questions
 from suite.report.format import NO_VALUE, Cell, _missing
-from suite.report.plots import STYLE, figure_to_png_base64, label_of, model_palette
+from suite.report.palette import label_of, with_palette
+from suite.report.plots import STYLE, figure_to_png_base64
 from suite.report.template import Section, render
 
 
@@ -32,17 +33,17 @@ def _lengths_vary(outcomes: pd.DataFrame) -> bool:
     return not outcomes.empty and (outcomes["eval_len"] != outcomes["train_len"]).any()
 
 
-def extrapolation_figure(records: pd.DataFrame) -> str | None:
-    """Accuracy vs evaluation length, one panel per (task, train length), one line per model,
-    the seed-mean with its 95% interval as a band; the training length is a dashed vertical
-    line and chance a dotted horizontal one."""
+def extrapolation_figure(records: pd.DataFrame, palette: dict | None = None) -> str | None:
+    """Accuracy vs evaluation length, one panel per (task, train length), one line per model
+    (colours from ``palette``, the report's), the seed-mean with its 95% interval as a band; the
+    training length is a dashed vertical line and chance a dotted horizontal one."""
     outcomes = questions.outcome_table(records)
     if not _lengths_vary(outcomes):
         return None
     outcomes = outcomes[outcomes["n_ok"] > 0]
     panels = list(outcomes.groupby(["task", "task_variant", "train_len", "param_match", "budget_width", "n_layers"],
                                    sort=True))
-    palette = model_palette(outcomes["model"])
+    palette = with_palette(outcomes["model"], palette)
     columns = min(3, len(panels))
     rows = math.ceil(len(panels) / columns)
     with matplotlib.rc_context(STYLE):
@@ -78,16 +79,47 @@ def extrapolation_figure(records: pd.DataFrame) -> str | None:
         return figure_to_png_base64(figure)
 
 
+def variant_params(variant: str) -> dict:
+    """A task-parameter JSON (``task_variant``) as a dict, without the parameters that are unset."""
+    try:
+        params = json.loads(variant) if isinstance(variant, str) else {}
+    except ValueError:
+        return {}
+    if not isinstance(params, dict):
+        return {}
+    return {key: value for key, value in params.items() if not _missing(value)}
+
+
+def _params_text(params: dict, keys) -> str:
+    return ", ".join(f"{key}={params[key]}" for key in keys if key in params)
+
+
 def variant_labels(variants) -> dict:
-    """Each task-parameter JSON → the parameters that differ between them (``num_kv_pairs=4``)."""
-    parsed = {variant: json.loads(variant) for variant in variants}
+    """Each task-parameter JSON → the parameters that differ between them (``num_kv_pairs=4``), or
+    ``default`` where there is one variant. Pass one task's variants: another task's parameters
+    would otherwise count as differing."""
+    parsed = {variant: variant_params(variant) for variant in variants}
     keys = sorted({key for params in parsed.values() for key in params
-                   if len({json.dumps(p.get(key)) for p in parsed.values()}) > 1})
-    return {variant: ", ".join(f"{key}={params.get(key)}" for key in keys) or "default"
-            for variant, params in parsed.items()}
+                   if len({json.dumps(p.get(key), default=str) for p in parsed.values()}) > 1})
+    return {variant: _params_text(params, keys) or "default" for variant, params in parsed.items()}
 
 
-def recall_state_figure(records: pd.DataFrame, task: str = "mqar") -> str | None:
+def variant_labels_by_task(table: pd.DataFrame) -> dict:
+    """``(task, task_variant)`` → :func:`variant_labels` among that task's variants only."""
+    labels = {}
+    for task, group in table.groupby("task", sort=False):
+        for variant, label in variant_labels(group["task_variant"].unique()).items():
+            labels[(task, variant)] = label
+    return labels
+
+
+def variant_text(variant: str) -> str:
+    """All of a task variant's parameters, readable: ``num_kv_pairs=4, vocab_size=32``."""
+    params = variant_params(variant)
+    return _params_text(params, sorted(params)) or "default parameters"
+
+
+def recall_state_figure(records: pd.DataFrame, task: str = "mqar", palette: dict | None = None) -> str | None:
     """Zoology's figure: accuracy (seed mean, 95% interval as error bars) against the state size
     in bytes after the training length (log scale), one panel per task variant (e.g. MQAR's
     number of key-value pairs), one colour per model, at the training length."""
@@ -98,7 +130,7 @@ def recall_state_figure(records: pd.DataFrame, task: str = "mqar") -> str | None
                       & (outcomes["n_ok"] > 0) & outcomes["state_bytes"].notna()]
     if points.empty or points[["state_bytes", "task_variant"]].drop_duplicates().shape[0] < 3:
         return None  # not a sweep: the accuracy section already shows it
-    palette = model_palette(points["model"])
+    palette = with_palette(points["model"], palette)
     labels = variant_labels(points["task_variant"].unique())
     variants = sorted(labels, key=lambda v: labels[v])
     with matplotlib.rc_context(STYLE):
@@ -118,7 +150,7 @@ def recall_state_figure(records: pd.DataFrame, task: str = "mqar") -> str | None
             axes.set_ylim(-0.02, 1.02)
             axes.set_xlabel("state bytes after the training length (log)")
             axes.set_ylabel("accuracy")
-            axes.set_title(f"{task}: {labels[variant]}")
+            axes.set_title(task if labels[variant] == "default" else f"{task}: {labels[variant]}")
         seen = {}
         for axes in figure.axes:
             for handle, label in zip(*axes.get_legend_handles_labels()):
@@ -133,10 +165,10 @@ def _format(value, digits=3) -> str:
     return NO_VALUE if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
-VERDICT_HEADERS = ["task", "variant", "model", "d_model", "layers", "train len", "eval len", "seeds", "accuracy", "95% CI",
-                   "last-position accuracy", "lr", "stopped", "steps (of max)", "control", "control accuracy",
-                   "verdict", "train longer"]
-VERDICT_CSS = {"fails": "status", "not run ok": "status", "undertrained": "undertrained"}
+VERDICT_HEADERS = ["model", "setting", "eval len", "seeds", "accuracy [95% CI]", "last-position accuracy",
+                   "stopped", "steps (of max)", "control accuracy", "verdict"]
+VERDICT_CSS = {"fails": "status", "not run ok": "status", "undertrained": "undertrained", "cut by time": "undertrained"}
+VERDICT_ORDER = ("solved", "fails", "undertrained", "cut by time", "inconclusive", "control fails", "not run ok")
 
 
 def _stopped(row) -> str:
@@ -158,22 +190,57 @@ def verdict_table(records: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["task", "task_variant", "train_len", "eval_len", "model"]) if len(table) else table
 
 
+def setting_text(row) -> str:
+    """How a family was sized and trained, readable: ``d_model 64, 2 layers, lr 0.01`` (and the
+    matching when it was by parameter count)."""
+    parts = []
+    if not _missing(row.get("d_model")):
+        parts.append(f"d_model {_int(row['d_model'])}")
+    if not _missing(row.get("n_layers")):
+        layers = _int(row["n_layers"])
+        parts.append(f"{layers} layer{'' if layers == 1 else 's'}")
+    if not _missing(row.get("lr")):
+        parts.append(f"lr {row['lr']:g}" if isinstance(row["lr"], (int, float)) else f"lr {row['lr']}")
+    if row.get("param_match") not in (None, "width") and not _missing(row.get("param_match")):
+        parts.append(f"{row['param_match']} matched")
+    return ", ".join(parts) or NO_VALUE
+
+
 def verdict_rows(table: pd.DataFrame) -> list[list[Cell]]:
-    """Which family solves which task at which length, with how training ended, the control's
-    accuracy, the verdict and the ``--set`` line that trains an undertrained family longer: one row
-    of cells per outcome; a failed or not-run row is styled as a status, an undertrained one apart."""
+    """Which family solves the task at which length, with how training ended, the control's
+    accuracy (the control is named in the group's title) and the verdict: one row of cells per
+    outcome of ``table`` (one task variant and training length, see :func:`verdict_groups`); the
+    verdict of a failed or not-run row is styled as a status, an undertrained one apart. The
+    ``--set`` line that trains an undertrained family longer is listed above the tables."""
     rows = []
     for _, row in table.iterrows():
-        interval = (NO_VALUE if pd.isna(row["accuracy_ci_low"]) else
-                    f"[{row['accuracy_ci_low']:.3f}, {row['accuracy_ci_high']:.3f}] ({row['ci_method']})")
-        values = [row["task"], row["task_variant"], row["model"], row["d_model"], row["n_layers"], row["train_len"],
-                  row["eval_len"],
-                  row["seeds"], _format(row["accuracy"]), interval, _format(row["last_accuracy"]), row["lr"],
-                  _stopped(row), _steps(row), row["control"] or NO_VALUE, _format(row["control_accuracy"]),
-                  row["verdict"], row["train_longer"] or ""]
+        accuracy = _format(row["accuracy"])
+        if not pd.isna(row["accuracy_ci_low"]):
+            accuracy += f" [{row['accuracy_ci_low']:.3f}, {row['accuracy_ci_high']:.3f}]"
+        values = [row["model"], setting_text(row), row["eval_len"], row["seeds"], accuracy,
+                  _format(row["last_accuracy"]), _stopped(row), _steps(row), _format(row["control_accuracy"]),
+                  row["verdict"]]
         css = VERDICT_CSS.get(questions.verdict_kind(row["verdict"]), "")
-        rows.append([Cell(str(_int(value)), css) for value in values])
+        rows.append([Cell(str(_int(value))) for value in values[:-1]] + [Cell(str(values[-1]), css)])
     return rows
+
+
+def verdict_groups(table: pd.DataFrame) -> list[dict]:
+    """The verdicts table in one compact table per (task, task variant, training length): its
+    title (the task's own parameters, readable), its positive control, how many outcomes of each
+    verdict kind it has at the training length, and its rows (:func:`verdict_rows`)."""
+    groups = []
+    for (task, variant, train_len), group in table.groupby(["task", "task_variant", "train_len"], sort=True):
+        group = group.sort_values(["model", "d_model", "n_layers", "eval_len"])
+        at_train = group[group["eval_len"] == group["train_len"]]
+        kinds = at_train["verdict"].map(questions.verdict_kind).value_counts()
+        order = [k for k in VERDICT_ORDER if k in kinds] + sorted(set(kinds.index) - set(VERDICT_ORDER))
+        controls = ", ".join(sorted({str(c) for c in group["control"] if c})) or "none run"
+        groups.append({"task": task, "params": variant_text(variant), "train_len": _int(train_len),
+                       "control": controls,
+                       "counts": ", ".join(f"{kinds[k]} {k}" for k in order) or "no outcome at the training length",
+                       "n_rows": len(group), "rows": verdict_rows(group)})
+    return groups
 
 
 def _int(value):
@@ -212,10 +279,10 @@ def headline_verdicts(records: pd.DataFrame) -> list[dict]:
                 entry.append(name)
             if row["train_longer"] and row["train_longer"] not in sets.setdefault(kind, []):
                 sets[kind].append(row["train_longer"])
-        order = ("solved", "fails", "undertrained", "inconclusive", "control fails", "not run ok")
+        order = [kind for kind in VERDICT_ORDER if kind in kinds] + sorted(set(kinds) - set(VERDICT_ORDER))
         out.append({"task": task, "train_len": _int(train_len),
                     "kinds": [{"kind": kind, "models": ", ".join(kinds[kind]), "css": VERDICT_CSS.get(kind, ""),
-                               "sets": sets.get(kind, [])} for kind in order if kind in kinds]})
+                               "sets": sets.get(kind, [])} for kind in order]})
     return out
 
 
@@ -247,7 +314,7 @@ def _percent(fraction: float) -> str:
     return f"{100 * fraction:.2g}%"
 
 
-def questions_section(records: pd.DataFrame) -> str:
+def questions_section(records: pd.DataFrame, palette: dict | None = None) -> str:
     """The section's body (rendered by ``templates/questions.html.j2``, which escapes every value):
     undertrained trainings with the line that trains them longer, task-regime notes, verdicts,
     extrapolation figure, recall vs state figure (whichever apply); ``""`` when the run has no
@@ -256,14 +323,15 @@ def questions_section(records: pd.DataFrame) -> str:
         return ""
     table = verdict_table(records)
     figures = [{"title": title, "png": png, "alt": alt} for title, png, alt in (
-        ("Length extrapolation", extrapolation_figure(records), "accuracy vs evaluation length"),
-        ("Recall vs state size", recall_state_figure(records), "MQAR accuracy vs state bytes")) if png]
+        ("Length extrapolation", extrapolation_figure(records, palette), "accuracy vs evaluation length"),
+        ("Recall vs state size", recall_state_figure(records, palette=palette), "MQAR accuracy vs state bytes"))
+        if png]
     return render("questions.html.j2", solved=f"{questions.SOLVED_ACCURACY:g}",
-                  matching=questions.matching_used(records), headers=VERDICT_HEADERS, rows=verdict_rows(table),
+                  matching=questions.matching_used(records), headers=VERDICT_HEADERS, groups=verdict_groups(table),
                   undertrained=undertrained_items(table), notes=regime_notes(records), figures=figures)
 
 
 def questions_report_section(inputs):
     """The report's section builder (see :func:`suite.report.html.section_builders`)."""
-    body = questions_section(inputs.records)
+    body = questions_section(inputs.records, inputs.palette)
     return Section("questions", "Which family solves what", body) if body else None

@@ -11,13 +11,15 @@ import pandas as pd
 from markupsafe import Markup
 
 from suite.analysis import tables as analysis
-from suite.report import plots
+from suite.report import counting, plots
 from suite.report.questions import headline_verdicts
 from suite.report.template import section
 
-RECORD_COLUMNS = ("kind", "model", "backend", "task", "seq_len", "batch_size", "seed", "status", "accuracy",
-                  "train_tokens_per_s", "prefill_tokens_per_s", "decode_ms_per_token", "train_peak_mem_bytes",
-                  "params", "wall_s", "error")
+RECORD_COLUMNS = {"kind": "kind", "model": "model", "backend": "backend", "task": "task", "seq_len": "seq len",
+                  "eval_len": "eval len", "batch_size": "batch", "seed": "seed", "status": "status",
+                  "accuracy": "accuracy", "train_tokens_per_s": "train tok/s", "prefill_tokens_per_s": "prefill tok/s",
+                  "decode_ms_per_token": "decode ms/tok", "train_peak_mem_bytes": "train peak bytes",
+                  "params": "params", "wall_s": "wall s", "error": "error"}  # record field -> header
 
 
 def best_rows(table: pd.DataFrame, by: list[str], metric: str, highest: bool = True) -> list[dict]:
@@ -88,7 +90,11 @@ def pareto_section(inputs):
 def records_section(inputs):
     records = analysis.latest_records(inputs.records)
     columns = [c for c in RECORD_COLUMNS if c in records.columns]
-    frame = records[columns].reset_index(drop=True)
+    frame = records[columns].rename(columns=RECORD_COLUMNS).reset_index(drop=True)
+    text = frame.select_dtypes(exclude="number").columns  # an empty text field shows empty, not "None"
+    frame[text] = frame[text].astype(object).where(frame[text].notna(), "")
     table = frame.to_html(index=False, escape=True, na_rep="", classes="sortable records", table_id="records",
                           border=0, float_format=lambda v: f"{v:.4g}")
-    return section("records", "All records", "records.html.j2", table=Markup(table), count=len(frame))  # pandas escaped the cells
+    cells = len(counting.latest_cells(inputs.records))
+    return section("records", "All records", "records.html.j2", table=Markup(table), count=len(frame),
+                   cells=cells)  # pandas escaped the cells
