@@ -63,7 +63,7 @@ the in-distribution row, so they carry the same stop reasons.
 :func:`equal_compute_table` / :func:`compute_ratios` — steps and training
 seconds to the target validation accuracy per family, and how many times
 those of minGRU the transformer needed (the paper's "~2.5x more steps").
-:func:`filler_key_rates` — the measured MQAR regime the report warns about.
+The measured MQAR regime the report warns about is :mod:`suite.analysis.regimes`.
 """
 from __future__ import annotations
 
@@ -385,28 +385,3 @@ def compute_ratios(table: pd.DataFrame, family: str = "transformer", reference: 
                 entry["seconds_ratio"] = mine["seconds_to_target"] / theirs["seconds_to_target"]
         out.append(entry)
     return out
-
-
-# --------------------------------------------------------------------------- task regimes
-FILLER_KEY_RATE_LIMIT = 0.05  # MQAR: above this, the task is not the one published numbers measure
-ZOOLOGY_VOCAB_SIZE, ZOOLOGY_FILLER_KEY_RATE = 8192, 0.006
-
-
-def filler_key_rates(records: pd.DataFrame) -> list[dict]:
-    """MQAR's regime per vocabulary size: the mean measured ``task_diagnostics.key_in_filler_rate``
-    (the fraction of queries whose key also occurs in the filler tokens, so a model cannot tell the
-    key-value pair from noise by the key alone) over the ok records that measured it, and its range,
-    for every vocabulary where some record exceeds :data:`FILLER_KEY_RATE_LIMIT`."""
-    cells = accuracy_records(records)
-    if cells.empty or "task_diagnostics" not in cells:
-        return []
-    cells = cells[(cells["task"] == "mqar") & (cells["status"] == "ok")]
-    rates = [(_config(params, "vocab_size"), _config(facts, "key_in_filler_rate"))
-             for params, facts in zip(cells["task_params"], cells["task_diagnostics"])]
-    by_vocab: dict = {}
-    for vocab, rate in rates:
-        if isinstance(rate, (int, float)) and _present(rate):
-            by_vocab.setdefault(vocab, []).append(float(rate))
-    return [{"task": "mqar", "vocab_size": vocab, "rate": sum(values) / len(values), "low": min(values),
-             "high": max(values)} for vocab, values in sorted(by_vocab.items(), key=lambda item: str(item[0]))
-            if max(values) > FILLER_KEY_RATE_LIMIT]

@@ -22,7 +22,7 @@ import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
-from suite.analysis import questions
+from suite.analysis import questions, regimes
 from suite.report.format import NO_VALUE, Cell, _missing
 from suite.report.palette import label_of, with_palette
 from suite.report.plots import STYLE, figure_to_png_base64
@@ -288,14 +288,14 @@ def headline_verdicts(records: pd.DataFrame) -> list[dict]:
 
 def regime_notes(records: pd.DataFrame) -> dict:
     """task -> the notes the report shows under its results: MQAR where keys recur in the filler
-    (:func:`suite.analysis.questions.filler_key_rates`), ListOps's measured majority class."""
+    (:func:`suite.analysis.regimes.filler_key_rates`), ListOps's measured majority class."""
     notes: dict = {}
-    for fact in questions.filler_key_rates(records):
+    for fact in regimes.filler_key_rates(records):
         rate = _percent(fact["rate"]) if fact["high"] - fact["low"] < 0.005 else \
             f"{_percent(fact['low'])}-{_percent(fact['high'])}"
         notes.setdefault(fact["task"], []).append(
             f"keys recur in the filler in {rate} of queries at vocabulary {fact['vocab_size']} (Zoology's regime, "
-            f"V = {questions.ZOOLOGY_VOCAB_SIZE}: {_percent(questions.ZOOLOGY_FILLER_KEY_RATE)}): not comparable "
+            f"V = {regimes.ZOOLOGY_VOCAB_SIZE}: {_percent(regimes.ZOOLOGY_FILLER_KEY_RATE)}): not comparable "
             "with published MQAR")
     cells = questions.accuracy_records(records)
     if len(cells) and "task_diagnostics" in cells:
