@@ -3,8 +3,10 @@ machine and again with two CPU-burning processes competing for the cores gives t
 stop reason and accuracy, bit for bit (same seed, same threads). Only its seconds differ, and the
 record says how loaded the host was."""
 import multiprocessing
+import os
 
 import pytest
+import torch
 
 from suite.measure.cell import run_cell
 from suite.overrides import apply_overrides
@@ -27,7 +29,16 @@ def small_cell():
     return cell
 
 
-def test_an_accuracy_cell_gives_the_same_result_on_an_idle_and_on_a_loaded_machine():
+@pytest.fixture
+def every_core():
+    """Torch on every core (as a cell's child gets by default), so that the burners leave it none spare."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or 1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_an_accuracy_cell_gives_the_same_result_on_an_idle_and_on_a_loaded_machine(every_core):
     cell = small_cell()
     [idle] = run_cell(cell, "cpu")
     context = multiprocessing.get_context("spawn")
