@@ -1,6 +1,8 @@
 """The documentation holds together: every relative link in README.md and docs/**/*.md
 resolves to a file or folder of the repository, the README stays short, it shows the report's
 screenshot (which scripts/screenshot-report regenerates), and docs/index.md lists every page."""
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -71,6 +73,19 @@ def test_readme_shows_the_report_screenshot():
     pngs = [image for image in images if image.startswith("docs/") and image.endswith(".png")]
     assert pngs, f"README.md embeds no PNG under docs/ (images: {images})"
     assert all((ROOT / png).is_file() for png in pngs)
+
+
+def test_the_readme_screenshot_is_of_the_committed_example():
+    """docs/report.png is made by scripts/screenshot-report from reports/examples/cpu-default, which
+    stamps the run it shows into the PNG: a regenerated example needs a regenerated picture."""
+    from PIL import Image
+
+    example = ROOT / "reports" / "examples" / "cpu-default"
+    with Image.open(ROOT / "docs" / "report.png") as image:
+        shown = dict(image.text)
+    assert shown.get("suite-run-id") == json.loads((example / "manifest.json").read_text())["run_id"], \
+        "docs/report.png shows another run: .venv/bin/python scripts/screenshot-report"
+    assert shown.get("suite-records-sha256") == hashlib.sha256((example / "records.jsonl").read_bytes()).hexdigest()
 
 
 def test_the_index_lists_every_page():
