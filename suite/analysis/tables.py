@@ -312,28 +312,6 @@ def _best_or_status(values: pd.Series, statuses: pd.Series):
     return group_status(statuses) if len(statuses) else math.nan
 
 
-def status_counts(records: pd.DataFrame) -> pd.DataFrame:
-    """Count of records per (kind, model) and status; a column for every status
-    in :data:`suite.records.schema.STATUSES` (plus any unknown one) and a ``total``."""
-    cells = latest_records(records)
-    statuses = list(STATUSES) + sorted(set(cells["status"].dropna().astype(str)) - set(STATUSES))
-    if cells.empty:
-        return pd.DataFrame(columns=["kind", "model"] + statuses + ["total"])
-    counts = (cells.assign(status=cells["status"].fillna("missing").astype(str))
-              .groupby(["kind", "model", "status"], dropna=False).size().unstack("status", fill_value=0))
-    counts = counts.reindex(columns=statuses + [c for c in counts.columns if c not in statuses], fill_value=0)
-    counts["total"] = counts.sum(axis=1)
-    return counts.reset_index()
-
-
-def not_ok_cells(records: pd.DataFrame) -> pd.DataFrame:
-    """Every record whose status is not ok, with what is needed to find and fix it."""
-    cells = latest_records(records)
-    columns = ["kind", "model", "task", "seq_len", "batch_size", "seed", "backend", "status", "error", "wall_s"]
-    failed = cells[cells["status"] != "ok"]
-    return failed[columns].sort_values(["kind", "model", "task", "seq_len"], na_position="last").reset_index(drop=True)
-
-
 def fallback_models(records: pd.DataFrame, manifest_backends: dict | None = None) -> list[dict]:
     """Models whose records ran on a fallback backend (see :func:`is_fallback_backend`).
 
@@ -353,8 +331,8 @@ def fallback_models(records: pd.DataFrame, manifest_backends: dict | None = None
 
 
 __all__ = ["load_results", "records_path", "record_identity", "latest_records", "group_status", "chance_levels",
-           "curve_points", "is_fallback_backend", "accuracy_table", "perf_table", "summary_table", "status_counts",
-           "not_ok_cells", "fallback_models", "join_distinct"]
+           "curve_points", "is_fallback_backend", "accuracy_table", "perf_table", "summary_table",
+           "fallback_models", "join_distinct"]
 
 
 SPEED_COLUMNS = ("scope", "model", "backend", "seq_len", "batch_size", "status", "median_ms", "iqr_ms", "repeats",

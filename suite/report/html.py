@@ -24,7 +24,8 @@ import pandas as pd
 
 from suite.analysis import tables as analysis
 from suite.records.store import read_manifest
-from suite.report import counting, plots
+from suite.analysis import cells as counting
+from suite.report import plots
 from suite.report.format import (NO_VALUE, Cell, _missing, cells, distinct, format_accuracy, format_bytes,
                                  format_count, format_length, format_number, format_rate, text_of, timed_cell,
                                  value_cell)
@@ -131,7 +132,7 @@ def status_section(inputs):
 
 def summary_section(inputs):
     summary = analysis.summary_table(inputs.records)
-    if not summary.empty:  # cells, not records: one per plan entry (suite.report.counting)
+    if not summary.empty:  # cells, not records: one per plan entry (suite.analysis.cells)
         per_model = counting.cells_per_model(inputs.records)
         summary["cells"] = summary["model"].map(per_model["cells"])
         summary["not_ok"] = summary["model"].map(per_model["not_ok"])

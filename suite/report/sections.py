@@ -11,7 +11,8 @@ import pandas as pd
 from markupsafe import Markup
 
 from suite.analysis import tables as analysis
-from suite.report import counting, plots
+from suite.analysis import cells as counting
+from suite.report import plots
 from suite.report.questions import headline_verdicts
 from suite.report.template import section
 

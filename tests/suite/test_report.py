@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from suite.analysis import cells
 from suite.analysis import tables as analysis
 from suite.records.schema import NUMERIC_FIELDS, SCHEMA_VERSION, SPEED_FIELDS, blank_record, validate
 from suite.records.store import read_manifest, read_records, upgrade
@@ -159,9 +160,9 @@ def test_tables_aggregate_seeds_and_keep_failures(tmp_path):
     summary = analysis.summary_table(frame).set_index("model")
     assert summary.loc["gru:loop", "train_tokens_per_s[seq_len=1024]"] == "timeout"
     assert summary.loc["mingru", "train_tokens_per_s[seq_len=128]"] == pytest.approx(3e6 / 128)
-    counts = analysis.status_counts(frame).set_index(["kind", "model"])
+    counts = cells.status_counts(frame).set_index(["kind", "model"])
     assert counts.loc[("accuracy", "mamba"), "error"] == 1 and counts.loc[("perf", "gru:loop"), "timeout"] == 1
-    assert set(analysis.not_ok_cells(frame)["status"]) == {"oom", "error", "timeout"}
+    assert set(cells.not_ok_cells(frame)["status"]) == {"oom", "error", "timeout"}
     fallbacks = {f["model"]: f for f in analysis.fallback_models(frame, manifest()["backends"])}
     assert set(fallbacks) == {"gru:loop", "mamba"} and fallbacks["mamba"]["detail"] == MAMBA_DETAIL
 
