@@ -1,6 +1,7 @@
 """`run`, `report` and `bench` as a new user meets them: where the report goes, outputs refused
 before the first cell, --resume that keeps what started the run, Ctrl-C while the report is
 written, and bench shapes that cannot fit refused in one line."""
+import os
 import shutil
 import subprocess
 import sys
@@ -220,3 +221,19 @@ def test_bench_console_marks_noisy_figures_as_the_report_does(noisy, capsys):
     assert ("~4.00x" in out) == noisy and ("4.00x" in out)
     assert ("~2.00x" in out) == noisy  # the step over its projections
     assert ("flagged noisy" in out) == noisy
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """``python -m suite compare A B | head -2``: no BrokenPipeError traceback, exit 141 (128 + SIGPIPE)."""
+    import fcntl
+
+    example = str(Path(__file__).resolve().parents[2] / "reports" / "examples" / "cpu-default")
+    read, write = os.pipe()
+    fcntl.fcntl(write, 1031, 4096)  # F_SETPIPE_SZ: a small pipe, so the compare table cannot fit in it
+    child = subprocess.Popen([sys.executable, "-m", "suite", "compare", example, example], stdout=write,
+                             stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parents[2])
+    os.close(write)
+    with os.fdopen(read, "rb") as stream:
+        assert stream.read(200)
+    _, err = child.communicate(timeout=120)
+    assert b"Traceback" not in err and child.returncode == 141
