@@ -15,6 +15,8 @@ from __future__ import annotations
 import sys
 import time
 
+from suite.records.schema import is_max_len_probe
+
 # `suite run`'s exit status: 2 is bad input (suite.commands.cli), 130 an interrupt (Ctrl-C, SIGTERM).
 EXIT_OK = 0            # every cell has a result: ok, or a measured oom / nan / skipped with its reason
 EXIT_CELLS_FAILED = 3  # some cell ended in error or timeout: the run is incomplete; the records say why
@@ -28,11 +30,6 @@ def cell_name(record: dict) -> str:
     """A record's cell in words: ``mingru mqar T=64 seed=0``."""
     what = record.get("task") or (record.get("train_config") or {}).get("probe") or record.get("kind")
     return f"{record.get('model')} {what} T={record.get('seq_len')} seed={record.get('seed')}"
-
-
-def is_probe(record: dict) -> bool:
-    """A max-len probe: its failure is the boundary it looks for, not a failed cell."""
-    return (record.get("train_config") or {}).get("probe") == "max_len"
 
 
 def format_seconds(seconds: float) -> str:
@@ -79,7 +76,7 @@ class Progress:
         self.counts[status] = self.counts.get(status, 0) + 1
         first = records[0] if records else {}
         error = first.get("error") or "no error text"
-        if status in REPORTED and not is_probe(first):  # a probe's failure is the boundary its search reports
+        if status in REPORTED and not is_max_len_probe(first):  # a probe's failure is the boundary its search reports
             self.failed += status in FAILED
             self.problems.append(f"{status}: {cell_name(first)}: {error}" if first else status)
             self.stream.write(("\n" if self.interactive else "") + f"  -> {status}: {error}\n")

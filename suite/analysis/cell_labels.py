@@ -25,6 +25,7 @@ import re
 import pandas as pd
 
 from suite.analysis import tables as analysis
+from suite.records.schema import is_max_len_probe
 
 GROUP_FIELDS = ("kind", "model", "task", "seq_len", "batch_size")
 CONFIG_FIELDS = ("task_params", "model_config", "train_config")
@@ -55,25 +56,16 @@ def keyed(records: pd.DataFrame) -> pd.DataFrame:
     return frame[~frame.index.duplicated(keep="last")]
 
 
-def is_probe(record) -> bool:
-    """A perf record of ``run --find-max-len``'s search (one length it probed)."""
-    return _probes(record.get("train_config"))
-
-
 def probe_mask(records: pd.DataFrame) -> pd.Series:
-    """Per record: whether it is a max-len probe (:func:`is_probe`)."""
-    return records["train_config"].map(_probes).astype(bool)
-
-
-def _probes(train_config) -> bool:
-    return isinstance(train_config, dict) and train_config.get("probe") == "max_len"
+    """Per record: whether it is a max-len probe (:func:`suite.records.schema.is_max_len_probe`)."""
+    return records["train_config"].map(lambda config: is_max_len_probe({"train_config": config})).astype(bool)
 
 
 def cell_head(record, identity) -> str:
     """A cell's label without its seed: model, task (or kind), training length, ``@eval_len``."""
     kind = record["kind"]
     what = {"accuracy": record["task"], "speed": f"speed {record.get('scope')}"}.get(kind, kind)
-    if kind == "perf" and is_probe(record):
+    if kind == "perf" and is_max_len_probe(record):
         what = "max-len probe"
     seq_len = record.get("seq_len")
     length = "" if pd.isna(seq_len) or seq_len <= 0 else f" T={int(seq_len)}"
@@ -166,9 +158,9 @@ def unmatched(base: pd.DataFrame, cur: pd.DataFrame, labels: Labels) -> tuple[li
     see :func:`keyed`), in label order, and how many max-len probes only one of them has (not listed)."""
     only_base = [key for key in base.index if key not in cur.index]
     only_cur = [key for key in cur.index if key not in base.index]
-    missing = sorted((labels.cell(k) for k in only_base if not is_probe(base.loc[k])), key=cell_order)
-    new = sorted((labels.cell(k) for k in only_cur if not is_probe(cur.loc[k])), key=cell_order)
+    missing = sorted((labels.cell(k) for k in only_base if not is_max_len_probe(base.loc[k])), key=cell_order)
+    new = sorted((labels.cell(k) for k in only_cur if not is_max_len_probe(cur.loc[k])), key=cell_order)
     return missing, new, len(only_base) + len(only_cur) - len(missing) - len(new)
 
 
-__all__ = ["Labels", "keyed", "group_key", "is_probe", "probe_mask", "cell_order", "unmatched"]
+__all__ = ["Labels", "keyed", "group_key", "probe_mask", "cell_order", "unmatched"]

@@ -13,6 +13,7 @@ import math
 import sys
 from pathlib import Path
 
+from suite.commands.run_state import flag_of
 from suite.paths import REPO_ROOT
 
 GATES = ("status", "accuracy", "speed", "memory")  # suite.analysis.compare.GATES; repeated so --help needs no pandas
@@ -117,8 +118,7 @@ def option_differences(base_run, current_run, limit: int = 4) -> list[str]:
     b_options, c_options = b.get("options") or {}, c.get("options") or {}
     for name in b_options:
         if name != "preset" and name in c_options and b_options[name] != c_options[name]:
-            flag = "--set" if name == "overrides" else f"--{name.replace('_', '-')}"
-            found.append(f"{flag} {b_options[name]} vs {c_options[name]}")
+            found.append(f"{flag_of(name)} {b_options[name]} vs {c_options[name]}")
     return found[:limit] + ([f"{len(found) - limit} more"] if len(found) > limit else [])
 
 

@@ -210,6 +210,13 @@ NUMERIC_FIELDS = COMMON_NUMERIC_FIELDS + tuple(name for name in ALL_FIELDS
 ENERGY_NOT_REQUESTED = "not measured: the preset does not ask for energy at this length"
 
 
+def is_max_len_probe(record) -> bool:
+    """A perf record of ``run --find-max-len``'s search (one length it probed): its ``train_config``
+    has ``"probe": "max_len"``."""
+    train_config = record.get("train_config")
+    return isinstance(train_config, dict) and train_config.get("probe") == "max_len"
+
+
 def blank_record(kind: str) -> dict:
     """A record with every field of ``kind`` present and set to ``None``."""
     record = dict.fromkeys(COMMON_FIELDS + KINDS[kind])
