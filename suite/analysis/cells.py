@@ -1,6 +1,6 @@
-"""How the suite counts *cells* (the report, the console and ``baseline update`` alike): a cell is one plan entry (one ``cell_key``: one training or one
-perf measurement). An accuracy cell scored at several evaluation lengths writes one *record* per
-length, all with its ``cell_key``, so records outnumber cells; the report's header, status table and
+"""How the report counts *cells*: a cell is one plan entry (one ``cell_key``: one training or one
+perf measurement), as on the console (:mod:`suite.progress`). An accuracy cell scored at several
+evaluation lengths writes one *record* per length, all with its ``cell_key``, so records outnumber cells; the report's header, status table and
 summary count cells, each by its latest record (the last one with its key in ``records.jsonl``:
 a cell rerun on resume counts once, with its newest status). A record without a ``cell_key`` is a
 cell of its own.
