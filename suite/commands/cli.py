@@ -100,7 +100,9 @@ def main(argv=None) -> int:
     handlers = {"list": command_list, "report": command_report,
                 **{name: module.command for name, (module, _) in COMMAND_MODULES.items()}}
     try:
-        return handlers[args.command](args)
+        code = handlers[args.command](args)
+        sys.stdout.flush()  # a pipe buffers output until exit: a closed reader must fail here, not at shutdown
+        return code
     except UsageError as error:  # bad input: one line that says the fix; anything else is a bug
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -223,6 +223,11 @@ def test_bench_console_marks_noisy_figures_as_the_report_does(noisy, capsys):
     assert ("flagged noisy" in out) == noisy
 
 
+def _buffered_env():
+    """The environment without PYTHONUNBUFFERED: a pipe then buffers stdout, as on a plain shell."""
+    return {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+
+
 def test_a_reader_that_goes_away_ends_the_command_quietly():
     """``python -m suite compare A B | head -2``: no BrokenPipeError traceback, exit 141 (128 + SIGPIPE)."""
     import fcntl
@@ -231,9 +236,21 @@ def test_a_reader_that_goes_away_ends_the_command_quietly():
     read, write = os.pipe()
     fcntl.fcntl(write, 1031, 4096)  # F_SETPIPE_SZ: a small pipe, so the compare table cannot fit in it
     child = subprocess.Popen([sys.executable, "-m", "suite", "compare", example, example], stdout=write,
-                             stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parents[2])
+                             stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parents[2], env=_buffered_env())
     os.close(write)
     with os.fdopen(read, "rb") as stream:
         assert stream.read(200)
     _, err = child.communicate(timeout=120)
     assert b"Traceback" not in err and child.returncode == 141
+
+
+def test_a_reader_gone_before_a_short_output_is_flushed_ends_quietly():
+    """Output shorter than the pipe buffer is written only at the final flush: a reader already gone
+    must still give exit 141 and no 'Exception ignored ... BrokenPipeError' at interpreter shutdown."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the command prints anything
+    child = subprocess.Popen([sys.executable, "-m", "suite", "list"], stdout=write, stderr=subprocess.PIPE,
+                             cwd=Path(__file__).resolve().parents[2], env=_buffered_env())
+    os.close(write)
+    _, err = child.communicate(timeout=120)
+    assert b"BrokenPipeError" not in err and child.returncode == 141, err
