@@ -25,6 +25,7 @@ A family makes its mixers with ``make_mixer(d_model, backend, layer_index, **con
 backbone a one-argument callable. ``suite.measure.contract.check_model`` checks a
 family against this contract.
 """
+
 from __future__ import annotations
 
 import math

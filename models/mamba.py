@@ -26,6 +26,7 @@ longest chunk of the reference scan (shorter when decays are large; the
 Backends: ``mamba_ssm`` wraps the package's CUDA module (:class:`PackageMixer`),
 ``reference`` is this file's PyTorch code (:class:`Mamba`).
 """
+
 from __future__ import annotations
 
 import math
@@ -41,8 +42,15 @@ from models.scans.selective_scan import selective_scan, selective_scan_step
 
 DESCRIPTION = "Mamba-1: selective SSM (S6), input-dependent dt/B/C, diagonal A per channel"
 BACKENDS = ("mamba_ssm", "reference")
-DEFAULTS = {"d_state": 16, "d_conv": 4, "expand": 2, "dt_rank": "auto",
-            "dt_min": 0.001, "dt_max": 0.1, "chunk_size": 64}
+DEFAULTS = {
+    "d_state": 16,
+    "d_conv": 4,
+    "expand": 2,
+    "dt_rank": "auto",
+    "dt_min": 0.001,
+    "dt_max": 0.1,
+    "chunk_size": 64,
+}
 
 
 class ConvSSMState(NamedTuple):
@@ -57,8 +65,9 @@ def probe_package(backend: str, device: str, module: str) -> str | None:
     if backend == "reference":
         return None
     if backend == "mamba_ssm":
-        return first_reason(lambda: cuda_reason(device), lambda: import_reason("mamba_ssm"),
-                            lambda: import_reason(module))
+        return first_reason(
+            lambda: cuda_reason(device), lambda: import_reason("mamba_ssm"), lambda: import_reason(module)
+        )
     return f"unknown backend {backend!r}"
 
 
@@ -76,11 +85,11 @@ def causal_conv(x, tail, conv: nn.Conv1d):
     kernel, length = conv.kernel_size[0], x.shape[1]
     tail = x.new_zeros(x.shape[0], x.shape[2], kernel - 1) if tail is None else tail.to(x.dtype)
     inputs = torch.cat([tail.transpose(1, 2), x], dim=1)  # [b, k - 1 + T, c]
-    weight = conv.weight.squeeze(1)                         # [c, k]
-    y = sum(inputs[:, k:k + length] * weight[:, k] for k in range(kernel))
+    weight = conv.weight.squeeze(1)  # [c, k]
+    y = sum(inputs[:, k : k + length] * weight[:, k] for k in range(kernel))
     if conv.bias is not None:
         y = y + conv.bias
-    return y, inputs[:, inputs.shape[1] - (kernel - 1):].transpose(1, 2).clone()  # a view would pin all T inputs
+    return y, inputs[:, inputs.shape[1] - (kernel - 1) :].transpose(1, 2).clone()  # a view would pin all T inputs
 
 
 def causal_conv_step(x, tail, conv: nn.Conv1d):
@@ -97,9 +106,20 @@ class Mamba(nn.Module):
 
     backend = "reference-torch"
 
-    def __init__(self, d_model: int, d_state: int = 16, d_conv: int = 4, expand: int = 2, dt_rank="auto",
-                 dt_min: float = 0.001, dt_max: float = 0.1, dt_init_floor: float = 1e-4,
-                 conv_bias: bool = True, bias: bool = False, chunk_size: int = 64):
+    def __init__(
+        self,
+        d_model: int,
+        d_state: int = 16,
+        d_conv: int = 4,
+        expand: int = 2,
+        dt_rank="auto",
+        dt_min: float = 0.001,
+        dt_max: float = 0.1,
+        dt_init_floor: float = 1e-4,
+        conv_bias: bool = True,
+        bias: bool = False,
+        chunk_size: int = 64,
+    ):
         super().__init__()
         self.d_model, self.d_state, self.d_conv = d_model, d_state, d_conv
         self.d_inner = int(expand * d_model)
@@ -107,14 +127,15 @@ class Mamba(nn.Module):
         self.chunk_size = chunk_size
 
         self.in_proj = nn.Linear(d_model, 2 * self.d_inner, bias=bias)
-        self.conv1d = nn.Conv1d(self.d_inner, self.d_inner, d_conv, groups=self.d_inner,
-                                padding=d_conv - 1, bias=conv_bias)
+        self.conv1d = nn.Conv1d(
+            self.d_inner, self.d_inner, d_conv, groups=self.d_inner, padding=d_conv - 1, bias=conv_bias
+        )
         self.x_proj = nn.Linear(self.d_inner, self.dt_rank + 2 * d_state, bias=False)
         self.dt_proj = nn.Linear(self.dt_rank, self.d_inner, bias=True)
         self.out_proj = nn.Linear(self.d_inner, d_model, bias=bias)
 
         # dt_proj keeps the variance of dt'; its bias puts softplus(bias) log-uniform in [dt_min, dt_max].
-        nn.init.uniform_(self.dt_proj.weight, -self.dt_rank ** -0.5, self.dt_rank ** -0.5)
+        nn.init.uniform_(self.dt_proj.weight, -(self.dt_rank**-0.5), self.dt_rank**-0.5)
         dt = torch.exp(torch.rand(self.d_inner) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min))
         dt = dt.clamp(min=dt_init_floor)
         with torch.no_grad():
@@ -158,9 +179,10 @@ class Mamba(nn.Module):
     def init_state(self, batch: int, device=None, dtype=None) -> ConvSSMState:
         device = device or self.out_proj.weight.device
         dtype = dtype or self.out_proj.weight.dtype
-        return ConvSSMState(torch.zeros(batch, self.d_inner, self.d_conv - 1, device=device, dtype=dtype),
-                            torch.zeros(batch, self.d_inner, self.d_state, device=device,
-                                        dtype=scan_dtype(dtype)))
+        return ConvSSMState(
+            torch.zeros(batch, self.d_inner, self.d_conv - 1, device=device, dtype=dtype),
+            torch.zeros(batch, self.d_inner, self.d_state, device=device, dtype=scan_dtype(dtype)),
+        )
 
     def state_elements(self, seq_len: int) -> int:
         return self.d_inner * (self.d_state + self.d_conv - 1)
@@ -203,8 +225,9 @@ class PackageMixer(nn.Module):
             cache = _InferenceCache({self.inner.layer_idx: (conv_state, ssm_state)})
             out = self.inner(x, inference_params=cache)
         else:
-            out = torch.cat([self.inner.step(x[:, t:t + 1], conv_state, ssm_state)[0]
-                             for t in range(x.shape[1])], dim=1)
+            out = torch.cat(
+                [self.inner.step(x[:, t : t + 1], conv_state, ssm_state)[0] for t in range(x.shape[1])], dim=1
+            )
         return (out, ConvSSMState(conv_state[..., 1:].clone(), ssm_state)) if return_state else out
 
     def step(self, x, state: ConvSSMState):
@@ -229,9 +252,18 @@ class _InferenceCache:
         self.key_value_memory_dict = states
 
 
-def make_mixer(d_model: int, backend: str, layer_index: int = 0, d_state: int = 16, d_conv: int = 4,
-               expand: int = 2, dt_rank="auto", dt_min: float = 0.001, dt_max: float = 0.1,
-               chunk_size: int = 64) -> nn.Module:
+def make_mixer(
+    d_model: int,
+    backend: str,
+    layer_index: int = 0,
+    d_state: int = 16,
+    d_conv: int = 4,
+    expand: int = 2,
+    dt_rank="auto",
+    dt_min: float = 0.001,
+    dt_max: float = 0.1,
+    chunk_size: int = 64,
+) -> nn.Module:
     options = dict(d_state=d_state, d_conv=d_conv, expand=expand, dt_rank=dt_rank, dt_min=dt_min, dt_max=dt_max)
     if backend == "reference":
         return Mamba(d_model, chunk_size=chunk_size, **options)

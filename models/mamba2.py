@@ -22,6 +22,7 @@ State (per layer): the last ``d_conv - 1`` conv inputs of ``xBC`` and ``H``:
 ``nheads * headdim * d_state + (d_conv - 1) * conv_dim`` numbers. ``step`` is the
 sequential ground truth; ``forward`` uses the chunked SSD of ``models/scans/ssd.py``.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,8 +38,16 @@ from models.scans.ssd import ssd_scan, ssd_step
 
 DESCRIPTION = "Mamba-2: SSD, scalar decay per head, chunked matmul scan, gated RMSNorm"
 BACKENDS = ("mamba_ssm", "reference")
-DEFAULTS = {"d_state": 64, "d_conv": 4, "expand": 2, "headdim": None, "ngroups": 1,
-            "dt_min": 0.001, "dt_max": 0.1, "chunk_size": 64}
+DEFAULTS = {
+    "d_state": 64,
+    "d_conv": 4,
+    "expand": 2,
+    "headdim": None,
+    "ngroups": 1,
+    "dt_min": 0.001,
+    "dt_max": 0.1,
+    "chunk_size": 64,
+}
 
 
 def probe(backend: str, device: str) -> str | None:
@@ -70,9 +79,22 @@ class Mamba2(nn.Module):
 
     backend = "reference-torch"
 
-    def __init__(self, d_model: int, d_state: int = 64, d_conv: int = 4, expand: int = 2, headdim: int | None = None,
-                 ngroups: int = 1, A_init_range=(1.0, 16.0), dt_min: float = 0.001, dt_max: float = 0.1,
-                 dt_init_floor: float = 1e-4, conv_bias: bool = True, bias: bool = False, chunk_size: int = 64):
+    def __init__(
+        self,
+        d_model: int,
+        d_state: int = 64,
+        d_conv: int = 4,
+        expand: int = 2,
+        headdim: int | None = None,
+        ngroups: int = 1,
+        A_init_range=(1.0, 16.0),
+        dt_min: float = 0.001,
+        dt_max: float = 0.1,
+        dt_init_floor: float = 1e-4,
+        conv_bias: bool = True,
+        bias: bool = False,
+        chunk_size: int = 64,
+    ):
         super().__init__()
         self.d_model, self.d_state, self.d_conv, self.ngroups = d_model, d_state, d_conv, ngroups
         self.d_inner = int(expand * d_model)
@@ -86,14 +108,15 @@ class Mamba2(nn.Module):
         self.chunk_size = chunk_size
 
         self.in_proj = nn.Linear(d_model, self.d_inner + self.conv_dim + self.nheads, bias=bias)  # [z, xBC, dt]
-        self.conv1d = nn.Conv1d(self.conv_dim, self.conv_dim, d_conv, groups=self.conv_dim,
-                                padding=d_conv - 1, bias=conv_bias)
+        self.conv1d = nn.Conv1d(
+            self.conv_dim, self.conv_dim, d_conv, groups=self.conv_dim, padding=d_conv - 1, bias=conv_bias
+        )
         dt = torch.exp(torch.rand(self.nheads) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min))
         dt = dt.clamp(min=dt_init_floor)
-        self.dt_bias = nn.Parameter(dt + torch.log(-torch.expm1(-dt)))   # inverse softplus
+        self.dt_bias = nn.Parameter(dt + torch.log(-torch.expm1(-dt)))  # inverse softplus
         self.A_log = nn.Parameter(torch.log(torch.empty(self.nheads).uniform_(*A_init_range)))
         self.D = nn.Parameter(torch.ones(self.nheads))
-        for parameter in (self.dt_bias, self.A_log, self.D):   # as mamba_ssm's Mamba2: never weight-decayed
+        for parameter in (self.dt_bias, self.A_log, self.D):  # as mamba_ssm's Mamba2: never weight-decayed
             parameter._no_weight_decay = True
         self.norm = GatedRMSNorm(self.d_inner, group_size=self.d_inner // ngroups)
         self.out_proj = nn.Linear(self.d_inner, d_model, bias=bias)
@@ -106,10 +129,17 @@ class Mamba2(nn.Module):
         dtype = scan_dtype(u.dtype)
         dt = F.softplus(dt.to(dtype) + self.dt_bias.to(dtype))
         heads = x.unflatten(-1, (self.nheads, self.headdim))
-        return z, heads, dt, B.unflatten(-1, (self.ngroups, self.d_state)), C.unflatten(-1, (self.ngroups, self.d_state)), conv_tail
+        return (
+            z,
+            heads,
+            dt,
+            B.unflatten(-1, (self.ngroups, self.d_state)),
+            C.unflatten(-1, (self.ngroups, self.d_state)),
+            conv_tail,
+        )
 
     def _output(self, y, x, z, out_dtype):
-        y = y + self.D.to(y.dtype).unsqueeze(-1) * x.to(y.dtype)   # D skip per head
+        y = y + self.D.to(y.dtype).unsqueeze(-1) * x.to(y.dtype)  # D skip per head
         return self.out_proj(self.norm(y.flatten(-2), z).to(out_dtype))
 
     def forward(self, u, state: ConvSSMState | None = None, return_state: bool = False):
@@ -130,20 +160,31 @@ class Mamba2(nn.Module):
         dtype = dtype or self.out_proj.weight.dtype
         return ConvSSMState(
             torch.zeros(batch, self.conv_dim, self.d_conv - 1, device=device, dtype=dtype),
-            torch.zeros(batch, self.nheads, self.headdim, self.d_state, device=device,
-                        dtype=scan_dtype(dtype)))
+            torch.zeros(batch, self.nheads, self.headdim, self.d_state, device=device, dtype=scan_dtype(dtype)),
+        )
 
     def state_elements(self, seq_len: int) -> int:
         return self.nheads * self.headdim * self.d_state + (self.d_conv - 1) * self.conv_dim
 
 
-def make_mixer(d_model: int, backend: str, layer_index: int = 0, d_state: int = 64, d_conv: int = 4,
-               expand: int = 2, headdim: int | None = None, ngroups: int = 1, dt_min: float = 0.001,
-               dt_max: float = 0.1, chunk_size: int = 64) -> nn.Module:
+def make_mixer(
+    d_model: int,
+    backend: str,
+    layer_index: int = 0,
+    d_state: int = 64,
+    d_conv: int = 4,
+    expand: int = 2,
+    headdim: int | None = None,
+    ngroups: int = 1,
+    dt_min: float = 0.001,
+    dt_max: float = 0.1,
+    chunk_size: int = 64,
+) -> nn.Module:
     """``chunk_size`` is the reference scan's; ``mamba_ssm`` keeps its kernel default (256)."""
     headdim = headdim or default_headdim(int(expand * d_model))
-    options = dict(d_state=d_state, d_conv=d_conv, expand=expand, headdim=headdim, ngroups=ngroups,
-                   dt_min=dt_min, dt_max=dt_max)
+    options = dict(
+        d_state=d_state, d_conv=d_conv, expand=expand, headdim=headdim, ngroups=ngroups, dt_min=dt_min, dt_max=dt_max
+    )
     if backend == "reference":
         return Mamba2(d_model, chunk_size=chunk_size, **options)
     if backend == "mamba_ssm":

@@ -30,6 +30,7 @@ the input projection: ``family_options={"mingru": {"bias": True, "learn_init_sta
 (one ``--set`` per option). Every backend implements every option: the bias is part of the
 projection and the initial state is the scan's ``h0``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -48,8 +49,15 @@ def probe(backend: str, device: str) -> str | None:
 
 
 class MinGRU(nn.Module):
-    def __init__(self, d_model: int, expansion: float = 2.0, backend: str = "linear", bias: bool = False,
-                 learn_init_state: bool = False, decay_gates: bool = True):
+    def __init__(
+        self,
+        d_model: int,
+        expansion: float = 2.0,
+        backend: str = "linear",
+        bias: bool = False,
+        learn_init_state: bool = False,
+        decay_gates: bool = True,
+    ):
         super().__init__()
         self.hidden = int(round(d_model * expansion))
         self.to_hidden_and_gate = nn.Linear(d_model, 2 * self.hidden, bias=bias)
@@ -81,7 +89,20 @@ class MinGRU(nn.Module):
         return self.hidden
 
 
-def make_mixer(d_model: int, backend: str, layer_index: int = 0, expansion: float = 2.0, bias: bool = False,
-               learn_init_state: bool = False, decay_gates: bool = True) -> nn.Module:
-    return MinGRU(d_model, expansion=expansion, backend=backend, bias=bias,
-                  learn_init_state=learn_init_state, decay_gates=decay_gates)
+def make_mixer(
+    d_model: int,
+    backend: str,
+    layer_index: int = 0,
+    expansion: float = 2.0,
+    bias: bool = False,
+    learn_init_state: bool = False,
+    decay_gates: bool = True,
+) -> nn.Module:
+    return MinGRU(
+        d_model,
+        expansion=expansion,
+        backend=backend,
+        bias=bias,
+        learn_init_state=learn_init_state,
+        decay_gates=decay_gates,
+    )

@@ -34,6 +34,7 @@ code (BorealisAI/minRNNs) and its configs use ``bias=True``, a learned initial s
 implements every option (the bias is part of the projection, the initial state is the
 scan's ``h0``, and each scan has the ``lstm-unnormalised`` kind).
 """
+
 from __future__ import annotations
 
 import torch
@@ -42,10 +43,19 @@ from torch import nn
 from models.scans import gated
 from models.scans.log_space import g
 
-DESCRIPTION = "minLSTM: input-only forget/input gates (normalised to sum 1 unless gate_norm=false), parallel scan (Triton / linear-space / log-space)"
+DESCRIPTION = (
+    "minLSTM: input-only forget/input gates (normalised to sum 1 unless gate_norm=false), "
+    "parallel scan (Triton / linear-space / log-space)"
+)
 BACKENDS = gated.BACKENDS  # triton (CUDA), linear, log: see models/scans/gated.py
-DEFAULTS = {"expansion": 2.0, "bias": False, "learn_init_state": False, "forget_bias": 0.0,
-            "gate_norm": True, "decay_gates": True}
+DEFAULTS = {
+    "expansion": 2.0,
+    "bias": False,
+    "learn_init_state": False,
+    "forget_bias": 0.0,
+    "gate_norm": True,
+    "decay_gates": True,
+}
 
 
 def probe(backend: str, device: str) -> str | None:
@@ -53,18 +63,27 @@ def probe(backend: str, device: str) -> str | None:
 
 
 class MinLSTM(nn.Module):
-    def __init__(self, d_model: int, expansion: float = 2.0, backend: str = "linear", bias: bool = False,
-                 learn_init_state: bool = False, forget_bias: float = 0.0, gate_norm: bool = True,
-                 decay_gates: bool = True):
+    def __init__(
+        self,
+        d_model: int,
+        expansion: float = 2.0,
+        backend: str = "linear",
+        bias: bool = False,
+        learn_init_state: bool = False,
+        forget_bias: float = 0.0,
+        gate_norm: bool = True,
+        decay_gates: bool = True,
+    ):
         super().__init__()
         if forget_bias and not bias:
-            raise ValueError(f"minLSTM forget_bias={forget_bias} is added to the forget gate's bias: "
-                             "it needs bias=True")
+            raise ValueError(
+                f"minLSTM forget_bias={forget_bias} is added to the forget gate's bias: it needs bias=True"
+            )
         self.hidden = int(round(d_model * expansion))
         self.to_hidden_and_gates = nn.Linear(d_model, 3 * self.hidden, bias=bias)
         if forget_bias:
             with torch.no_grad():
-                self.to_hidden_and_gates.bias[self.hidden:2 * self.hidden].add_(forget_bias)
+                self.to_hidden_and_gates.bias[self.hidden : 2 * self.hidden].add_(forget_bias)
         self.to_out = nn.Linear(self.hidden, d_model, bias=bias) if self.hidden != d_model else nn.Identity()
         self.h0_raw = nn.Parameter(torch.randn(self.hidden)) if learn_init_state else None
         if not decay_gates:
@@ -97,8 +116,24 @@ class MinLSTM(nn.Module):
         return self.hidden
 
 
-def make_mixer(d_model: int, backend: str, layer_index: int = 0, expansion: float = 2.0, bias: bool = False,
-               learn_init_state: bool = False, forget_bias: float = 0.0, gate_norm: bool = True,
-               decay_gates: bool = True) -> nn.Module:
-    return MinLSTM(d_model, expansion=expansion, backend=backend, bias=bias, learn_init_state=learn_init_state,
-                   forget_bias=forget_bias, gate_norm=gate_norm, decay_gates=decay_gates)
+def make_mixer(
+    d_model: int,
+    backend: str,
+    layer_index: int = 0,
+    expansion: float = 2.0,
+    bias: bool = False,
+    learn_init_state: bool = False,
+    forget_bias: float = 0.0,
+    gate_norm: bool = True,
+    decay_gates: bool = True,
+) -> nn.Module:
+    return MinLSTM(
+        d_model,
+        expansion=expansion,
+        backend=backend,
+        bias=bias,
+        learn_init_state=learn_init_state,
+        forget_bias=forget_bias,
+        gate_norm=gate_norm,
+        decay_gates=decay_gates,
+    )

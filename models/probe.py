@@ -5,13 +5,14 @@ Each probe tries the import once, on first use, and returns ``None`` when the
 package is usable or a one-line reason when it is not; the reason ends up in a
 ``skipped`` record, never in a silent swap of implementation.
 """
+
 from __future__ import annotations
 
 import functools
 import importlib
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def import_reason(module: str) -> str | None:
     """``None`` if ``module`` imports, else why not (one line)."""
     try:

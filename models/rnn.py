@@ -36,6 +36,7 @@ Backends, in preference order:
 ``step`` runs the same module on a length-1 sequence (or the same cell), so it
 matches ``forward`` to rounding.
 """
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -136,8 +137,9 @@ def _family(cell: str, description: str) -> SimpleNamespace:
     def make_mixer(d_model: int, backend: str, layer_index: int = 0, hidden: int | None = None) -> nn.Module:
         return RecurrentMixer(cell, d_model, hidden=hidden, backend=backend)
 
-    return SimpleNamespace(DESCRIPTION=description, BACKENDS=BACKENDS, DEFAULTS=dict(DEFAULTS),
-                           probe=probe, make_mixer=make_mixer)
+    return SimpleNamespace(
+        DESCRIPTION=description, BACKENDS=BACKENDS, DEFAULTS=dict(DEFAULTS), probe=probe, make_mixer=make_mixer
+    )
 
 
 FAMILIES = {

@@ -33,6 +33,7 @@ Backends, in preference order:
   one new token attends to the whole cache with no mask, and several new tokens
   use an explicit bottom-right-aligned boolean mask on the MATH kernel.
 """
+
 from __future__ import annotations
 
 import functools
@@ -49,8 +50,11 @@ DESCRIPTION = "Transformer: causal multi-head softmax attention with RoPE and a 
 BACKENDS = ("flash_attn", "sdpa")
 DEFAULTS = {"n_heads": None, "rope_base": 10000.0, "max_seq_len": 2048}  # n_heads None: d_model // 32, >= 1
 
-SDPA_KERNELS = {"flash": SDPBackend.FLASH_ATTENTION, "efficient": SDPBackend.EFFICIENT_ATTENTION,
-                "math": SDPBackend.MATH}  # preference order of the prefill and training kernel
+SDPA_KERNELS = {
+    "flash": SDPBackend.FLASH_ATTENTION,
+    "efficient": SDPBackend.EFFICIENT_ATTENTION,
+    "math": SDPBackend.MATH,
+}  # preference order of the prefill and training kernel
 
 
 def probe(backend: str, device: str) -> str | None:
@@ -73,7 +77,7 @@ def rotary(x: torch.Tensor, positions: torch.Tensor, base: float = 10000.0) -> t
     return torch.cat([first * cos - second * sin, second * cos + first * sin], dim=-1)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def prefill_kernel(device: str, dtype: torch.dtype, head_dim: int) -> str:
     """The first of SDPA's ``flash``, ``efficient`` (memory-efficient) kernels that accepts causal
     inputs of this device, dtype and head width, else ``"math"``. On CUDA, fp32 is refused by
@@ -94,8 +98,14 @@ def prefill_kernel(device: str, dtype: torch.dtype, head_dim: int) -> str:
 class CausalSelfAttention(nn.Module):
     positional_encoding = "rotary"  # recorded with every result (length extrapolation depends on it)
 
-    def __init__(self, d_model: int, n_heads: int | None = None, rope_base: float = 10000.0,
-                 max_seq_len: int = 2048, backend: str = "sdpa"):
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int | None = None,
+        rope_base: float = 10000.0,
+        max_seq_len: int = 2048,
+        backend: str = "sdpa",
+    ):
         super().__init__()
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
@@ -199,14 +209,21 @@ def _grown(cache: torch.Tensor, capacity: int, used: int) -> torch.Tensor:
 def _flash_attn_causal(q, k, v):
     """``flash_attn_func`` wants ``[B, T, H, head_dim]`` in fp16/bf16; not runnable on a CPU machine."""
     if q.dtype not in (torch.float16, torch.bfloat16):
-        raise TypeError(f"flash_attn runs in fp16/bf16 only, got {q.dtype}: run the model under "
-                        "torch.autocast('cuda', dtype=torch.bfloat16) or pick the sdpa backend")
+        raise TypeError(
+            f"flash_attn runs in fp16/bf16 only, got {q.dtype}: run the model under "
+            "torch.autocast('cuda', dtype=torch.bfloat16) or pick the sdpa backend"
+        )
     from flash_attn import flash_attn_func  # lazy: only this CUDA path needs the package
 
     return flash_attn_func(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), causal=True).transpose(1, 2)
 
 
-def make_mixer(d_model: int, backend: str, layer_index: int = 0, n_heads: int | None = None,
-               rope_base: float = 10000.0, max_seq_len: int = 2048) -> nn.Module:
-    return CausalSelfAttention(d_model, n_heads=n_heads, rope_base=rope_base, max_seq_len=max_seq_len,
-                               backend=backend)
+def make_mixer(
+    d_model: int,
+    backend: str,
+    layer_index: int = 0,
+    n_heads: int | None = None,
+    rope_base: float = 10000.0,
+    max_seq_len: int = 2048,
+) -> nn.Module:
+    return CausalSelfAttention(d_model, n_heads=n_heads, rope_base=rope_base, max_seq_len=max_seq_len, backend=backend)

@@ -7,6 +7,7 @@ sees it.
     python3 scripts/gpu_checks.py offsets64 [--dry-run]        Triton where B*T*W*H passes 2**31 (T=65536)
     python3 scripts/gpu_checks.py perf-claims RUN_DIR          one ok perf cell per model, kernel as claimed
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,9 @@ def scan_pair(kind: str, projection, h0, hidden: int):
     from models.scans.linear_space import gated_scan_projection
     from models.scans.triton_scan import triton_gated_scan
 
-    upstream = torch.randn(projection.shape[0], projection.shape[1], hidden, generator=torch.Generator()
-                           .manual_seed(1)).to(projection.device)
+    upstream = torch.randn(
+        projection.shape[0], projection.shape[1], hidden, generator=torch.Generator().manual_seed(1)
+    ).to(projection.device)
     results = []
     for run, dtype in ((triton_gated_scan, projection.dtype), (gated_scan_projection, torch.float64)):
         x = projection.detach().to(dtype).requires_grad_()
@@ -68,14 +70,22 @@ def triton_float64(args) -> int:
             projection = torch.randn(batch, seq_len, width * hidden, generator=generator).to(device, dtype)
             h0 = torch.randn(batch, hidden, generator=generator).to(device)
             (h, dx, dh0), (h_ref, dx_ref, dh0_ref) = scan_pair(kind, projection, h0, hidden)
-            errors = {"h": relative_error(h, h_ref), "d_projection": relative_error(dx, dx_ref),
-                      "d_h0": relative_error(dh0, dh0_ref)}
+            errors = {
+                "h": relative_error(h, h_ref),
+                "d_projection": relative_error(dx, dx_ref),
+                "d_h0": relative_error(dh0, dh0_ref),
+            }
             bar = bars[dtype]
-            verdict = "PASS" if max(errors.values()) <= bar and all(bool(torch.isfinite(t).all()) for t in (h, dx)) else "FAIL"
+            verdict = (
+                "PASS"
+                if max(errors.values()) <= bar and all(bool(torch.isfinite(t).all()) for t in (h, dx))
+                else "FAIL"
+            )
             failed |= verdict == "FAIL"
-            print(f"  {verdict}  triton {kind} {str(dtype).removeprefix('torch.')} B={batch} T={seq_len} D={hidden} "
-                  f"vs float64: " + ", ".join(f"{name} {value:.1e}" for name, value in errors.items())
-                  + f" (bar {bar:g})")
+            print(
+                f"  {verdict}  triton {kind} {str(dtype).removeprefix('torch.')} B={batch} T={seq_len} D={hidden} "
+                f"vs float64: " + ", ".join(f"{name} {value:.1e}" for name, value in errors.items()) + f" (bar {bar:g})"
+            )
     return 1 if failed else 0
 
 
@@ -99,19 +109,31 @@ def offsets64(args) -> int:
     error = relative_error(h[:, tail].double(), want[:, tail].double())
     whole = relative_error(h.double(), want.double())
     ok = error <= 1e-4 and whole <= 1e-4 and bool(torch.isfinite(h).all())
-    print(f"  {'PASS' if ok else 'FAIL'}  triton lstm bf16 B={batch} T={seq_len} D={hidden}: {elements:,} projection "
-          f"elements ({'past' if elements > 2**31 else 'below'} 2**31), last 64 steps {error:.1e}, all {whole:.1e} "
-          "vs linear (bar 1e-4)")
+    print(
+        f"  {'PASS' if ok else 'FAIL'}  triton lstm bf16 B={batch} T={seq_len} D={hidden}: {elements:,} projection "
+        f"elements ({'past' if elements > 2**31 else 'below'} 2**31), last 64 steps {error:.1e}, all {whole:.1e} "
+        "vs linear (bar 1e-4)"
+    )
     return 0 if ok else 1
 
 
 # What a perf cell's backend must say it ran, per family and device type: the label is taken after
 # the run, from the call that ran (see models/*.py).
 CLAIMS = {
-    "cuda": {"gru": ("cudnn",), "lstm": ("cudnn",), "transformer": ("sdpa-flash", "sdpa-efficient", "flash_attn"),
-             "mamba": ("reference-torch", "mamba_ssm"), "mamba2": ("reference-torch", "mamba_ssm")},
-    "cpu": {"gru": ("native-cpu",), "lstm": ("native-cpu",), "transformer": ("sdpa-",),
-            "mamba": ("reference-torch",), "mamba2": ("reference-torch",)},
+    "cuda": {
+        "gru": ("cudnn",),
+        "lstm": ("cudnn",),
+        "transformer": ("sdpa-flash", "sdpa-efficient", "flash_attn"),
+        "mamba": ("reference-torch", "mamba_ssm"),
+        "mamba2": ("reference-torch", "mamba_ssm"),
+    },
+    "cpu": {
+        "gru": ("native-cpu",),
+        "lstm": ("native-cpu",),
+        "transformer": ("sdpa-",),
+        "mamba": ("reference-torch",),
+        "mamba2": ("reference-torch",),
+    },
 }
 
 
@@ -127,13 +149,17 @@ def perf_claims(args) -> int:
     for family, claims in CLAIMS[device].items():
         mine = [r for r in records if r["family"] == family and r["kind"] == "perf"]
         for r in mine:
-            print(f"  {r['model']:<12} {str(r['backend']):<22} {str(r['dtype']):<18} {r['status']:<7} "
-                  f"{r['train_step_ms'] or 0:>9.3f} {r['iqr_ms'] or 0:>8.3f} {r['timing_noisy']}")
+            print(
+                f"  {r['model']:<12} {str(r['backend']):<22} {str(r['dtype']):<18} {r['status']:<7} "
+                f"{r['train_step_ms'] or 0:>9.3f} {r['iqr_ms'] or 0:>8.3f} {r['timing_noisy']}"
+            )
         good = [r for r in mine if r["status"] == "ok" and str(r["backend"]).startswith(claims)]
         if not good:
             failed = True
-            print(f"  FAIL  {family}: no ok perf record whose backend starts with {' or '.join(claims)}"
-                  + (f" ({mine[0]['status']}: {mine[0]['error']})" if mine else " (none ran)"))
+            print(
+                f"  FAIL  {family}: no ok perf record whose backend starts with {' or '.join(claims)}"
+                + (f" ({mine[0]['status']}: {mine[0]['error']})" if mine else " (none ran)")
+            )
     print(f"  {'FAIL' if failed else 'PASS'}  perf cells on {device}: {', '.join(CLAIMS[device])}")
     return 1 if failed else 0
 

@@ -1,5 +1,6 @@
 """Device names, without torch: what the planner, the executors and the reports
 may ask of a device string."""
+
 from __future__ import annotations
 
 

@@ -6,6 +6,7 @@ options that cannot work together) is a ``UsageError`` or a subclass, raised wit
 one line that names the problem and the fix. ``python -m suite`` prints that line
 and exits 2. Anything else is a bug: it shows its traceback and exits 1.
 """
+
 from __future__ import annotations
 
 

@@ -14,6 +14,7 @@
 Counts come from building the model on the CPU with the family's first
 backend that runs there (the parameter count does not depend on the backend).
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,14 +27,21 @@ WIDTH_STEP = 2
 TOLERANCE = 0.10
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def param_count(family: str, vocab_size: int, d_model: int, n_layers: int, mlp_mult: int, options: tuple):
     """Parameters of ``family`` at this size, or ``None`` when the width is not valid for it."""
     from suite.registry import build_model
 
     try:
-        model = build_model(family, vocab_size=vocab_size, d_model=d_model, n_layers=n_layers, device="cpu",
-                            mlp_mult=mlp_mult, **dict(options))
+        model = build_model(
+            family,
+            vocab_size=vocab_size,
+            d_model=d_model,
+            n_layers=n_layers,
+            device="cpu",
+            mlp_mult=mlp_mult,
+            **dict(options),
+        )
     except (ValueError, AssertionError, RuntimeError):
         return None
     return model.num_params()
@@ -61,6 +69,8 @@ def matched_d_model(spec: str, preset, vocab_size: int, width: int) -> int:
             break  # counts grow with the width: nothing wider can be closer
     if best is None or abs(best[1] - target) > TOLERANCE * target:
         found = "no valid width" if best is None else f"at best {best[1]} parameters (d_model {best[0]})"
-        raise UsageError(f"--match params: {family} cannot come within 10% of the {REFERENCE_FAMILY}'s {target} "
-                         f"parameters ({found}); use --match width for this family")
+        raise UsageError(
+            f"--match params: {family} cannot come within 10% of the {REFERENCE_FAMILY}'s {target} "
+            f"parameters ({found}); use --match width for this family"
+        )
     return best[0]

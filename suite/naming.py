@@ -3,6 +3,7 @@
 Torch-free and import-free (the standard library and :mod:`suite.errors` only), so every stage
 (the registry, presets, analysis, commands) can name a typo's closest match.
 """
+
 from __future__ import annotations
 
 import difflib

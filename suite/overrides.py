@@ -17,6 +17,7 @@ What was set is part of the run's options in the manifest, and the changed value
 the cells' configurations, so their cell keys differ from the preset's own: ``--resume``
 re-applies the same settings (and refuses a preset that changed), and ``compare`` sees them.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -62,8 +63,10 @@ def checked(value, kind: str, current, where: str, name: str = ""):
         items = value if isinstance(value, list) else [read_value(item.strip()) for item in str(value).split(",")]
         wanted = item_type(name, current)
         if any(isinstance(item, bool) or not isinstance(item, wanted) for item in items):
-            raise UsageError(f"{where}: takes a list of {'integers' if wanted is int else wanted.__name__ + 's'}, "
-                             f"e.g. 64,128, got {value!r}")
+            raise UsageError(
+                f"{where}: takes a list of {'integers' if wanted is int else wanted.__name__ + 's'}, "
+                f"e.g. 64,128, got {value!r}"
+            )
         return tuple(items)
     if kind == "dict":
         if not isinstance(value, dict):
@@ -85,8 +88,11 @@ def _set_path(table: dict, path: list[str], value) -> dict:
         copy[head] = _set_path(inner if isinstance(inner, dict) else {}, rest, value)
     else:
         old = copy.get(head)
-        if old is not None and not isinstance(value, type(old)) and not (isinstance(old, float) and
-                                                                          isinstance(value, int)):
+        if (
+            old is not None
+            and not isinstance(value, type(old))
+            and not (isinstance(old, float) and isinstance(value, int))
+        ):
             raise UsageError(f"{head} holds {type(old).__name__} values, got {value!r}")
         copy[head] = value
     return copy
@@ -141,8 +147,10 @@ def preset_from_file(path):
         raise did_you_mean(f"--config {path}: base preset", base_name, presets)
     base = presets[base_name] if base_name else preset_type(name=path.stem, description="")
     known = _fields(preset_type)
-    values = {"name": table.pop("name", path.stem),
-              "description": table.pop("description", f"from {path.name}" + (f" (on {base_name})" if base_name else ""))}
+    values = {
+        "name": table.pop("name", path.stem),
+        "description": table.pop("description", f"from {path.name}" + (f" (on {base_name})" if base_name else "")),
+    }
     for key, value in table.items():
         key = ALIASES.get(key, key)
         if key not in known:

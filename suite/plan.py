@@ -28,6 +28,7 @@ it changes (and absent from it when unused, so older runs keep their keys):
 - the preset's ``d_models`` (a width sweep) and ``task_param_grid`` (e.g. MQAR's
   number of key-value pairs): one cell per width and per task variant.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,9 +42,9 @@ from suite.registry import builtin_family_names, builtin_task_names, get_task, p
 
 @dataclass(frozen=True)
 class Cell:
-    kind: str                 # "accuracy" | "perf" | "max_len" | "speed" (a `bench speed` subject)
-    model: str                # spec, e.g. "mingru" or "gru:loop"
-    task: str | None          # accuracy: task name; perf: None
+    kind: str  # "accuracy" | "perf" | "max_len" | "speed" (a `bench speed` subject)
+    model: str  # spec, e.g. "mingru" or "gru:loop"
+    task: str | None  # accuracy: task name; perf: None
     seq_len: int
     batch_size: int
     seed: int
@@ -75,11 +76,23 @@ def expand_names(requested, every: list[str], kind: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def model_config(preset: Preset, spec: str, vocab_size: int, d_model: int | None = None,
-                 match: str = "width", reference_d_model: int | None = None, n_layers: int | None = None) -> dict:
+def model_config(
+    preset: Preset,
+    spec: str,
+    vocab_size: int,
+    d_model: int | None = None,
+    match: str = "width",
+    reference_d_model: int | None = None,
+    n_layers: int | None = None,
+) -> dict:
     family = spec.partition(":")[0]
-    config = {"vocab_size": vocab_size, "d_model": d_model or preset.d_model, "n_layers": n_layers or preset.n_layers,
-              "mlp_mult": preset.mlp_mult, "options": dict(preset.family_options.get(family, {}))}
+    config = {
+        "vocab_size": vocab_size,
+        "d_model": d_model or preset.d_model,
+        "n_layers": n_layers or preset.n_layers,
+        "mlp_mult": preset.mlp_mult,
+        "options": dict(preset.family_options.get(family, {})),
+    }
     if match != "width":
         config["param_match"] = match
         config["reference_d_model"] = reference_d_model
@@ -92,16 +105,25 @@ def budget_key(preset: Preset, task: str) -> str:
 
 
 def train_config(preset: Preset, family: str, task: str, device: str, eval_lens=None, lrs=None) -> dict:
-    config = {"steps": preset.steps_for(task), "lr": preset.lr_for(family), "weight_decay": preset.weight_decay,
-              "warmup_steps": preset.warmup_steps, "grad_clip": preset.grad_clip,
-              "eval_batches": preset.eval_batches, "eval_batch_size": preset.eval_batch_size,
-              "dtype": resolve_dtype(preset.dtype, device), "optimizer": "AdamW",
-              "schedule": preset.lr_schedule,  # after a linear warm-up: cosine to 10%, or constant
-              # early stopping on the validation stream (suite.measure.train)
-              "eval_every": int(preset.eval_every), "curve_batches": int(preset.curve_batches),
-              "patience": int(preset.patience), "min_delta": float(preset.min_delta),
-              "target_accuracy": None if preset.target_accuracy is None else float(preset.target_accuracy),
-              "max_steps_key": budget_key(preset, task)}
+    config = {
+        "steps": preset.steps_for(task),
+        "lr": preset.lr_for(family),
+        "weight_decay": preset.weight_decay,
+        "warmup_steps": preset.warmup_steps,
+        "grad_clip": preset.grad_clip,
+        "eval_batches": preset.eval_batches,
+        "eval_batch_size": preset.eval_batch_size,
+        "dtype": resolve_dtype(preset.dtype, device),
+        "optimizer": "AdamW",
+        "schedule": preset.lr_schedule,  # after a linear warm-up: cosine to 10%, or constant
+        # early stopping on the validation stream (suite.measure.train)
+        "eval_every": int(preset.eval_every),
+        "curve_batches": int(preset.curve_batches),
+        "patience": int(preset.patience),
+        "min_delta": float(preset.min_delta),
+        "target_accuracy": None if preset.target_accuracy is None else float(preset.target_accuracy),
+        "max_steps_key": budget_key(preset, task),
+    }
     if preset.time_limit_s is not None:  # a guard against runaway cells, absent when unused
         config["time_limit_s"] = float(preset.time_limit_s)
     if preset.tf32:
@@ -134,8 +156,14 @@ def task_variants(preset: Preset, task_name: str) -> list[dict]:
 
 
 def perf_config(preset: Preset, device: str) -> dict:
-    config = {"warmup": preset.perf_warmup, "repeats": preset.perf_repeats, "decode_tokens": preset.decode_tokens,
-              "lr": preset.lr, "dtype": resolve_dtype(preset.dtype, device), "optimizer": "AdamW"}
+    config = {
+        "warmup": preset.perf_warmup,
+        "repeats": preset.perf_repeats,
+        "decode_tokens": preset.decode_tokens,
+        "lr": preset.lr,
+        "dtype": resolve_dtype(preset.dtype, device),
+        "optimizer": "AdamW",
+    }
     if preset.perf_min_time_s > 0:
         config["min_time_s"] = float(preset.perf_min_time_s)
     if preset.tf32:
@@ -145,9 +173,19 @@ def perf_config(preset: Preset, device: str) -> dict:
     return config
 
 
-def build_plan(preset: Preset, models=("all",), tasks=None, seq_lens=None, perf_seq_lens=None, seeds=(0,),
-               kinds=("accuracy", "perf"), device: str = "cpu", eval_lens=None, lrs=None,
-               match: str = "width") -> list[Cell]:
+def build_plan(
+    preset: Preset,
+    models=("all",),
+    tasks=None,
+    seq_lens=None,
+    perf_seq_lens=None,
+    seeds=(0,),
+    kinds=("accuracy", "perf"),
+    device: str = "cpu",
+    eval_lens=None,
+    lrs=None,
+    match: str = "width",
+) -> list[Cell]:
     """Every cell of a run on ``device``, accuracy cells first (grouped by task), then perf cells."""
     from suite.matching import MATCHES, matched_d_model
 
@@ -170,24 +208,54 @@ def build_plan(preset: Preset, models=("all",), tasks=None, seq_lens=None, perf_
                         task.check_len(length)
                     except ValueError as error:  # tasks/ know nothing of the suite's error types
                         raise UsageError(str(error)) from None
-                for width, n_layers in [(w, n) for w in preset.d_models or (preset.d_model,)
-                                        for n in preset.n_layers_grid or (preset.n_layers,)]:
+                for width, n_layers in [
+                    (w, n)
+                    for w in preset.d_models or (preset.d_model,)
+                    for n in preset.n_layers_grid or (preset.n_layers,)
+                ]:
                     for seq_len in lengths:
                         for seed in seeds:
                             for spec in specs:
-                                d_model = (matched_d_model(spec, preset, task.vocab_size, width)
-                                           if match == "params" else width)
-                                cells.append(Cell(
-                                    "accuracy", spec, task_name, int(seq_len), preset.batch_for(task_name), int(seed),
-                                    task.params(), model_config(preset, spec, task.vocab_size, d_model, match, width,
-                                                                n_layers),
-                                    train_config(preset, spec.partition(":")[0], task_name, device,
-                                                 scored_lens(preset, int(seq_len), eval_lens), lrs)))
+                                d_model = (
+                                    matched_d_model(spec, preset, task.vocab_size, width)
+                                    if match == "params"
+                                    else width
+                                )
+                                cells.append(
+                                    Cell(
+                                        "accuracy",
+                                        spec,
+                                        task_name,
+                                        int(seq_len),
+                                        preset.batch_for(task_name),
+                                        int(seed),
+                                        task.params(),
+                                        model_config(preset, spec, task.vocab_size, d_model, match, width, n_layers),
+                                        train_config(
+                                            preset,
+                                            spec.partition(":")[0],
+                                            task_name,
+                                            device,
+                                            scored_lens(preset, int(seq_len), eval_lens),
+                                            lrs,
+                                        ),
+                                    )
+                                )
     if "perf" in kinds:
         perf_specs = specs + ([s for s in preset.perf_extra_models if s not in specs] if "all" in models else [])
         for seq_len in perf_seq_lens or preset.perf_seq_lens:
             for spec in perf_specs:
-                cells.append(Cell("perf", spec, None, int(seq_len), preset.perf_batch_size, int(seeds[0]),
-                                  {"vocab_size": preset.perf_vocab_size},
-                                  model_config(preset, spec, preset.perf_vocab_size), perf_config(preset, device)))
+                cells.append(
+                    Cell(
+                        "perf",
+                        spec,
+                        None,
+                        int(seq_len),
+                        preset.perf_batch_size,
+                        int(seeds[0]),
+                        {"vocab_size": preset.perf_vocab_size},
+                        model_config(preset, spec, preset.perf_vocab_size),
+                        perf_config(preset, device),
+                    )
+                )
     return cells

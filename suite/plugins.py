@@ -12,6 +12,7 @@ and the SHA-256 of its bytes, ``suite.registry.plugin_origin``), so every record
 says which plugin code built its model or task. A path that is not a ``.py``
 file, or a file that fails to import, is a :class:`PluginError`: one line naming
 the file and the fix, never a traceback."""
+
 from __future__ import annotations
 
 import hashlib
@@ -81,9 +82,11 @@ def _run(path: Path, source: bytes, shown: Path) -> None:
         except UsageError as error:  # e.g. a name it may not take: already one line with the fix
             raise PluginError(f"--plugin {shown}: {error}") from None
         except (Exception, SystemExit) as error:
-            raise PluginError(f"--plugin {shown} failed to import{_where(error, path)}: "
-                              f"{type(error).__name__}: {_first_line(error)}; fix the file "
-                              f"(`python {shown}` shows the whole traceback)") from None
+            raise PluginError(
+                f"--plugin {shown} failed to import{_where(error, path)}: "
+                f"{type(error).__name__}: {_first_line(error)}; fix the file "
+                f"(`python {shown}` shows the whole traceback)"
+            ) from None
 
 
 def _where(error: BaseException, path: Path) -> str:

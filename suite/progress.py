@@ -10,6 +10,7 @@ model with its reason (once per model and reason), and every cell the ``time_lim
 (its result depends on the machine's load, so it is kept out of verdicts). The run's exit status
 follows from it (:meth:`Progress.exit_status`, :data:`EXIT_CODES`).
 """
+
 from __future__ import annotations
 
 import sys
@@ -18,11 +19,15 @@ import time
 from suite.records.schema import is_max_len_probe
 
 # `suite run`'s exit status: 2 is bad input (suite.commands.cli), 130 an interrupt (Ctrl-C, SIGTERM).
-EXIT_OK = 0            # every cell has a result: ok, or a measured oom / nan / skipped with its reason
+EXIT_OK = 0  # every cell has a result: ok, or a measured oom / nan / skipped with its reason
 EXIT_CELLS_FAILED = 3  # some cell ended in error or timeout: the run is incomplete; the records say why
-EXIT_CODES = {EXIT_OK: "every cell has a result", 2: "bad input, nothing run",
-              EXIT_CELLS_FAILED: "some cell ended in error or timeout", 130: "interrupted: --resume finishes it"}
-FAILED = ("error", "timeout")           # a cell that did not measure what it was asked
+EXIT_CODES = {
+    EXIT_OK: "every cell has a result",
+    2: "bad input, nothing run",
+    EXIT_CELLS_FAILED: "some cell ended in error or timeout",
+    130: "interrupted: --resume finishes it",
+}
+FAILED = ("error", "timeout")  # a cell that did not measure what it was asked
 REPORTED = ("error", "timeout", "nan", "oom")  # statuses whose error line the console repeats
 
 
@@ -46,10 +51,10 @@ class Progress:
         self.stream = stream or sys.stderr
         self.began = time.perf_counter()
         self.counts: dict[str, int] = {}
-        self.failed = 0                                   # cells in FAILED, max-len probes aside
-        self.problems: list[str] = []                     # one line per cell in REPORTED
-        self.skipped: dict[tuple, int] = {}               # (model, reason) -> cells
-        self.cut: list[str] = []                          # cells the time_limit_s guard cut
+        self.failed = 0  # cells in FAILED, max-len probes aside
+        self.problems: list[str] = []  # one line per cell in REPORTED
+        self.skipped: dict[tuple, int] = {}  # (model, reason) -> cells
+        self.cut: list[str] = []  # cells the time_limit_s guard cut
         self.interactive = getattr(self.stream, "isatty", lambda: False)()
 
     def _bar(self) -> str:
@@ -84,17 +89,23 @@ class Progress:
             self.skipped.setdefault((first.get("model"), error), 0)
             self.skipped[(first.get("model"), error)] += 1
         if status == "ok" and any(record.get("cut_by_time") for record in records):
-            self.cut.append(f"{cell_name(first)} after {first.get('steps_trained')} steps "
-                            f"(time_limit_s={first.get('time_limit_s'):g})")
+            self.cut.append(
+                f"{cell_name(first)} after {first.get('steps_trained')} steps "
+                f"(time_limit_s={first.get('time_limit_s'):g})"
+            )
 
     def account(self) -> list[str]:
         """The lines after the summary: failures, skips with their reasons, cells cut by time."""
         lines = [f"  {problem}" for problem in self.problems]
-        lines += [f"  skipped: {model} ({count} cell{'s' if count > 1 else ''}): {reason}"
-                  for (model, reason), count in self.skipped.items()]
+        lines += [
+            f"  skipped: {model} ({count} cell{'s' if count > 1 else ''}): {reason}"
+            for (model, reason), count in self.skipped.items()
+        ]
         if self.cut:
-            lines.append(f"  {len(self.cut)} cell(s) cut by time, kept out of verdicts: their result depends on the "
-                         "machine's load; rerun on a quieter machine or with a larger --set time_limit_s")
+            lines.append(
+                f"  {len(self.cut)} cell(s) cut by time, kept out of verdicts: their result depends on the "
+                "machine's load; rerun on a quieter machine or with a larger --set time_limit_s"
+            )
             lines += [f"    {cut}" for cut in self.cut]
         return lines
 

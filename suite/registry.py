@@ -15,6 +15,7 @@ file runs remembers that file as its ``origin`` (``{"path", "sha256"}``), which
 every record of a cell built from it carries as ``plugin``
 (:func:`plugin_provenance`); built-ins have no origin.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -22,7 +23,7 @@ import os
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from suite.errors import UsageError
 from suite.naming import did_you_mean
@@ -45,10 +46,10 @@ class ModelFamily:
     name: str
     make_mixer: Callable
     backends: tuple
-    probe: Callable[[str, str], "str | None"] = lambda backend, device: None
+    probe: Callable[[str, str], str | None] = lambda backend, device: None
     defaults: dict = field(default_factory=dict)
     description: str = ""
-    origin: dict | None = None          # {"path", "sha256"} of the plugin file that registered it
+    origin: dict | None = None  # {"path", "sha256"} of the plugin file that registered it
     registered_from: str | None = None  # the file whose code called register_model
 
 
@@ -123,8 +124,15 @@ def _refuse_replacing(what: str, name: str, builtins, registered: dict, caller: 
         raise UsageError(f"{what} {name!r} is already registered by {where}; {fix}")
 
 
-def register_model(name: str, make_mixer: Callable, backends=("default",), probe=None,
-                   defaults: dict | None = None, description: str = "", override: bool = False) -> ModelFamily:
+def register_model(
+    name: str,
+    make_mixer: Callable,
+    backends=("default",),
+    probe=None,
+    defaults: dict | None = None,
+    description: str = "",
+    override: bool = False,
+) -> ModelFamily:
     """Add a model family. ``make_mixer(d_model, backend, layer_index, **config)`` must return
     a mixer keeping the contract in ``models/backbone.py``; ``config`` is ``defaults`` updated by
     the run's options. ``probe(backend, device)`` returns ``None`` when ``backend`` runs on
@@ -133,8 +141,16 @@ def register_model(name: str, make_mixer: Callable, backends=("default",), probe
     caller = _caller_file()
     if not override:
         _refuse_replacing("family", name, _BUILTIN_FAMILIES, MODEL_FAMILIES, caller, "register_model")
-    family = ModelFamily(name, make_mixer, tuple(backends), probe or (lambda backend, device: None),
-                         dict(defaults or {}), description, _current_origin(), caller)
+    family = ModelFamily(
+        name,
+        make_mixer,
+        tuple(backends),
+        probe or (lambda backend, device: None),
+        dict(defaults or {}),
+        description,
+        _current_origin(),
+        caller,
+    )
     MODEL_FAMILIES[name] = family
     return family
 
@@ -168,9 +184,10 @@ def plugin_provenance(family: str | None, task: str | None) -> dict | None:
 def _load_builtin_family(name: str) -> None:
     module_name, _, variant = _BUILTIN_FAMILIES[name].partition(":")
     module = importlib.import_module(module_name)
-    family = getattr(module, "FAMILIES")[variant] if variant else module
-    MODEL_FAMILIES[name] = ModelFamily(name, family.make_mixer, tuple(family.BACKENDS), family.probe,
-                                       dict(family.DEFAULTS), family.DESCRIPTION)
+    family = module.FAMILIES[variant] if variant else module
+    MODEL_FAMILIES[name] = ModelFamily(
+        name, family.make_mixer, tuple(family.BACKENDS), family.probe, dict(family.DEFAULTS), family.DESCRIPTION
+    )
 
 
 def _load_builtin_task(name: str) -> None:
@@ -248,8 +265,9 @@ def passed_over(spec: str, device: str) -> list[str]:
     return reasons
 
 
-def build_model(spec: str, vocab_size: int, d_model: int = 64, n_layers: int = 2, device: str = "cpu",
-                mlp_mult: int = 2, **config):
+def build_model(
+    spec: str, vocab_size: int, d_model: int = 64, n_layers: int = 2, device: str = "cpu", mlp_mult: int = 2, **config
+):
     """Build a ``models.backbone.LanguageModel`` for ``spec`` on ``device``.
 
     ``config`` overrides the family's defaults (e.g. ``expansion=4``); keys the
@@ -262,8 +280,9 @@ def build_model(spec: str, vocab_size: int, d_model: int = 64, n_layers: int = 2
     if unknown:
         raise did_you_mean(f"option of {family.name}", unknown[0], family.defaults or ["(none)"])
     options = {**family.defaults, **config}
-    model = LanguageModel(vocab_size, d_model, n_layers,
-                          lambda index: family.make_mixer(d_model, backend, index, **options), mlp_mult)
+    model = LanguageModel(
+        vocab_size, d_model, n_layers, lambda index: family.make_mixer(d_model, backend, index, **options), mlp_mult
+    )
     model.spec, model.family, model.options = spec, family.name, options
     return model.to(device)
 

@@ -10,6 +10,7 @@
 Executors' own options and plan are in ``suite.executors.options``. Everything
 here pickles, so it travels to forkserver children, Ray tasks and Slurm jobs.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,6 +27,7 @@ MAX_SEED = 2**32 - 1  # torch.manual_seed takes any int; numpy-style generators 
 @dataclass
 class RunOptions:
     """The options that define a run (``manifest["options"]``); ``None``: the preset decides."""
+
     models: list = field(default_factory=lambda: ["all"])
     tasks: list | None = None
     seq_lens: list | None = None
@@ -39,7 +41,7 @@ class RunOptions:
     kinds: list = field(default_factory=lambda: list(KINDS))
     preset: str | None = None
     overrides: list = field(default_factory=list)  # --set key=value, applied to the preset in order
-    config: str | None = None                      # --config FILE.toml: the preset, from a file
+    config: str | None = None  # --config FILE.toml: the preset, from a file
     device: str = "auto"
     seeds: list = field(default_factory=lambda: [0])
     threads: int | None = None
@@ -58,7 +60,7 @@ class RunOptions:
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def validate(self) -> "RunOptions":
+    def validate(self) -> RunOptions:
         """Raise a one-line :class:`UsageError` for options that cannot make a run."""
         unknown = sorted(set(self.kinds) - set(KINDS))
         if unknown:
@@ -77,11 +79,15 @@ class RunOptions:
         for spec in self.models:
             family, colon, backend = spec.partition(":")
             if not family or (colon and not backend):
-                raise UsageError(f"--models {spec!r} has an empty family or backend: write family or "
-                                 "family:backend (e.g. mingru or mingru:log)")
+                raise UsageError(
+                    f"--models {spec!r} has an empty family or backend: write family or "
+                    "family:backend (e.g. mingru or mingru:log)"
+                )
         if self.config is not None and self.preset is not None:
-            raise UsageError("--config defines the preset: give --config or --preset, not both "
-                             "(a config file may start from a preset with base = \"name\")")
+            raise UsageError(
+                "--config defines the preset: give --config or --preset, not both "
+                '(a config file may start from a preset with base = "name")'
+            )
         if self.mem_limit is not None and self.mem_limit <= 0:
             raise UsageError(f"--mem-limit must be positive, got {self.mem_limit}")
         if self.isolation not in ("process", "none"):
@@ -109,15 +115,18 @@ def check_threads(threads: int | None, flag: str = "--threads") -> None:
 def check_mem_limit(limit: int | None, base_bytes: int | None) -> None:
     """A memory cap below what a cell's process holds before it starts cannot run any cell."""
     if limit is not None and base_bytes and limit < base_bytes:
-        raise UsageError(f"--mem-limit {limit} bytes is below the {base_bytes / 2**20:.0f} MiB a cell's process "
-                         f"holds before its cell starts (torch loaded): give at least "
-                         f"{-(-base_bytes // 2**20) + 64}MiB")
+        raise UsageError(
+            f"--mem-limit {limit} bytes is below the {base_bytes / 2**20:.0f} MiB a cell's process "
+            f"holds before its cell starts (torch loaded): give at least "
+            f"{-(-base_bytes // 2**20) + 64}MiB"
+        )
 
 
 @dataclass(frozen=True)
 class RunContext:
     """Run-level fields of every record (``suite.measure.cell.record_header``). ``device_name``
     and ``torch_threads`` fill records the driver writes itself (it never touches CUDA)."""
+
     run_id: str | None = None
     preset: str | None = None
     git_commit: str | None = None
@@ -126,25 +135,26 @@ class RunContext:
     torch_threads: int | None = None
     executor: str | None = None
 
-    def validate(self) -> "RunContext":
+    def validate(self) -> RunContext:
         if self.torch_threads is not None and self.torch_threads < 1:
             raise UsageError(f"torch threads must be at least 1, got {self.torch_threads}")
         return self
 
-    def at_host(self, hostname: str | None) -> "RunContext":
+    def at_host(self, hostname: str | None) -> RunContext:
         return dataclasses.replace(self, hostname=hostname or self.hostname)
 
 
 @dataclass(frozen=True)
 class ChildSettings:
     """How each cell's child is set up (``suite.executors.isolated``)."""
-    plugins: tuple = ()            # plugin files, imported in the child
-    plugin_sources: tuple = ()     # plugin files as text, for a child on another machine
-    threads: int | None = None     # torch.set_num_threads in the child
-    mem_limit_bytes: int | None = None       # RLIMIT_DATA of the child
+
+    plugins: tuple = ()  # plugin files, imported in the child
+    plugin_sources: tuple = ()  # plugin files as text, for a child on another machine
+    threads: int | None = None  # torch.set_num_threads in the child
+    mem_limit_bytes: int | None = None  # RLIMIT_DATA of the child
     cuda_visible_devices: str | None = None  # the GPU the child is pinned to
 
-    def validate(self) -> "ChildSettings":
+    def validate(self) -> ChildSettings:
         # at least 1; the bound by this machine's cores is --threads' (RunOptions): under Ray or
         # Slurm a cell's threads are its --cpus-per-cell on a worker node, not this machine's
         if self.threads is not None and self.threads < 1:
@@ -153,10 +163,10 @@ class ChildSettings:
             raise UsageError(f"--mem-limit must be positive, got {self.mem_limit_bytes}")
         return self
 
-    def pinned(self, gpu: str | None) -> "ChildSettings":
+    def pinned(self, gpu: str | None) -> ChildSettings:
         return self if gpu is None else dataclasses.replace(self, cuda_visible_devices=gpu)
 
-    def shipped(self) -> "ChildSettings":
+    def shipped(self) -> ChildSettings:
         """For a child on another machine: plugin files as their text."""
         from suite.plugins import plugin_sources
 
@@ -166,17 +176,18 @@ class ChildSettings:
 @dataclass(frozen=True)
 class Dispatch:
     """What every executor needs besides the cells: where, for which run, how, how long."""
+
     device: str
     context: RunContext = field(default_factory=RunContext)
     settings: ChildSettings = field(default_factory=ChildSettings)
     timeout_s: float | None = None
 
-    def validate(self) -> "Dispatch":
+    def validate(self) -> Dispatch:
         self.context.validate()
         self.settings.validate()
         if self.timeout_s is not None and not self.timeout_s > 0:
             raise UsageError(f"the cell timeout must be positive, got {self.timeout_s}")
         return self
 
-    def pinned(self, gpu: str | None) -> "Dispatch":
+    def pinned(self, gpu: str | None) -> Dispatch:
         return self if gpu is None else dataclasses.replace(self, settings=self.settings.pinned(gpu))

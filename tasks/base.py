@@ -36,6 +36,7 @@ Both measure batches from a fixed generator, never from a run's seed:
 so the same task at the same length always reports the same numbers, whatever
 the run's seeds.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -59,7 +60,7 @@ class Batch:
     targets: torch.Tensor
     mask: torch.Tensor
 
-    def to(self, device) -> "Batch":
+    def to(self, device) -> Batch:
         return Batch(self.inputs.to(device), self.targets.to(device), self.mask.to(device))
 
 

@@ -13,6 +13,7 @@ sorted output. Solvable with a counter per symbol (a bounded state suffices
 for a fixed length, but the counts grow with ``T``). ``chance_accuracy`` is
 ``1 / num_symbols``. Lengths ``T >= 2``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -46,12 +47,12 @@ class BucketSort(Task):
         offset = seq_len - 2 * n
         data = torch.randint(2, self.vocab_size, (batch, n), generator=generator)
         inputs = torch.full((batch, seq_len), PAD, dtype=torch.long)
-        inputs[:, offset:offset + n] = data
-        inputs[:, offset + n:] = MARKER
+        inputs[:, offset : offset + n] = data
+        inputs[:, offset + n :] = MARKER
         targets = torch.zeros(batch, seq_len, dtype=torch.long)
-        targets[:, offset + n:] = data.sort(dim=1).values
+        targets[:, offset + n :] = data.sort(dim=1).values
         mask = torch.zeros(batch, seq_len, dtype=torch.bool)
-        mask[:, offset + n:] = True
+        mask[:, offset + n :] = True
         return Batch(inputs, targets, mask)
 
 

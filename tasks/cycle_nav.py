@@ -7,6 +7,7 @@ forward (+1), uniform. The target at ``t`` is the position after the first
 Z5). Tokens: moves use 0..2, positions 0..cycle_len-1 (shared vocabulary of
 ``max(3, cycle_len)``); ``chance_accuracy`` is ``1 / cycle_len``. Any length.
 """
+
 from __future__ import annotations
 
 import torch

@@ -26,6 +26,7 @@ the same state space. ``chance_accuracy`` is ``1 / |G|`` with ``"all"``; with
 ``"generators"`` the labels still range over the whole group at long lengths,
 so it stays ``1 / |G|``. Tokens and labels share the vocabulary ``0 .. |G|-1``.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -44,8 +45,9 @@ INPUTS = ("all", "generators")
 
 
 def _is_even(permutation) -> bool:
-    inversions = sum(1 for i, j in itertools.combinations(range(len(permutation)), 2)
-                     if permutation[i] > permutation[j])
+    inversions = sum(
+        1 for i, j in itertools.combinations(range(len(permutation)), 2) if permutation[i] > permutation[j]
+    )
     return inversions % 2 == 0
 
 
@@ -64,9 +66,11 @@ def compose(group: str, first: tuple, then: tuple) -> tuple:
     return tuple(then[first[i]] for i in range(5))
 
 
-GENERATORS = {"s5": [(0, 1, 2, 3, 4), (1, 0, 2, 3, 4), (1, 2, 3, 4, 0)],
-              "a5": [(0, 1, 2, 3, 4), (1, 2, 0, 3, 4), (1, 2, 3, 4, 0)],
-              "z60": [(0,), (1,)]}
+GENERATORS = {
+    "s5": [(0, 1, 2, 3, 4), (1, 0, 2, 3, 4), (1, 2, 3, 4, 0)],
+    "a5": [(0, 1, 2, 3, 4), (1, 2, 0, 3, 4), (1, 2, 3, 4, 0)],
+    "z60": [(0,), (1,)],
+}
 
 
 class GroupWord(RunningTask):

@@ -8,6 +8,7 @@ occurrence". Only that position is scored. The trigger never occurs
 elsewhere; ``v`` may also occur elsewhere (it is a random token).
 ``chance_accuracy`` is ``1 / (V - 1)``. Lengths ``T >= 4``.
 """
+
 from __future__ import annotations
 
 import torch

@@ -77,6 +77,7 @@ with the suite's rule (the same distribution in batched torch code, so 640 rows
 at ``T = 4096`` take well under a second; the tests check it against
 ``sample``), for the lra variant from ``sample`` itself.
 """
+
 from __future__ import annotations
 
 import random
@@ -130,8 +131,7 @@ class ListOps(Task):
     name = "listops"
     has_sequence_score = False
 
-    def __init__(self, max_depth: int = 10, max_args: int = 10, leaf_prob: float | None = None,
-                 variant: str = "suite"):
+    def __init__(self, max_depth: int = 10, max_args: int = 10, leaf_prob: float | None = None, variant: str = "suite"):
         self.variant = str(variant).strip().lower()
         if self.variant not in VARIANTS:
             raise ValueError(f"task 'listops' has no variant {variant!r}; use one of {', '.join(VARIANTS)}")
@@ -140,8 +140,10 @@ class ListOps(Task):
         self.leaf_prob = DEFAULT_LEAF_PROB[self.variant] if leaf_prob in (None, "None", "") else float(leaf_prob)
         lowest_depth = 2 if self.variant == "lra" else 1  # lra: the root is at depth 1
         if self.max_depth < lowest_depth or self.max_args < 2 or not 0 <= self.leaf_prob < 1:
-            raise ValueError(f"task 'listops' needs max_depth >= {lowest_depth}, max_args >= 2 and "
-                             f"0 <= leaf_prob < 1, got {self.max_depth}, {self.max_args}, {self.leaf_prob}")
+            raise ValueError(
+                f"task 'listops' needs max_depth >= {lowest_depth}, max_args >= 2 and "
+                f"0 <= leaf_prob < 1, got {self.max_depth}, {self.max_args}, {self.leaf_prob}"
+            )
         self.vocab_size = PAD + 1
         self.chance_accuracy = 0.1
         self.min_len = 5 if self.variant == "lra" else 2
@@ -161,9 +163,8 @@ class ListOps(Task):
         inputs = torch.full((batch, seq_len), PAD, dtype=torch.long)
         targets = torch.zeros(batch, seq_len, dtype=torch.long)
         for row, seed in enumerate(seeds):
-            tokens, value = grow(random.Random(seed), seq_len - 1, 0, self.max_depth, self.max_args,
-                                 self.leaf_prob)
-            inputs[row, seq_len - 1 - len(tokens):seq_len - 1] = torch.tensor(tokens)
+            tokens, value = grow(random.Random(seed), seq_len - 1, 0, self.max_depth, self.max_args, self.leaf_prob)
+            inputs[row, seq_len - 1 - len(tokens) : seq_len - 1] = torch.tensor(tokens)
             targets[row, -1] = value
         inputs[:, -1] = QUERY
         mask = torch.zeros(batch, seq_len, dtype=torch.bool)
@@ -196,9 +197,11 @@ def describe(batches: list[Batch]) -> dict:
     is_expression = inputs < QUERY
     opens = (inputs >= OPERATORS["MIN"]) & (inputs <= OPERATORS["SM"])
     nesting = (opens.long() - (inputs == CLOSE).long()).cumsum(dim=1)
-    return {"majority_class_rate": torch.bincount(answers, minlength=10).max().item() / answers.numel(),
-            "mean_expression_tokens": is_expression.sum(dim=1).float().mean().item(),
-            "max_depth_seen": int(nesting.max())}
+    return {
+        "majority_class_rate": torch.bincount(answers, minlength=10).max().item() / answers.numel(),
+        "mean_expression_tokens": is_expression.sum(dim=1).float().mean().item(),
+        "max_depth_seen": int(nesting.max()),
+    }
 
 
 # ---------------------------------------------------------------- batched trees
@@ -209,6 +212,7 @@ def describe(batches: list[Batch]) -> dict:
 # children of one operator are consecutive and in order, so segment sums give
 # their offsets. Each node draws its own randomness: a digit and an operator
 # are drawn for every node and the one its kind needs is used.
+
 
 def grow_batch(generator: torch.Generator, rows: int, seq_len: int, task: ListOps) -> Batch:
     """``rows`` expressions at ``seq_len`` under ``task``'s rule: the suite rule with
@@ -221,15 +225,17 @@ def grow_batch(generator: torch.Generator, rows: int, seq_len: int, task: ListOp
     filled, pools = 0, 0
     while filled < rows:
         if pools == 100:
-            raise RuntimeError(f"task 'listops' (lra) kept only {filled} of {rows} trees in 100 pools at "
-                               f"length {seq_len}; use a shorter length")
+            raise RuntimeError(
+                f"task 'listops' (lra) kept only {filled} of {rows} trees in 100 pools at "
+                f"length {seq_len}; use a shorter length"
+            )
         # lra: 16 trees per missing row first (most draws are a bare digit), 4x more each time short
         pool = rows if task.variant == "suite" else min(max(256, (16 << 2 * pools) * (rows - filled)), 1 << 16)
         levels = _grow_levels(generator, pool, seq_len - 1, task)
         if task.variant == "lra":
             low, high = task.length_range(seq_len)
             length = levels[0]["tokens"]
-            kept = ((length >= low) & (length <= high) & levels[0]["alive"]).nonzero().flatten()[:rows - filled]
+            kept = ((length >= low) & (length <= high) & levels[0]["alive"]).nonzero().flatten()[: rows - filled]
             levels = _keep_trees(levels, kept, pool)
         value, length = _evaluate(levels)
         out_rows = torch.arange(filled, filled + len(length))
@@ -267,9 +273,14 @@ def _grow_levels(generator: torch.Generator, num_trees: int, cap: int, task: Lis
             upper = torch.full((n,), task.max_args, dtype=torch.long)
         num_args = 2 + (torch.rand(n, generator=generator) * (upper - 1)).long()
         num_args = torch.where(leaf, 0, num_args)
-        level = {"tree": tree, "parent": parent, "is_op": ~leaf, "num_args": num_args,
-                 "op": torch.randint(0, 4, (n,), generator=generator),
-                 "digit": torch.randint(0, 10, (n,), generator=generator)}
+        level = {
+            "tree": tree,
+            "parent": parent,
+            "is_op": ~leaf,
+            "num_args": num_args,
+            "op": torch.randint(0, 4, (n,), generator=generator),
+            "digit": torch.randint(0, 10, (n,), generator=generator),
+        }
         levels.append(level)
         tokens.index_add_(0, tree, torch.where(leaf, 1, 2))
         pending = torch.zeros(num_trees, dtype=torch.long).index_add_(0, tree, num_args)
@@ -313,7 +324,7 @@ def _compositions(generator: torch.Generator, inner: torch.Tensor, parts: torch.
     top = (inner - needed)[:, None] + torch.arange(width)
     draws = 1 + (torch.rand(n, width, generator=generator) * top.clamp(min=1)).long()
     for i in range(1, width):
-        repeat = (draws[:, :i] == draws[:, i:i + 1]).any(dim=1)
+        repeat = (draws[:, :i] == draws[:, i : i + 1]).any(dim=1)
         draws[:, i] = torch.where(repeat, top[:, i], draws[:, i])
     cuts = torch.where(torch.arange(width) < needed[:, None], draws, inner[:, None]).sort(dim=1).values
     edges = torch.cat([torch.zeros(n, 1, dtype=torch.long), cuts, inner[:, None]], dim=1)

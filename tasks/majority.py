@@ -7,6 +7,7 @@ Needs unbounded counters in principle, but at a given length a counter per
 symbol up to ``T`` suffices. ``chance_accuracy`` is ``1 / num_symbols``.
 Any length.
 """
+
 from __future__ import annotations
 
 import torch

@@ -5,6 +5,7 @@ Inputs are numbers ``0 .. modulus-1`` (uniform); the target at ``t`` is
 Delétang et al.'s modular arithmetic, without brackets or other operators).
 ``chance_accuracy`` is ``1 / modulus``. Any length.
 """
+
 from __future__ import annotations
 
 import torch

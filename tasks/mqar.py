@@ -57,6 +57,7 @@ The key and value draws, the gaps (without replacement, weights
 ``a·(g+1)^(a-1)``), the query offsets ``2n + 2g`` and the labels at the query
 positions are Zoology's.
 """
+
 from __future__ import annotations
 
 import torch
@@ -75,8 +76,7 @@ class MQAR(Task):
     name = "mqar"
     has_sequence_score = True
 
-    def __init__(self, vocab_size: int = 64, num_kv_pairs: int = 8, power_a: float = 0.01,
-                 random_filler: bool = True):
+    def __init__(self, vocab_size: int = 64, num_kv_pairs: int = 8, power_a: float = 0.01, random_filler: bool = True):
         self.vocab_size = int(vocab_size)
         self.num_kv_pairs = int(num_kv_pairs)
         self.power_a = float(power_a)
@@ -89,7 +89,8 @@ class MQAR(Task):
             raise ValueError(
                 f"task 'mqar' with num_kv_pairs={n} needs {n} distinct keys in [1, V//2) and {n} values in "
                 f"[V//2, V), but vocab_size={v} gives {num_keys} keys and {num_values} values; "
-                f"use vocab_size >= {2 * n + 2} or fewer num_kv_pairs")
+                f"use vocab_size >= {2 * n + 2} or fewer num_kv_pairs"
+            )
         if not self.power_a > 0:
             raise ValueError(f"task 'mqar' needs power_a > 0 (Zoology uses 0.01), got {self.power_a}")
         self.num_values = num_values
@@ -98,8 +99,12 @@ class MQAR(Task):
         self.max_len = None
 
     def params(self) -> dict:
-        return {"vocab_size": self.vocab_size, "num_kv_pairs": self.num_kv_pairs,
-                "power_a": self.power_a, "random_filler": self.random_filler}
+        return {
+            "vocab_size": self.vocab_size,
+            "num_kv_pairs": self.num_kv_pairs,
+            "power_a": self.power_a,
+            "random_filler": self.random_filler,
+        }
 
     def gap_probabilities(self, seq_len: int) -> torch.Tensor:
         """The power law over query gaps ``0..space-1`` (float64, sums to 1)."""
@@ -120,20 +125,20 @@ class MQAR(Task):
             inputs = torch.randint(0, v, (batch, seq_len), generator=generator)
         else:
             inputs = torch.zeros(batch, seq_len, dtype=torch.long)
-        inputs[:, 0:2 * n:2] = keys
-        inputs[:, 1:2 * n:2] = values
+        inputs[:, 0 : 2 * n : 2] = keys
+        inputs[:, 1 : 2 * n : 2] = values
         query_pos = 2 * n + 2 * gaps
         inputs.scatter_(1, query_pos, keys)
         targets = torch.zeros(batch, seq_len, dtype=torch.long).scatter_(1, query_pos, values)
         mask = torch.zeros(batch, seq_len, dtype=torch.bool).scatter_(1, query_pos, True)
         return Batch(inputs, targets, mask)
 
-
     def measure_diagnostics(self, seq_len: int) -> dict:
         """``key_in_filler_rate``: the fraction of queries whose key also occurs as
         filler between the context and the query, over the diagnostic batches."""
-        hits = torch.cat([keys_in_filler(batch, self.num_kv_pairs, self.vocab_size)
-                          for batch in self.diagnostic_batches(seq_len)])
+        hits = torch.cat(
+            [keys_in_filler(batch, self.num_kv_pairs, self.vocab_size) for batch in self.diagnostic_batches(seq_len)]
+        )
         return {"key_in_filler_rate": hits.float().mean().item()}
 
 

@@ -29,13 +29,17 @@ One row of length ``T`` with ``P = num_distractor_pairs + 1`` pairs and
 ``chance_accuracy`` is ``1 / (V - F - K)`` (uniform over the value range).
 Lengths: ``T >= 2P + Q``; any length above, generated in O(B·T).
 """
+
 from __future__ import annotations
 
 import torch
 
 from tasks.base import Batch, Task
 
-DESCRIPTION = "needle in a haystack: at the end, recall the value paired with the queried key among distractor pairs in long filler"
+DESCRIPTION = (
+    "needle in a haystack: at the end, recall the value paired with the queried key "
+    "among distractor pairs in long filler"
+)
 
 
 class Needle(Task):
@@ -53,7 +57,8 @@ class Needle(Task):
         if not 1 <= self.num_queries <= self.num_pairs:
             raise ValueError(
                 f"task 'needle' needs 1 <= num_queries <= num_distractor_pairs + 1 = {self.num_pairs} "
-                f"(each query asks a different pair), got num_queries={self.num_queries}")
+                f"(each query asks a different pair), got num_queries={self.num_queries}"
+            )
         self.has_sequence_score = self.num_queries > 1
         self.num_filler = v // 2
         self.num_keys = (v - self.num_filler) // 2
@@ -64,14 +69,18 @@ class Needle(Task):
             raise ValueError(
                 f"task 'needle' with num_distractor_pairs={self.num_distractor_pairs} needs {self.num_pairs} "
                 f"distinct keys in [V//2, V//2 + (V - V//2)//2), but vocab_size={v} gives {self.num_keys}; "
-                f"use vocab_size >= {max(4 * self.num_pairs, 8)} or fewer num_distractor_pairs")
+                f"use vocab_size >= {max(4 * self.num_pairs, 8)} or fewer num_distractor_pairs"
+            )
         self.chance_accuracy = 1.0 / self.num_values
         self.min_len = 2 * self.num_pairs + self.num_queries
         self.max_len = None
 
     def params(self) -> dict:
-        return {"vocab_size": self.vocab_size, "num_distractor_pairs": self.num_distractor_pairs,
-                "num_queries": self.num_queries}
+        return {
+            "vocab_size": self.vocab_size,
+            "num_distractor_pairs": self.num_distractor_pairs,
+            "num_queries": self.num_queries,
+        }
 
     def sample(self, generator: torch.Generator, batch: int, seq_len: int) -> Batch:
         self.check_len(seq_len)

@@ -9,6 +9,7 @@ is the "Illusion of State" argument
 (arXiv 2404.08819) and Grazzi et al. 2024 (negative eigenvalues). An LSTM or
 GRU solves it. ``chance_accuracy`` is 1/2. Any length >= 1.
 """
+
 from __future__ import annotations
 
 import torch

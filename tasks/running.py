@@ -20,6 +20,7 @@ arXiv 2404.08819), which trains on the label of every prefix.
 Subclasses implement ``_inputs(generator, batch, seq_len)`` (the token stream)
 and ``_labels(inputs)`` (the label of every prefix, vectorised).
 """
+
 from __future__ import annotations
 
 import torch

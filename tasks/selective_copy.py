@@ -37,13 +37,16 @@ scored positions are the same):
 - Its task is 16 data tokens at 4096; the default here is 4 (the presets set
   ``num_data_tokens``; ``paper-selective-copy`` uses 16 at ``T = 4096``).
 """
+
 from __future__ import annotations
 
 import torch
 
 from tasks.base import Batch, Task
 
-DESCRIPTION = "selective copying (Mamba / minRNN): copy the data tokens scattered among blanks, in order, at the markers"
+DESCRIPTION = (
+    "selective copying (Mamba / minRNN): copy the data tokens scattered among blanks, in order, at the markers"
+)
 
 MARKER = 0
 
@@ -58,7 +61,8 @@ class SelectiveCopy(Task):
         if self.vocab_size < 4:
             raise ValueError(
                 f"task 'selective-copy' needs vocab_size >= 4 (marker 0, blank V-1, at least 2 data tokens), "
-                f"got {self.vocab_size}")
+                f"got {self.vocab_size}"
+            )
         if self.num_data_tokens < 1:
             raise ValueError(f"task 'selective-copy' needs num_data_tokens >= 1, got {self.num_data_tokens}")
         self.marker = MARKER

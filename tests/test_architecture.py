@@ -1,5 +1,6 @@
 """The package's structure, checked: the import contracts of pyproject.toml (import-linter), no
 import cycles, size limits, and the torch-free stages (records, analysis, report) at run time."""
+
 import ast
 import os
 import shutil
@@ -35,8 +36,9 @@ def _copy_tree(dest: Path) -> Path:
 
 def _lint(tree: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=tree, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], cwd=tree, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def _plant(path: Path, line: str) -> None:
@@ -49,12 +51,20 @@ def test_import_contracts_hold(tmp_path):
     assert "0 broken" in result.stdout
 
 
-@pytest.mark.parametrize("path, line, contracts, chain", [
-    ("suite/records/schema.py", "import torch", [TORCH_FREE], "suite.records.schema -> torch"),
-    ("suite/report/format.py", "from suite.commands import cli", [TORCH_FREE, LAYERS, ONLY_MAIN],
-     "suite.report.format -> suite.commands.cli"),
-    ("suite/__init__.py", "from suite.commands import cli", [INIT], "suite -> suite.commands.cli"),
-], ids=["torch-in-records", "commands-in-report", "commands-in-suite-init"])
+@pytest.mark.parametrize(
+    "path, line, contracts, chain",
+    [
+        ("suite/records/schema.py", "import torch", [TORCH_FREE], "suite.records.schema -> torch"),
+        (
+            "suite/report/format.py",
+            "from suite.commands import cli",
+            [TORCH_FREE, LAYERS, ONLY_MAIN],
+            "suite.report.format -> suite.commands.cli",
+        ),
+        ("suite/__init__.py", "from suite.commands import cli", [INIT], "suite -> suite.commands.cli"),
+    ],
+    ids=["torch-in-records", "commands-in-report", "commands-in-suite-init"],
+)
 def test_a_planted_import_breaks_its_contracts(tmp_path, path, line, contracts, chain):
     tree = _copy_tree(tmp_path)
     _plant(tree / path, line)
@@ -96,15 +106,19 @@ def _from_base(node: ast.ImportFrom, module: str, is_package: bool) -> str:
     if not node.level:
         return node.module or ""
     package = module.split(".") if is_package else module.split(".")[:-1]
-    package = package[:len(package) - (node.level - 1)]
+    package = package[: len(package) - (node.level - 1)]
     return ".".join(package + ([node.module] if node.module else []))
 
 
 def _import_module_target(node: ast.Call) -> str | None:
     """The module of `importlib.import_module("a.b")` (or a bare `import_module("a.b")`)."""
     func = node.func
-    named = (isinstance(func, ast.Attribute) and func.attr == "import_module"
-             and isinstance(func.value, ast.Name) and func.value.id == "importlib")
+    named = (
+        isinstance(func, ast.Attribute)
+        and func.attr == "import_module"
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "importlib"
+    )
     named = named or (isinstance(func, ast.Name) and func.id == "import_module")
     if named and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
         return node.args[0].value
@@ -205,13 +219,16 @@ def _write(base: Path, files: dict[str, str]) -> None:
 
 
 def test_the_cycle_check_finds_a_planted_cycle(tmp_path):
-    _write(tmp_path, {
-        "pkg/__init__.py": "from pkg.a import f\n",
-        "pkg/a.py": "import pkg\nfrom pkg import b\ndef f():\n    return b\n",
-        "pkg/b.py": "def g():\n    from . import c\n",
-        "pkg/c.py": "import importlib\nimportlib.import_module('pkg.a')\n",
-        "pkg/d.py": "from pkg.a import f\nimport os, torch\n",
-    })
+    _write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "from pkg.a import f\n",
+            "pkg/a.py": "import pkg\nfrom pkg import b\ndef f():\n    return b\n",
+            "pkg/b.py": "def g():\n    from . import c\n",
+            "pkg/c.py": "import importlib\nimportlib.import_module('pkg.a')\n",
+            "pkg/d.py": "from pkg.a import f\nimport os, torch\n",
+        },
+    )
     graph = import_graph(tmp_path, roots=("pkg",))
     assert graph["pkg.a"] == {"pkg.b": [2]}  # the import of its own package is no edge
     assert graph["pkg.d"] == {"pkg.a": [1]}  # nor are outside modules
@@ -224,8 +241,9 @@ def test_the_cycle_check_finds_a_planted_cycle(tmp_path):
 
 
 def _sources() -> list[Path]:
-    files = [p for root in ROOTS for p in sorted((ROOT / root).rglob("*"))
-             if p.is_file() and "__pycache__" not in p.parts]
+    files = [
+        p for root in ROOTS for p in sorted((ROOT / root).rglob("*")) if p.is_file() and "__pycache__" not in p.parts
+    ]
     return files + sorted((ROOT / "scripts").glob("*.py"))
 
 
@@ -259,8 +277,7 @@ def _function_offenders(path: Path) -> list[str]:
 
 
 def test_files_and_functions_stay_small():
-    offenders = [f"{p.relative_to(ROOT)}: {n} lines" for p in _sources()
-                 if (n := _line_count(p)) > MAX_FILE_LINES]
+    offenders = [f"{p.relative_to(ROOT)}: {n} lines" for p in _sources() if (n := _line_count(p)) > MAX_FILE_LINES]
     for path in _sources():
         if path.suffix == ".py":
             offenders += _function_offenders(path)
@@ -279,6 +296,7 @@ assert not loaded, f"torch was imported: {loaded[:5]}"
 
 
 def test_records_analysis_and_report_import_no_torch():
-    result = subprocess.run([sys.executable, "-c", TORCH_FREE_IMPORTS], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", TORCH_FREE_IMPORTS], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr

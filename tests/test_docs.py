@@ -1,6 +1,7 @@
 """The documentation holds together: every relative link in README.md and docs/**/*.md
 resolves to a file or folder of the repository, the README stays short, it shows the report's
 screenshot (which scripts/screenshot-report regenerates), and docs/index.md lists every page."""
+
 import hashlib
 import json
 import os
@@ -83,15 +84,18 @@ def test_the_readme_screenshot_is_of_the_committed_example():
     example = ROOT / "reports" / "examples" / "cpu-default"
     with Image.open(ROOT / "docs" / "report.png") as image:
         shown = dict(image.text)
-    assert shown.get("suite-run-id") == json.loads((example / "manifest.json").read_text())["run_id"], \
+    assert shown.get("suite-run-id") == json.loads((example / "manifest.json").read_text())["run_id"], (
         "docs/report.png shows another run: .venv/bin/python scripts/screenshot-report"
+    )
     assert shown.get("suite-records-sha256") == hashlib.sha256((example / "records.jsonl").read_bytes()).hexdigest()
 
 
 def test_the_index_lists_every_page():
     index = ROOT / "docs" / "index.md"
-    listed = {(index.parent / path).resolve() for path in filter(None, map(local_path, link_targets(
-        index.read_text(encoding="utf-8"))))}
+    listed = {
+        (index.parent / path).resolve()
+        for path in filter(None, map(local_path, link_targets(index.read_text(encoding="utf-8"))))
+    }
     pages = {page.resolve() for page in (ROOT / "docs").glob("**/*.md") if page != index}
     missing = sorted(str(page.relative_to(ROOT)) for page in pages - listed)
     assert not missing, f"docs/index.md does not list: {missing}"
@@ -105,15 +109,19 @@ def test_the_link_check_finds_planted_broken_links(tmp_path):
     page.write_text(
         "[ok](there.md) [ok with anchor](there.md#there) ![ok image](../pic.png) [ok folder](../docs/)\n"
         "[root-relative](/docs/there.md) [web](https://example.org/missing) [mail](mailto:a@b.c)\n"
-        "[anchor](#somewhere) [titled](there.md \"Title\")\n"
+        '[anchor](#somewhere) [titled](there.md "Title")\n'
         "[broken](missing.md) ![broken image](../missing.png) [broken anchor](gone.md#x)\n"
         "[ref]: nowhere/file.md\n"
         "`[in code](not-checked.md)`\n"
         "```\n[in a fence](not-checked-either.md)\n```\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     assert broken_links(page, root=tmp_path) == [
-        "docs/page.md: missing.md", "docs/page.md: ../missing.png", "docs/page.md: gone.md#x",
-        "docs/page.md: nowhere/file.md"]
+        "docs/page.md: missing.md",
+        "docs/page.md: ../missing.png",
+        "docs/page.md: gone.md#x",
+        "docs/page.md: nowhere/file.md",
+    ]
 
 
 @pytest.mark.browser
@@ -123,8 +131,22 @@ def test_the_screenshot_script_writes_the_first_screen(tmp_path):
         pytest.skip("no Chromium found (install the Debian package `chromium`, as .ci/run does, or set SUITE_CHROMIUM)")
     pytest.importorskip("playwright.sync_api", reason="playwright is in the test extras: pip install -e '.[test]'")
     png = tmp_path / "shot.png"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "screenshot-report"), "--out", str(png),
-                    "--width", "640", "--height", "480", "--chromium", chromium], check=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "screenshot-report"),
+            "--out",
+            str(png),
+            "--width",
+            "640",
+            "--height",
+            "480",
+            "--chromium",
+            chromium,
+        ],
+        check=True,
+        timeout=300,
+    )
     header = png.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", header[16:24]) == (640, 480)

@@ -1,4 +1,5 @@
 """GPU paths, run by scripts/gpu-check on a CUDA machine (skipped elsewhere)."""
+
 import pytest
 import torch
 
@@ -90,8 +91,23 @@ def test_isolated_cells_each_get_their_own_cuda_context(tmp_path):
     from suite.records.store import read_records
 
     out = tmp_path / "run"
-    assert main(["run", "--preset", "tiny", "--models", "mingru,transformer", "--device", "cuda", "--no-report",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--preset",
+                "tiny",
+                "--models",
+                "mingru,transformer",
+                "--device",
+                "cuda",
+                "--no-report",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     records = read_records(out)
     assert records and all(r["status"] == "ok" for r in records), [r["error"] for r in records]
     assert all(r["dtype"] == "bfloat16-autocast" for r in records)
@@ -111,8 +127,10 @@ def test_triton_scan_default_blocks_match_float64_on_cuda(kind, with_state):
     h0 = torch.rand(3, 80, generator=generator) if with_state else None
     weights = torch.randn(3, 1000, 80, generator=generator)
     results = []
-    for run, device, dtype in ((triton_gated_scan, "cuda:0", torch.float32),
-                               (linear_space.gated_scan, "cpu", torch.float64)):
+    for run, device, dtype in (
+        (triton_gated_scan, "cuda:0", torch.float32),
+        (linear_space.gated_scan, "cpu", torch.float64),
+    ):
         p = projection.to(device, dtype).requires_grad_()
         h = h0.to(device, dtype).requires_grad_() if with_state else None
         out = run(p, h, 80, kind)
@@ -125,9 +143,32 @@ def test_triton_scan_default_blocks_match_float64_on_cuda(kind, with_state):
 def test_bench_speed_runs_on_cuda(tmp_path):
     from suite.commands.cli import main
 
-    assert main(["bench", "speed", "--device", "cuda", "--seq-lens", "64", "--batch-size", "2", "--d-model", "32",
-                 "--repeats", "2", "--warmup", "1", "--models", "mingru:triton,mingru:linear,gru,gru:loop",
-                 "--out", str(tmp_path / "bench"), "--no-report"]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "speed",
+                "--device",
+                "cuda",
+                "--seq-lens",
+                "64",
+                "--batch-size",
+                "2",
+                "--d-model",
+                "32",
+                "--repeats",
+                "2",
+                "--warmup",
+                "1",
+                "--models",
+                "mingru:triton,mingru:linear,gru,gru:loop",
+                "--out",
+                str(tmp_path / "bench"),
+                "--no-report",
+            ]
+        )
+        == 0
+    )
     from suite.records.store import read_records
 
     records = read_records(tmp_path / "bench")

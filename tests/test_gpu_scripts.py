@@ -2,6 +2,7 @@
 --dry-run runs every step at tiny shapes, writes at most 8 files (a summary and a tarball) into the
 folder named by $OUT, their step timeouts fit the GPU loan, and they never call a bare `python`
 (the GPU machine has only python3)."""
+
 import os
 import re
 import subprocess
@@ -12,10 +13,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = {"gpu-check": 480, "gpu-paper-speed": 360}   # script -> most seconds its step timeouts may add to
-STEPS = {"gpu-check": ["environment", "gpu-tests", "triton-float64", "offsets64", "perf-claims", "bench-loops",
-                       "bench-long", "speed-bars"],
-         "gpu-paper-speed": ["environment", "paper-speed", "report", "speedups"]}
+SCRIPTS = {"gpu-check": 480, "gpu-paper-speed": 360}  # script -> most seconds its step timeouts may add to
+STEPS = {
+    "gpu-check": [
+        "environment",
+        "gpu-tests",
+        "triton-float64",
+        "offsets64",
+        "perf-claims",
+        "bench-loops",
+        "bench-long",
+        "speed-bars",
+    ],
+    "gpu-paper-speed": ["environment", "paper-speed", "report", "speedups"],
+}
 
 
 BARE_PYTHON = re.compile(r"""(?<![\w$/{"'-])python(?![\w.-])""")  # `python` as a word, not "python" or $PYTHON
@@ -39,8 +50,11 @@ def test_script_is_valid_bash_fits_its_loan_and_calls_no_bare_python(script):
     timeouts = step_timeouts(text)
     assert list(timeouts) == STEPS[script]
     assert sum(timeouts.values()) <= SCRIPTS[script], timeouts
-    code = "\n".join(line for line in (text + (ROOT / "scripts" / "gpu-steps.sh").read_text()).splitlines()
-                     if not line.lstrip().startswith("#"))
+    code = "\n".join(
+        line
+        for line in (text + (ROOT / "scripts" / "gpu-steps.sh").read_text()).splitlines()
+        if not line.lstrip().startswith("#")
+    )
     assert not BARE_PYTHON.search(code.replace("${PYTHON:-python3}", "")), "a bare `python` call: use $PYTHON"
 
 
@@ -48,8 +62,14 @@ def test_script_is_valid_bash_fits_its_loan_and_calls_no_bare_python(script):
 def test_dry_run_writes_a_summary_and_a_tarball_under_OUT(script, tmp_path):
     out = tmp_path / "out"
     env = {**os.environ, "OUT": str(out), "PYTHON": sys.executable}
-    done = subprocess.run(["bash", str(ROOT / "scripts" / script), "--dry-run"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=400)
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / script), "--dry-run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     files = sorted(path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file())
     assert files == [f"{script}-summary.md", f"{script}.tar.gz"]
@@ -67,8 +87,14 @@ def test_a_failing_step_stops_the_check_and_still_writes_both_files(tmp_path):
     fake = tmp_path / "python3"
     fake.write_text("#!/bin/sh\nexit 3\n")
     fake.chmod(0o755)
-    done = subprocess.run(["bash", str(ROOT / "scripts" / "gpu-check"), "--dry-run", "--out", str(out)], cwd=ROOT,
-                          env={**os.environ, "PYTHON": str(fake)}, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "gpu-check"), "--dry-run", "--out", str(out)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHON": str(fake)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     summary = (out / "gpu-check-summary.md").read_text()
     assert "| environment | FAILED (3) |" in summary and "gpu-tests" not in summary.split("## ")[0]

@@ -1,4 +1,5 @@
 """Core code never imports the optional GPU packages at import time."""
+
 import subprocess
 import sys
 from pathlib import Path

@@ -1,6 +1,7 @@
 """A model plugin to copy: per channel h_t = a * h_{t-1} + (1 - a) * W x_t, y_t = U h_t. Run it with
-    python -m suite run --plugin examples/plugins/my_model.py --models my-ema,mingru --preset tiny
+python -m suite run --plugin examples/plugins/my_model.py --models my-ema,mingru --preset tiny
 """
+
 import torch
 from torch import nn
 
@@ -35,5 +36,10 @@ class MovingAverage(nn.Module):
         return self.d_model
 
 
-register_model("my-ema", lambda d_model, backend, layer_index, **config: MovingAverage(d_model, backend, **config),
-               backends=("loop",), defaults={"decay_logit": 2.0}, description="gated moving average (example plugin)")
+register_model(
+    "my-ema",
+    lambda d_model, backend, layer_index, **config: MovingAverage(d_model, backend, **config),
+    backends=("loop",),
+    defaults={"decay_logit": 2.0},
+    description="gated moving average (example plugin)",
+)

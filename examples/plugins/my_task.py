@@ -1,6 +1,7 @@
 """A task plugin to copy: from position `lag` on, predict the token `lag` positions back. Run it with
-    python -m suite run --plugin examples/plugins/my_task.py --models mingru --tasks my-lag --preset tiny
+python -m suite run --plugin examples/plugins/my_task.py --models mingru --tasks my-lag --preset tiny
 """
+
 import torch
 
 from suite import register_task
@@ -23,7 +24,7 @@ class Lag(Task):
     def sample(self, generator, batch, seq_len) -> Batch:  # draw only from `generator`
         inputs = torch.randint(0, self.vocab_size, (batch, seq_len), generator=generator)
         targets = torch.zeros_like(inputs)
-        targets[:, self.lag:] = inputs[:, :-self.lag]
+        targets[:, self.lag :] = inputs[:, : -self.lag]
         mask = (torch.arange(seq_len) >= self.lag).repeat(batch, 1)  # the positions scored
         return Batch(inputs, targets, mask)
 

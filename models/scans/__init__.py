@@ -1,4 +1,5 @@
 """Scans and kernels the mixers use."""
+
 import functools
 
 import torch
@@ -19,9 +20,11 @@ def full_precision(tensor: torch.Tensor):
 
 def without_autocast(fn):
     """Run ``fn`` inside :func:`full_precision` of its first tensor argument."""
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         tensor = next(arg for arg in (*args, *kwargs.values()) if isinstance(arg, torch.Tensor))
         with full_precision(tensor):
             return fn(*args, **kwargs)
+
     return wrapper

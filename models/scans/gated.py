@@ -21,6 +21,7 @@ cannot run here (``None`` if it can). ``initial_state`` (zeros or a learned ``g(
 and ``exempt_from_weight_decay`` (``decay_gates=False``) serve the options minGRU and
 minLSTM share.
 """
+
 from __future__ import annotations
 
 import torch
@@ -47,17 +48,17 @@ def log_scan(projection: torch.Tensor, h0, hidden: int, kind: str) -> torch.Tens
     candidate = projection[..., :hidden]
     if kind == "gru":
         gate = projection[..., hidden:]
-        log_coeffs = -F.softplus(gate)                       # log(1 - z)
-        log_values = -F.softplus(-gate) + log_g(candidate)   # log(z) + log(g(h~))
+        log_coeffs = -F.softplus(gate)  # log(1 - z)
+        log_values = -F.softplus(-gate) + log_g(candidate)  # log(z) + log(g(h~))
     elif kind == "lstm":
-        forget, inp = projection[..., hidden:2 * hidden], projection[..., 2 * hidden:]
+        forget, inp = projection[..., hidden : 2 * hidden], projection[..., 2 * hidden :]
         diff = F.softplus(-forget) - F.softplus(-inp)
-        log_coeffs = -F.softplus(diff)                       # log f'
-        log_values = -F.softplus(-diff) + log_g(candidate)   # log i' + log g(h~)
+        log_coeffs = -F.softplus(diff)  # log f'
+        log_values = -F.softplus(-diff) + log_g(candidate)  # log i' + log g(h~)
     elif kind == "lstm-unnormalised":
-        forget, inp = projection[..., hidden:2 * hidden], projection[..., 2 * hidden:]
-        log_coeffs = -F.softplus(-forget)                    # log f
-        log_values = -F.softplus(-inp) + log_g(candidate)    # log i + log g(h~)
+        forget, inp = projection[..., hidden : 2 * hidden], projection[..., 2 * hidden :]
+        log_coeffs = -F.softplus(-forget)  # log f
+        log_values = -F.softplus(-inp) + log_g(candidate)  # log i + log g(h~)
     else:
         raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, not {kind!r}")
     if h0 is None:
@@ -66,8 +67,9 @@ def log_scan(projection: torch.Tensor, h0, hidden: int, kind: str) -> torch.Tens
     return parallel_scan_log(log_coeffs, log_values)
 
 
-def recurrence(backend: str, x: torch.Tensor, weight: torch.Tensor, h0, hidden: int, kind: str,
-               bias: torch.Tensor | None = None) -> torch.Tensor:
+def recurrence(
+    backend: str, x: torch.Tensor, weight: torch.Tensor, h0, hidden: int, kind: str, bias: torch.Tensor | None = None
+) -> torch.Tensor:
     """``h`` of the layer: ``weight`` is the input projection's ``[(2|3) H, D]`` (candidate rows first),
     ``bias`` its ``[(2|3) H]`` or None. The linear backend projects each gate on its own, so every
     tensor it touches is contiguous (strided gate views cost its elementwise CPU kernels up to
@@ -89,6 +91,7 @@ def scan_projection(backend: str, projection: torch.Tensor, h0, hidden: int, kin
         return log_scan(projection, h0, hidden, kind)
     if backend == "triton":
         from models.scans.triton_scan import triton_gated_scan  # imports triton: only when asked for
+
         return triton_gated_scan(projection, h0, hidden, kind)
     raise ValueError(f"unknown min-RNN scan backend {backend!r}: known {', '.join(BACKENDS)}")
 

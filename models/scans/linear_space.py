@@ -38,6 +38,7 @@ more (``g'(c)``, ``g(c)``, then ``G`` and ``a``), so it runs once per forward
 (:func:`saved_buffers_kept` for ``retain_graph``). Everything runs in float32,
 or float64 for float64 inputs.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -71,15 +72,15 @@ def scan(a: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     body = chunks * size
     h4 = h[:, :body].view(batch, chunks, size, hidden)
     a4 = a[:, :body].view(batch, chunks, size, hidden)
-    for j in range(1, size):                  # every chunk from a zero state, all at once
+    for j in range(1, size):  # every chunk from a zero state, all at once
         h4[:, :, j].addcmul_(a4[:, :, j], h4[:, :, j - 1])
-    decay = torch.empty_like(a4)              # decay[.., k, j] = a_{kC} ... a_{kC+j}
+    decay = torch.empty_like(a4)  # decay[.., k, j] = a_{kC} ... a_{kC+j}
     decay[:, :, 0] = a4[:, :, 0]
     for j in range(1, size):
         torch.mul(decay[:, :, j - 1], a4[:, :, j], out=decay[:, :, j])
-    for k in range(1, chunks):                # carry chunk k-1's last state into chunk k
+    for k in range(1, chunks):  # carry chunk k-1's last state into chunk k
         h4[:, k].addcmul_(decay[:, k], h4[:, k - 1, size - 1].unsqueeze(1))
-    for t in range(body, seq_len):            # the tail shorter than a chunk
+    for t in range(body, seq_len):  # the tail shorter than a chunk
         h[:, t].addcmul_(a[:, t], h[:, t - 1])
     return h
 
@@ -94,20 +95,20 @@ def reverse_scan(a: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
         return grad
     size = chunk_size(seq_len)
     chunks = seq_len // size
-    head = seq_len - chunks * size            # the chunks are aligned to the end
+    head = seq_len - chunks * size  # the chunks are aligned to the end
     g4 = grad[:, head:].view(batch, chunks, size, hidden)
     a4 = a[:, head:].view(batch, chunks, size, hidden)
-    for j in range(size - 2, -1, -1):         # every chunk from a zero carry, all at once
+    for j in range(size - 2, -1, -1):  # every chunk from a zero carry, all at once
         g4[:, :, j].addcmul_(a4[:, :, j + 1], g4[:, :, j + 1])
     # decay[.., k, j] = a_{kC+j+1} ... a_{kC+C}: how much of chunk k+1's first
     # gradient reaches position j of chunk k. The last chunk receives nothing.
-    decay = torch.empty_like(g4[:, :chunks - 1])
+    decay = torch.empty_like(g4[:, : chunks - 1])
     decay[:, :, size - 1] = a4[:, 1:, 0]
     for j in range(size - 2, -1, -1):
-        torch.mul(decay[:, :, j + 1], a4[:, :chunks - 1, j + 1], out=decay[:, :, j])
-    for k in range(chunks - 2, -1, -1):       # carry chunk k+1's first gradient back into chunk k
+        torch.mul(decay[:, :, j + 1], a4[:, : chunks - 1, j + 1], out=decay[:, :, j])
+    for k in range(chunks - 2, -1, -1):  # carry chunk k+1's first gradient back into chunk k
         g4[:, k].addcmul_(decay[:, k], g4[:, k + 1, 0].unsqueeze(1))
-    for t in range(head - 1, -1, -1):         # the head shorter than a chunk
+    for t in range(head - 1, -1, -1):  # the head shorter than a chunk
         grad[:, t].addcmul_(a[:, t + 1], grad[:, t + 1])
     return grad
 
@@ -174,10 +175,10 @@ class GatedScan(torch.autograd.Function):
     def forward(ctx, h0, candidate, *gates):
         input_dtype, dtype = candidate.dtype, scan_dtype(candidate.dtype)
         candidate, gates = candidate.to(dtype).contiguous(), tuple(k.to(dtype).contiguous() for k in gates)
-        h = torch.empty_like(candidate)                              # scratch until it holds b
+        h = torch.empty_like(candidate)  # scratch until it holds b
         a = _keep_gate(gates, scratch=h)
         gc, grad_g = _g_parts(candidate, scratch=h)
-        torch.addcmul(gc, a, gc, value=-1, out=h)                    # b = (1 - a) g(c)
+        torch.addcmul(gc, a, gc, value=-1, out=h)  # b = (1 - a) g(c)
         if h0 is not None:
             h[:, 0].addcmul_(a[:, 0], h0.to(dtype))
         scan(a, h)
@@ -192,17 +193,19 @@ class GatedScan(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_h):
         if ctx.spent:  # checked before unpacking, which would only say "modified by an inplace operation"
-            raise RuntimeError("the linear min-RNN scan's backward wrote into its saved buffers and runs once per "
-                               "forward: run the forward again, or differentiate inside "
-                               "models.scans.linear_space.saved_buffers_kept()")
+            raise RuntimeError(
+                "the linear min-RNN scan's backward wrote into its saved buffers and runs once per "
+                "forward: run the forward again, or differentiate inside "
+                "models.scans.linear_space.saved_buffers_kept()"
+            )
         h0, h, a, gc, grad_g, *gates = ctx.saved_tensors
         if ctx.reuse:
             ctx.spent = True
         else:
             a, gc, grad_g = a.clone(), gc.clone(), grad_g.clone()
-        grad = reverse_scan(a, grad_h.to(h.dtype, copy=True, memory_format=torch.contiguous_format))   # G
+        grad = reverse_scan(a, grad_h.to(h.dtype, copy=True, memory_format=torch.contiguous_format))  # G
         grad_h0 = (a[:, 0] * grad[:, 0]).to(h0.dtype) if h0 is not None and ctx.needs_input_grad[0] else None
-        grad_candidate = grad_g.mul_(grad)                                 # dL/dc = G (1 - a) g'(c), in g'(c)
+        grad_candidate = grad_g.mul_(grad)  # dL/dc = G (1 - a) g'(c), in g'(c)
         grad_candidate.addcmul_(grad_candidate, a, value=-1)
         # dL/du = G (h_{t-1} - g(c)) a (1 - a), h_{t-1} being h0 (or 0) at t = 1; in g(c)'s buffer.
         grad_u = gc.neg_()
@@ -210,12 +213,14 @@ class GatedScan(torch.autograd.Function):
         if h0 is not None:
             grad_u[:, 0].add_(h0.to(h.dtype))
         torch.ops.aten.sigmoid_backward(grad_u.mul_(grad), a, grad_input=grad_u)
-        if len(gates) == 1:                                                               # u = -k
+        if len(gates) == 1:  # u = -k
             grad_gates = (grad_u.neg_(),)
-        else:    # du/dk_f = sigmoid(-k_f), du/dk_i = -sigmoid(-k_i); into G's and a's buffers, dead now
+        else:  # du/dk_f = sigmoid(-k_f), du/dk_i = -sigmoid(-k_i); into G's and a's buffers, dead now
             forget, inp = gates
-            grad_gates = (torch.neg(forget, out=grad).sigmoid_().mul_(grad_u),
-                          torch.neg(inp, out=a).sigmoid_().mul_(grad_u).neg_())
+            grad_gates = (
+                torch.neg(forget, out=grad).sigmoid_().mul_(grad_u),
+                torch.neg(inp, out=a).sigmoid_().mul_(grad_u).neg_(),
+            )
         return (grad_h0, grad_candidate.to(ctx.input_dtype), *(g.to(ctx.input_dtype) for g in grad_gates))
 
 
@@ -239,7 +244,7 @@ class UnnormalisedScan(torch.autograd.Function):
         h = torch.empty_like(candidate)
         gc, grad_g = _g_parts(candidate, scratch=h)
         a, s = torch.sigmoid(forget), torch.sigmoid(inp)
-        torch.mul(s, gc, out=h)                                      # b = s g(c)
+        torch.mul(s, gc, out=h)  # b = s g(c)
         if h0 is not None:
             h[:, 0].addcmul_(a[:, 0], h0.to(dtype))
         scan(a, h)
@@ -250,9 +255,9 @@ class UnnormalisedScan(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_h):
         h0, h, a, s, gc, grad_g = ctx.saved_tensors
-        grad = reverse_scan(a, grad_h.to(h.dtype, copy=True, memory_format=torch.contiguous_format))   # G
+        grad = reverse_scan(a, grad_h.to(h.dtype, copy=True, memory_format=torch.contiguous_format))  # G
         grad_h0 = (a[:, 0] * grad[:, 0]).to(h0.dtype) if h0 is not None and ctx.needs_input_grad[0] else None
-        previous = torch.zeros_like(h)                                     # h_{t-1}: h0 (or 0) at t = 1
+        previous = torch.zeros_like(h)  # h_{t-1}: h0 (or 0) at t = 1
         previous[:, 1:] = h[:, :-1]
         if h0 is not None:
             previous[:, 0] = h0.to(h.dtype)
@@ -262,8 +267,9 @@ class UnnormalisedScan(torch.autograd.Function):
         return grad_h0, *(t.to(ctx.input_dtype) for t in (grad_candidate, grad_forget, grad_inp))
 
 
-def gated_scan(h0: torch.Tensor | None, candidate: torch.Tensor, *gates: torch.Tensor,
-               normalised: bool = True) -> torch.Tensor:
+def gated_scan(
+    h0: torch.Tensor | None, candidate: torch.Tensor, *gates: torch.Tensor, normalised: bool = True
+) -> torch.Tensor:
     """minGRU: ``gated_scan(h0, c, k)``; minLSTM: ``gated_scan(h0, c, k_f, k_i)``; all ``[B, T, H]``.
     ``normalised=False`` (minLSTM only): the free gates of :class:`UnnormalisedScan`."""
     if len(gates) not in (1, 2):

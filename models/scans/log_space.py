@@ -10,6 +10,7 @@ Computes ``h_t = a_t * h_{t-1} + b_t`` for all t at once from ``log a`` and
 ``g`` (below) before taking logs. The scan always runs in float32 or float64:
 never in bfloat16, whose 8-bit mantissa makes ``exp(a* + ...)`` useless.
 """
+
 from __future__ import annotations
 
 import torch

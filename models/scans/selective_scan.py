@@ -31,6 +31,7 @@ Everything runs in float32 (float64 if the inputs are float64), also for
 bfloat16/float16 inputs and under ``torch.autocast``, which is switched off
 inside the scan (its matmuls would otherwise run, and keep the state, in bf16).
 """
+
 from __future__ import annotations
 
 import torch
@@ -77,18 +78,18 @@ class _ChunkedScan(torch.autograd.Function):
     def forward(ctx, x, dt, A, B, C, initial_state, min_log_decay):
         # x, dt: [b, c, L, d]; B, C: [b, c, L, n]; A: [d, n]; initial_state: [b, d, n]
         u = dt * x
-        cum_log_decay = torch.mul(dt.cumsum(dim=2).unsqueeze(-1), A)         # S_t = A * sum dt
+        cum_log_decay = torch.mul(dt.cumsum(dim=2).unsqueeze(-1), A)  # S_t = A * sum dt
         if min_log_decay is not None:
             cum_log_decay.clamp_(min=min_log_decay)
-        decay_from_start = cum_log_decay.exp_()                              # exp(S_t) <= 1
+        decay_from_start = cum_log_decay.exp_()  # exp(S_t) <= 1
         scaled = torch.reciprocal(decay_from_start).mul_(u.unsqueeze(-1)).mul_(B.unsqueeze(3))
-        states = prefix_sum(scaled)                                          # sum exp(-S_s) dt x B
+        states = prefix_sum(scaled)  # sum exp(-S_s) dt x B
         del scaled
         state = initial_state
         for c in range(x.shape[1]):  # h_t = exp(S_t) * (h_start + ...), chunk by chunk, in place
             chunk = states[:, c].add_(state.unsqueeze(1)).mul_(decay_from_start[:, c])
             state = chunk[:, -1]
-        y = torch.matmul(states, C.unsqueeze(-1)).squeeze(-1)               # [b, c, L, d]
+        y = torch.matmul(states, C.unsqueeze(-1)).squeeze(-1)  # [b, c, L, d]
         ctx.save_for_backward(x, dt, A, B, C, decay_from_start, states)
         return y, state.clone()
 
@@ -104,8 +105,8 @@ class _ChunkedScan(torch.autograd.Function):
         carry = d_final_state
         for c in reversed(range(x.shape[1])):
             chunk = grads[:, c].add_((decay_from_start[:, c, -1] * carry).unsqueeze(1))
-            carry = chunk[:, 0].clone()                                      # a_first * g_first
-            chunk.div_(decay_from_start[:, c])                               # g_t
+            carry = chunk[:, 0].clone()  # a_first * g_first
+            chunk.div_(decay_from_start[:, c])  # g_t
         u = dt * x
         dC = torch.matmul(dy.unsqueeze(-2), states).squeeze(-2)
         dB = torch.matmul(u.unsqueeze(-2), grads).squeeze(-2)
@@ -159,8 +160,11 @@ def selective_scan_step(state, x, dt, A, B, C):
 def selective_scan_loop(x, dt, A, B, C, initial_state=None):
     """The same recurrence, one step at a time (ground truth for tests)."""
     batch, length, d_inner = x.shape
-    state = initial_state if initial_state is not None else \
-        x.new_zeros(batch, d_inner, A.shape[-1], dtype=scan_dtype(x.dtype))
+    state = (
+        initial_state
+        if initial_state is not None
+        else x.new_zeros(batch, d_inner, A.shape[-1], dtype=scan_dtype(x.dtype))
+    )
     ys = []
     for t in range(length):
         y, state = selective_scan_step(state, x[:, t], dt[:, t], A, B[:, t], C[:, t])

@@ -26,6 +26,7 @@ accurate as a sequential product. The scan runs in float32 (float64 for float64
 inputs), also for bfloat16/float16 inputs and under ``torch.autocast``, which is
 switched off inside it (its matmuls would otherwise run, and keep the state, in bf16).
 """
+
 from __future__ import annotations
 
 import torch
@@ -39,8 +40,8 @@ def segment_sums(log_a: torch.Tensor) -> torch.Tensor:
     for ``s <= t`` and ``-inf`` above the diagonal (so ``exp(seg)`` is the causal decay mask)."""
     L = log_a.shape[-1]
     ones = torch.ones(L, L, dtype=torch.bool, device=log_a.device)
-    rows = log_a.unsqueeze(-1).expand(*log_a.shape, L)                 # rows[u, s] = log_a[u]
-    sums = rows.masked_fill(~ones.tril(-1), 0).cumsum(dim=-2)         # keep u > s, sum u <= t
+    rows = log_a.unsqueeze(-1).expand(*log_a.shape, L)  # rows[u, s] = log_a[u]
+    sums = rows.masked_fill(~ones.tril(-1), 0).cumsum(dim=-2)  # keep u > s, sum u <= t
     return sums.masked_fill(~ones.tril(), float("-inf"))
 
 
@@ -69,25 +70,25 @@ def ssd_scan(x, dt, A, B, C, chunk_size: int = 64, initial_state=None):
         t = t.reshape(batch, n_chunks, L, groups, -1, trailing)
         return t.permute(0, 3, 4, 1, 2, 5)
 
-    x_dt = heads_first(x * dt.unsqueeze(-1), head_dim)                # dt_s x_s: [b, g, r, c, L, p]
-    B, C = heads_first(B, d_state), heads_first(C, d_state)            # [b, g, 1, c, L, n]
-    log_a = heads_first(dt * A, 1).squeeze(-1)                         # [b, g, r, c, L]
+    x_dt = heads_first(x * dt.unsqueeze(-1), head_dim)  # dt_s x_s: [b, g, r, c, L, p]
+    B, C = heads_first(B, d_state), heads_first(C, d_state)  # [b, g, 1, c, L, n]
+    log_a = heads_first(dt * A, 1).squeeze(-1)  # [b, g, r, c, L]
 
-    seg = segment_sums(log_a)                                          # [b, g, r, c, L, L]
-    decay_from_start = torch.exp(log_a.cumsum(dim=-1)).unsqueeze(-1)   # [b, g, r, c, L, 1]
-    decay_to_end = torch.exp(seg[..., -1, :]).unsqueeze(-1)            # [b, g, r, c, L, 1]
-    chunk_decay = log_a.sum(dim=-1)                                    # total log decay per chunk
+    seg = segment_sums(log_a)  # [b, g, r, c, L, L]
+    decay_from_start = torch.exp(log_a.cumsum(dim=-1)).unsqueeze(-1)  # [b, g, r, c, L, 1]
+    decay_to_end = torch.exp(seg[..., -1, :]).unsqueeze(-1)  # [b, g, r, c, L, 1]
+    chunk_decay = log_a.sum(dim=-1)  # total log decay per chunk
 
     # 1. Within chunks: (C B^T ∘ decay mask) @ (dt x).
     y = torch.matmul(torch.matmul(C, B.transpose(-1, -2)) * torch.exp(seg), x_dt)
     # 2. What each chunk adds to the state at its end: (dt x ∘ decay)^T @ B.
-    chunk_states = torch.matmul((x_dt * decay_to_end).transpose(-1, -2), B)   # [b, g, r, c, p, n]
+    chunk_states = torch.matmul((x_dt * decay_to_end).transpose(-1, -2), B)  # [b, g, r, c, p, n]
     # 3. States at chunk starts, all at once: an SSD product over chunks.
     if initial_state is None:
         initial_state = x.new_zeros(batch, heads, head_dim, d_state)
     initial_state = initial_state.to(dtype).reshape(batch, groups, per_group, 1, head_dim * d_state)
-    states = torch.cat([initial_state, chunk_states.flatten(-2)], dim=3)      # [b, g, r, c+1, p*n]
-    transfer = torch.exp(segment_sums(F.pad(chunk_decay, (1, 0))))            # [b, g, r, c+1, c+1]
+    states = torch.cat([initial_state, chunk_states.flatten(-2)], dim=3)  # [b, g, r, c+1, p*n]
+    transfer = torch.exp(segment_sums(F.pad(chunk_decay, (1, 0))))  # [b, g, r, c+1, c+1]
     states = torch.matmul(transfer, states).unflatten(-1, (head_dim, d_state))
     # 4. Start states seen from inside each chunk.
     y = y + torch.matmul(C, states[:, :, :, :-1].transpose(-1, -2)) * decay_from_start
@@ -113,8 +114,11 @@ def ssd_step(state, x, dt, A, B, C):
 def ssd_loop(x, dt, A, B, C, initial_state=None):
     """The same recurrence, one step at a time (ground truth for tests)."""
     batch, length, heads, head_dim = x.shape
-    state = initial_state if initial_state is not None else \
-        x.new_zeros(batch, heads, head_dim, B.shape[-1], dtype=scan_dtype(x.dtype))
+    state = (
+        initial_state
+        if initial_state is not None
+        else x.new_zeros(batch, heads, head_dim, B.shape[-1], dtype=scan_dtype(x.dtype))
+    )
     ys = []
     for t in range(length):
         y, state = ssd_step(state, x[:, t], dt[:, t], A, B[:, t], C[:, t])

@@ -25,6 +25,7 @@ run backwards, ``_chunk_backward``), where the last kernel also forms
 Inside a chunk each program steps through time with a loop over ``[BLOCK_H]``
 vectors: contiguous loads along the channel axis, one channel per GPU thread.
 """
+
 from __future__ import annotations
 
 import torch
@@ -75,8 +76,18 @@ def _gates(proj_ptr, offset, hidden, cols, mask, KIND: tl.constexpr):
 
 
 @triton.jit
-def _chunk_summary(proj_ptr, last_ptr, decay_ptr, seq_len, hidden, n_chunks,
-                   KIND: tl.constexpr, WIDTH: tl.constexpr, CHUNK: tl.constexpr, BLOCK_H: tl.constexpr):
+def _chunk_summary(
+    proj_ptr,
+    last_ptr,
+    decay_ptr,
+    seq_len,
+    hidden,
+    n_chunks,
+    KIND: tl.constexpr,
+    WIDTH: tl.constexpr,
+    CHUNK: tl.constexpr,
+    BLOCK_H: tl.constexpr,
+):
     b, hb, k = tl.program_id(0).to(tl.int64), tl.program_id(1), tl.program_id(2)  # int64: B*T*W*H may pass 2**31
     cols = hb * BLOCK_H + tl.arange(0, BLOCK_H)
     mask = cols < hidden
@@ -94,8 +105,17 @@ def _chunk_summary(proj_ptr, last_ptr, decay_ptr, seq_len, hidden, n_chunks,
 
 
 @triton.jit
-def _carry(last_ptr, decay_ptr, h0_ptr, carry_ptr, n_chunks, hidden,
-           HAS_H0: tl.constexpr, REVERSE: tl.constexpr, BLOCK_H: tl.constexpr):
+def _carry(
+    last_ptr,
+    decay_ptr,
+    h0_ptr,
+    carry_ptr,
+    n_chunks,
+    hidden,
+    HAS_H0: tl.constexpr,
+    REVERSE: tl.constexpr,
+    BLOCK_H: tl.constexpr,
+):
     """carry[k] = state entering chunk k (forward) or gradient arriving from after it (reverse)."""
     b, hb = tl.program_id(0).to(tl.int64), tl.program_id(1)
     cols = hb * BLOCK_H + tl.arange(0, BLOCK_H)
@@ -115,8 +135,18 @@ def _carry(last_ptr, decay_ptr, h0_ptr, carry_ptr, n_chunks, hidden,
 
 
 @triton.jit
-def _chunk_forward(proj_ptr, carry_ptr, h_ptr, seq_len, hidden, n_chunks,
-                   KIND: tl.constexpr, WIDTH: tl.constexpr, CHUNK: tl.constexpr, BLOCK_H: tl.constexpr):
+def _chunk_forward(
+    proj_ptr,
+    carry_ptr,
+    h_ptr,
+    seq_len,
+    hidden,
+    n_chunks,
+    KIND: tl.constexpr,
+    WIDTH: tl.constexpr,
+    CHUNK: tl.constexpr,
+    BLOCK_H: tl.constexpr,
+):
     b, hb, k = tl.program_id(0).to(tl.int64), tl.program_id(1), tl.program_id(2)  # int64: B*T*W*H may pass 2**31
     cols = hb * BLOCK_H + tl.arange(0, BLOCK_H)
     mask = cols < hidden
@@ -130,15 +160,26 @@ def _chunk_forward(proj_ptr, carry_ptr, h_ptr, seq_len, hidden, n_chunks,
 
 
 @triton.jit
-def _chunk_summary_reverse(proj_ptr, grad_ptr, last_ptr, decay_ptr, seq_len, hidden, n_chunks,
-                           KIND: tl.constexpr, WIDTH: tl.constexpr, CHUNK: tl.constexpr, BLOCK_H: tl.constexpr):
+def _chunk_summary_reverse(
+    proj_ptr,
+    grad_ptr,
+    last_ptr,
+    decay_ptr,
+    seq_len,
+    hidden,
+    n_chunks,
+    KIND: tl.constexpr,
+    WIDTH: tl.constexpr,
+    CHUNK: tl.constexpr,
+    BLOCK_H: tl.constexpr,
+):
     """Chunk k from a zero carry, backwards: G_t = dh_t + a_{t+1} G_{t+1}. Stores the
     chunk's a_{start} * G_{start} (what it hands to the chunk before) and the
     product of its keep gates."""
     b, hb, k = tl.program_id(0).to(tl.int64), tl.program_id(1), tl.program_id(2)  # int64: B*T*W*H may pass 2**31
     cols = hb * BLOCK_H + tl.arange(0, BLOCK_H)
     mask = cols < hidden
-    handed = tl.zeros([BLOCK_H], dtype=tl.float32)     # a_{t+1} G_{t+1} for the step below
+    handed = tl.zeros([BLOCK_H], dtype=tl.float32)  # a_{t+1} G_{t+1} for the step below
     decay = tl.full([BLOCK_H], 1.0, dtype=tl.float32)
     for i in range(0, CHUNK):
         t = k * CHUNK + CHUNK - 1 - i
@@ -153,9 +194,23 @@ def _chunk_summary_reverse(proj_ptr, grad_ptr, last_ptr, decay_ptr, seq_len, hid
 
 
 @triton.jit
-def _chunk_backward(proj_ptr, grad_ptr, h_ptr, h0_ptr, carry_ptr, grad_proj_ptr, grad_h0_ptr, seq_len, hidden, n_chunks,
-                    HAS_H0: tl.constexpr, KIND: tl.constexpr, WIDTH: tl.constexpr,
-                    CHUNK: tl.constexpr, BLOCK_H: tl.constexpr):
+def _chunk_backward(
+    proj_ptr,
+    grad_ptr,
+    h_ptr,
+    h0_ptr,
+    carry_ptr,
+    grad_proj_ptr,
+    grad_h0_ptr,
+    seq_len,
+    hidden,
+    n_chunks,
+    HAS_H0: tl.constexpr,
+    KIND: tl.constexpr,
+    WIDTH: tl.constexpr,
+    CHUNK: tl.constexpr,
+    BLOCK_H: tl.constexpr,
+):
     b, hb, k = tl.program_id(0).to(tl.int64), tl.program_id(1), tl.program_id(2)  # int64: B*T*W*H may pass 2**31
     cols = hb * BLOCK_H + tl.arange(0, BLOCK_H)
     mask = cols < hidden
@@ -173,7 +228,7 @@ def _chunk_backward(proj_ptr, grad_ptr, h_ptr, h0_ptr, carry_ptr, grad_proj_ptr,
                     h_prev = tl.load(h0_ptr + b * hidden + cols, mask=mask, other=0.0).to(tl.float32)
                 else:
                     h_prev = tl.zeros([BLOCK_H], dtype=tl.float32)
-            if KIND == 2:   # free gates: dL/dk_f = G a (1 - a) h_{t-1}, dL/dk_i = G i (1 - i) g(c)
+            if KIND == 2:  # free gates: dL/dk_f = G a (1 - a) h_{t-1}, dL/dk_i = G i (1 - i) g(c)
                 tl.store(grad_proj_ptr + row + cols, g * si * slope, mask=mask)
                 tl.store(grad_proj_ptr + row + hidden + cols, g * a * (1.0 - a) * h_prev, mask=mask)
                 tl.store(grad_proj_ptr + row + 2 * hidden + cols, g * si * (1.0 - si) * gc, mask=mask)
@@ -188,7 +243,7 @@ def _chunk_backward(proj_ptr, grad_ptr, h_ptr, h0_ptr, carry_ptr, grad_proj_ptr,
             handed = a * g
             if HAS_H0:
                 if t == 0:
-                    tl.store(grad_h0_ptr + b * hidden + cols, handed, mask=mask)   # dL/dh0 = a_1 G_1
+                    tl.store(grad_h0_ptr + b * hidden + cols, handed, mask=mask)  # dL/dh0 = a_1 G_1
 
 
 def _warps(block_h: int) -> int:
@@ -215,12 +270,44 @@ class TritonGatedScan(torch.autograd.Function):
         carry = torch.empty_like(last)
         h = torch.empty(batch, seq_len, hidden, **options)
         h0_arg = h0.contiguous() if h0 is not None else h
-        _chunk_summary[grid](projection, last, decay, seq_len, hidden, n_chunks,
-                             KIND=kind_id, WIDTH=width_factor, CHUNK=chunk, BLOCK_H=block_h, num_warps=_warps(block_h))
-        _carry[carry_grid](last, decay, h0_arg, carry, n_chunks, hidden,
-                           HAS_H0=h0 is not None, REVERSE=False, BLOCK_H=block_h, num_warps=_warps(block_h))
-        _chunk_forward[grid](projection, carry, h, seq_len, hidden, n_chunks,
-                             KIND=kind_id, WIDTH=width_factor, CHUNK=chunk, BLOCK_H=block_h, num_warps=_warps(block_h))
+        _chunk_summary[grid](
+            projection,
+            last,
+            decay,
+            seq_len,
+            hidden,
+            n_chunks,
+            KIND=kind_id,
+            WIDTH=width_factor,
+            CHUNK=chunk,
+            BLOCK_H=block_h,
+            num_warps=_warps(block_h),
+        )
+        _carry[carry_grid](
+            last,
+            decay,
+            h0_arg,
+            carry,
+            n_chunks,
+            hidden,
+            HAS_H0=h0 is not None,
+            REVERSE=False,
+            BLOCK_H=block_h,
+            num_warps=_warps(block_h),
+        )
+        _chunk_forward[grid](
+            projection,
+            carry,
+            h,
+            seq_len,
+            hidden,
+            n_chunks,
+            KIND=kind_id,
+            WIDTH=width_factor,
+            CHUNK=chunk,
+            BLOCK_H=block_h,
+            num_warps=_warps(block_h),
+        )
         ctx.save_for_backward(projection, h0, h)
         ctx.hidden, ctx.kind, ctx.chunk, ctx.block_h = hidden, kind, chunk, block_h
         return h
@@ -239,21 +326,63 @@ class TritonGatedScan(torch.autograd.Function):
         carry = torch.empty_like(last)
         grad_projection = torch.empty(projection.shape, **options)
         grad_h0 = torch.empty(batch, hidden, **options) if h0 is not None else None
-        _chunk_summary_reverse[grid](projection, grad_h, last, decay, seq_len, hidden, n_chunks,
-                                     KIND=kind_id, WIDTH=width_factor, CHUNK=chunk, BLOCK_H=block_h, num_warps=_warps(block_h))
-        _carry[carry_grid](last, decay, last, carry, n_chunks, hidden,
-                           HAS_H0=False, REVERSE=True, BLOCK_H=block_h, num_warps=_warps(block_h))
-        _chunk_backward[grid](projection, grad_h, h, h0 if h0 is not None else h, carry, grad_projection,
-                              grad_h0 if h0 is not None else carry, seq_len, hidden, n_chunks, HAS_H0=h0 is not None, KIND=kind_id,
-                              WIDTH=width_factor, CHUNK=chunk, BLOCK_H=block_h, num_warps=_warps(block_h))
+        _chunk_summary_reverse[grid](
+            projection,
+            grad_h,
+            last,
+            decay,
+            seq_len,
+            hidden,
+            n_chunks,
+            KIND=kind_id,
+            WIDTH=width_factor,
+            CHUNK=chunk,
+            BLOCK_H=block_h,
+            num_warps=_warps(block_h),
+        )
+        _carry[carry_grid](
+            last,
+            decay,
+            last,
+            carry,
+            n_chunks,
+            hidden,
+            HAS_H0=False,
+            REVERSE=True,
+            BLOCK_H=block_h,
+            num_warps=_warps(block_h),
+        )
+        _chunk_backward[grid](
+            projection,
+            grad_h,
+            h,
+            h0 if h0 is not None else h,
+            carry,
+            grad_projection,
+            grad_h0 if h0 is not None else carry,
+            seq_len,
+            hidden,
+            n_chunks,
+            HAS_H0=h0 is not None,
+            KIND=kind_id,
+            WIDTH=width_factor,
+            CHUNK=chunk,
+            BLOCK_H=block_h,
+            num_warps=_warps(block_h),
+        )
         if grad_h0 is not None:
             grad_h0 = grad_h0.to(h0.dtype) if ctx.needs_input_grad[1] else None
         return grad_projection.to(projection.dtype), grad_h0, None, None, None, None
 
 
-
-def triton_gated_scan(projection: torch.Tensor, h0: torch.Tensor | None, hidden: int, kind: str,
-                      chunk: int = CHUNK, block_h: int = BLOCK_H) -> torch.Tensor:
+def triton_gated_scan(
+    projection: torch.Tensor,
+    h0: torch.Tensor | None,
+    hidden: int,
+    kind: str,
+    chunk: int = CHUNK,
+    block_h: int = BLOCK_H,
+) -> torch.Tensor:
     """``linear_space.gated_scan`` as Triton kernels; ``h`` in float32 (float64 inputs are refused:
     the kernels accumulate in float32). ``chunk`` (time steps per program) and ``block_h``
     (channels per program) must be powers of two."""

@@ -17,6 +17,7 @@ The probes of ``run --find-max-len`` are a search, not a grid: it stops at the f
 fails, so probes one run has and the other lacks are not missing cells (:func:`unmatched`); the
 runs' ``max_len`` records compare the boundary.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,8 +87,12 @@ def config_facts(record) -> dict:
             for name in sorted(value, key=str):
                 walk(field_name, value[name], path + (str(name),))
         elif path:
-            facts[(field_name, ".".join(path))] = value if isinstance(value, str) else json.dumps(
-                value, separators=(",", ":"), sort_keys=True, default=str)
+            facts[(field_name, ".".join(path))] = (
+                value
+                if isinstance(value, str)
+                else json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+            )
+
     for name in CONFIG_FIELDS:
         walk(name, record.get(name), ())
     return facts
@@ -111,12 +116,15 @@ class Labels:
                 heads.setdefault(group, (cell_head(record, identity), record))
                 self._cells[identity] = record
         self._groups = distinct_heads(heads)
-        labels = {identity: " ".join(filter(None, (self._groups[self.group_of[identity]], seed_text(record))))
-                  for identity, record in self._cells.items()}
+        labels = {
+            identity: " ".join(filter(None, (self._groups[self.group_of[identity]], seed_text(record))))
+            for identity, record in self._cells.items()
+        }
         alike = pd.Series(list(labels.values())).value_counts()
         # the same configuration, seed and length under two cell keys: the key tells them apart
-        self._labels = {identity: label if alike[label] == 1 else f"{label} cell={identity}"
-                        for identity, label in labels.items()}
+        self._labels = {
+            identity: label if alike[label] == 1 else f"{label} cell={identity}" for identity, label in labels.items()
+        }
 
     def cell(self, identity) -> str:
         return self._labels[identity]
@@ -124,8 +132,9 @@ class Labels:
     def group(self, identity, seeds: int) -> str:
         """The label of ``identity``'s seed group when ``seeds`` of its seeds are compared."""
         head = self._groups[self.group_of[identity]]
-        return f"{head} ({seeds} seeds)" if seeds > 1 else " ".join(filter(None, (head, seed_text(
-            self._cells[identity]))))
+        return (
+            f"{head} ({seeds} seeds)" if seeds > 1 else " ".join(filter(None, (head, seed_text(self._cells[identity]))))
+        )
 
 
 def distinct_heads(heads: dict) -> dict:

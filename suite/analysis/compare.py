@@ -43,6 +43,7 @@ Changes beyond a tolerance in the good direction are listed as improvements.
 Absolute throughputs, and a ``max_len`` record's longest length that fitted, are
 shown for reading, never gated.
 """
+
 from __future__ import annotations
 
 import math
@@ -77,13 +78,13 @@ class CompareError(UsageError):
 
 @dataclass(frozen=True)
 class Tolerances:
-    accuracy_points: float = 2.0      # percentage points of accuracy
-    speed_percent: float = 10.0       # percent fall of a speed ratio
-    memory_percent: float = 5.0       # percent growth of a GPU peak
-    reference: str = "gru"            # the model every speed is divided by
+    accuracy_points: float = 2.0  # percentage points of accuracy
+    speed_percent: float = 10.0  # percent fall of a speed ratio
+    memory_percent: float = 5.0  # percent growth of a GPU peak
+    reference: str = "gru"  # the model every speed is divided by
     gates: tuple = DEFAULT_GATES
 
-    def with_overrides(self, **given) -> "Tolerances":
+    def with_overrides(self, **given) -> Tolerances:
         return replace(self, **{name: value for name, value in given.items() if value is not None})
 
 
@@ -101,8 +102,9 @@ def load_config(path) -> Tolerances:
     known = {f.name for f in fields(Tolerances)}
     unknown = sorted(set(table) - known)
     if unknown:
-        raise CompareError(f"--config {path}: unknown key(s) {', '.join(unknown)} in [compare]; "
-                           f"known: {', '.join(sorted(known))}")
+        raise CompareError(
+            f"--config {path}: unknown key(s) {', '.join(unknown)} in [compare]; known: {', '.join(sorted(known))}"
+        )
     if "gates" in table:
         table["gates"] = parse_gates(table["gates"])
     return Tolerances().with_overrides(**table)
@@ -188,9 +190,9 @@ class Comparison:
     baseline: Run
     current: Run
     tolerances: Tolerances
-    rows: pd.DataFrame                 # one row per cell group and metric
-    missing: list = field(default_factory=list)   # labels of baseline cells absent from current
-    new: list = field(default_factory=list)       # labels of current cells absent from baseline
+    rows: pd.DataFrame  # one row per cell group and metric
+    missing: list = field(default_factory=list)  # labels of baseline cells absent from current
+    new: list = field(default_factory=list)  # labels of current cells absent from baseline
     warnings: list = field(default_factory=list)
 
     @property
@@ -203,9 +205,20 @@ class Comparison:
 
 
 def row(base, kind_label, metric, baseline, current, verdict, reason, change=math.nan):
-    return {"cell": kind_label, "kind": base["kind"], "model": base["model"], "task": base["task"],
-            "seq_len": base["seq_len"], "batch_size": base["batch_size"], "metric": metric,
-            "baseline": baseline, "current": current, "change": change, "verdict": verdict, "reason": reason}
+    return {
+        "cell": kind_label,
+        "kind": base["kind"],
+        "model": base["model"],
+        "task": base["task"],
+        "seq_len": base["seq_len"],
+        "batch_size": base["batch_size"],
+        "metric": metric,
+        "baseline": baseline,
+        "current": current,
+        "change": change,
+        "verdict": verdict,
+        "reason": reason,
+    }
 
 
 def compare_runs(baseline: Run, current: Run, tolerances: Tolerances = Tolerances()) -> Comparison:
@@ -214,36 +227,60 @@ def compare_runs(baseline: Run, current: Run, tolerances: Tolerances = Tolerance
     labels = Labels(base, cur)
     shared = [key for key in base.index if key in cur.index]
     missing, new, probes = unmatched(base, cur, labels)
-    rows = (status_rows(base, cur, shared, tolerances, labels) + accuracy_rows(base, cur, shared, tolerances, labels)
-            + timed_rows(base, cur, shared, tolerances, labels) + max_len_rows(base, cur, shared, labels))
+    rows = (
+        status_rows(base, cur, shared, tolerances, labels)
+        + accuracy_rows(base, cur, shared, tolerances, labels)
+        + timed_rows(base, cur, shared, tolerances, labels)
+        + max_len_rows(base, cur, shared, labels)
+    )
     frame = sorted_rows(pd.DataFrame(rows, columns=list(ROW_COLUMNS)))
     comparison = Comparison(baseline, current, tolerances, frame, missing, new)
     comparison.warnings = provenance_warnings(baseline, current, tolerances)
     if probes:
-        comparison.warnings.append(f"{probes} max-len probe(s) ran in one run only (the search stops at the first "
-                                   "length that fails): their boundary is compared through the max_len records")
+        comparison.warnings.append(
+            f"{probes} max-len probe(s) ran in one run only (the search stops at the first "
+            "length that fails): their boundary is compared through the max_len records"
+        )
     for side, run in (("baseline", baseline), ("current", current)):
         if run.records["cell_key"].isna().any():
-            comparison.warnings.append(f"{int(run.records['cell_key'].isna().sum())} record(s) of the {side} run "
-                                       "have no cell_key and cannot be matched: not compared")
+            comparison.warnings.append(
+                f"{int(run.records['cell_key'].isna().sum())} record(s) of the {side} run "
+                "have no cell_key and cannot be matched: not compared"
+            )
     noisy = int((frame["verdict"] == "noisy").sum())
     if noisy:
-        comparison.warnings.append(f"{noisy} speed ratio(s) not gated: their cells or the reference's were "
-                                   "flagged timing_noisy (spread above 10%, too few repeats or a busy host)")
+        comparison.warnings.append(
+            f"{noisy} speed ratio(s) not gated: their cells or the reference's were "
+            "flagged timing_noisy (spread above 10%, too few repeats or a busy host)"
+        )
     return comparison
 
 
-ROW_COLUMNS = ("cell", "kind", "model", "task", "seq_len", "batch_size", "metric", "baseline", "current", "change",
-               "verdict", "reason")
+ROW_COLUMNS = (
+    "cell",
+    "kind",
+    "model",
+    "task",
+    "seq_len",
+    "batch_size",
+    "metric",
+    "baseline",
+    "current",
+    "change",
+    "verdict",
+    "reason",
+)
 VERDICT_ORDER = {"regression": 0, "worse": 1, "improvement": 2, "changed": 3, "noisy": 4, "same": 5, "info": 6}
 
 
 def sorted_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Regressions first, then worse, improvements, status changes, noisy, same and info; by cell within
     (numbers in numeric order, a cell at its training length before its other evaluation lengths)."""
-    return frame.sort_values(["verdict", "cell", "metric"], key=lambda s: s.map(VERDICT_ORDER)
-                             if s.name == "verdict" else s.map(cell_order) if s.name == "cell" else s,
-                             kind="stable").reset_index(drop=True)
+    return frame.sort_values(
+        ["verdict", "cell", "metric"],
+        key=lambda s: s.map(VERDICT_ORDER) if s.name == "verdict" else s.map(cell_order) if s.name == "cell" else s,
+        kind="stable",
+    ).reset_index(drop=True)
 
 
 def status_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, tol: Tolerances, labels: Labels) -> list[dict]:
@@ -306,8 +343,18 @@ def timed_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, tol: Tolerances, l
             rows += ratio_rows(b, label, base_ratios.loc[key], cur_ratios.loc[key], tol)
         for metric in SHOWN_METRICS:
             if pd.notna(b[metric]) and pd.notna(c[metric]) and b[metric] > 0:
-                rows.append(row(b, label, metric, b[metric], c[metric], "info", "absolute: not gated",
-                                (c[metric] / b[metric] - 1) * 100))
+                rows.append(
+                    row(
+                        b,
+                        label,
+                        metric,
+                        b[metric],
+                        c[metric],
+                        "info",
+                        "absolute: not gated",
+                        (c[metric] / b[metric] - 1) * 100,
+                    )
+                )
         rows += memory_rows(b, c, label, tol)
     return rows
 
@@ -322,8 +369,13 @@ def max_len_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, labels: Labels) 
         if b["status"] != "ok" or c["status"] != "ok" or (pd.isna(before) and pd.isna(after)):
             continue
         fell = pd.isna(after) or (pd.notna(before) and after < before)
-        verdict, reason = ("worse", "the longest length that fitted fell (not gated: see the probes' status)") if fell \
-            else ("improvement", "a longer length fits") if pd.isna(before) or after > before else ("same", "")
+        verdict, reason = (
+            ("worse", "the longest length that fitted fell (not gated: see the probes' status)")
+            if fell
+            else ("improvement", "a longer length fits")
+            if pd.isna(before) or after > before
+            else ("same", "")
+        )
         change = (after / before - 1) * 100 if pd.notna(before) and pd.notna(after) and before > 0 else math.nan
         rows.append(row(b, labels.cell(key), "max_seq_len", before, after, verdict, reason, change))
     return rows
@@ -374,8 +426,12 @@ def provenance_warnings(baseline: Run, current: Run, tol: Tolerances) -> list[st
     """Differences between the runs that make numbers less comparable."""
     b, c = baseline.provenance(), current.provenance()
     notes = []
-    for key, what in (("device", "devices"), ("device_name", "hardware"), ("torch_version", "torch versions"),
-                      ("torch_threads", "torch thread counts")):
+    for key, what in (
+        ("device", "devices"),
+        ("device_name", "hardware"),
+        ("torch_version", "torch versions"),
+        ("torch_threads", "torch thread counts"),
+    ):
         if b.get(key) and c.get(key) and str(b[key]) != str(c[key]):
             notes.append(f"the runs used different {what}: {b[key]} vs {c[key]}")
     for model in sorted(set(b["backends"]) & set(c["backends"])):
@@ -385,8 +441,10 @@ def provenance_warnings(baseline: Run, current: Run, tol: Tolerances) -> list[st
         for run, side in ((baseline, "baseline"), (current, "current")):
             timed = run.records[run.records["kind"].isin(TIMED_KINDS) & (run.records["status"] == "ok")]
             if len(timed) and not (timed["model"] == tol.reference).any():
-                notes.append(f"the {side} run has no ok timed cell of the reference model {tol.reference!r}: "
-                             "no speed ratio can be formed (choose another --reference)")
+                notes.append(
+                    f"the {side} run has no ok timed cell of the reference model {tol.reference!r}: "
+                    "no speed ratio can be formed (choose another --reference)"
+                )
     return notes
 
 
@@ -396,5 +454,16 @@ def exit_code(comparison: Comparison, allow_missing: bool) -> int:
     return 1 if len(comparison.regressions) else 0
 
 
-__all__ = ["Tolerances", "Comparison", "Run", "load_run", "load_config", "compare_runs", "speed_ratios",
-           "exit_code", "GATES", "CompareError", "parse_gates"]
+__all__ = [
+    "Tolerances",
+    "Comparison",
+    "Run",
+    "load_run",
+    "load_config",
+    "compare_runs",
+    "speed_ratios",
+    "exit_code",
+    "GATES",
+    "CompareError",
+    "parse_gates",
+]

@@ -34,6 +34,7 @@ presets train 1, 2 and 3 layers) says whether it grows with depth and whether
 3 layers reach 95%, with each depth's stop reason: a depth that stopped at a
 budget (max_steps, time budget) makes the comparison one of undertrained models.
 """
+
 from __future__ import annotations
 
 import math
@@ -93,24 +94,51 @@ def speedup_table(records: pd.DataFrame) -> pd.DataFrame:
             for length in lengths:
                 mine, theirs = step.get((spec, length)), step.get((baseline, length))
                 paper = points.get(length)
-                row = {"model": spec, "baseline": baseline, "seq_len": length, "paper": paper,
-                       "measured": None, "backend": None, "batch_size": None, "verdict": None, "why": "",
-                       "noisy": False}
+                row = {
+                    "model": spec,
+                    "baseline": baseline,
+                    "seq_len": length,
+                    "paper": paper,
+                    "measured": None,
+                    "backend": None,
+                    "batch_size": None,
+                    "verdict": None,
+                    "why": "",
+                    "noisy": False,
+                }
                 if mine is None or theirs is None:
                     if paper is None:
                         continue
-                    row.update(verdict="not measured here",
-                               why=f"the run has no ok {spec if mine is None else baseline} cell at T={length}")
+                    row.update(
+                        verdict="not measured here",
+                        why=f"the run has no ok {spec if mine is None else baseline} cell at T={length}",
+                    )
                 else:
-                    row.update(measured=theirs.train_step_ms / mine.train_step_ms, backend=mine.backend,
-                               batch_size=int(mine.batch_size), noisy=analysis.is_flag_set(mine.timing_noisy)
-                               or analysis.is_flag_set(theirs.timing_noisy))
+                    row.update(
+                        measured=theirs.train_step_ms / mine.train_step_ms,
+                        backend=mine.backend,
+                        batch_size=int(mine.batch_size),
+                        noisy=analysis.is_flag_set(mine.timing_noisy) or analysis.is_flag_set(theirs.timing_noisy),
+                    )
                     if paper is not None:
                         row["verdict"] = speedup_verdict(row["measured"], paper)
                         row["why"] = setting_difference(device, int(mine.batch_size), 64)
                 rows.append(row)
-    return pd.DataFrame(rows, columns=["model", "baseline", "seq_len", "paper", "measured", "backend",
-                                       "batch_size", "verdict", "why", "noisy"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "model",
+            "baseline",
+            "seq_len",
+            "paper",
+            "measured",
+            "backend",
+            "batch_size",
+            "verdict",
+            "why",
+            "noisy",
+        ],
+    )
 
 
 def setting_difference(device: str, batch: int | None, paper_batch: int | None, extra: str = "") -> str:
@@ -126,13 +154,19 @@ def memory_table(records: pd.DataFrame) -> pd.DataFrame:
     """Measured training-step peak-memory ratios at every length both models ran, beside the
     published ratio."""
     perf = _perf_ok(records)
-    memory = {(r.model, int(r.seq_len)): r for r in perf.itertuples() if pd.notna(r.train_peak_mem_bytes)
-              and r.train_peak_mem_bytes > 0}
+    memory = {
+        (r.model, int(r.seq_len)): r
+        for r in perf.itertuples()
+        if pd.notna(r.train_peak_mem_bytes) and r.train_peak_mem_bytes > 0
+    }
     device = _device_text(records)
     rows = []
     for entry in published.load()["memory"]["ratio"]:
-        pairs = [(m, r) for m in candidate_specs(entry["model"], perf["model"])
-                 for r in candidate_specs(entry["reference"], perf["model"])]
+        pairs = [
+            (m, r)
+            for m in candidate_specs(entry["model"], perf["model"])
+            for r in candidate_specs(entry["reference"], perf["model"])
+        ]
         found = False
         for model, reference in pairs:
             for length in sorted({length for spec, length in memory if spec == model}):
@@ -144,19 +178,52 @@ def memory_table(records: pd.DataFrame) -> pd.DataFrame:
                 extra = f"memory by {mine.peak_mem_method}"
                 if model.partition(":")[0] == "mamba" and analysis.is_fallback_backend(mine.backend):
                     extra += f"; mamba ran {mine.backend} (the paper: its official kernels)"
-                rows.append({"model": model, "reference": reference, "seq_len": length, "paper": entry["value"],
-                             "measured": measured, "verdict": memory_verdict(measured, entry["value"]),
-                             "why": setting_difference(device, int(mine.batch_size), 64, extra)})
+                rows.append(
+                    {
+                        "model": model,
+                        "reference": reference,
+                        "seq_len": length,
+                        "paper": entry["value"],
+                        "measured": measured,
+                        "verdict": memory_verdict(measured, entry["value"]),
+                        "why": setting_difference(device, int(mine.batch_size), 64, extra),
+                    }
+                )
         if not found:
-            rows.append({"model": entry["model"], "reference": entry["reference"], "seq_len": None,
-                         "paper": entry["value"], "measured": None, "verdict": "not measured here",
-                         "why": "the run has no ok training-step memory of both models at one length"})
+            rows.append(
+                {
+                    "model": entry["model"],
+                    "reference": entry["reference"],
+                    "seq_len": None,
+                    "paper": entry["value"],
+                    "measured": None,
+                    "verdict": "not measured here",
+                    "why": "the run has no ok training-step memory of both models at one length",
+                }
+            )
     return pd.DataFrame(rows, columns=["model", "reference", "seq_len", "paper", "measured", "verdict", "why"])
 
 
-BY_LAYERS_COLUMNS = ["model", "n_layers", "seq_len", "n_ok", "status", "accuracy", "std", "train_steps",
-                     "max_steps", "backend", "steps_to_target", "seconds_to_target", "target_accuracy", "eval_every",
-                     "stop_reasons", "finished", "valid_curve", "task_params"]
+BY_LAYERS_COLUMNS = [
+    "model",
+    "n_layers",
+    "seq_len",
+    "n_ok",
+    "status",
+    "accuracy",
+    "std",
+    "train_steps",
+    "max_steps",
+    "backend",
+    "steps_to_target",
+    "seconds_to_target",
+    "target_accuracy",
+    "eval_every",
+    "stop_reasons",
+    "finished",
+    "valid_curve",
+    "task_params",
+]
 
 
 def _stops(ok: pd.DataFrame) -> tuple[str, bool]:
@@ -188,27 +255,37 @@ def accuracy_by_layers(records: pd.DataFrame) -> pd.DataFrame:
     cells = cells[(cells["kind"] == "accuracy") & (cells["task"] == "selective-copy")]
     if cells.empty:
         return pd.DataFrame(columns=BY_LAYERS_COLUMNS)
-    cells = cells.assign(n_layers=cells["model_config"].map(lambda c: c.get("n_layers") if isinstance(c, dict)
-                                                             else None))
+    cells = cells.assign(
+        n_layers=cells["model_config"].map(lambda c: c.get("n_layers") if isinstance(c, dict) else None)
+    )
     out = []
     for (model, layers, length), group in cells.groupby(["model", "n_layers", "seq_len"], sort=True):
         ok = group[group["status"] == "ok"]
         values = 100 * ok["accuracy"].astype(float)
         stops, finished = _stops(ok)
         budgets = pd.to_numeric(ok.get("max_steps", pd.Series(dtype=float)), errors="coerce").dropna()
-        out.append({"model": model, "n_layers": int(layers), "seq_len": int(length), "n_ok": len(ok),
-                    "status": analysis.group_status(group["status"]),
-                    "accuracy": values.mean() if len(ok) else None,
-                    "std": values.std(ddof=1) if len(ok) > 1 else None,
-                    "train_steps": _median(ok, "train_steps"), "max_steps": budgets.max() if len(budgets) else None,
-                    "backend": analysis.join_distinct(group["backend"]),
-                    "steps_to_target": _median(ok, "steps_to_target"),
-                    "seconds_to_target": _median(ok, "seconds_to_target"),
-                    "target_accuracy": ok["target_accuracy"].max() if len(ok) else None,
-                    "eval_every": ok["eval_every"].max() if len(ok) else None,
-                    "stop_reasons": stops, "finished": finished,
-                    "valid_curve": ok["valid_curve"].iloc[0] if len(ok) else None,
-                    "task_params": group["task_params"].iloc[0]})
+        out.append(
+            {
+                "model": model,
+                "n_layers": int(layers),
+                "seq_len": int(length),
+                "n_ok": len(ok),
+                "status": analysis.group_status(group["status"]),
+                "accuracy": values.mean() if len(ok) else None,
+                "std": values.std(ddof=1) if len(ok) > 1 else None,
+                "train_steps": _median(ok, "train_steps"),
+                "max_steps": budgets.max() if len(budgets) else None,
+                "backend": analysis.join_distinct(group["backend"]),
+                "steps_to_target": _median(ok, "steps_to_target"),
+                "seconds_to_target": _median(ok, "seconds_to_target"),
+                "target_accuracy": ok["target_accuracy"].max() if len(ok) else None,
+                "eval_every": ok["eval_every"].max() if len(ok) else None,
+                "stop_reasons": stops,
+                "finished": finished,
+                "valid_curve": ok["valid_curve"].iloc[0] if len(ok) else None,
+                "task_params": group["task_params"].iloc[0],
+            }
+        )
     return pd.DataFrame(out, columns=BY_LAYERS_COLUMNS)
 
 
@@ -246,10 +323,15 @@ def depth_effect(records: pd.DataFrame) -> list[dict]:
         depths = [(int(r.n_layers), float(r.accuracy), r.stop_reasons) for r in deepest.itertuples()]
         trend = _depth_trend([a for _, a, _ in depths]) if len(depths) > 1 else None
         three = [a for layers, a, _ in depths if layers == 3]
-        entry = {"model": specs[0], "seq_len": int(deepest["seq_len"].max()), "depths": depths, "trend": trend,
-                 "bar_at_3": (three[0] >= DEPTH_BAR) if three else None,
-                 "finished": bool(deepest["finished"].all()),
-                 "paper": published_by_layers.get((family, 3), {})}
+        entry = {
+            "model": specs[0],
+            "seq_len": int(deepest["seq_len"].max()),
+            "depths": depths,
+            "trend": trend,
+            "bar_at_3": (three[0] >= DEPTH_BAR) if three else None,
+            "finished": bool(deepest["finished"].all()),
+            "paper": published_by_layers.get((family, 3), {}),
+        }
         entry["sentence"] = depth_sentence(entry)
         out.append(entry)
     return out
@@ -257,22 +339,29 @@ def depth_effect(records: pd.DataFrame) -> list[dict]:
 
 def depth_sentence(entry: dict) -> str:
     """:func:`depth_effect`'s verdict on one minRNN, in words."""
-    each = ", ".join(f"{layers} layer{'s' if layers > 1 else ''} {accuracy:.1f}% ({stops})"
-                     for layers, accuracy, stops in entry["depths"])
+    each = ", ".join(
+        f"{layers} layer{'s' if layers > 1 else ''} {accuracy:.1f}% ({stops})"
+        for layers, accuracy, stops in entry["depths"]
+    )
     paper = entry["paper"]
     quoted = f"{paper['value']} ± {paper['plus_minus']}" if paper.get("value") is not None else "not confirmed"
-    trend = {None: "one depth only: whether accuracy grows with depth cannot be said",
-             "grows": "accuracy grows with depth, as in the paper",
-             "flat": "accuracy is the same at every depth (within 1 point): no depth effect shows",
-             "does not grow": "accuracy does not grow with depth: the paper's depth effect does not hold"}[
-                 entry["trend"]]
-    bar = {None: "there is no 3-layer cell to hold to the paper's >= 95%",
-           True: f"at 3 layers it reaches >= {DEPTH_BAR:g}% as the paper's {quoted} does",
-           False: f"at 3 layers it stays below {DEPTH_BAR:g}% (the paper: {quoted})"}[entry["bar_at_3"]]
+    trend = {
+        None: "one depth only: whether accuracy grows with depth cannot be said",
+        "grows": "accuracy grows with depth, as in the paper",
+        "flat": "accuracy is the same at every depth (within 1 point): no depth effect shows",
+        "does not grow": "accuracy does not grow with depth: the paper's depth effect does not hold",
+    }[entry["trend"]]
+    bar = {
+        None: "there is no 3-layer cell to hold to the paper's >= 95%",
+        True: f"at 3 layers it reaches >= {DEPTH_BAR:g}% as the paper's {quoted} does",
+        False: f"at 3 layers it stays below {DEPTH_BAR:g}% (the paper: {quoted})",
+    }[entry["bar_at_3"]]
     text = f"{entry['model']} at T={entry['seq_len']}: {each}; {trend}; {bar}."
     if not entry["finished"]:
-        text += (" Not every cell stopped on the target or a plateau, so this compares undertrained models"
-                 " (or, where no stop is recorded, models of which it is not known whether they finished).")
+        text += (
+            " Not every cell stopped on the target or a plateau, so this compares undertrained models"
+            " (or, where no stop is recorded, models of which it is not known whether they finished)."
+        )
     return text
 
 
@@ -286,10 +375,21 @@ def selective_copy_table(records: pd.DataFrame) -> pd.DataFrame:
         model, layers = entry["model"], entry.get("n_layers")
         spec = model if layers is not None else ("mamba" if model.startswith("Mamba + S6") else None)
         layers = layers if layers is not None else (2 if spec else None)  # Mamba's table: 2-layer models
-        row = {"model": model, "n_layers": layers, "paper": entry.get("value"), "paper_pm": entry.get("plus_minus"),
-               "measured": None, "measured_std": None, "verdict": None, "why": ""}
-        match = measured[(measured["model"] == spec) & (measured["n_layers"] == layers)] if spec and len(measured) \
+        row = {
+            "model": model,
+            "n_layers": layers,
+            "paper": entry.get("value"),
+            "paper_pm": entry.get("plus_minus"),
+            "measured": None,
+            "measured_std": None,
+            "verdict": None,
+            "why": "",
+        }
+        match = (
+            measured[(measured["model"] == spec) & (measured["n_layers"] == layers)]
+            if spec and len(measured)
             else measured.iloc[0:0]
+        )
         match = match[match["n_ok"] > 0].sort_values("seq_len")
         if spec is None:
             row.update(verdict="not measured here", why="the suite has no such model")
@@ -314,8 +414,9 @@ def selective_copy_table(records: pd.DataFrame) -> pd.DataFrame:
         elif row["measured"] is not None:
             row["verdict"] = accuracy_verdict(row["measured"], entry["value"], entry.get("plus_minus"))
         rows.append(row)
-    return pd.DataFrame(rows, columns=["model", "n_layers", "paper", "paper_pm", "measured", "measured_std",
-                                       "verdict", "why"])
+    return pd.DataFrame(
+        rows, columns=["model", "n_layers", "paper", "paper_pm", "measured", "measured_std", "verdict", "why"]
+    )
 
 
 def energy_table(records: pd.DataFrame) -> pd.DataFrame:
@@ -323,6 +424,15 @@ def energy_table(records: pd.DataFrame) -> pd.DataFrame:
     cells = analysis.latest_records(records)
     cells = cells[(cells["kind"] == "perf") & (cells["energy_reason"].notna() | cells["energy_backend"].notna())]
     cells = cells[cells["energy_reason"].fillna("") != ENERGY_NOT_REQUESTED]
-    columns = ["model", "backend", "seq_len", "batch_size", "energy_backend", "idle_watts",
-               "train_joules_per_token", "decode_joules_per_token", "energy_reason"]
+    columns = [
+        "model",
+        "backend",
+        "seq_len",
+        "batch_size",
+        "energy_backend",
+        "idle_watts",
+        "train_joules_per_token",
+        "decode_joules_per_token",
+        "energy_reason",
+    ]
     return cells.reindex(columns=columns).sort_values(["seq_len", "model"]).reset_index(drop=True)

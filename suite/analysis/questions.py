@@ -65,6 +65,7 @@ seconds to the target validation accuracy per family, and how many times
 those of minGRU the transformer needed (the paper's "~2.5x more steps").
 The measured MQAR regime the report warns about is :mod:`suite.analysis.regimes`.
 """
+
 from __future__ import annotations
 
 import json
@@ -73,8 +74,7 @@ import math
 import pandas as pd
 
 from suite.analysis.stats import seed_interval
-from suite.analysis.tables import (chance_levels, curve_points, group_status, is_flag_set, join_distinct,
-                                   latest_records)
+from suite.analysis.tables import chance_levels, curve_points, group_status, is_flag_set, join_distinct, latest_records
 
 SOLVED_ACCURACY = 0.9
 
@@ -82,19 +82,44 @@ SOLVED_ACCURACY = 0.9
 # for state tracking (it can represent any finite automaton), attention for recall.
 STATE_TRACKING_TASKS = ("parity", "cycle-nav", "modular-arith", "s5", "a5", "z60", "majority", "bucket-sort")
 RECALL_TASKS = ("mqar", "selective-copy", "needle", "induction", "listops")
-POSITIVE_CONTROLS = {**{task: "lstm" for task in STATE_TRACKING_TASKS},
-                     **{task: "transformer" for task in RECALL_TASKS}}
+POSITIVE_CONTROLS = {
+    **{task: "lstm" for task in STATE_TRACKING_TASKS},
+    **{task: "transformer" for task in RECALL_TASKS},
+}
 
-OUTCOME_KEYS = ("task", "task_variant", "model", "family", "d_model", "n_layers", "budget_width", "param_match",
-                "train_len", "eval_len")
+OUTCOME_KEYS = (
+    "task",
+    "task_variant",
+    "model",
+    "family",
+    "d_model",
+    "n_layers",
+    "budget_width",
+    "param_match",
+    "train_len",
+    "eval_len",
+)
 
 STOP_REASONS = ("target", "plateau", "max_steps", "time_limit")
 BUDGET_STOPS = {"max_steps": "max_steps"}  # stop_reason -> words: the budgets (steps only)
 DEFAULT_SET_KEYS = {"max_steps": "train_steps"}
 CUT_BY_TIME = "cut by time (the time_limit_s guard stopped training on a loaded or slow machine; rerun)"
-LEARNING_COLUMNS = ("stop_reasons", "n_stop_recorded", "rising_at", "n_cut_by_time", "still_rising", "steps_trained",
-                    "best_step", "max_steps", "max_steps_key", "time_limit_s", "target_accuracy",
-                    "steps_to_target", "seconds_to_target", "n_reached")
+LEARNING_COLUMNS = (
+    "stop_reasons",
+    "n_stop_recorded",
+    "rising_at",
+    "n_cut_by_time",
+    "still_rising",
+    "steps_trained",
+    "best_step",
+    "max_steps",
+    "max_steps_key",
+    "time_limit_s",
+    "target_accuracy",
+    "steps_to_target",
+    "seconds_to_target",
+    "n_reached",
+)
 
 
 def _config(value, name, default=None):
@@ -144,16 +169,22 @@ def _learning_fields(ok: pd.DataFrame) -> dict:
     budgets = budgets.fillna(pd.to_numeric(fallback, errors="coerce"))
     reached = ok[_numbers(ok, "steps_to_target").notna()]
     seconds = pd.Series([_seconds_to_target(r) for _, r in reached.iterrows()], dtype=float)
-    return dict(stop_reasons=", ".join(s for s in order if s in recorded), n_stop_recorded=len(recorded),
-                rising_at=", ".join(s for s in BUDGET_STOPS if s in rising),
-                n_cut_by_time=sum(s == "time_limit" for s in stops),
-                still_rising=bool(_column(ok, "still_rising").map(is_flag_set).any()),
-                steps_trained=_numbers(ok, "steps_trained").median(), best_step=_numbers(ok, "best_step").median(),
-                max_steps=budgets.max(), max_steps_key=join_distinct(_column(ok, "max_steps_key")),
-                time_limit_s=_numbers(ok, "time_limit_s").max(),
-                target_accuracy=_numbers(ok, "target_accuracy").max(),
-                steps_to_target=_numbers(reached, "steps_to_target").median(),
-                seconds_to_target=seconds.median(), n_reached=len(reached))
+    return dict(
+        stop_reasons=", ".join(s for s in order if s in recorded),
+        n_stop_recorded=len(recorded),
+        rising_at=", ".join(s for s in BUDGET_STOPS if s in rising),
+        n_cut_by_time=sum(s == "time_limit" for s in stops),
+        still_rising=bool(_column(ok, "still_rising").map(is_flag_set).any()),
+        steps_trained=_numbers(ok, "steps_trained").median(),
+        best_step=_numbers(ok, "best_step").median(),
+        max_steps=budgets.max(),
+        max_steps_key=join_distinct(_column(ok, "max_steps_key")),
+        time_limit_s=_numbers(ok, "time_limit_s").max(),
+        target_accuracy=_numbers(ok, "target_accuracy").max(),
+        steps_to_target=_numbers(reached, "steps_to_target").median(),
+        seconds_to_target=seconds.median(),
+        n_reached=len(reached),
+    )
 
 
 def accuracy_records(records: pd.DataFrame) -> pd.DataFrame:
@@ -168,8 +199,9 @@ def accuracy_records(records: pd.DataFrame) -> pd.DataFrame:
     cells["n_layers"] = cells["model_config"].map(lambda c: _config(c, "n_layers"))  # a depth grid's cells differ
     cells["param_match"] = cells["model_config"].map(lambda c: _config(c, "param_match", "width"))
     # the width the budget was set at: the reference's under --match params, else the cell's own
-    cells["budget_width"] = [_config(c, "reference_d_model", d) for c, d in zip(cells["model_config"],
-                                                                                 cells["d_model"])]
+    cells["budget_width"] = [
+        _config(c, "reference_d_model", d) for c, d in zip(cells["model_config"], cells["d_model"])
+    ]
     cells["train_len"] = cells["train_len"].fillna(cells["seq_len"])
     cells["eval_len"] = cells["eval_len"].fillna(cells["train_len"])
     cells["chance_accuracy"] = chance_levels(cells)
@@ -186,20 +218,32 @@ def outcome_table(records: pd.DataFrame) -> pd.DataFrame:
         ok = group[group["status"] == "ok"]
         row = dict(zip(OUTCOME_KEYS, key))
         # each record's own interval is over its scored tokens at its eval_len
-        mean, low, high, method = seed_interval(ok["accuracy"], ok["n_scored"],
-                                                zip(ok["accuracy_ci_low"], ok["accuracy_ci_high"]))
+        mean, low, high, method = seed_interval(
+            ok["accuracy"], ok["n_scored"], zip(ok["accuracy_ci_low"], ok["accuracy_ci_high"])
+        )
         last, last_low, last_high, _ = seed_interval(ok["last_accuracy"])  # one seed: no interval
         at_train = ok["state_bytes"].dropna()
-        row.update(n_runs=len(group), n_ok=len(ok), accuracy=mean, accuracy_ci_low=low, accuracy_ci_high=high,
-                   ci_method=method, last_accuracy=last, last_accuracy_ci_low=last_low,
-                   last_accuracy_ci_high=last_high, seq_accuracy=ok["seq_accuracy"].mean(),
-                   chance_accuracy=group["chance_accuracy"].dropna().mean(),
-                   params=group["params"].dropna().max(),
-                   state_bytes=at_train.min() if len(at_train) else math.nan,
-                   lr=join_distinct(ok["lr"].map(lambda v: f"{v:g}" if pd.notna(v) else None)),
-                   seeds=", ".join(str(int(s)) for s in sorted(ok["seed"].dropna().unique())),
-                   backend=join_distinct(ok["backend"]), positional_encoding=join_distinct(ok["positional_encoding"]),
-                   status=group_status(group["status"]), **_learning_fields(ok))
+        row.update(
+            n_runs=len(group),
+            n_ok=len(ok),
+            accuracy=mean,
+            accuracy_ci_low=low,
+            accuracy_ci_high=high,
+            ci_method=method,
+            last_accuracy=last,
+            last_accuracy_ci_low=last_low,
+            last_accuracy_ci_high=last_high,
+            seq_accuracy=ok["seq_accuracy"].mean(),
+            chance_accuracy=group["chance_accuracy"].dropna().mean(),
+            params=group["params"].dropna().max(),
+            state_bytes=at_train.min() if len(at_train) else math.nan,
+            lr=join_distinct(ok["lr"].map(lambda v: f"{v:g}" if pd.notna(v) else None)),
+            seeds=", ".join(str(int(s)) for s in sorted(ok["seed"].dropna().unique())),
+            backend=join_distinct(ok["backend"]),
+            positional_encoding=join_distinct(ok["positional_encoding"]),
+            status=group_status(group["status"]),
+            **_learning_fields(ok),
+        )
         rows.append(row)
     table = pd.DataFrame(rows)
     # state size is that after train_len tokens: take it from the in-distribution rows of the same cell
@@ -243,8 +287,9 @@ def _own_miss(row) -> str | None:
     stops = _split(row.get("stop_reasons"))
     if stops == ["target"]:
         target = row.get("target_accuracy")
-        return f"inconclusive (stopped at its target accuracy{f' {target:g}' if _present(target) else ''}, " \
-               "below the bar)"
+        return (
+            f"inconclusive (stopped at its target accuracy{f' {target:g}' if _present(target) else ''}, below the bar)"
+        )
     if stops != ["plateau"]:
         return f"inconclusive (stopped on {' and '.join(stops)}: not a plateau)"
     return None
@@ -292,17 +337,20 @@ def verdicts(outcomes: pd.DataFrame) -> pd.DataFrame:
     max_steps)`` / ``(... at the time budget)``, ``inconclusive (...)`` with its reason,
     ``control fails (plateaued): ...`` (the control's own row) or ``not run ok (status)``."""
     if outcomes.empty:
-        return outcomes.assign(cut_by_time=[], solved=[], undertrained=[], train_longer=[], control=[],
-                               control_accuracy=[], verdict=[])
+        return outcomes.assign(
+            cut_by_time=[], solved=[], undertrained=[], train_longer=[], control=[], control_accuracy=[], verdict=[]
+        )
     table = outcomes.copy()
     cut = table["n_cut_by_time"] if "n_cut_by_time" in table else pd.Series(0, index=table.index)
     table["cut_by_time"] = pd.to_numeric(cut, errors="coerce").fillna(0) > 0
     table["solved"] = (table["accuracy"] >= SOLVED_ACCURACY) & ~table["cut_by_time"]
     rising = table["rising_at"] if "rising_at" in table else pd.Series("", index=table.index)
-    table["undertrained"] = (~table["solved"] & ~table["cut_by_time"] & (table["n_ok"] > 0)
-                             & rising.map(lambda r: bool(_split(r))))
-    table["train_longer"] = [train_longer(row) if under else "" for (_, row), under
-                             in zip(table.iterrows(), table["undertrained"])]
+    table["undertrained"] = (
+        ~table["solved"] & ~table["cut_by_time"] & (table["n_ok"] > 0) & rising.map(lambda r: bool(_split(r)))
+    )
+    table["train_longer"] = [
+        train_longer(row) if under else "" for (_, row), under in zip(table.iterrows(), table["undertrained"])
+    ]
     controls, control_accuracy, verdict = [], [], []
     for _, row in table.iterrows():
         control = POSITIVE_CONTROLS.get(row["task"])
@@ -335,8 +383,18 @@ def matching_used(records: pd.DataFrame) -> str:
 
 # --------------------------------------------------------------------------- equal compute
 COMPUTE_KEYS = ("task", "task_variant", "train_len", "budget_width", "n_layers", "param_match")
-COMPUTE_COLUMNS = COMPUTE_KEYS + ("model", "family", "target_accuracy", "n_ok", "n_reached", "steps_to_target",
-                                  "seconds_to_target", "steps_trained", "max_steps", "stop_reasons")
+COMPUTE_COLUMNS = COMPUTE_KEYS + (
+    "model",
+    "family",
+    "target_accuracy",
+    "n_ok",
+    "n_reached",
+    "steps_to_target",
+    "seconds_to_target",
+    "steps_trained",
+    "max_steps",
+    "stop_reasons",
+)
 
 
 def equal_compute_table(outcomes: pd.DataFrame) -> pd.DataFrame:
@@ -345,10 +403,12 @@ def equal_compute_table(outcomes: pd.DataFrame) -> pd.DataFrame:
     reached it (``n_reached`` of ``n_ok``), NaN when none did."""
     if outcomes.empty or "target_accuracy" not in outcomes:
         return pd.DataFrame(columns=list(COMPUTE_COLUMNS))
-    rows = outcomes[(outcomes["eval_len"] == outcomes["train_len"]) & outcomes["target_accuracy"].notna()
-                    & (outcomes["n_ok"] > 0)]
-    return rows.reindex(columns=list(COMPUTE_COLUMNS)).sort_values(list(COMPUTE_KEYS) + ["model"]).reset_index(
-        drop=True)
+    rows = outcomes[
+        (outcomes["eval_len"] == outcomes["train_len"]) & outcomes["target_accuracy"].notna() & (outcomes["n_ok"] > 0)
+    ]
+    return (
+        rows.reindex(columns=list(COMPUTE_COLUMNS)).sort_values(list(COMPUTE_KEYS) + ["model"]).reset_index(drop=True)
+    )
 
 
 def _family_row(group: pd.DataFrame, family: str):
@@ -369,9 +429,17 @@ def compute_ratios(table: pd.DataFrame, family: str = "transformer", reference: 
     out = []
     for key, group in table.groupby(list(COMPUTE_KEYS), sort=True, dropna=False):
         mine, theirs = _family_row(group, family), _family_row(group, reference)
-        entry = dict(zip(COMPUTE_KEYS, key), target_accuracy=group["target_accuracy"].max(), family=family,
-                     reference=reference, family_row=mine, reference_row=theirs, steps_ratio=math.nan,
-                     seconds_ratio=math.nan, missing=None)
+        entry = dict(
+            zip(COMPUTE_KEYS, key),
+            target_accuracy=group["target_accuracy"].max(),
+            family=family,
+            reference=reference,
+            family_row=mine,
+            reference_row=theirs,
+            steps_ratio=math.nan,
+            seconds_ratio=math.nan,
+            missing=None,
+        )
         if mine is None and theirs is None:
             continue
         if mine is None or theirs is None:
@@ -380,8 +448,11 @@ def compute_ratios(table: pd.DataFrame, family: str = "transformer", reference: 
             entry["missing"] = "never reached"
         else:
             entry["steps_ratio"] = mine["steps_to_target"] / theirs["steps_to_target"]
-            if _present(mine["seconds_to_target"]) and _present(theirs["seconds_to_target"]) \
-                    and theirs["seconds_to_target"] > 0:
+            if (
+                _present(mine["seconds_to_target"])
+                and _present(theirs["seconds_to_target"])
+                and theirs["seconds_to_target"] > 0
+            ):
                 entry["seconds_ratio"] = mine["seconds_to_target"] / theirs["seconds_to_target"]
         out.append(entry)
     return out

@@ -1,5 +1,6 @@
 """The task regimes a run measured, which the report warns about: where a task is not the one
 published numbers come from (reads records only; no torch)."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -19,12 +20,22 @@ def filler_key_rates(records: pd.DataFrame) -> list[dict]:
     if cells.empty or "task_diagnostics" not in cells:
         return []
     cells = cells[(cells["task"] == "mqar") & (cells["status"] == "ok")]
-    rates = [(_config(params, "vocab_size"), _config(facts, "key_in_filler_rate"))
-             for params, facts in zip(cells["task_params"], cells["task_diagnostics"])]
+    rates = [
+        (_config(params, "vocab_size"), _config(facts, "key_in_filler_rate"))
+        for params, facts in zip(cells["task_params"], cells["task_diagnostics"])
+    ]
     by_vocab: dict = {}
     for vocab, rate in rates:
         if isinstance(rate, (int, float)) and _present(rate):
             by_vocab.setdefault(vocab, []).append(float(rate))
-    return [{"task": "mqar", "vocab_size": vocab, "rate": sum(values) / len(values), "low": min(values),
-             "high": max(values)} for vocab, values in sorted(by_vocab.items(), key=lambda item: str(item[0]))
-            if max(values) > FILLER_KEY_RATE_LIMIT]
+    return [
+        {
+            "task": "mqar",
+            "vocab_size": vocab,
+            "rate": sum(values) / len(values),
+            "low": min(values),
+            "high": max(values),
+        }
+        for vocab, values in sorted(by_vocab.items(), key=lambda item: str(item[0]))
+        if max(values) > FILLER_KEY_RATE_LIMIT
+    ]

@@ -18,19 +18,51 @@ meant to be read): off by less than 1e-4 everywhere past 30 (at worst 5e-5,
 near df 34). Other confidence levels are refused with a ``ValueError`` rather
 than approximated.
 """
+
 from __future__ import annotations
 
 import math
 import statistics
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
+from collections.abc import Iterable
 
 Z_975 = 1.959964  # the 0.975 quantile of the standard normal: the limit of T_975 as df grows
 T_975 = {  # df -> t_{0.975, df}, the 0.975 quantile of Student's t with df degrees of freedom
-    1: 12.706205, 2: 4.302653, 3: 3.182446, 4: 2.776445, 5: 2.570582, 6: 2.446912, 7: 2.364624,
-    8: 2.306004, 9: 2.262157, 10: 2.228139, 11: 2.200985, 12: 2.178813, 13: 2.160369, 14: 2.144787,
-    15: 2.131450, 16: 2.119905, 17: 2.109816, 18: 2.100922, 19: 2.093024, 20: 2.085963, 21: 2.079614,
-    22: 2.073873, 23: 2.068658, 24: 2.063899, 25: 2.059539, 26: 2.055529, 27: 2.051831, 28: 2.048407,
-    29: 2.045230, 30: 2.042272, 40: 2.021075, 50: 2.008559, 60: 2.000298, 80: 1.990063, 100: 1.983972,
+    1: 12.706205,
+    2: 4.302653,
+    3: 3.182446,
+    4: 2.776445,
+    5: 2.570582,
+    6: 2.446912,
+    7: 2.364624,
+    8: 2.306004,
+    9: 2.262157,
+    10: 2.228139,
+    11: 2.200985,
+    12: 2.178813,
+    13: 2.160369,
+    14: 2.144787,
+    15: 2.131450,
+    16: 2.119905,
+    17: 2.109816,
+    18: 2.100922,
+    19: 2.093024,
+    20: 2.085963,
+    21: 2.079614,
+    22: 2.073873,
+    23: 2.068658,
+    24: 2.063899,
+    25: 2.059539,
+    26: 2.055529,
+    27: 2.051831,
+    28: 2.048407,
+    29: 2.045230,
+    30: 2.042272,
+    40: 2.021075,
+    50: 2.008559,
+    60: 2.000298,
+    80: 1.990063,
+    100: 1.983972,
     120: 1.979930,
 }
 
@@ -69,8 +101,9 @@ def t_critical(df: float, confidence: float = 0.95) -> float:
     ``df`` must be at least 1 (it need not be an integer); ``confidence`` must be 0.95.
     """
     if confidence != 0.95:
-        raise ValueError(f"only 95% intervals are supported (the t table holds 0.975 quantiles), "
-                         f"got confidence={confidence}")
+        raise ValueError(
+            f"only 95% intervals are supported (the t table holds 0.975 quantiles), got confidence={confidence}"
+        )
     if not df >= 1:
         raise ValueError(f"degrees of freedom must be at least 1, got {df}")
     if df in T_975:
@@ -160,5 +193,12 @@ def seed_interval(values, n_scored=None, stored=None) -> SeedInterval:
     return SeedInterval(value, math.nan, math.nan, "one seed")
 
 
-__all__ = ["wilson_interval", "t_critical", "T_975", "mean_confidence_interval", "MeanInterval",
-           "seed_interval", "SeedInterval"]
+__all__ = [
+    "wilson_interval",
+    "t_critical",
+    "T_975",
+    "mean_confidence_interval",
+    "MeanInterval",
+    "seed_interval",
+    "SeedInterval",
+]

@@ -17,6 +17,7 @@ Conventions shared by the tables
   stay visible instead of being averaged away.
 * Non-ok statuses (oom, error, timeout, nan, skipped) are never dropped.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,8 +33,14 @@ from suite.records.store import read_records, records_path
 
 TIMED_KINDS = ("perf", "speed")  # the records whose timings carry a noise verdict (`suite run`, `bench speed`)
 PERF_METRICS = (
-    "train_tokens_per_s", "train_step_ms", "prefill_tokens_per_s", "decode_ms_per_token",
-    "decode_ms_per_token_batch1", "train_peak_mem_bytes", "prefill_peak_mem_bytes", "decode_peak_mem_bytes",
+    "train_tokens_per_s",
+    "train_step_ms",
+    "prefill_tokens_per_s",
+    "decode_ms_per_token",
+    "decode_ms_per_token_batch1",
+    "train_peak_mem_bytes",
+    "prefill_peak_mem_bytes",
+    "decode_peak_mem_bytes",
 )
 FALLBACK_MARKERS = ("reference", "loop")  # native-cpu is the best a CPU has: not a stand-in
 
@@ -50,16 +57,26 @@ def load_results(path) -> pd.DataFrame:
     """
     file = records_path(path)
     records = read_records(file)
-    newer = sorted({r.get("schema_version") for r in records
-                    if isinstance(r.get("schema_version"), int) and r["schema_version"] > SCHEMA_VERSION})
+    newer = sorted(
+        {
+            r.get("schema_version")
+            for r in records
+            if isinstance(r.get("schema_version"), int) and r["schema_version"] > SCHEMA_VERSION
+        }
+    )
     if newer:
-        warnings.warn(f"{file}: records of schema_version {newer} are newer than this code "
-                      f"({SCHEMA_VERSION}); some fields may be misread", stacklevel=2)
+        warnings.warn(
+            f"{file}: records of schema_version {newer} are newer than this code "
+            f"({SCHEMA_VERSION}); some fields may be misread",
+            stacklevel=2,
+        )
     frame = pd.DataFrame.from_records(records)
     missing = [field for field in ALL_FIELDS if field not in frame.columns]
     if missing:  # added at once: one column at a time fragments the frame
-        frame = pd.concat([frame, pd.DataFrame({field: [None] * len(frame) for field in missing},
-                                               index=frame.index, dtype=object)], axis=1)
+        frame = pd.concat(
+            [frame, pd.DataFrame({field: [None] * len(frame) for field in missing}, index=frame.index, dtype=object)],
+            axis=1,
+        )
     for field in NUMERIC_FIELDS:
         frame[field] = pd.to_numeric(frame[field], errors="coerce")
     return frame
@@ -75,6 +92,7 @@ def record_identity(records: pd.DataFrame) -> pd.Series:
     existed), is its ``cell_key`` alone, so old and new runs of one cell match. None for a record
     without a ``cell_key``. Records are superseded within a run (:func:`latest_records`) and
     matched across runs (``suite compare``, ``suite history``) by this identity."""
+
     def column(name):
         if name not in records:
             return pd.Series(math.nan, index=records.index, dtype=float)
@@ -85,8 +103,11 @@ def record_identity(records: pd.DataFrame) -> pd.Series:
     eval_len, seq_len = column("eval_len"), column("seq_len")
     elsewhere = keyed & eval_len.notna() & (eval_len != seq_len)
     identity = keys.astype(object).where(keyed, None)
-    identity[elsewhere] = (keys[elsewhere].astype(str) + "@"
-                           + eval_len[elsewhere].map(lambda n: str(int(n)) if float(n).is_integer() else str(n)))
+    identity[elsewhere] = (
+        keys[elsewhere].astype(str)
+        + "@"
+        + eval_len[elsewhere].map(lambda n: str(int(n)) if float(n).is_integer() else str(n))
+    )
     return identity
 
 
@@ -139,11 +160,16 @@ def chance_levels(cells: pd.DataFrame) -> pd.Series:
     task's test batches where the record's ``task_diagnostics`` has one (``majority_class_rate``,
     e.g. ListOps, whose answers are far from uniform: always answering the most frequent class
     scores this), else the task's own ``chance_accuracy``."""
+
     def measured(facts):
         rate = facts.get("majority_class_rate") if isinstance(facts, dict) else None
         return float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else math.nan
-    chance = pd.to_numeric(cells["chance_accuracy"], errors="coerce") if "chance_accuracy" in cells \
+
+    chance = (
+        pd.to_numeric(cells["chance_accuracy"], errors="coerce")
+        if "chance_accuracy" in cells
         else pd.Series(math.nan, index=cells.index)
+    )
     if "task_diagnostics" not in cells:
         return chance
     majority = cells["task_diagnostics"].map(measured)
@@ -161,9 +187,24 @@ def is_fallback_backend(backend) -> bool:
 
 
 # --------------------------------------------------------------------------- tables
-ACCURACY_COLUMNS = ("model", "task", "seq_len", "status", "n_runs", "n_ok", "accuracy", "accuracy_ci_low",
-                    "accuracy_ci_high", "ci_method", "chance_accuracy", "seq_accuracy", "final_loss",
-                    "params", "backend", "error")
+ACCURACY_COLUMNS = (
+    "model",
+    "task",
+    "seq_len",
+    "status",
+    "n_runs",
+    "n_ok",
+    "accuracy",
+    "accuracy_ci_low",
+    "accuracy_ci_high",
+    "ci_method",
+    "chance_accuracy",
+    "seq_accuracy",
+    "final_loss",
+    "params",
+    "backend",
+    "error",
+)
 
 
 def accuracy_table(records: pd.DataFrame) -> pd.DataFrame:
@@ -182,24 +223,50 @@ def accuracy_table(records: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (model, task, seq_len), group in cells.groupby(["model", "task", "seq_len"], sort=True, dropna=False):
         ok = group[group["status"] == "ok"]
-        row = dict(model=model, task=task, seq_len=seq_len, status=group_status(group["status"]),
-                   n_runs=len(group), n_ok=len(ok), accuracy=math.nan, accuracy_ci_low=math.nan,
-                   accuracy_ci_high=math.nan, ci_method=None,
-                   chance_accuracy=chance_levels(group).dropna().mean(),
-                   seq_accuracy=ok["seq_accuracy"].mean(), final_loss=ok["final_loss"].mean(),
-                   params=group["params"].dropna().max(), backend=join_distinct(group["backend"]),
-                   error=_first_error(group))
+        row = dict(
+            model=model,
+            task=task,
+            seq_len=seq_len,
+            status=group_status(group["status"]),
+            n_runs=len(group),
+            n_ok=len(ok),
+            accuracy=math.nan,
+            accuracy_ci_low=math.nan,
+            accuracy_ci_high=math.nan,
+            ci_method=None,
+            chance_accuracy=chance_levels(group).dropna().mean(),
+            seq_accuracy=ok["seq_accuracy"].mean(),
+            final_loss=ok["final_loss"].mean(),
+            params=group["params"].dropna().max(),
+            backend=join_distinct(group["backend"]),
+            error=_first_error(group),
+        )
         interval = seed_interval(ok["accuracy"], ok["n_scored"], zip(ok["accuracy_ci_low"], ok["accuracy_ci_high"]))
         if interval.method is not None:
-            row.update(accuracy=interval.mean, accuracy_ci_low=interval.low, accuracy_ci_high=interval.high,
-                       ci_method=interval.method)
+            row.update(
+                accuracy=interval.mean,
+                accuracy_ci_low=interval.low,
+                accuracy_ci_high=interval.high,
+                ci_method=interval.method,
+            )
         rows.append(row)
     return pd.DataFrame(rows, columns=list(ACCURACY_COLUMNS))
 
 
-PERF_COLUMNS = ("model", "task", "seq_len", "batch_size", "status", "n_runs", "n_ok") + PERF_METRICS + (
-    "peak_mem_method", "timing_repeats", "timing_noisy", "timing_noisy_reason", "params", "state_bytes", "backend",
-    "error")
+PERF_COLUMNS = (
+    ("model", "task", "seq_len", "batch_size", "status", "n_runs", "n_ok")
+    + PERF_METRICS
+    + (
+        "peak_mem_method",
+        "timing_repeats",
+        "timing_noisy",
+        "timing_noisy_reason",
+        "params",
+        "state_bytes",
+        "backend",
+        "error",
+    )
+)
 
 
 def is_flag_set(value) -> bool:
@@ -233,30 +300,52 @@ def perf_table(records: pd.DataFrame) -> pd.DataFrame:
     keys = ["model", "task", "seq_len", "batch_size"]
     for (model, task, seq_len, batch_size), group in cells.groupby(keys, sort=True, dropna=False):
         ok = group[group["status"] == "ok"]
-        row = dict(model=model, task=task, seq_len=seq_len, batch_size=batch_size,
-                   status=group_status(group["status"]), n_runs=len(group), n_ok=len(ok))
+        row = dict(
+            model=model,
+            task=task,
+            seq_len=seq_len,
+            batch_size=batch_size,
+            status=group_status(group["status"]),
+            n_runs=len(group),
+            n_ok=len(ok),
+        )
         row.update({metric: ok[metric].median() for metric in PERF_METRICS})
         noisy = ok[noisy_flags(ok)]
-        row.update(peak_mem_method=join_distinct(ok["peak_mem_method"]) or None,
-                   timing_repeats=ok["timing_repeats"].median(),
-                   timing_noisy=bool(len(noisy)) if len(ok) else None,
-                   timing_noisy_reason=join_distinct(noisy["timing_noisy_reason"]) or None, params=group["params"].dropna().max(),
-                   state_bytes=group["state_bytes"].dropna().max(), backend=join_distinct(group["backend"]),
-                   error=_first_error(group))
+        row.update(
+            peak_mem_method=join_distinct(ok["peak_mem_method"]) or None,
+            timing_repeats=ok["timing_repeats"].median(),
+            timing_noisy=bool(len(noisy)) if len(ok) else None,
+            timing_noisy_reason=join_distinct(noisy["timing_noisy_reason"]) or None,
+            params=group["params"].dropna().max(),
+            state_bytes=group["state_bytes"].dropna().max(),
+            backend=join_distinct(group["backend"]),
+            error=_first_error(group),
+        )
         rows.append(row)
     return pd.DataFrame(rows, columns=list(PERF_COLUMNS))
 
 
-MAX_LEN_COLUMNS = ("model", "batch_size", "status", "max_seq_len", "first_failing_len", "first_failing_status",
-                   "first_failing_error", "mem_limit_bytes", "backend")
+MAX_LEN_COLUMNS = (
+    "model",
+    "batch_size",
+    "status",
+    "max_seq_len",
+    "first_failing_len",
+    "first_failing_status",
+    "first_failing_error",
+    "mem_limit_bytes",
+    "backend",
+)
 
 
 def max_len_table(records: pd.DataFrame) -> pd.DataFrame:
     """One row per ``max_len`` record (``run --find-max-len``): the out-of-memory boundary per model."""
     cells = latest_records(records)
     cells = cells[cells["kind"] == "max_len"]
-    return pd.DataFrame([{column: row.get(column) for column in MAX_LEN_COLUMNS} for _, row in cells.iterrows()],
-                        columns=list(MAX_LEN_COLUMNS))
+    return pd.DataFrame(
+        [{column: row.get(column) for column in MAX_LEN_COLUMNS} for _, row in cells.iterrows()],
+        columns=list(MAX_LEN_COLUMNS),
+    )
 
 
 def summary_table(records: pd.DataFrame) -> pd.DataFrame:
@@ -278,8 +367,13 @@ def summary_table(records: pd.DataFrame) -> pd.DataFrame:
     for model in sorted(cells["model"].dropna().unique()):
         mine = cells[cells["model"] == model]
         backends = join_distinct(mine.loc[mine["status"] == "ok", "backend"]) or join_distinct(mine["backend"])
-        row = dict(model=model, backend=backends, params=mine["params"].dropna().max(), cells=len(mine),
-                   not_ok=int((mine["status"] != "ok").sum()))
+        row = dict(
+            model=model,
+            backend=backends,
+            params=mine["params"].dropna().max(),
+            cells=len(mine),
+            not_ok=int((mine["status"] != "ok").sum()),
+        )
         for task in tasks:
             of_task = accuracy[(accuracy["model"] == model) & (accuracy["task"] == task)]
             raw = mine[(mine["kind"] == "accuracy") & (mine["task"] == task)]
@@ -288,8 +382,9 @@ def summary_table(records: pd.DataFrame) -> pd.DataFrame:
         for length in perf_lengths:
             at_length = mine_perf[mine_perf["seq_len"] == length]
             raw = mine[(mine["kind"] == "perf") & (mine["seq_len"] == length)]
-            row[f"train_tokens_per_s[seq_len={int(length)}]"] = _best_or_status(at_length["train_tokens_per_s"],
-                                                                                 raw["status"])
+            row[f"train_tokens_per_s[seq_len={int(length)}]"] = _best_or_status(
+                at_length["train_tokens_per_s"], raw["status"]
+            )
         memory = mine_perf.dropna(subset=["train_peak_mem_bytes"])
         if len(memory):
             peak = memory.loc[memory["train_peak_mem_bytes"].idxmax()]
@@ -330,13 +425,40 @@ def fallback_models(records: pd.DataFrame, manifest_backends: dict | None = None
     return found
 
 
-__all__ = ["load_results", "records_path", "record_identity", "latest_records", "group_status", "chance_levels",
-           "curve_points", "is_fallback_backend", "accuracy_table", "perf_table", "summary_table",
-           "fallback_models", "join_distinct"]
+__all__ = [
+    "load_results",
+    "records_path",
+    "record_identity",
+    "latest_records",
+    "group_status",
+    "chance_levels",
+    "curve_points",
+    "is_fallback_backend",
+    "accuracy_table",
+    "perf_table",
+    "summary_table",
+    "fallback_models",
+    "join_distinct",
+]
 
 
-SPEED_COLUMNS = ("scope", "model", "backend", "seq_len", "batch_size", "status", "median_ms", "iqr_ms", "repeats",
-                 "train_tokens_per_s", "bytes_per_s", "copy_bytes_per_s", "params", "timing_noisy", "error")
+SPEED_COLUMNS = (
+    "scope",
+    "model",
+    "backend",
+    "seq_len",
+    "batch_size",
+    "status",
+    "median_ms",
+    "iqr_ms",
+    "repeats",
+    "train_tokens_per_s",
+    "bytes_per_s",
+    "copy_bytes_per_s",
+    "params",
+    "timing_noisy",
+    "error",
+)
 
 
 def speed_table(records: pd.DataFrame) -> pd.DataFrame:
@@ -356,19 +478,33 @@ SPEEDUP_BASELINES = {"mingru": ("gru", "gru:loop"), "minlstm": ("lstm", "lstm:lo
 def speedups(speed: pd.DataFrame, baselines: dict = SPEEDUP_BASELINES) -> pd.DataFrame:
     """Speed-ups measured in one run: ``baseline median_ms / model median_ms`` per scope and length,
     for each model whose family has baselines; ``noisy`` when either timing was flagged noisy."""
-    ok = speed[(speed["status"] == "ok") & speed["median_ms"].notna() & (speed["scope"] != "scan")
-               & (speed["backend"] != "projections")]  # a min-RNN's projections alone: its floor, not a model
+    ok = speed[
+        (speed["status"] == "ok")
+        & speed["median_ms"].notna()
+        & (speed["scope"] != "scan")
+        & (speed["backend"] != "projections")
+    ]  # a min-RNN's projections alone: its floor, not a model
     index = {(row.scope, row.model, row.seq_len): row for row in ok.itertuples()}
     rows = []
-    for (scope, model, seq_len), row in sorted(index.items(), key=lambda item: (str(item[0][0]), str(item[0][1]),
-                                                                             item[0][2])):
+    for (scope, model, seq_len), row in sorted(
+        index.items(), key=lambda item: (str(item[0][0]), str(item[0][1]), item[0][2])
+    ):
         for baseline in baselines.get(model.partition(":")[0], ()):
             other = index.get((scope, baseline, seq_len))
             if other is not None:
-                rows.append({"scope": scope, "seq_len": seq_len, "model": model, "backend": row.backend,
-                             "baseline": baseline, "baseline_backend": other.backend,
-                             "speedup": other.median_ms / row.median_ms,
-                             "noisy": is_flag_set(getattr(row, "timing_noisy", False))
-                             or is_flag_set(getattr(other, "timing_noisy", False))})
-    return pd.DataFrame(rows, columns=["scope", "seq_len", "model", "backend", "baseline", "baseline_backend",
-                                       "speedup", "noisy"])
+                rows.append(
+                    {
+                        "scope": scope,
+                        "seq_len": seq_len,
+                        "model": model,
+                        "backend": row.backend,
+                        "baseline": baseline,
+                        "baseline_backend": other.backend,
+                        "speedup": other.median_ms / row.median_ms,
+                        "noisy": is_flag_set(getattr(row, "timing_noisy", False))
+                        or is_flag_set(getattr(other, "timing_noisy", False)),
+                    }
+                )
+    return pd.DataFrame(
+        rows, columns=["scope", "seq_len", "model", "backend", "baseline", "baseline_backend", "speedup", "noisy"]
+    )

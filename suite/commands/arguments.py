@@ -1,4 +1,5 @@
 """Argument types and the parser class every command shares."""
+
 from __future__ import annotations
 
 import argparse

@@ -14,6 +14,7 @@ manifest of one smoke run made with :data:`RUN_ARGS`, and
 Both pin ``--threads 1``: results are bit-identical for the same config, seed
 and thread count, so accuracy compares exactly on the same kind of machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,12 +66,19 @@ def update(name: str) -> int:
     fresh = Path(tempfile.mkdtemp(prefix=f".{name}-new-", dir=BASELINES))
     code = run_grid(fresh)
     bad = [r for r in read_records(fresh)] if code == 0 else []
-    not_ok = list(dict.fromkeys(  # a cell scored at several lengths fails once per length: named once
-        f"{r['model']} {r.get('task') or r['kind']} T={r['seq_len']}: {r['status']}" for r in bad
-        if r["status"] != "ok"))
+    not_ok = list(
+        dict.fromkeys(  # a cell scored at several lengths fails once per length: named once
+            f"{r['model']} {r.get('task') or r['kind']} T={r['seq_len']}: {r['status']}"
+            for r in bad
+            if r["status"] != "ok"
+        )
+    )
     if code != 0 or not_ok:
-        print(f"error: the baseline run did not finish cleanly ({'; '.join(not_ok) or f'exit {code}'}); "
-              f"the committed baseline is unchanged and the run is kept in {fresh}", file=sys.stderr)
+        print(
+            f"error: the baseline run did not finish cleanly ({'; '.join(not_ok) or f'exit {code}'}); "
+            f"the committed baseline is unchanged and the run is kept in {fresh}",
+            file=sys.stderr,
+        )
         return 2
     for leftover in ("report.html",):
         (fresh / leftover).unlink(missing_ok=True)
@@ -91,17 +99,28 @@ def check(args) -> int:
 
     baseline = BASELINES / args.name
     if not (baseline / "records.jsonl").is_file():
-        print(f"error: no baseline at {baseline}: create it with `python -m suite baseline update "
-              f"--name {args.name}`", file=sys.stderr)
+        print(
+            f"error: no baseline at {baseline}: create it with `python -m suite baseline update --name {args.name}`",
+            file=sys.stderr,
+        )
         return 2
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="suite-check-")) / "run"
     code = run_grid(out, args.report)
     if code != 0:
         return code
     compare_args = argparse.Namespace(
-        baseline=str(baseline), current=str(out), config=str(CONFIG) if CONFIG.is_file() else None,
-        gate=args.gate, accuracy_points=None, speed_percent=None, memory_percent=None, reference=None,
-        allow_missing=False, html=args.html, all=False)
+        baseline=str(baseline),
+        current=str(out),
+        config=str(CONFIG) if CONFIG.is_file() else None,
+        gate=args.gate,
+        accuracy_points=None,
+        speed_percent=None,
+        memory_percent=None,
+        reference=None,
+        allow_missing=False,
+        html=args.html,
+        all=False,
+    )
     return compare_command(compare_args)
 
 

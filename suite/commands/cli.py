@@ -6,6 +6,7 @@ and the fix, exit code 2, and nothing is written: every such error is a
 :class:`suite.errors.UsageError`. Any other exception is a bug and shows its
 traceback (exit 1).
 """
+
 from __future__ import annotations
 
 import json
@@ -54,12 +55,21 @@ def command_list(args) -> int:
     families = []
     for name in model_family_names():
         family = get_family(name)
-        backends = [{"backend": backend, "available": family.probe(backend, device) is None,
-                     "reason": family.probe(backend, device)} for backend in family.backends]
-        families.append({"family": name, "description": family.description, "options": family.defaults,
-                         "backends": backends})
-    tasks = [{"task": name, "description": task_description(name), "params": get_task(name).params()}
-             for name in task_names()]
+        backends = [
+            {
+                "backend": backend,
+                "available": family.probe(backend, device) is None,
+                "reason": family.probe(backend, device),
+            }
+            for backend in family.backends
+        ]
+        families.append(
+            {"family": name, "description": family.description, "options": family.defaults, "backends": backends}
+        )
+    tasks = [
+        {"task": name, "description": task_description(name), "params": get_task(name).params()}
+        for name in task_names()
+    ]
     presets = [{"preset": p.name, "description": p.description, "device": p.device} for p in PRESETS.values()]
     if args.json:
         print(json.dumps({"device": device, "families": families, "tasks": tasks, "presets": presets}, indent=2))
@@ -97,8 +107,11 @@ def command_report(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"list": command_list, "report": command_report,
-                **{name: module.command for name, (module, _) in COMMAND_MODULES.items()}}
+    handlers = {
+        "list": command_list,
+        "report": command_report,
+        **{name: module.command for name, (module, _) in COMMAND_MODULES.items()},
+    }
     try:
         code = handlers[args.command](args)
         sys.stdout.flush()  # a pipe buffers output until exit: a closed reader must fail here, not at shutdown

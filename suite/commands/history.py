@@ -9,6 +9,7 @@ length. Each run is compared with the one before it (the shared cells, under
 the default gates of :mod:`suite.analysis.compare`); runs with a regression are flagged
 in the table and shaded red in the plot.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -29,8 +30,13 @@ def commit_date(commit) -> str | None:
     if not commit:
         return None
     try:
-        done = subprocess.run(["git", "show", "-s", "--format=%cI", str(commit)], cwd=REPO_ROOT,
-                              capture_output=True, text=True, timeout=10)
+        done = subprocess.run(
+            ["git", "show", "-s", "--format=%cI", str(commit)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() or None if done.returncode == 0 else None
@@ -53,14 +59,20 @@ def run_metrics(run, reference: str) -> list[dict]:
     if not ratios.empty:
         joined = records.loc[ratios.index, ["model"]].join(ratios)
         for model, group in joined.groupby("model"):
-            rows.append({"model": model, "metric": f"train speed / {reference}",
-                         "value": group["train_speed_ratio"].median()})
+            rows.append(
+                {"model": model, "metric": f"train speed / {reference}", "value": group["train_speed_ratio"].median()}
+            )
     perf = analysis.perf_table(records).dropna(subset=["train_peak_mem_bytes"])
     if len(perf):
         longest = perf[perf["seq_len"] == perf["seq_len"].max()]
         for _, row in longest.iterrows():
-            rows.append({"model": row["model"], "metric": f"train peak MiB @ {int(row['seq_len'])}",
-                         "value": row["train_peak_mem_bytes"] / 2 ** 20})
+            rows.append(
+                {
+                    "model": row["model"],
+                    "metric": f"train peak MiB @ {int(row['seq_len'])}",
+                    "value": row["train_peak_mem_bytes"] / 2**20,
+                }
+            )
     return rows
 
 
@@ -74,9 +86,16 @@ def build_history(paths, reference: str = "gru") -> tuple[pd.DataFrame, pd.DataF
         commit = run.provenance().get("git_commit")
         date = commit_date(commit)
         created = run.manifest.get("created") or analysis_min_timestamp(run)
-        entries.append({"run": run, "label": run.label, "commit": str(commit or "")[:10],
-                        "date": date or created, "created": created or "",
-                        "date_source": "commit" if date else "run created"})
+        entries.append(
+            {
+                "run": run,
+                "label": run.label,
+                "commit": str(commit or "")[:10],
+                "date": date or created,
+                "created": created or "",
+                "date_source": "commit" if date else "run created",
+            }
+        )
     entries.sort(key=lambda e: (e["date"] or "", e["created"], e["label"]))
     tolerances = Tolerances(reference=reference)
     for previous, entry in zip([None] + entries[:-1], entries):
@@ -85,9 +104,11 @@ def build_history(paths, reference: str = "gru") -> tuple[pd.DataFrame, pd.DataF
             regressions = compare_runs(previous["run"], entry["run"], tolerances).regressions
             if len(regressions):
                 entry["flagged"] = f"{len(regressions)} regression(s) vs the run before: " + "; ".join(
-                    f"{r['cell']} {r['metric']}" for _, r in regressions.head(5).iterrows())
-    metrics = [dict(row, order=index) for index, entry in enumerate(entries)
-               for row in run_metrics(entry["run"], reference)]
+                    f"{r['cell']} {r['metric']}" for _, r in regressions.head(5).iterrows()
+                )
+    metrics = [
+        dict(row, order=index) for index, entry in enumerate(entries) for row in run_metrics(entry["run"], reference)
+    ]
     table = pd.DataFrame([{k: v for k, v in e.items() if k != "run"} for e in entries])
     return table, pd.DataFrame(metrics, columns=["model", "metric", "value", "order"])
 
@@ -118,15 +139,16 @@ def history_plot(runs: pd.DataFrame, metrics: pd.DataFrame) -> str | None:
             mine = metrics[metrics["metric"] == name]
             for model, rows in mine.groupby("model"):
                 rows = rows.sort_values("order")
-                axes.plot(rows["order"], rows["value"], marker="o", color=palette[plots.label_of(model)],
-                          label=str(model))
+                axes.plot(
+                    rows["order"], rows["value"], marker="o", color=palette[plots.label_of(model)], label=str(model)
+                )
             for index, flagged in enumerate(runs["flagged"]):
                 if flagged:
                     axes.axvspan(index - 0.4, index + 0.4, color="#d62728", alpha=0.15)
             axes.set_title(name)
             axes.set_xticks(range(len(labels)))
             axes.set_xticklabels(labels, rotation=45, fontsize=7)
-        for axes in axes_list[len(names):]:
+        for axes in axes_list[len(names) :]:
             axes.set_visible(False)
         handles, legend_labels = axes_list[0].get_legend_handles_labels()
         figure.legend(handles, legend_labels, loc="outside right center", title="model")
@@ -142,16 +164,28 @@ def command(args) -> int:
         print(f"{row.date or '?':<26} {row.commit:<11} {row.label:<30} {row.flagged or 'clean'}")
     if args.html:
         png = history_plot(runs, metrics)
-        page = render_page("suite history", [
-            section("history", "Key metrics over commits", "figure.html.j2", png=png, alt="metrics per run",
-                    note="Runs in commit order; a red band marks a run that compare flagged against the run "
-                         "before it.", missing="no metrics in these runs"),
-            section("runs", "Runs", "history_runs.html.j2", runs=runs.to_dict("records")),
-        ], fragment("<h1>{{ title }}</h1>", title=f"History of {len(runs)} run(s)"))
+        page = render_page(
+            "suite history",
+            [
+                section(
+                    "history",
+                    "Key metrics over commits",
+                    "figure.html.j2",
+                    png=png,
+                    alt="metrics per run",
+                    note="Runs in commit order; a red band marks a run that compare flagged against the run before it.",
+                    missing="no metrics in these runs",
+                ),
+                section("runs", "Runs", "history_runs.html.j2", runs=runs.to_dict("records")),
+            ],
+            fragment("<h1>{{ title }}</h1>", title=f"History of {len(runs)} run(s)"),
+        )
         try:
             Path(args.html).parent.mkdir(parents=True, exist_ok=True)
             Path(args.html).write_text(page, encoding="utf-8")
         except OSError as error:
-            raise CompareError(f"--html {args.html} cannot be written ({error.strerror}): choose a writable path") from None
+            raise CompareError(
+                f"--html {args.html} cannot be written ({error.strerror}): choose a writable path"
+            ) from None
         print(f"history: {args.html}")
     return 0

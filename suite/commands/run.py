@@ -11,6 +11,7 @@ some cell ended in ``error`` or ``timeout`` (each printed with its one-line
 error; the records, the report and ``--resume`` are as for any run); 2 on bad
 input, nothing written; 130 when interrupted.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,8 +21,17 @@ import sys
 from pathlib import Path
 
 from suite.commands.arguments import csv_ints, csv_list, csv_positive_floats, csv_positive_ints, parse_bytes
-from suite.commands.run_state import (check_report_path, finish_run, new_manifest, note_resume, read_environment,
-                                      report_label, report_path, resume_state, run_options)
+from suite.commands.run_state import (
+    check_report_path,
+    finish_run,
+    new_manifest,
+    note_resume,
+    read_environment,
+    report_label,
+    report_path,
+    resume_state,
+    run_options,
+)
 from suite.devices import is_cuda
 from suite.errors import UsageError
 from suite.executors import RecordSink
@@ -39,45 +49,92 @@ def add_arguments(run) -> None:
     run.add_argument("--models", type=csv_list, default=None, help="all, or specs family[:backend],... (default: all)")
     run.add_argument("--tasks", type=csv_list, default=None, help="all, or task names (default: the preset's)")
     run.add_argument("--seq-lens", type=csv_positive_ints, default=None, help="train lengths of accuracy cells")
-    run.add_argument("--train-len", type=csv_positive_ints, default=None,
-                     help="one train length for accuracy cells (same as --seq-lens L)")
-    run.add_argument("--eval-lens", type=csv_positive_ints, default=None,
-                     help="score each trained accuracy cell at these lengths, e.g. 64,128,256,512")
-    run.add_argument("--lrs", type=csv_positive_floats, default=None,
-                     help="learning rates swept per accuracy cell; the best on the validation stream is kept")
-    run.add_argument("--match", choices=("width", "params"), default=None,
-                     help="width: the preset's d_model for all (default); params: widths matched on parameters")
+    run.add_argument(
+        "--train-len",
+        type=csv_positive_ints,
+        default=None,
+        help="one train length for accuracy cells (same as --seq-lens L)",
+    )
+    run.add_argument(
+        "--eval-lens",
+        type=csv_positive_ints,
+        default=None,
+        help="score each trained accuracy cell at these lengths, e.g. 64,128,256,512",
+    )
+    run.add_argument(
+        "--lrs",
+        type=csv_positive_floats,
+        default=None,
+        help="learning rates swept per accuracy cell; the best on the validation stream is kept",
+    )
+    run.add_argument(
+        "--match",
+        choices=("width", "params"),
+        default=None,
+        help="width: the preset's d_model for all (default); params: widths matched on parameters",
+    )
     run.add_argument("--perf-seq-lens", type=csv_positive_ints, default=None, help="lengths of perf cells")
-    run.add_argument("--perf-repeats", type=int, default=None,
-                     help="timed repeats of each perf cell, replacing the preset's (e.g. a quick GPU check)")
-    run.add_argument("--tf32", choices=("on", "off"), default=None,
-                     help="TF32 for fp32 matmuls and cuDNN on CUDA, set once per cell for every model (default: "
-                          "the preset's, off for fp32 presets)")
+    run.add_argument(
+        "--perf-repeats",
+        type=int,
+        default=None,
+        help="timed repeats of each perf cell, replacing the preset's (e.g. a quick GPU check)",
+    )
+    run.add_argument(
+        "--tf32",
+        choices=("on", "off"),
+        default=None,
+        help="TF32 for fp32 matmuls and cuDNN on CUDA, set once per cell for every model (default: "
+        "the preset's, off for fp32 presets)",
+    )
     run.add_argument("--kinds", type=csv_list, default=None, help="accuracy,perf (default: both)")
-    run.add_argument("--preset", default=None,
-                     help=f"one of {', '.join(PRESETS)} (default: cpu, or standard on a GPU; `python -m suite "
-                          "list` describes them)")
-    run.add_argument("--set", dest="overrides", action="append", default=None, metavar="KEY=VALUE",
-                     help="change one preset field, e.g. train_steps=500 or task_params.mqar.num_kv_pairs=8 "
-                          "(repeatable; see docs/presets.md)")
-    run.add_argument("--config", default=None, metavar="FILE.toml",
-                     help="the preset from a TOML file of preset fields (base = \"cpu\" starts from one)")
+    run.add_argument(
+        "--preset",
+        default=None,
+        help=f"one of {', '.join(PRESETS)} (default: cpu, or standard on a GPU; `python -m suite list` describes them)",
+    )
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+        help="change one preset field, e.g. train_steps=500 or task_params.mqar.num_kv_pairs=8 "
+        "(repeatable; see docs/presets.md)",
+    )
+    run.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE.toml",
+        help='the preset from a TOML file of preset fields (base = "cpu" starts from one)',
+    )
     run.add_argument("--device", default=None, help="auto, cpu or cuda[:N] (default: auto)")
     run.add_argument("--seeds", type=csv_ints, default=None, help="e.g. 0,1,2 (default: 0)")
     run.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     run.add_argument("--plugin", action="append", default=None, help="python file registering models/tasks")
-    run.add_argument("--isolation", choices=("process", "none"), default=None,
-                     help="process: every cell in its own child (default); none: all in this process")
+    run.add_argument(
+        "--isolation",
+        choices=("process", "none"),
+        default=None,
+        help="process: every cell in its own child (default); none: all in this process",
+    )
     run.add_argument("--cell-timeout", type=float, default=None, help="seconds per cell (default: the preset's)")
     run.add_argument("--mem-limit", type=parse_bytes, default=None, help="memory cap per cell's process, e.g. 2GiB")
-    run.add_argument("--find-max-len", action="store_true", default=None,
-                     help="per model, double the length from --max-len-start until a perf probe fails")
+    run.add_argument(
+        "--find-max-len",
+        action="store_true",
+        default=None,
+        help="per model, double the length from --max-len-start until a perf probe fails",
+    )
     run.add_argument("--max-len-start", type=int, default=None, help="first length probed (default: 256)")
     run.add_argument("--max-len-limit", type=int, default=None, help="stop doubling past this (default: 1048576)")
     run.add_argument("--out", default=None, help="run directory (default: results/<run_id>)")
     run.add_argument("--resume", action="store_true", help="finish the run in --out: only cells without a record")
-    run.add_argument("--report", default=None,
-                     help="report file (default: report.html in --out; without --out, reports/<run_id>.html)")
+    run.add_argument(
+        "--report",
+        default=None,
+        help="report file (default: report.html in --out; without --out, reports/<run_id>.html)",
+    )
     run.add_argument("--no-report", action="store_true", help="do not write the HTML report")
     executor_options.add_arguments(run)
 
@@ -110,10 +167,24 @@ def resolve(args, run_dir: Path | None):
 def plan_cells(preset, options: RunOptions, device: str, **overrides):
     from suite.plan import build_plan
 
-    return build_plan(preset, **{**dict(models=options.models, tasks=options.tasks, seq_lens=options.lengths,
-                                        perf_seq_lens=options.perf_seq_lens, seeds=options.seeds, kinds=options.kinds,
-                                        device=device, eval_lens=options.eval_lens, lrs=options.lrs,
-                                        match=options.match), **overrides})
+    return build_plan(
+        preset,
+        **{
+            **dict(
+                models=options.models,
+                tasks=options.tasks,
+                seq_lens=options.lengths,
+                perf_seq_lens=options.perf_seq_lens,
+                seeds=options.seeds,
+                kinds=options.kinds,
+                device=device,
+                eval_lens=options.eval_lens,
+                lrs=options.lrs,
+                match=options.match,
+            ),
+            **overrides,
+        },
+    )
 
 
 def start(args, run_id: str, run_dir: Path, preset, options: RunOptions, cells, device, settings: ChildSettings):
@@ -128,14 +199,18 @@ def start(args, run_id: str, run_dir: Path, preset, options: RunOptions, cells, 
         manifest, done = resume_state(run_dir, preset)
         note_resume(manifest)
         remaining = [cell for cell in cells if not is_recorded(cell, done)]
-        print(f"resuming {manifest['run_id']}: {len(cells) - len(remaining)} of {len(cells)} cells already "
-              f"recorded", file=sys.stderr)
+        print(
+            f"resuming {manifest['run_id']}: {len(cells) - len(remaining)} of {len(cells)} cells already recorded",
+            file=sys.stderr,
+        )
         if not manifest.get("environment"):  # killed while starting
             manifest["environment"] = read_environment(device, options, settings)
         return manifest, remaining, done
     if args.resume:
-        print(f"resuming: {run_dir} holds no manifest yet (a run stopped in its first moment): starting it "
-              f"afresh", file=sys.stderr)
+        print(
+            f"resuming: {run_dir} holds no manifest yet (a run stopped in its first moment): starting it afresh",
+            file=sys.stderr,
+        )
     prepare_run_dir(run_dir)
     manifest = new_manifest(run_id, preset, options, cells, None)
     write_manifest(run_dir, {**manifest, "status": "starting"})
@@ -172,13 +247,26 @@ def check_outputs(args, run_dir: Path, run_id: str) -> None:
 def find_max_lens(preset, options: RunOptions, dispatch: Dispatch, sink: RecordSink, done: dict) -> None:
     from suite.executors import max_len
 
-    probes = plan_cells(preset, options, dispatch.device, kinds=("perf",), perf_seq_lens=[options.max_len_start],
-                        tasks=None, seq_lens=None, eval_lens=None, lrs=None)
+    probes = plan_cells(
+        preset,
+        options,
+        dispatch.device,
+        kinds=("perf",),
+        perf_seq_lens=[options.max_len_start],
+        tasks=None,
+        seq_lens=None,
+        eval_lens=None,
+        lrs=None,
+    )
     for spec in dict.fromkeys(cell.model for cell in probes):
-        boundary = max_len.search(spec, preset, dispatch, sink, done, options.max_len_start, options.max_len_limit,
-                                  seed=options.seeds[0])
-        print(f"\n{spec}: max_seq_len {boundary['max_seq_len']} (first failing: "
-              f"{boundary['first_failing_len']} {boundary['first_failing_status'] or ''})", file=sys.stderr)
+        boundary = max_len.search(
+            spec, preset, dispatch, sink, done, options.max_len_start, options.max_len_limit, seed=options.seeds[0]
+        )
+        print(
+            f"\n{spec}: max_seq_len {boundary['max_seq_len']} (first failing: "
+            f"{boundary['first_failing_len']} {boundary['first_failing_status'] or ''})",
+            file=sys.stderr,
+        )
 
 
 def execute(plan, options: RunOptions, preset, remaining, dispatch: Dispatch, sink: RecordSink, done: dict) -> None:
@@ -202,8 +290,9 @@ def command(args) -> int:
     if not cells and not options.find_max_len:
         raise UsageError("the plan has no cells: check --kinds, --tasks and --seq-lens")
     plan = executor_options.plan_executor(executor_options.ExecutorOptions.from_args(args), options, device, cells)
-    settings = ChildSettings(plugins=tuple(options.plugin), threads=plan.threads,
-                             mem_limit_bytes=options.mem_limit).validate()
+    settings = ChildSettings(
+        plugins=tuple(options.plugin), threads=plan.threads, mem_limit_bytes=options.mem_limit
+    ).validate()
     if options.mem_limit is not None and options.isolation == "process":
         from suite.executors.isolated import child_base_bytes
 
@@ -230,13 +319,22 @@ def execute_run(args, run_dir: Path, manifest: dict, how: tuple, remaining, done
     manifest.update(status="running")
     manifest.setdefault("executors", []).append(plan.manifest())
     write_manifest(run_dir, manifest)
-    context = RunContext(run_id=manifest["run_id"], preset=preset.name, git_commit=env["git_commit"],
-                         hostname=env["hostname"], device_name=env["device_name"],
-                         torch_threads=plan.threads or env["torch_threads"], executor=plan.label)
+    context = RunContext(
+        run_id=manifest["run_id"],
+        preset=preset.name,
+        git_commit=env["git_commit"],
+        hostname=env["hostname"],
+        device_name=env["device_name"],
+        torch_threads=plan.threads or env["torch_threads"],
+        executor=plan.label,
+    )
     dispatch = Dispatch(device, context, settings, options.cell_timeout or preset.cell_timeout_s).validate()
     report = "no report" if args.no_report else f"report {report_path(args, manifest['run_id'])}"
-    print(f"run {context.run_id}: {len(remaining)} cells on {device} ({env['device_name']}), preset {preset.name}, "
-          f"isolation {options.isolation}, executor {plan.label} -> {run_dir} ({report})", file=sys.stderr)
+    print(
+        f"run {context.run_id}: {len(remaining)} cells on {device} ({env['device_name']}), preset {preset.name}, "
+        f"isolation {options.isolation}, executor {plan.label} -> {run_dir} ({report})",
+        file=sys.stderr,
+    )
     progress = Progress(len(remaining))
     try:
         with RecordWriter(run_dir) as writer:
@@ -245,8 +343,11 @@ def execute_run(args, run_dir: Path, manifest: dict, how: tuple, remaining, done
         progress.close()
         manifest.update(status="interrupted")
         write_manifest(run_dir, manifest)
-        print(f"interrupted: the records written so far are kept; finish with python -m suite run --resume "
-              f"--out {shlex.quote(str(run_dir))}", file=sys.stderr)
+        print(
+            f"interrupted: the records written so far are kept; finish with python -m suite run --resume "
+            f"--out {shlex.quote(str(run_dir))}",
+            file=sys.stderr,
+        )
         return 130
     summary = progress.close()
     # the report is written whatever the cells did; then the exit status says whether any failed

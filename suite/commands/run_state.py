@@ -6,6 +6,7 @@ manifest and refuses contradictions), the manifest of a new run (its
 its report goes, checked before the first cell, and the report written whole
 or not at all.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -65,25 +66,32 @@ def run_options(args, run_dir: Path | None) -> RunOptions:
 
     if not (run_dir / "manifest.json").is_file():
         if (run_dir / "records.jsonl").is_file() and (run_dir / "records.jsonl").stat().st_size:
-            raise ResumeError(f"--resume: {run_dir} holds records but no manifest.json, so what made them is "
-                              "unknown: choose a new --out")
+            raise ResumeError(
+                f"--resume: {run_dir} holds records but no manifest.json, so what made them is "
+                "unknown: choose a new --out"
+            )
         if not run_dir.is_dir():
             raise ResumeError(f"--resume: {run_dir} does not exist; start the run without --resume")
         from suite.records.lock import left_by_a_run
 
         if not left_by_a_run(run_dir):
-            raise ResumeError(f"--resume: {run_dir} never held a run (no manifest.json, no lock): check --out, "
-                              "or start the run without --resume")
+            raise ResumeError(
+                f"--resume: {run_dir} never held a run (no manifest.json, no lock): check --out, "
+                "or start the run without --resume"
+            )
         recorded = {}  # a run stopped before its first write: it starts afresh with these options
     else:
         recorded = read_manifest(run_dir).get("options") or {}
     for name, value in given.items():
         if value is not None and name in recorded and value != recorded[name]:
-            raise ResumeError(f"--resume: the run in {run_dir} was made with {as_typed(name, recorded[name])}, this "
-                              f"command says {as_typed(name, value)}; resume with the same options (or none) or "
-                              "choose a new --out")
-    return RunOptions(**{name: recorded.get(name, defaults[name]) if value is None else value
-                         for name, value in given.items()})
+            raise ResumeError(
+                f"--resume: the run in {run_dir} was made with {as_typed(name, recorded[name])}, this "
+                f"command says {as_typed(name, value)}; resume with the same options (or none) or "
+                "choose a new --out"
+            )
+    return RunOptions(
+        **{name: recorded.get(name, defaults[name]) if value is None else value for name, value in given.items()}
+    )
 
 
 def resume_state(run_dir: Path, preset) -> tuple[dict, dict]:
@@ -97,8 +105,10 @@ def resume_state(run_dir: Path, preset) -> tuple[dict, dict]:
     # a field added to Preset since the run began counts as unchanged while it holds its default
     stored = {**{k: v for k, v in current.items() if k not in stored and v == defaults.get(k)}, **stored}
     if stored != current:
-        raise ResumeError(f"--resume: preset {preset.name!r} has changed since the run in {run_dir} began; "
-                         "its cells would not match: choose a new --out")
+        raise ResumeError(
+            f"--resume: preset {preset.name!r} has changed since the run in {run_dir} began; "
+            "its cells would not match: choose a new --out"
+        )
     done = {}
     if not (run_dir / "records.jsonl").is_file():  # stopped before its first record
         return manifest, done
@@ -127,16 +137,22 @@ def new_manifest(run_id: str, preset, options: RunOptions, cells, env: dict) -> 
     """A new run's manifest; ``command`` is the command that started it, and stays that when the
     run is resumed (:func:`note_resume`)."""
     return {
-        "run_id": run_id, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "run_id": run_id,
+        "created": datetime.datetime.now(datetime.UTC).isoformat(),
         "command": invocation(),
-        "preset": preset.name, "preset_config": preset.as_dict(), "environment": env, "options": options.as_dict(),
-        "plan": {"accuracy_cells": sum(c.kind == "accuracy" for c in cells),
-                 "perf_cells": sum(c.kind == "perf" for c in cells),
-                 "models": list(dict.fromkeys(c.model for c in cells)),
-                 "tasks": list(dict.fromkeys(c.task for c in cells if c.task)),
-                 "seq_lens": sorted({c.seq_len for c in cells if c.kind == "accuracy"}),
-                 "perf_seq_lens": sorted({c.seq_len for c in cells if c.kind == "perf"}),
-                 "seeds": list(options.seeds)},
+        "preset": preset.name,
+        "preset_config": preset.as_dict(),
+        "environment": env,
+        "options": options.as_dict(),
+        "plan": {
+            "accuracy_cells": sum(c.kind == "accuracy" for c in cells),
+            "perf_cells": sum(c.kind == "perf" for c in cells),
+            "models": list(dict.fromkeys(c.model for c in cells)),
+            "tasks": list(dict.fromkeys(c.task for c in cells if c.task)),
+            "seq_lens": sorted({c.seq_len for c in cells if c.kind == "accuracy"}),
+            "perf_seq_lens": sorted({c.seq_len for c in cells if c.kind == "perf"}),
+            "seeds": list(options.seeds),
+        },
     }
 
 
@@ -145,7 +161,8 @@ def note_resume(manifest: dict) -> None:
     ``resumes`` gains this one and when it began."""
     manifest.setdefault("command", invocation())  # a run killed before it recorded its command
     manifest.setdefault("resumes", []).append(
-        {"command": invocation(), "at": datetime.datetime.now(datetime.timezone.utc).isoformat()})
+        {"command": invocation(), "at": datetime.datetime.now(datetime.UTC).isoformat()}
+    )
 
 
 def report_label(args, run_id: str) -> tuple[str, str]:
@@ -222,7 +239,7 @@ def finish_run(args, run_dir: Path, manifest: dict, **fields) -> int:
     unless ``--no-report``: how ``run`` and ``bench`` end."""
     from suite.records.store import write_manifest
 
-    manifest.update(status="finished", finished=datetime.datetime.now(datetime.timezone.utc).isoformat(), **fields)
+    manifest.update(status="finished", finished=datetime.datetime.now(datetime.UTC).isoformat(), **fields)
     write_manifest(run_dir, manifest)
     print(f"records: {run_dir / 'records.jsonl'}")
     if not args.no_report:
@@ -230,8 +247,11 @@ def finish_run(args, run_dir: Path, manifest: dict, **fields) -> int:
         try:
             write_report_atomically(run_dir, path)
         except KeyboardInterrupt:
-            print(f"interrupted: records complete in {run_dir}; write the report with python -m suite report "
-                  f"{shlex.quote(str(run_dir))} --out {shlex.quote(str(path))}", file=sys.stderr)
+            print(
+                f"interrupted: records complete in {run_dir}; write the report with python -m suite report "
+                f"{shlex.quote(str(run_dir))} --out {shlex.quote(str(path))}",
+                file=sys.stderr,
+            )
             return 130
         print(f"report: {path}")
     return 0

@@ -4,6 +4,7 @@ Every executor has the shape ``run(cells, dispatch, sink[, options])``: the
 cells, a :class:`suite.settings.Dispatch` (device, run context, child settings,
 timeout), the sink, and the executor's own options (``suite.executors.options``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

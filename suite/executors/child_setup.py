@@ -12,6 +12,7 @@ child inherits what is done here instead of paying for it per cell.
 - everything alive now is frozen out of the garbage collector, so the full
   collections that ``suite.measure.timing`` makes per phase scan only what a cell creates.
 """
+
 import gc
 import importlib
 import os

@@ -32,6 +32,7 @@ The other executors (``suite.executors.pool``, ``ray_executor``, ``slurm``) run
 each cell through :func:`call_in_child` too, so a cell gets the same set-up,
 timeout and failure statuses wherever it runs.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -203,8 +204,13 @@ def run_one(cell, dispatch: Dispatch, started=None) -> list[dict]:
 
     start = time.perf_counter()
     settings = dispatch.settings
-    records, failure = call_in_child(run_cell_entry, (cell, child_device(dispatch.device, settings), dispatch.context),
-                                     settings, dispatch.timeout_s, started)
+    records, failure = call_in_child(
+        run_cell_entry,
+        (cell, child_device(dispatch.device, settings), dispatch.context),
+        settings,
+        dispatch.timeout_s,
+        started,
+    )
     if failure:
         records = failure_records(cell, dispatch.device, dispatch.context, *failure, wall_s=time.perf_counter() - start)
         for one in records:

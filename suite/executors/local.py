@@ -3,6 +3,7 @@ this process, for debugging. Every exception inside a cell is already a record
 (see ``suite.measure.cell``), but a crash, a hang or the kernel's out-of-memory kill takes
 the whole run with it: the default is ``suite.executors.isolated``.
 """
+
 from __future__ import annotations
 
 import gc

@@ -10,6 +10,7 @@ and error — ``oom`` when an allocation failed or the kernel killed the child,
 ``timeout`` when it ran out of time (not the same thing: the memory may have
 fitted). Probes are ordinary records, so ``--resume`` reuses those already run.
 """
+
 from __future__ import annotations
 
 import time
@@ -23,15 +24,31 @@ from suite.settings import Dispatch
 
 def probe_cell(preset, spec: str, seq_len: int, seed: int, device: str) -> Cell:
     config = {**perf_config(preset, device), "warmup": 1, "repeats": 1, "decode_tokens": 2, "probe": "max_len"}
-    return Cell("perf", spec, None, seq_len, preset.perf_batch_size, seed, {"vocab_size": preset.perf_vocab_size},
-                model_config(preset, spec, preset.perf_vocab_size), config)
+    return Cell(
+        "perf",
+        spec,
+        None,
+        seq_len,
+        preset.perf_batch_size,
+        seed,
+        {"vocab_size": preset.perf_vocab_size},
+        model_config(preset, spec, preset.perf_vocab_size),
+        config,
+    )
 
 
 def boundary_cell(preset, spec: str, seed: int, start: int, limit: int, mem_limit_bytes, device: str) -> Cell:
-    return Cell("max_len", spec, None, 0, preset.perf_batch_size, seed, {"vocab_size": preset.perf_vocab_size},
-                model_config(preset, spec, preset.perf_vocab_size),
-                {**perf_config(preset, device), "start_len": start, "limit_len": limit,
-                 "mem_limit_bytes": mem_limit_bytes})
+    return Cell(
+        "max_len",
+        spec,
+        None,
+        0,
+        preset.perf_batch_size,
+        seed,
+        {"vocab_size": preset.perf_vocab_size},
+        model_config(preset, spec, preset.perf_vocab_size),
+        {**perf_config(preset, device), "start_len": start, "limit_len": limit, "mem_limit_bytes": mem_limit_bytes},
+    )
 
 
 def lengths(start: int, limit: int) -> list[int]:
@@ -42,8 +59,9 @@ def lengths(start: int, limit: int) -> list[int]:
     return out
 
 
-def search(spec: str, preset, dispatch: Dispatch, sink: RecordSink, done: dict, start: int, limit: int,
-           seed: int = 0) -> dict:
+def search(
+    spec: str, preset, dispatch: Dispatch, sink: RecordSink, done: dict, start: int, limit: int, seed: int = 0
+) -> dict:
     """Probe ``spec`` by doubling; append probe records and the boundary record; return the latter.
     ``done`` maps cell keys already recorded (on resume) to their records."""
     device, mem_limit_bytes = dispatch.device, dispatch.settings.mem_limit_bytes
@@ -66,11 +84,15 @@ def search(spec: str, preset, dispatch: Dispatch, sink: RecordSink, done: dict, 
             break
         last_ok = length
     result = record_header(boundary, device, dispatch.context)
-    result.update(backend=backend, max_seq_len=last_ok, mem_limit_bytes=mem_limit_bytes,
-                  wall_s=time.perf_counter() - began)
+    result.update(
+        backend=backend, max_seq_len=last_ok, mem_limit_bytes=mem_limit_bytes, wall_s=time.perf_counter() - began
+    )
     if failing is not None:
-        result.update(first_failing_len=failing["seq_len"], first_failing_status=failing["status"],
-                      first_failing_error=failing["error"])
+        result.update(
+            first_failing_len=failing["seq_len"],
+            first_failing_status=failing["status"],
+            first_failing_error=failing["error"],
+        )
     result["status"] = "ok" if last_ok is not None and backend else (failing or {}).get("status", "error")
     result["error"] = None if result["status"] == "ok" else f"no length from {start} fitted: {failing['error']}"
     sink.writer.append(result)

@@ -13,6 +13,7 @@ Torch threads are pinned in every executor and recorded in each record's
 local job, ``cores // jobs`` for several, and the cell's CPUs under Ray or Slurm.
 Different thread counts change float sums: compare records at equal settings.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -36,33 +37,55 @@ class ExecutorUsageError(UsageError):
 
 def add_arguments(parser) -> None:
     group = parser.add_argument_group("executor (how cells are spread; a --resume may use another)")
-    group.add_argument("--executor", choices=("local", "ray", "slurm"), default="local",
-                       help="local: children of this process (default); ray: one Ray task per cell; "
-                            "slurm: one job array through submitit")
-    group.add_argument("--jobs", type=int, default=None,
-                       help="cells at once: local (default 1 on CPU, one per visible GPU on CUDA, each pinned "
-                            "to its GPU); slurm array parallelism (default: Slurm's; 1 with --slurm-cluster local)")
-    group.add_argument("--ray-address", default=None,
-                       help="auto (a cluster started with `ray start`) or ray://host:port; default: a local "
-                            "Ray instance on 127.0.0.1 for this run")
+    group.add_argument(
+        "--executor",
+        choices=("local", "ray", "slurm"),
+        default="local",
+        help="local: children of this process (default); ray: one Ray task per cell; "
+        "slurm: one job array through submitit",
+    )
+    group.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="cells at once: local (default 1 on CPU, one per visible GPU on CUDA, each pinned "
+        "to its GPU); slurm array parallelism (default: Slurm's; 1 with --slurm-cluster local)",
+    )
+    group.add_argument(
+        "--ray-address",
+        default=None,
+        help="auto (a cluster started with `ray start`) or ray://host:port; default: a local "
+        "Ray instance on 127.0.0.1 for this run",
+    )
     group.add_argument("--ray-num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
     group.add_argument("--ray-temp-dir", default=None, help="session folder of the local Ray instance")
     group.add_argument("--cpus-per-cell", type=float, default=1.0, help="ray/slurm: CPUs per cell (default 1)")
-    group.add_argument("--gpus-per-cell", type=float, default=None,
-                       help="ray/slurm: GPUs per cell (default 1 on CUDA, 0 on CPU)")
-    group.add_argument("--max-retries", type=int, default=1,
-                       help="ray: re-runs of a cell whose worker died or node was lost (default 1)")
+    group.add_argument(
+        "--gpus-per-cell", type=float, default=None, help="ray/slurm: GPUs per cell (default 1 on CUDA, 0 on CPU)"
+    )
+    group.add_argument(
+        "--max-retries",
+        type=int,
+        default=1,
+        help="ray: re-runs of a cell whose worker died or node was lost (default 1)",
+    )
     group.add_argument("--slurm-partition", default=None, help="slurm: partition to submit to")
-    group.add_argument("--slurm-time", type=float, default=None,
-                       help="slurm: minutes per cell's job (default: cell timeout + 10)")
+    group.add_argument(
+        "--slurm-time", type=float, default=None, help="slurm: minutes per cell's job (default: cell timeout + 10)"
+    )
     group.add_argument("--slurm-folder", default=None, help="slurm: job scripts and logs (default: <run>/slurm)")
-    group.add_argument("--slurm-cluster", choices=("slurm", "local"), default="slurm",
-                       help="local: the same jobs on this machine through submitit's LocalExecutor (testing)")
+    group.add_argument(
+        "--slurm-cluster",
+        choices=("slurm", "local"),
+        default="slurm",
+        help="local: the same jobs on this machine through submitit's LocalExecutor (testing)",
+    )
 
 
 @dataclass(frozen=True)
 class ExecutorOptions:
     """The ``--executor`` group's flags (see :func:`add_arguments`); a ``--resume`` may change them."""
+
     executor: str = "local"
     jobs: int | None = None
     ray_address: str | None = None
@@ -77,30 +100,44 @@ class ExecutorOptions:
     slurm_cluster: str = "slurm"
 
     @classmethod
-    def from_args(cls, args) -> "ExecutorOptions":
+    def from_args(cls, args) -> ExecutorOptions:
         return cls(**{one.name: getattr(args, one.name) for one in fields(cls)})
 
-    def validate(self, run: RunOptions) -> "ExecutorOptions":
+    def validate(self, run: RunOptions) -> ExecutorOptions:
         """Raise a one-line :class:`ExecutorUsageError` for options that cannot work together."""
         name = self.executor
         checks = [
             (self.jobs is not None and self.jobs < 1, "--jobs must be at least 1"),
-            (name != "ray" and bool(self.ray_address or self.ray_num_cpus or self.ray_temp_dir),
-             "--ray-* options need --executor ray"),
-            (name != "slurm" and bool(self.slurm_partition or self.slurm_time or self.slurm_folder),
-             "--slurm-* options need --executor slurm"),
-            (name == "ray" and self.jobs is not None,
-             "--jobs does not apply to --executor ray: Ray runs as many cells as the cluster's CPUs/GPUs allow; "
-             "size them with --cpus-per-cell/--gpus-per-cell"),
-            (name != "local" and run.isolation != "process",
-             f"--executor {name} runs every cell in its own process: drop --isolation none"),
-            (name != "local" and run.find_max_len,
-             "--find-max-len probes lengths on this machine one at a time: use --executor local"),
-            (self.cpus_per_cell <= 0 or (self.gpus_per_cell is not None and self.gpus_per_cell < 0),
-             "--cpus-per-cell must be positive and --gpus-per-cell not negative"),
+            (
+                name != "ray" and bool(self.ray_address or self.ray_num_cpus or self.ray_temp_dir),
+                "--ray-* options need --executor ray",
+            ),
+            (
+                name != "slurm" and bool(self.slurm_partition or self.slurm_time or self.slurm_folder),
+                "--slurm-* options need --executor slurm",
+            ),
+            (
+                name == "ray" and self.jobs is not None,
+                "--jobs does not apply to --executor ray: Ray runs as many cells as the cluster's CPUs/GPUs allow; "
+                "size them with --cpus-per-cell/--gpus-per-cell",
+            ),
+            (
+                name != "local" and run.isolation != "process",
+                f"--executor {name} runs every cell in its own process: drop --isolation none",
+            ),
+            (
+                name != "local" and run.find_max_len,
+                "--find-max-len probes lengths on this machine one at a time: use --executor local",
+            ),
+            (
+                self.cpus_per_cell <= 0 or (self.gpus_per_cell is not None and self.gpus_per_cell < 0),
+                "--cpus-per-cell must be positive and --gpus-per-cell not negative",
+            ),
             (self.max_retries < 0, "--max-retries must be 0 or more"),
-            (name == "local" and (self.jobs or 1) > 1 and run.isolation != "process",
-             "--jobs above 1 runs cells in child processes: drop --isolation none"),
+            (
+                name == "local" and (self.jobs or 1) > 1 and run.isolation != "process",
+                "--jobs above 1 runs cells in child processes: drop --isolation none",
+            ),
         ]
         for failed, message in checks:
             if failed:
@@ -116,25 +153,40 @@ class ExecutorOptions:
 @dataclass(frozen=True)
 class ExecutorPlan:
     """What :func:`run` needs, and the notes kept per start in the manifest's ``executors`` list."""
+
     name: str
     label: str
     threads: int | None
-    options: object = None       # jobs/gpu_ids for local, RayOptions, SlurmOptions
-    at_once: int | None = None   # cells at once (None: as many as a cluster allows)
-    shares_cores: bool = False   # timed cells ran side by side on the same CPU cores
+    options: object = None  # jobs/gpu_ids for local, RayOptions, SlurmOptions
+    at_once: int | None = None  # cells at once (None: as many as a cluster allows)
+    shares_cores: bool = False  # timed cells ran side by side on the same CPU cores
 
-    def validate(self) -> "ExecutorPlan":
+    def validate(self) -> ExecutorPlan:
         if self.threads is not None and self.threads < 1:
             raise ExecutorUsageError(f"torch threads per cell must be at least 1, got {self.threads}")
         return self
 
     def manifest(self) -> dict:
-        shown = {} if self.options is None else {
-            key: value for key, value in (self.options.__dict__ if not isinstance(self.options, dict)
-                                          else self.options).items() if key not in ("gpu_ids", "temp_dir", "folder")}
-        return {"executor": self.name, "label": self.label, "torch_threads": self.threads,
-                "started": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                "cells_at_once": self.at_once, "timed_cells_shared_cores": self.shares_cores, **shown}
+        shown = (
+            {}
+            if self.options is None
+            else {
+                key: value
+                for key, value in (
+                    self.options.__dict__ if not isinstance(self.options, dict) else self.options
+                ).items()
+                if key not in ("gpu_ids", "temp_dir", "folder")
+            }
+        )
+        return {
+            "executor": self.name,
+            "label": self.label,
+            "torch_threads": self.threads,
+            "started": datetime.datetime.now(datetime.UTC).isoformat(),
+            "cells_at_once": self.at_once,
+            "timed_cells_shared_cores": self.shares_cores,
+            **shown,
+        }
 
 
 def visible_gpu_ids() -> list[str]:
@@ -152,8 +204,9 @@ def _local_plan(options: ExecutorOptions, run: RunOptions, device: str, threads,
     gpu_ids = visible_gpu_ids() if cuda and device in ("cuda", "cuda:0") else []
     jobs = options.jobs or (max(1, len(gpu_ids)) if cuda else 1)
     if jobs > 1 and cuda and not gpu_ids:
-        raise ExecutorUsageError(f"--jobs {jobs} pins each job to a GPU of --device cuda; with --device "
-                                 f"{device} use --jobs 1")
+        raise ExecutorUsageError(
+            f"--jobs {jobs} pins each job to a GPU of --device cuda; with --device {device} use --jobs 1"
+        )
     if jobs > 1 and not cuda:
         threads = threads or max(1, cores // jobs)
     label = "local" if jobs == 1 else f"local --jobs {jobs}"
@@ -172,15 +225,28 @@ def plan_executor(options: ExecutorOptions, run: RunOptions, device: str, cells)
         threads = threads or max(1, math.floor(options.cpus_per_cell))
         local_cpus = options.ray_num_cpus or cores
         at_once = None if options.ray_address else max(1, math.floor(local_cpus / options.cpus_per_cell))
-        spread = RayOptions(options.ray_address, options.ray_num_cpus, options.ray_temp_dir, options.cpus_per_cell,
-                            gpus_per_cell, options.max_retries)
+        spread = RayOptions(
+            options.ray_address,
+            options.ray_num_cpus,
+            options.ray_temp_dir,
+            options.cpus_per_cell,
+            gpus_per_cell,
+            options.max_retries,
+        )
         label = "ray"
     else:
         threads = threads or max(1, math.floor(options.cpus_per_cell))
         jobs = options.jobs or (1 if options.slurm_cluster == "local" else None)
         at_once = jobs if options.slurm_cluster == "local" else 1  # Slurm gives each task its own cores
-        spread = SlurmOptions(options.slurm_folder, options.slurm_cluster, options.slurm_partition,
-                              options.slurm_time, options.cpus_per_cell, gpus_per_cell, jobs)
+        spread = SlurmOptions(
+            options.slurm_folder,
+            options.slurm_cluster,
+            options.slurm_partition,
+            options.slurm_time,
+            options.cpus_per_cell,
+            gpus_per_cell,
+            jobs,
+        )
         label = "slurm" if options.slurm_cluster == "slurm" else "slurm (submitit local)"
     has_perf = any(cell.kind == "perf" for cell in cells)
     shares = not cuda and has_perf and (at_once is None or at_once > 1)

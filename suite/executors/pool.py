@@ -14,6 +14,7 @@ forkserver child (:mod:`suite.executors.isolated`), the driver the only writer.
 - Ctrl-C kills every running child and cancels the cells not yet started; the
   records already written stand.
 """
+
 from __future__ import annotations
 
 import concurrent.futures

@@ -23,6 +23,7 @@
   tasks share its driver's fate, so their workers exit and each running cell's
   child with them. The run is marked interrupted.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -66,10 +67,17 @@ def connect(address: str | None, num_cpus: int | None = None, temp_dir: str | No
         raise ExecutorError("Ray is already initialised in this process: run the suite in a process of its own")
     if address is None:
         if _binds_outside_loopback(ray):
-            raise ExecutorError("Ray was imported before the suite could keep it on 127.0.0.1: "
-                                "set RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 before importing ray")
-        ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address=LOOPBACK, log_to_driver=False,
-                 _temp_dir=None if temp_dir is None else os.path.abspath(temp_dir))
+            raise ExecutorError(
+                "Ray was imported before the suite could keep it on 127.0.0.1: "
+                "set RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 before importing ray"
+            )
+        ray.init(
+            num_cpus=num_cpus,
+            include_dashboard=False,
+            _node_ip_address=LOOPBACK,
+            log_to_driver=False,
+            _temp_dir=None if temp_dir is None else os.path.abspath(temp_dir),
+        )
         addresses = node_addresses(ray)
         if any(found != LOOPBACK for found in addresses):
             ray.shutdown()
@@ -93,15 +101,18 @@ def check_resources(ray, cpus_per_cell: float, gpus_per_cell: float) -> None:
     nodes = [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")]
     if not any(r.get("CPU", 0) >= cpus_per_cell and r.get("GPU", 0) >= gpus_per_cell for r in nodes):
         most = max(((r.get("CPU", 0), r.get("GPU", 0)) for r in nodes), default=(0, 0))
-        raise ExecutorError(f"no Ray node has {cpus_per_cell:g} CPU(s) and {gpus_per_cell:g} GPU(s) for a cell "
-                            f"(the largest has {most[0]:g} CPUs, {most[1]:g} GPUs): lower --cpus-per-cell/"
-                            "--gpus-per-cell or add nodes")
+        raise ExecutorError(
+            f"no Ray node has {cpus_per_cell:g} CPU(s) and {gpus_per_cell:g} GPU(s) for a cell "
+            f"(the largest has {most[0]:g} CPUs, {most[1]:g} GPUs): lower --cpus-per-cell/"
+            "--gpus-per-cell or add nodes"
+        )
 
 
 @dataclass(frozen=True)
 class RayOptions:
     """``--ray-address``, ``--ray-num-cpus``, ``--ray-temp-dir``, ``--cpus-per-cell``,
     ``--gpus-per-cell``, ``--max-retries`` (see the module docstring)."""
+
     address: str | None = None
     num_cpus: int | None = None
     temp_dir: str | None = None
@@ -118,8 +129,12 @@ def run(cells, dispatch: Dispatch, sink: RecordSink, options: RayOptions = RayOp
     with connect(options.address, options.num_cpus, options.temp_dir) as ray:
         check_resources(ray, options.cpus_per_cell, options.gpus_per_cell)
         task = ray.remote(remote.run_on_worker).options(
-            num_cpus=options.cpus_per_cell, num_gpus=options.gpus_per_cell, max_retries=options.max_retries,
-            retry_exceptions=False, name="suite-cell")
+            num_cpus=options.cpus_per_cell,
+            num_gpus=options.gpus_per_cell,
+            max_retries=options.max_retries,
+            retry_exceptions=False,
+            name="suite-cell",
+        )
         started = time.perf_counter()
         pending = {task.remote(cell, dispatch): cell for cell in cells}
         try:
@@ -131,8 +146,12 @@ def run(cells, dispatch: Dispatch, sink: RecordSink, options: RayOptions = RayOp
                         found = remote.records_of(cell, ray.get(ref), dispatch)
                     except ray.exceptions.RayError as error:
                         found = remote.lost_records(
-                            cell, dispatch, f"the Ray task was lost after {options.max_retries + 1} attempt(s): "
-                            f"{type(error).__name__}: {first_line(error)}", time.perf_counter() - started)
+                            cell,
+                            dispatch,
+                            f"the Ray task was lost after {options.max_retries + 1} attempt(s): "
+                            f"{type(error).__name__}: {first_line(error)}",
+                            time.perf_counter() - started,
+                        )
                     sink.put(found, label=f"{cell.label()} on {found[0].get('hostname')}")
         except KeyboardInterrupt:
             # No ray.cancel here: cancelling a task whose reply is already on its way aborts the

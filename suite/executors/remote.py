@@ -12,6 +12,7 @@ travel with the cell as text (``ChildSettings.plugin_sources``).
 The worker process itself never imports torch: the cell's child does, so a Ray
 worker stays light and is reused for many cells, each in a fresh child.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,10 +33,18 @@ def run_on_worker(cell, dispatch: Dispatch) -> dict:
         settings = settings.pinned(gpus)  # the GPU the scheduler gave this cell
     start = time.perf_counter()
     result, failure = isolated.call_in_child(
-        isolated.run_cell_entry, (cell, isolated.child_device(dispatch.device, settings), dispatch.context), settings,
-        dispatch.timeout_s)
-    return {"result": result, "failure": failure, "hostname": socket.gethostname(),
-            "cuda_visible_devices": gpus, "wall_s": time.perf_counter() - start}
+        isolated.run_cell_entry,
+        (cell, isolated.child_device(dispatch.device, settings), dispatch.context),
+        settings,
+        dispatch.timeout_s,
+    )
+    return {
+        "result": result,
+        "failure": failure,
+        "hostname": socket.gethostname(),
+        "cuda_visible_devices": gpus,
+        "wall_s": time.perf_counter() - start,
+    }
 
 
 def records_of(cell, outcome: dict, dispatch: Dispatch) -> list[dict]:

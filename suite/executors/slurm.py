@@ -19,6 +19,7 @@ one array task per cell, the driver the only writer.
   suite is developed). That executor starts every job it is given at once, so
   the driver keeps at most ``--jobs`` (default 1) in flight itself.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,8 +33,10 @@ from suite.settings import Dispatch
 from suite.executors.ray_executor import ExecutorError, first_line
 
 INSTALL_HINT = "--executor slurm needs submitit, which is not installed: pip install -e '.[slurm]'"
-NO_SBATCH = ("--executor slurm: no `sbatch` on this machine: run the driver on a Slurm login node "
-             "(or try the jobs here with --slurm-cluster local)")
+NO_SBATCH = (
+    "--executor slurm: no `sbatch` on this machine: run the driver on a Slurm login node "
+    "(or try the jobs here with --slurm-cluster local)"
+)
 POLL_S = 0.2
 
 
@@ -49,6 +52,7 @@ def import_submitit():
 class SlurmOptions:
     """``--slurm-folder``, ``--slurm-cluster``, ``--slurm-partition``, ``--slurm-time``,
     ``--cpus-per-cell``, ``--gpus-per-cell``, ``--jobs`` (see the module docstring)."""
+
     folder: str | None = None
     cluster: str = "slurm"
     partition: str | None = None
@@ -63,9 +67,14 @@ def make_executor(folder, options: SlurmOptions, time_min: float):
     if options.cluster == "slurm" and shutil.which("sbatch") is None:
         raise ExecutorError(NO_SBATCH)
     executor = submitit.AutoExecutor(folder=str(folder), cluster=options.cluster)
-    parameters = {"timeout_min": max(1, int(round(time_min))), "gpus_per_node": int(options.gpus_per_cell),
-                  "cpus_per_task": max(1, int(round(options.cpus_per_cell))), "tasks_per_node": 1, "nodes": 1,
-                  "name": "suite-cell"}
+    parameters = {
+        "timeout_min": max(1, int(round(time_min))),
+        "gpus_per_node": int(options.gpus_per_cell),
+        "cpus_per_task": max(1, int(round(options.cpus_per_cell))),
+        "tasks_per_node": 1,
+        "nodes": 1,
+        "name": "suite-cell",
+    }
     if options.cluster == "slurm":
         if options.partition:
             parameters["slurm_partition"] = options.partition
@@ -117,5 +126,9 @@ def collect(job, cell, dispatch: Dispatch, submitted_at: float) -> list[dict]:
     try:
         return remote.records_of(cell, job.result(), dispatch)
     except Exception as error:  # submitit's UncompletedJobError / FailedJobError, or a lost pickle
-        return remote.lost_records(cell, dispatch, f"job {job.job_id} ended without a result: "
-                                   f"{type(error).__name__}: {first_line(error, 2)}", time.perf_counter() - submitted_at)
+        return remote.lost_records(
+            cell,
+            dispatch,
+            f"job {job.job_id} ended without a result: {type(error).__name__}: {first_line(error, 2)}",
+            time.perf_counter() - submitted_at,
+        )

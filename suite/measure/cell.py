@@ -14,6 +14,7 @@ and gives one record per evaluation length, each with ``train_len`` and
 ``eval_len``; every other cell gives one. A failure becomes one record per
 evaluation length, so every length of the plan is accounted for.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -61,8 +62,15 @@ def _build(cell: Cell, device: str, decode_budget: int):
     if cell.kind == "perf" and "max_seq_len" in family.defaults:
         options.setdefault("max_seq_len", cell.seq_len + decode_budget)  # KV cache sized once, up front
     torch.manual_seed(cell.seed)
-    return build_model(cell.model, vocab_size=config["vocab_size"], d_model=config["d_model"],
-                       n_layers=config["n_layers"], device=device, mlp_mult=config["mlp_mult"], **options)
+    return build_model(
+        cell.model,
+        vocab_size=config["vocab_size"],
+        d_model=config["d_model"],
+        n_layers=config["n_layers"],
+        device=device,
+        mlp_mult=config["mlp_mult"],
+        **options,
+    )
 
 
 def record_header(cell: Cell, device: str, context: RunContext | None = None) -> dict:
@@ -77,13 +85,27 @@ def record_header(cell: Cell, device: str, context: RunContext | None = None) ->
     context = context or RunContext()
     record = blank_record(cell.kind)
     record.update(
-        run_id=context.run_id, preset=context.preset, git_commit=context.git_commit,
-        hostname=context.hostname, cell_key=cell.key, model=cell.model, family=cell.family, task=cell.task,
-        task_params=cell.task_params, seq_len=cell.seq_len, batch_size=cell.batch_size, seed=cell.seed,
-        dtype=cell.train_config.get("dtype"), torch_threads=context.torch_threads or torch.get_num_threads(),
-        device=device, device_name=context.device_name, model_config=cell.model_config,
-        train_config=cell.train_config, torch_version=torch.__version__, executor=context.executor,
-        timestamp=datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        run_id=context.run_id,
+        preset=context.preset,
+        git_commit=context.git_commit,
+        hostname=context.hostname,
+        cell_key=cell.key,
+        model=cell.model,
+        family=cell.family,
+        task=cell.task,
+        task_params=cell.task_params,
+        seq_len=cell.seq_len,
+        batch_size=cell.batch_size,
+        seed=cell.seed,
+        dtype=cell.train_config.get("dtype"),
+        torch_threads=context.torch_threads or torch.get_num_threads(),
+        device=device,
+        device_name=context.device_name,
+        model_config=cell.model_config,
+        train_config=cell.train_config,
+        torch_version=torch.__version__,
+        executor=context.executor,
+        timestamp=datetime.datetime.now(datetime.UTC).isoformat(),
         plugin=plugin_provenance(cell.family, cell.task),
     )
     return record
@@ -111,8 +133,7 @@ def is_recorded(cell: Cell, done: dict) -> bool:
     return all((cell.key, length) in done for length in eval_lens(cell))
 
 
-def failure_records(cell: Cell, device: str, context: RunContext, status: str, error: str,
-                    wall_s: float) -> list[dict]:
+def failure_records(cell: Cell, device: str, context: RunContext, status: str, error: str, wall_s: float) -> list[dict]:
     """The records of a cell whose process never returned any (timeout, crash, kill): one per
     evaluation length for an extrapolation cell, else one."""
     record = record_header(cell, device, context)
@@ -133,7 +154,11 @@ def training_load(activity: HostActivity, threads: int) -> dict:
     """The host's load around an accuracy cell's training (``suite.measure.timing``'s fields and
     rules, without timings): it explains the cell's seconds; steps and accuracy do not depend on it."""
     reasons = noise_reasons({}, threads, activity)
-    return {**activity.fields(), "train_time_noisy": bool(reasons), "train_time_noisy_reason": "; ".join(reasons) or None}
+    return {
+        **activity.fields(),
+        "train_time_noisy": bool(reasons),
+        "train_time_noisy_reason": "; ".join(reasons) or None,
+    }
 
 
 def positional_encoding(model) -> str:
@@ -166,16 +191,32 @@ def run_cell(cell: Cell, device: str, context: RunContext | None = None) -> list
             record["chance_accuracy"] = task.chance_accuracy
             model = None  # the sweep builds each model afresh from the same seed
             with HostActivity() as activity:
-                model, metrics = train.train_best_lr(lambda: _build(cell, device, 0), task, cell.seq_len,
-                                                     cell.batch_size, cell.seed, cell.train_config, device)
-            record.update(metrics, max_steps_key=cell.train_config.get("max_steps_key"),
-                          **training_load(activity, record["torch_threads"]))
+                model, metrics = train.train_best_lr(
+                    lambda: _build(cell, device, 0),
+                    task,
+                    cell.seq_len,
+                    cell.batch_size,
+                    cell.seed,
+                    cell.train_config,
+                    device,
+                )
+            record.update(
+                metrics,
+                max_steps_key=cell.train_config.get("max_steps_key"),
+                **training_load(activity, record["torch_threads"]),
+            )
             scored = []
             record["backend"] = model.backend  # what ran, now that it has run (kernels are picked per call)
             for length in eval_lens(cell):
-                scored.append({**record, "train_len": cell.seq_len, "eval_len": length,
-                               **train.evaluate(model, task, length, cell.seed, cell.train_config, device),
-                               **task_regime(task, length)})
+                scored.append(
+                    {
+                        **record,
+                        "train_len": cell.seq_len,
+                        "eval_len": length,
+                        **train.evaluate(model, task, length, cell.seed, cell.train_config, device),
+                        **task_regime(task, length),
+                    }
+                )
                 scored[-1]["state_bytes"] = model.state_bytes(1, length)
         else:
             record.update(perf.measure(model, cell.seq_len, cell.batch_size, cell.seed, cell.train_config, device))

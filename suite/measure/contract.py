@@ -18,6 +18,7 @@ short line per problem, before any cell runs.
   registered; :func:`plugin_problems` loads the files first, for a child process
   (``suite.executors.isolated.call_in_child``).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -55,11 +56,14 @@ def check_model(spec: str, device: str = "cpu") -> list[str]:
     with torch.random.fork_rng(devices=[]):  # leave the caller's random stream as it was
         torch.manual_seed(0)
         try:
-            model = registry.build_model(f"{family.name}:{backend}", vocab_size=VOCAB, d_model=D_MODEL,
-                                         n_layers=N_LAYERS, device=device).eval()
+            model = registry.build_model(
+                f"{family.name}:{backend}", vocab_size=VOCAB, d_model=D_MODEL, n_layers=N_LAYERS, device=device
+            ).eval()
         except Exception as error:
-            return [f"{label}: building it failed ({one_line(error)}): make_mixer(d_model, backend, "
-                    f"layer_index, **config) must return a mixer module ({MIXER})"]
+            return [
+                f"{label}: building it failed ({one_line(error)}): make_mixer(d_model, backend, "
+                f"layer_index, **config) must return a mixer module ({MIXER})"
+            ]
         tokens = torch.randint(0, VOCAB, (BATCH, STEPS), generator=torch.Generator().manual_seed(0))
         with torch.no_grad():
             return [f"{label}: {problem}" for problem in _model_problems(model, tokens.to(device))]
@@ -74,8 +78,10 @@ def _model_problems(model, tokens) -> list[str]:
     expected = (BATCH, STEPS, VOCAB)
     if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != expected:
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        return problems + [f"forward() on tokens {tuple(tokens.shape)} gave {shape}, expected logits {expected}: "
-                           f"the mixer's forward(x) must return y of x's shape [B, T, D]"]
+        return problems + [
+            f"forward() on tokens {tuple(tokens.shape)} gave {shape}, expected logits {expected}: "
+            f"the mixer's forward(x) must return y of x's shape [B, T, D]"
+        ]
     if not torch.isfinite(logits).all():
         return problems + ["forward() gave non-finite logits at initialisation"]
     tolerance = TOLERANCE * max(1.0, logits.abs().max().item())
@@ -88,8 +94,10 @@ def _backend_problems(model) -> list[str]:
     try:
         backend = model.backend
     except Exception as error:
-        return [f"reading the mixer's backend failed ({one_line(error)}): it must be a string naming "
-                f"the implementation that runs"]
+        return [
+            f"reading the mixer's backend failed ({one_line(error)}): it must be a string naming "
+            f"the implementation that runs"
+        ]
     if not isinstance(backend, str) or not backend:
         return [f"the mixer's backend is {backend!r}: it must be a non-empty string naming the implementation"]
     return []
@@ -110,10 +118,15 @@ def _step_problems(model, tokens, logits, tolerance) -> list[str]:
             step_logits, state = model.step(tokens[:, position], state)
             diff = _disagreement(step_logits, logits[:, position], tolerance)
             if diff is not None:
-                what = (f"max |diff| {diff:.3g}" if diff != float("inf")
-                        else f"shape {tuple(getattr(step_logits, 'shape', ()))}, expected {(BATCH, VOCAB)}")
-                return [f"step() disagrees with forward() at position {position} ({what}): step(x[B, D], state) "
-                        f"must continue the recurrence forward() computes, from init_state() ({MIXER})"]
+                what = (
+                    f"max |diff| {diff:.3g}"
+                    if diff != float("inf")
+                    else f"shape {tuple(getattr(step_logits, 'shape', ()))}, expected {(BATCH, VOCAB)}"
+                )
+                return [
+                    f"step() disagrees with forward() at position {position} ({what}): step(x[B, D], state) "
+                    f"must continue the recurrence forward() computes, from init_state() ({MIXER})"
+                ]
     except Exception as error:
         return [f"init_state()/step() failed ({one_line(error)}); see {MIXER}"]
     return []
@@ -128,8 +141,10 @@ def _prefill_problems(model, tokens, logits, tolerance) -> list[str]:
         return [f"forward(return_state=True) then step() failed ({one_line(error)}); see {MIXER}"]
     diff = _disagreement(last, logits[:, position], tolerance)
     if diff is not None:
-        return [f"forward(return_state=True) then step() disagrees with forward() at position {position} "
-                f"(max |diff| {diff:.3g}): the state returned must be the state after the last token ({MIXER})"]
+        return [
+            f"forward(return_state=True) then step() disagrees with forward() at position {position} "
+            f"(max |diff| {diff:.3g}): the state returned must be the state after the last token ({MIXER})"
+        ]
     return []
 
 
@@ -139,8 +154,11 @@ def _state_problems(model) -> list[str]:
         total = model.state_bytes(1, STEPS)
     except Exception as error:
         return [f"state_elements()/state_bytes() failed ({one_line(error)}); see {MIXER}"]
-    bad = [count for count in counts + [total]
-           if isinstance(count, bool) or not isinstance(count, numbers.Real) or not count >= 0]
+    bad = [
+        count
+        for count in counts + [total]
+        if isinstance(count, bool) or not isinstance(count, numbers.Real) or not count >= 0
+    ]
     if bad:
         return [f"state_elements({STEPS}) must be a non-negative number of state values, got {bad[0]!r}"]
     return []
@@ -153,8 +171,9 @@ def check_task(name: str, params: dict | None = None) -> list[str]:
     try:
         task = registry.get_task(name, **(params or {}))
     except Exception as error:
-        return [f"{label}: building it failed ({one_line(error)}): factory(**params) must return a "
-                f"tasks.base.Task ({TASK})"]
+        return [
+            f"{label}: building it failed ({one_line(error)}): factory(**params) must return a tasks.base.Task ({TASK})"
+        ]
     problems = _task_attribute_problems(task)
     if not problems:
         problems = _sample_problems(task)
@@ -197,8 +216,10 @@ def _sample_problems(task) -> list[str]:
     except Exception as error:
         return [f"sampling a second time failed ({one_line(error)}); see {TASK}"]
     if not same:
-        return ["sample() gave two different batches for the same generator seed: it must draw only "
-                f"from the generator it is given ({TASK})"]
+        return [
+            "sample() gave two different batches for the same generator seed: it must draw only "
+            f"from the generator it is given ({TASK})"
+        ]
     return []
 
 
@@ -207,25 +228,32 @@ def _batch_problems(batch, vocab: int, length: int) -> list[str]:
     fields = {name: getattr(batch, name, None) for name in ("inputs", "targets", "mask")}
     missing = [name for name, value in fields.items() if not isinstance(value, torch.Tensor)]
     if missing:
-        return [f"{call} returned a {type(batch).__name__} without tensor {', '.join(missing)}: it must "
-                f"return tasks.base.Batch(inputs, targets, mask)"]
+        return [
+            f"{call} returned a {type(batch).__name__} without tensor {', '.join(missing)}: it must "
+            f"return tasks.base.Batch(inputs, targets, mask)"
+        ]
     shapes = {name: tuple(value.shape) for name, value in fields.items()}
     if any(shape != (BATCH, length) for shape in shapes.values()):
         return [f"{call} gave shapes {shapes}, expected {(BATCH, length)} for each"]
     inputs, targets, mask = fields["inputs"], fields["targets"], fields["mask"]
     if inputs.dtype != torch.int64 or targets.dtype != torch.int64 or mask.dtype != torch.bool:
-        return [f"{call} gave dtypes inputs {inputs.dtype}, targets {targets.dtype}, mask {mask.dtype}: "
-                f"expected int64, int64, bool"]
+        return [
+            f"{call} gave dtypes inputs {inputs.dtype}, targets {targets.dtype}, mask {mask.dtype}: "
+            f"expected int64, int64, bool"
+        ]
     problems = []
     if not mask.any():
         problems.append(f"{call} gave a mask with no True: no position would be scored")
     if inputs.min() < 0 or inputs.max() >= vocab:
-        problems.append(f"{call} gave inputs in [{inputs.min().item()}, {inputs.max().item()}], "
-                        f"outside [0, vocab_size={vocab})")
+        problems.append(
+            f"{call} gave inputs in [{inputs.min().item()}, {inputs.max().item()}], outside [0, vocab_size={vocab})"
+        )
     scored = targets[mask]
     if scored.numel() and (scored.min() < 0 or scored.max() >= vocab):
-        problems.append(f"{call} gave scored targets in [{scored.min().item()}, {scored.max().item()}], "
-                        f"outside [0, vocab_size={vocab})")
+        problems.append(
+            f"{call} gave scored targets in [{scored.min().item()}, {scored.max().item()}], "
+            f"outside [0, vocab_size={vocab})"
+        )
     return problems
 
 

@@ -31,6 +31,7 @@ Method (:func:`measure_energy`)
 A counter that goes backwards without a known wrap range, or a region
 shorter than its minimum, gives ``None`` with the reason rather than a number.
 """
+
 from __future__ import annotations
 
 import glob
@@ -84,8 +85,9 @@ class RaplCounter:
     def __init__(self, root: str = POWERCAP):
         if not Path(root).is_dir():
             raise CounterUnavailable(f"no {root} on this machine (the OS exposes no RAPL energy counters)")
-        domains = sorted(path for path in glob.glob(os.path.join(root, "intel-rapl:*"))
-                         if os.path.basename(path).count(":") == 1)  # packages, not their sub-domains
+        domains = sorted(
+            path for path in glob.glob(os.path.join(root, "intel-rapl:*")) if os.path.basename(path).count(":") == 1
+        )  # packages, not their sub-domains
         if not domains:
             raise CounterUnavailable(f"{root} has no intel-rapl package domain")
         self._domains = []
@@ -95,8 +97,10 @@ class RaplCounter:
                 with open(energy) as handle:
                     last = int(handle.read())
             except PermissionError as error:
-                raise CounterUnavailable(f"{energy} is not readable by this user (root only since Linux 5.10); "
-                                         "run as root or grant read access") from error
+                raise CounterUnavailable(
+                    f"{energy} is not readable by this user (root only since Linux 5.10); "
+                    "run as root or grant read access"
+                ) from error
             except (OSError, ValueError) as error:
                 raise CounterUnavailable(f"cannot read {energy}: {error}") from error
             try:
@@ -136,8 +140,9 @@ def idle_watts(counter, seconds: float, sync=lambda: None, clock=time.perf_count
     return (counter.read_joules() - start_j) / (clock() - start_s)
 
 
-def active_joules_per_call(counter, work, min_s: float, idle_w: float, sync=lambda: None,
-                           clock=time.perf_counter) -> tuple[float, int, float]:
+def active_joules_per_call(
+    counter, work, min_s: float, idle_w: float, sync=lambda: None, clock=time.perf_counter
+) -> tuple[float, int, float]:
     """``(joules per call above idle, calls, seconds)`` of repeating ``work`` for >= ``min_s``."""
     sync()
     start_j, start_s = counter.read_joules(), clock()
@@ -154,12 +159,25 @@ def active_joules_per_call(counter, work, min_s: float, idle_w: float, sync=lamb
 
 
 def blank_fields(reason: str | None) -> dict:
-    return {"energy_backend": None, "energy_reason": reason, "idle_watts": None,
-            "train_joules_per_token": None, "decode_joules_per_token": None}
+    return {
+        "energy_backend": None,
+        "energy_reason": reason,
+        "idle_watts": None,
+        "train_joules_per_token": None,
+        "decode_joules_per_token": None,
+    }
 
 
-def measure_energy(device: str, regions: dict, min_s: float = MIN_ACTIVE_S, idle_s: float = MIN_IDLE_S,
-                   sync=lambda: None, counter=None, clock=time.perf_counter, sleep=time.sleep) -> dict:
+def measure_energy(
+    device: str,
+    regions: dict,
+    min_s: float = MIN_ACTIVE_S,
+    idle_s: float = MIN_IDLE_S,
+    sync=lambda: None,
+    counter=None,
+    clock=time.perf_counter,
+    sleep=time.sleep,
+) -> dict:
     """Energy fields of a perf record. ``regions`` maps a field name
     (``train_joules_per_token``) to ``(work, tokens_per_call)``; see the module
     docstring for the method. Without a counter every value is ``None`` and

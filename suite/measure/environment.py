@@ -1,5 +1,6 @@
 """What a run ran on: versions, device, git commit. Recorded in the manifest and
 (the fields that matter per cell) in every record."""
+
 from __future__ import annotations
 
 import functools
@@ -12,8 +13,18 @@ from suite.devices import is_cuda
 from suite.errors import UsageError
 from suite.paths import REPO_ROOT
 
-TRACKED_PACKAGES = ("torch", "triton", "mamba-ssm", "flash-attn", "causal-conv1d", "numpy", "pandas", "seaborn",
-                    "matplotlib", "mambapy")
+TRACKED_PACKAGES = (
+    "torch",
+    "triton",
+    "mamba-ssm",
+    "flash-attn",
+    "causal-conv1d",
+    "numpy",
+    "pandas",
+    "seaborn",
+    "matplotlib",
+    "mambapy",
+)
 
 
 def resolve_device(requested: str) -> str:
@@ -31,7 +42,7 @@ def resolve_device(requested: str) -> str:
     return "cpu"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cpu_name() -> str:
     try:
         with open("/proc/cpuinfo") as info:
@@ -51,14 +62,22 @@ def device_name(device: str) -> str:
     return cpu_name()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def git_state() -> tuple:
     """(commit, dirty) of the suite's own checkout, or (None, None) outside git."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
-                                timeout=10, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
-                                    capture_output=True, text=True, timeout=10).stdout.strip())
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=REPO_ROOT,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+        )
         return commit, dirty
     except (OSError, subprocess.SubprocessError):
         return None, None

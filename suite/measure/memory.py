@@ -20,6 +20,7 @@ state and anything allocated before the phase are not counted.
   a few hundred KiB as noise. Where ``/proc`` or ``malloc_trim`` is missing the
   method is ``"unavailable"`` and ``peak_bytes`` is ``None``.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -56,7 +57,7 @@ def _libc():
 _LIBC = _libc()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cpu_memory_method() -> str:
     """Which CPU method works on this machine (checked once per process)."""
     try:

@@ -36,6 +36,7 @@ seed, made before any timing):
   (NVML on GPU, RAPL on CPU) or ``None`` with ``energy_reason``. The method is in
   :mod:`suite.measure.energy`; it runs after the timings, so it never changes them.
 """
+
 from __future__ import annotations
 
 import torch
@@ -53,8 +54,9 @@ def random_tokens(vocab_size: int, batch: int, seq_len: int, seed: int, device) 
     return torch.randint(0, vocab_size, (batch, seq_len + 1), generator=generator).to(device)
 
 
-def _decode_timing(model, prompt, decode_tokens: int, device, dtype: str, repeats: dict,
-                   memory: PhaseMemory | None = None) -> Timing:
+def _decode_timing(
+    model, prompt, decode_tokens: int, device, dtype: str, repeats: dict, memory: PhaseMemory | None = None
+) -> Timing:
     """Times of runs of ``decode_tokens`` greedy steps, each run from the same prefilled state
     (a KV cache is overwritten in place, at the same positions), divided by ``decode_tokens``:
     seconds per token, one value per run."""
@@ -100,8 +102,11 @@ def measure(model, seq_len: int, batch_size: int, seed: int, config: dict, devic
         train_step()
     with HostActivity() as activity:
         train = time_repeats(train_step, device, warmup=0, **repeats)
-        energy_fields = _energy(model, train_step, inputs, config, device) if wants_energy(config, seq_len) \
+        energy_fields = (
+            _energy(model, train_step, inputs, config, device)
+            if wants_energy(config, seq_len)
             else energy.blank_fields(ENERGY_NOT_REQUESTED)
+        )
         optimizer.state.clear()  # free the moments before the inference phases
         model.zero_grad(set_to_none=True)
 
@@ -121,8 +126,12 @@ def measure(model, seq_len: int, batch_size: int, seed: int, config: dict, devic
 
     timings = {"train step": train, "prefill": prefill_timing, "decode": decode}
     memory = {"train": train_memory, "prefill": prefill_memory, "decode": decode_memory}
-    return {**timing_fields(timings, decode_batch1, batch_size * seq_len), **memory_fields(memory),
-            **noise_fields(timings, torch.get_num_threads(), activity), **energy_fields}
+    return {
+        **timing_fields(timings, decode_batch1, batch_size * seq_len),
+        **memory_fields(memory),
+        **noise_fields(timings, torch.get_num_threads(), activity),
+        **energy_fields,
+    }
 
 
 def timing_fields(timings: dict, decode_batch1, tokens_per_step: int) -> dict:
@@ -133,8 +142,11 @@ def timing_fields(timings: dict, decode_batch1, tokens_per_step: int) -> dict:
         "prefill_tokens_per_s": tokens_per_step / (prefill_timing.median_ms / 1000),
         "decode_ms_per_token": decode.median_ms,
         "decode_ms_per_token_batch1": decode_batch1.median_ms,
-        "timing_repeats": train.repeats, "iqr_ms": train.iqr_ms, "min_ms": train.min_ms,
-        "prefill_iqr_ms": prefill_timing.iqr_ms, "decode_iqr_ms": decode.iqr_ms,
+        "timing_repeats": train.repeats,
+        "iqr_ms": train.iqr_ms,
+        "min_ms": train.min_ms,
+        "prefill_iqr_ms": prefill_timing.iqr_ms,
+        "decode_iqr_ms": decode.iqr_ms,
     }
 
 
@@ -173,8 +185,10 @@ def _energy(model, train_step, inputs, config: dict, device: str) -> dict:
         model.train()
         train_step()
 
-    regions = {"train_joules_per_token": (train, batch * seq_len),
-               "decode_joules_per_token": (lambda: (model.eval(), decode()), batch * decode_tokens)}
+    regions = {
+        "train_joules_per_token": (train, batch * seq_len),
+        "decode_joules_per_token": (lambda: (model.eval(), decode()), batch * decode_tokens),
+    }
     fields = energy.measure_energy(device, regions, sync=lambda: synchronize(device))
     model.train()
     return fields

@@ -49,10 +49,11 @@ state and decay of every chunk, and the carried state entering it). For
 floor is counted (``bytes_counted = "floor"``): their ratio to copy is an
 effective bandwidth, not a kernel's.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch.nn import functional as F
@@ -82,8 +83,8 @@ class Subject:
     error: str | None = None
     timing: Timing = field(default_factory=Timing)
     bytes_moved: int | None = None
-    describe: Callable[[], str] | None = None   # the backend as it ran, read again after timing
-    noise: dict = field(default_factory=dict)   # suite.measure.timing.noise_fields of its group
+    describe: Callable[[], str] | None = None  # the backend as it ran, read again after timing
+    noise: dict = field(default_factory=dict)  # suite.measure.timing.noise_fields of its group
 
 
 def mixer_subject(spec: str, seq_len: int, batch: int, d_model: int, device: str, dtype: str, seed: int) -> Subject:
@@ -106,17 +107,24 @@ def mixer_subject(spec: str, seq_len: int, batch: int, d_model: int, device: str
         out.backward(upstream.to(out.dtype))
 
     state = mixer.state_elements(seq_len)
-    return Subject(spec, "mixer", step, backend=str(mixer.backend), describe=lambda: str(mixer.backend),
-                   params=sum(p.numel() for p in mixer.parameters()),
-                   state_bytes=4 * state if state is not None else None,
-                   config={"d_model": d_model, "n_layers": 1, "options": options, "scope": "mixer"})
+    return Subject(
+        spec,
+        "mixer",
+        step,
+        backend=str(mixer.backend),
+        describe=lambda: str(mixer.backend),
+        params=sum(p.numel() for p in mixer.parameters()),
+        state_bytes=4 * state if state is not None else None,
+        config={"d_model": d_model, "n_layers": 1, "options": options, "scope": "mixer"},
+    )
 
 
 PROJECTIONS = "projections"  # the backend name of a min-RNN mixer's input projections timed alone
 
 
-def projections_subject(family_name: str, seq_len: int, batch: int, d_model: int, device: str, dtype: str,
-                        seed: int) -> Subject:
+def projections_subject(
+    family_name: str, seq_len: int, batch: int, d_model: int, device: str, dtype: str, seed: int
+) -> Subject:
     """The input projections of a min-RNN mixer at mixer scope, alone: the same ``F.linear`` per
     gate (forward and backward, same input and upstream gradient) without the scan, the floor a
     mixer step cannot go below. ``<family>:<backend>`` over this is what the scan adds."""
@@ -133,16 +141,23 @@ def projections_subject(family_name: str, seq_len: int, batch: int, d_model: int
             outputs = [F.linear(x, rows) for rows in weight.split(d_model)]
         torch.autograd.backward(outputs, [upstream.to(out.dtype) for out in outputs])
 
-    return Subject(f"{family_name}:{PROJECTIONS}", "mixer", step, backend=PROJECTIONS, params=weight.numel(),
-                   config={"d_model": d_model, "n_layers": 1, "scope": "mixer", "projections_of": family_name})
+    return Subject(
+        f"{family_name}:{PROJECTIONS}",
+        "mixer",
+        step,
+        backend=PROJECTIONS,
+        params=weight.numel(),
+        config={"d_model": d_model, "n_layers": 1, "scope": "mixer", "projections_of": family_name},
+    )
 
 
 def model_subject(spec: str, seq_len: int, batch: int, d_model: int, device: str, dtype: str, seed: int) -> Subject:
     family, _ = resolve_backend(spec, device)
     options = {"max_seq_len": seq_len} if "max_seq_len" in family.defaults else {}
     torch.manual_seed(seed)
-    model = build_model(spec, vocab_size=MODEL_VOCAB_SIZE, d_model=d_model, n_layers=MODEL_LAYERS, device=device,
-                        **options)
+    model = build_model(
+        spec, vocab_size=MODEL_VOCAB_SIZE, d_model=d_model, n_layers=MODEL_LAYERS, device=device, **options
+    )
     generator = torch.Generator().manual_seed(seed)
     tokens = torch.randint(0, MODEL_VOCAB_SIZE, (batch, seq_len + 1), generator=generator).to(device)
     inputs, targets = tokens[:, :-1], tokens[:, 1:]
@@ -153,11 +168,22 @@ def model_subject(spec: str, seq_len: int, batch: int, d_model: int, device: str
             logits = model(inputs)
         F.cross_entropy(logits.reshape(-1, MODEL_VOCAB_SIZE).float(), targets.reshape(-1)).backward()
 
-    return Subject(spec, "model", step, backend=str(model.backend), describe=lambda: str(model.backend),
-                   params=model.num_params(),
-                   state_bytes=model.state_bytes(1, seq_len),
-                   config={"d_model": d_model, "n_layers": MODEL_LAYERS, "vocab_size": MODEL_VOCAB_SIZE,
-                           "options": options, "scope": "model"})
+    return Subject(
+        spec,
+        "model",
+        step,
+        backend=str(model.backend),
+        describe=lambda: str(model.backend),
+        params=model.num_params(),
+        state_bytes=model.state_bytes(1, seq_len),
+        config={
+            "d_model": d_model,
+            "n_layers": MODEL_LAYERS,
+            "vocab_size": MODEL_VOCAB_SIZE,
+            "options": options,
+            "scope": "model",
+        },
+    )
 
 
 def scan_subjects(seq_len: int, batch: int, d_model: int, device: str, dtype: str, seed: int) -> list[Subject]:
@@ -172,10 +198,19 @@ def scan_subjects(seq_len: int, batch: int, d_model: int, device: str, dtype: st
         moved = projection.numel() * projection.element_size() + batch * seq_len * d_model * 4
         for backend in gated.BACKENDS:
             counted = "kernel" if backend == "triton" else "floor"
-            subject = Subject(f"{family}:{backend}", "scan", backend=backend,
-                              bytes_moved=moved,
-                              config={"d_model": d_model, "hidden": d_model, "input_dtype": str(element),
-                                      "scope": "scan", "bytes_counted": counted})
+            subject = Subject(
+                f"{family}:{backend}",
+                "scan",
+                backend=backend,
+                bytes_moved=moved,
+                config={
+                    "d_model": d_model,
+                    "hidden": d_model,
+                    "input_dtype": str(element),
+                    "scope": "scan",
+                    "bytes_counted": counted,
+                },
+            )
             reason = gated.probe(backend, device)
             if reason:
                 subject.status, subject.error = "skipped", reason
@@ -185,16 +220,24 @@ def scan_subjects(seq_len: int, batch: int, d_model: int, device: str, dtype: st
                     pieces = [piece.contiguous() for piece in projection.split(d_model, dim=-1)]
                     subject.step = _no_grad(lambda p=pieces: linear_space.gated_scan(None, *p))
                 else:
-                    subject.step = _no_grad(lambda b=backend, p=projection, k=kind:
-                                            gated.scan_projection(b, p, None, d_model, k))
+                    subject.step = _no_grad(
+                        lambda b=backend, p=projection, k=kind: gated.scan_projection(b, p, None, d_model, k)
+                    )
                 if counted == "kernel":
                     subject.bytes_moved = triton_forward_bytes(projection, d_model)
             subjects.append(subject)
         source = torch.empty(moved // 2, dtype=torch.uint8, device=device)
         target = torch.empty_like(source)
-        subjects.append(Subject(f"copy:{family}", "scan", _no_grad(lambda s=source, t=target: t.copy_(s)),
-                                backend="copy", bytes_moved=2 * source.numel(),
-                                config={"d_model": d_model, "scope": "scan", "copy_of": family}))
+        subjects.append(
+            Subject(
+                f"copy:{family}",
+                "scan",
+                _no_grad(lambda s=source, t=target: t.copy_(s)),
+                backend="copy",
+                bytes_moved=2 * source.numel(),
+                config={"d_model": d_model, "scope": "scan", "copy_of": family},
+            )
+        )
     return subjects
 
 
@@ -206,20 +249,31 @@ def triton_forward_bytes(projection: torch.Tensor, hidden: int) -> int:
 
     batch, seq_len = projection.shape[:2]
     chunks = -(-seq_len // CHUNK)
-    return (2 * projection.numel() * projection.element_size() + 4 * batch * seq_len * hidden
-            + 3 * 2 * 4 * batch * chunks * hidden)
+    return (
+        2 * projection.numel() * projection.element_size()
+        + 4 * batch * seq_len * hidden
+        + 3 * 2 * 4 * batch * chunks * hidden
+    )
 
 
 def _no_grad(fn):
     def run():
         with torch.no_grad():
             fn()
+
     return run
 
 
-def time_interleaved(subjects: list[Subject], device: str, warmup: int, repeats: int,
-                     classify: Callable[[BaseException], str], one_line: Callable[[BaseException], str],
-                     min_time_s: float = 0.0, max_repeats: int = 1000) -> None:
+def time_interleaved(
+    subjects: list[Subject],
+    device: str,
+    warmup: int,
+    repeats: int,
+    classify: Callable[[BaseException], str],
+    one_line: Callable[[BaseException], str],
+    min_time_s: float = 0.0,
+    max_repeats: int = 1000,
+) -> None:
     """Warm every runnable subject up, then time them round-robin; see the module docstring.
     A subject that fails gets its status and error and leaves the rounds; the others go on."""
     live = [subject for subject in subjects if subject.status == "ok"]

@@ -49,6 +49,7 @@ reading it.
 
 Memory is measured in :mod:`suite.measure.memory`.
 """
+
 from __future__ import annotations
 
 import os
@@ -60,6 +61,7 @@ import torch
 import torch.utils.deterministic
 
 from suite.devices import is_cuda
+
 
 def synchronize(device) -> None:
     if is_cuda(device):
@@ -116,8 +118,9 @@ class Timing:
         return self.repeats < max(1, min_repeats) or (sum(self.seconds) < min_time_s and self.repeats < max_repeats)
 
 
-def time_repeats(fn, device, warmup: int = 1, min_repeats: int = 5, min_time_s: float = 0.0,
-                 max_repeats: int = 1000) -> Timing:
+def time_repeats(
+    fn, device, warmup: int = 1, min_repeats: int = 5, min_time_s: float = 0.0, max_repeats: int = 1000
+) -> Timing:
     """``warmup`` untimed calls of ``fn()``, then timed ones until there are at least ``min_repeats``
     and they sum to at least ``min_time_s`` (never more than ``max_repeats``)."""
     for _ in range(warmup):
@@ -131,7 +134,7 @@ def time_repeats(fn, device, warmup: int = 1, min_repeats: int = 5, min_time_s: 
 
 NOISY_RELATIVE_IQR = 0.10  # a phase whose IQR exceeds this fraction of its median is noisy
 MIN_REPEATS_FOR_SPREAD = 3  # fewer repeats than this: no spread to judge, so not trusted either
-LOAD_MARGIN = 0.5          # threads' worth of load (or busy cores) tolerated above what the cell leaves free
+LOAD_MARGIN = 0.5  # threads' worth of load (or busy cores) tolerated above what the cell leaves free
 
 
 def _cpu_jiffies() -> tuple[float, float] | None:
@@ -143,7 +146,7 @@ def _cpu_jiffies() -> tuple[float, float] | None:
         return None
     ticks = os.sysconf("SC_CLK_TCK")
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    busy = (sum(fields[:8]) - idle) / ticks                   # user..steal, guests are inside user
+    busy = (sum(fields[:8]) - idle) / ticks  # user..steal, guests are inside user
     own = os.times()
     return busy, own.user + own.system
 
@@ -171,8 +174,11 @@ class HostActivity:
         return False
 
     def fields(self) -> dict:
-        return {"load_avg_before": self.load_avg_before, "load_avg_after": self.load_avg_after,
-                "other_busy_cores": self.other_busy_cores}
+        return {
+            "load_avg_before": self.load_avg_before,
+            "load_avg_after": self.load_avg_after,
+            "other_busy_cores": self.other_busy_cores,
+        }
 
 
 def _load_average() -> float | None:
@@ -185,17 +191,24 @@ def _load_average() -> float | None:
 def noise_reasons(timings: dict, threads: int, activity: HostActivity, cores: int | None = None) -> list[str]:
     """Why the timings of one cell are not to be trusted (empty: they are); ``timings`` maps a
     phase name to its :class:`Timing`. See the module docstring for the rules."""
-    reasons = [f"{name}: {timing.repeats} repeat(s), spread unknown" for name, timing in timings.items()
-               if timing.repeats < MIN_REPEATS_FOR_SPREAD]
-    reasons += [f"{name} IQR {timing.relative_iqr:.0%} of its median" for name, timing in timings.items()
-                if timing.repeats >= MIN_REPEATS_FOR_SPREAD and timing.relative_iqr > NOISY_RELATIVE_IQR]
+    reasons = [
+        f"{name}: {timing.repeats} repeat(s), spread unknown"
+        for name, timing in timings.items()
+        if timing.repeats < MIN_REPEATS_FOR_SPREAD
+    ]
+    reasons += [
+        f"{name} IQR {timing.relative_iqr:.0%} of its median"
+        for name, timing in timings.items()
+        if timing.repeats >= MIN_REPEATS_FOR_SPREAD and timing.relative_iqr > NOISY_RELATIVE_IQR
+    ]
     loads = [value for value in (activity.load_avg_before, activity.load_avg_after) if value is not None]
     if loads and max(loads) > threads + LOAD_MARGIN:
         reasons.append(f"load average {max(loads):.2f} above the cell's {threads} thread(s)")
     spare = max(0, (cores or os.cpu_count() or 1) - threads)
     if activity.other_busy_cores is not None and activity.other_busy_cores > spare + LOAD_MARGIN:
-        reasons.append(f"other processes kept {activity.other_busy_cores:.2f} cores busy "
-                       f"({spare} left free by the cell)")
+        reasons.append(
+            f"other processes kept {activity.other_busy_cores:.2f} cores busy ({spare} left free by the cell)"
+        )
     return reasons
 
 
@@ -208,7 +221,7 @@ def apply_numerics(tf32: bool = False, deterministic: bool = True) -> None:
     """Set TF32 for every fp32 matmul and convolution (cuBLAS and cuDNN alike) and
     deterministic algorithms, the same way wherever cells or benchmarks run."""
     precision = "tf32" if tf32 else "ieee"
-    if hasattr(torch.backends, "fp32_precision"):   # torch >= 2.9: never mix with the legacy flags
+    if hasattr(torch.backends, "fp32_precision"):  # torch >= 2.9: never mix with the legacy flags
         cudnn = torch.backends.cudnn
         for backend in (torch.backends.cuda.matmul, cudnn, getattr(cudnn, "conv", None), getattr(cudnn, "rnn", None)):
             if backend is not None and hasattr(backend, "fp32_precision"):
@@ -227,5 +240,8 @@ def numerics_fields() -> dict:
         tf32 = torch.backends.cuda.matmul.fp32_precision == "tf32"
     else:
         tf32 = bool(torch.backends.cuda.matmul.allow_tf32)
-    return {"tf32": tf32, "deterministic": torch.are_deterministic_algorithms_enabled(),
-            "fill_uninitialized_memory": bool(torch.utils.deterministic.fill_uninitialized_memory)}
+    return {
+        "tf32": tf32,
+        "deterministic": torch.are_deterministic_algorithms_enabled(),
+        "fill_uninitialized_memory": bool(torch.utils.deterministic.fill_uninitialized_memory),
+    }

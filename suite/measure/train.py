@@ -65,6 +65,7 @@ its own early stopping; the best ``best_valid_accuracy`` wins (ties: the smaller
 rate). The test metrics are those of the winner only, so the sweep does not leak
 test data into the choice (MAD-lab's protocol).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -98,8 +99,11 @@ def make_optimizer(model, lr: float, weight_decay: float):
     named = list(model.named_parameters())
     decay = [p for name, p in named if decays(name, p)]
     no_decay = [p for name, p in named if not decays(name, p)]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.98))
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=lr,
+        betas=(0.9, 0.98),
+    )
 
 
 def learning_rate(step: int, peak: float, warmup: int, total: int, schedule: str = "cosine") -> float:
@@ -134,7 +138,7 @@ class EarlyStopping:
         limit = config.get("time_limit_s")
         self.time_limit_s = None if limit is None else float(limit)
         self.curve = []
-        self.best = None            # (accuracy, step, weights)
+        self.best = None  # (accuracy, step, weights)
         self.since_improvement = 0
         self.reference = -math.inf  # the accuracy an improvement must beat by more than min_delta
         self.stop_reason = None
@@ -161,15 +165,23 @@ class EarlyStopping:
         model.load_state_dict(self.best[2])
 
     def metrics(self) -> dict:
-        reached = [(step, seconds) for step, seconds, acc in self.curve
-                   if self.target is not None and acc >= self.target]
-        return {"stop_reason": self.stop_reason, "best_step": self.best[1], "best_valid_accuracy": self.best[0],
-                "still_rising": not self.patience or self.since_improvement < self.patience,  # False after a plateau
-                "patience": self.patience, "min_delta": self.min_delta, "target_accuracy": self.target,
-                "time_limit_s": self.time_limit_s, "cut_by_time": self.stop_reason == "time_limit",
-                "valid_curve": self.curve,
-                "steps_to_target": reached[0][0] if reached else None,
-                "seconds_to_target": reached[0][1] if reached else None}
+        reached = [
+            (step, seconds) for step, seconds, acc in self.curve if self.target is not None and acc >= self.target
+        ]
+        return {
+            "stop_reason": self.stop_reason,
+            "best_step": self.best[1],
+            "best_valid_accuracy": self.best[0],
+            "still_rising": not self.patience or self.since_improvement < self.patience,  # False after a plateau
+            "patience": self.patience,
+            "min_delta": self.min_delta,
+            "target_accuracy": self.target,
+            "time_limit_s": self.time_limit_s,
+            "cut_by_time": self.stop_reason == "time_limit",
+            "valid_curve": self.curve,
+            "steps_to_target": reached[0][0] if reached else None,
+            "seconds_to_target": reached[0][1] if reached else None,
+        }
 
 
 def train_step(model, optimizer, batch, config: dict, device: str, step: int) -> float:
@@ -199,8 +211,9 @@ def train(model, task, seq_len: int, batch_size: int, seed: int, config: dict, d
         model.train()
         started = time.perf_counter()
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step - 1, config["lr"], config["warmup_steps"], max_steps,
-                                        config.get("schedule", "cosine"))
+            group["lr"] = learning_rate(
+                step - 1, config["lr"], config["warmup_steps"], max_steps, config.get("schedule", "cosine")
+            )
         batch = task.sample(generator, batch_size, seq_len).to(device)
         losses.append(train_step(model, optimizer, batch, config, device, step - 1))
         train_s += time.perf_counter() - started
@@ -214,9 +227,16 @@ def train(model, task, seq_len: int, batch_size: int, seed: int, config: dict, d
             break
     stopper.stop_reason = stopper.stop_reason or "max_steps"
     stopper.restore_best(model)
-    tail = losses[-max(1, len(losses) // 10):]
-    return {"final_loss": sum(tail) / len(tail), "train_steps": len(losses), "steps_trained": len(losses),
-            "max_steps": max_steps, "train_s": train_s, "eval_every": every, **stopper.metrics()}
+    tail = losses[-max(1, len(losses) // 10) :]
+    return {
+        "final_loss": sum(tail) / len(tail),
+        "train_steps": len(losses),
+        "steps_trained": len(losses),
+        "max_steps": max_steps,
+        "train_s": train_s,
+        "eval_every": every,
+        **stopper.metrics(),
+    }
 
 
 def train_best_lr(build, task, seq_len: int, batch_size: int, seed: int, config: dict, device: str):
@@ -261,5 +281,11 @@ def evaluate(model, task, seq_len: int, seed: int, config: dict, device: str, sp
         last = torch.where(batch.mask, positions, -1).max(dim=1).values  # every row has a scored position
         last_right += int(hits.gather(1, last[:, None]).sum())
     low, high = wilson_interval(correct, scored)
-    return {"accuracy": correct / scored, "accuracy_ci_low": low, "accuracy_ci_high": high, "n_scored": scored,
-            "seq_accuracy": sequences_right / sequences, "last_accuracy": last_right / sequences}
+    return {
+        "accuracy": correct / scored,
+        "accuracy_ci_low": low,
+        "accuracy_ci_high": high,
+        "n_scored": scored,
+        "seq_accuracy": sequences_right / sequences,
+        "last_accuracy": last_right / sequences,
+    }

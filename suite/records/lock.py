@@ -25,6 +25,7 @@ fallback has a window of a few milliseconds between reading and writing the
 holder, which ``flock`` does not; the message of a refusal says which of the
 two was in force.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -56,8 +57,9 @@ def left_by_a_run(run_dir) -> bool:
 def _holder_text(holder: dict) -> str:
     if not holder:
         return "another process (it has not written its name yet)"
-    return (f"pid {holder.get('pid')} on host {holder.get('host')}, started {holder.get('started')}"
-            + (f": {holder['command']}" if holder.get("command") else ""))
+    return f"pid {holder.get('pid')} on host {holder.get('host')}, started {holder.get('started')}" + (
+        f": {holder['command']}" if holder.get("command") else ""
+    )
 
 
 def _alive(pid) -> bool:
@@ -88,18 +90,21 @@ class RunLock:
     def _refuse(self, holder: dict, advice: str):
         if self.mode == "flock" and holder.get("host") == socket.gethostname() and not _alive(holder.get("pid")):
             holder = {}  # the name of the run before: the new holder has not written its own yet
-        raise RunDirBusy(f"--out {self.run_dir} is in use by {_holder_text(holder)} ({self.mode} lock): "
-                         f"{advice}; nothing there was changed")
+        raise RunDirBusy(
+            f"--out {self.run_dir} is in use by {_holder_text(holder)} ({self.mode} lock): "
+            f"{advice}; nothing there was changed"
+        )
 
-    def acquire(self) -> "RunLock":
+    def acquire(self) -> RunLock:
         if self.run_dir.exists() and not self.run_dir.is_dir():
             raise UsageError(f"--out {self.run_dir} is a file, not a directory: choose another --out")
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._file = open(self.path, "a+", encoding="utf-8")
         except OSError as error:
-            raise UsageError(f"--out {self.run_dir} cannot be written ({error.strerror}): choose a writable "
-                             "folder") from None
+            raise UsageError(
+                f"--out {self.run_dir} cannot be written ({error.strerror}): choose a writable folder"
+            ) from None
         try:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -121,16 +126,22 @@ class RunLock:
             return
         if holder.get("host") != socket.gethostname():
             self._file.close()
-            self._refuse(holder, f"its host's processes cannot be seen from here; if that run is gone, delete "
-                                 f"{self.path} and start again")
+            self._refuse(
+                holder,
+                f"its host's processes cannot be seen from here; if that run is gone, delete "
+                f"{self.path} and start again",
+            )
         if _alive(holder["pid"]):
             self._file.close()
             self._refuse(holder, "wait for it to finish, or choose another --out")
 
     def _write_holder(self) -> None:
-        holder = {"pid": os.getpid(), "host": socket.gethostname(),
-                  "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                  "command": " ".join(["python -m suite", *sys.argv[1:]])[:300]}
+        holder = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "command": " ".join(["python -m suite", *sys.argv[1:]])[:300],
+        }
         self._file.seek(0)
         self._file.truncate()
         self._file.write(json.dumps(holder) + "\n")
@@ -146,7 +157,7 @@ class RunLock:
         self._file.close()  # closing drops the flock
         self._file = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:

@@ -66,6 +66,7 @@ traceback, for debugging; not part of any comparison).
 Records written by older versions are brought to this shape when read
 (:func:`suite.records.store.upgrade`).
 """
+
 from __future__ import annotations
 
 SCHEMA_VERSION = 6
@@ -75,117 +76,149 @@ SCHEMA_VERSION = 6
 # 5: accuracy: early stopping (stop_reason, steps_trained, max_steps, best_step, best_valid_accuracy, still_rising,
 #    patience, min_delta, time_budget_s, seconds_to_target, max_steps_key, time_budget_key), task_diagnostics;
 #    valid_curve entries gain the training seconds: [step, train seconds, accuracy]
-# 4: plugin; kind "speed" (SPEED_FIELDS) for `bench speed`; perf loses scope, median_ms, repeats, bytes_per_s, copy_bytes_per_s;
+# 4: plugin; kind "speed" (SPEED_FIELDS) for `bench speed`;
+#    perf loses scope, median_ms, repeats, bytes_per_s, copy_bytes_per_s;
 # 3: tf32, deterministic, fill_uninitialized_memory; perf: min_ms, prefill/decode_iqr_ms, load, timing_noisy;
-# 2: positional_encoding; accuracy: train_len, eval_len, last_accuracy, lr, ...; perf: scope, median_ms, iqr_ms, repeats, bytes_per_s, copy_bytes_per_s
+# 2: positional_encoding; accuracy: train_len, eval_len, last_accuracy, lr, ...;
+#    perf: scope, median_ms, iqr_ms, repeats, bytes_per_s, copy_bytes_per_s
 
 STATUSES = ("ok", "oom", "error", "timeout", "nan", "skipped")
 
 COMMON_FIELDS = (
-    "schema_version", "run_id", "cell_key", "kind", "model", "family", "backend", "task", "task_params",
-    "seq_len", "batch_size", "seed", "dtype", "torch_threads", "device", "device_name", "status", "error",
-    "params", "state_bytes", "positional_encoding", "model_config", "train_config", "wall_s", "torch_version", "git_commit",
-    "hostname", "preset", "timestamp",
-    "executor", "cuda_visible_devices", "tf32", "deterministic", "fill_uninitialized_memory", "plugin",
+    "schema_version",
+    "run_id",
+    "cell_key",
+    "kind",
+    "model",
+    "family",
+    "backend",
+    "task",
+    "task_params",
+    "seq_len",
+    "batch_size",
+    "seed",
+    "dtype",
+    "torch_threads",
+    "device",
+    "device_name",
+    "status",
+    "error",
+    "params",
+    "state_bytes",
+    "positional_encoding",
+    "model_config",
+    "train_config",
+    "wall_s",
+    "torch_version",
+    "git_commit",
+    "hostname",
+    "preset",
+    "timestamp",
+    "executor",
+    "cuda_visible_devices",
+    "tf32",
+    "deterministic",
+    "fill_uninitialized_memory",
+    "plugin",
 )
 
 ACCURACY_FIELDS = (
-    "accuracy",            # fraction of scored test tokens predicted exactly
-    "accuracy_ci_low",     # Wilson 95% interval of accuracy
+    "accuracy",  # fraction of scored test tokens predicted exactly
+    "accuracy_ci_low",  # Wilson 95% interval of accuracy
     "accuracy_ci_high",
-    "n_scored",            # scored test tokens
-    "chance_accuracy",     # the task's chance level
-    "seq_accuracy",        # fraction of test sequences with every scored token right
-    "final_loss",          # mean training loss over the last steps
-    "train_steps",         # optimizer steps taken
-    "train_s",             # seconds spent training
-    "train_len",           # tokens per training sequence (= seq_len)
-    "eval_len",            # tokens per test sequence these metrics come from (= train_len unless --eval-lens)
-    "last_accuracy",       # accuracy at the last scored position of each test sequence (running
-                           # state-tracking tasks: the state after all eval_len tokens)
-    "lr",                  # the peak learning rate of the weights scored
-    "lr_valid_accuracy",   # --lrs: {lr: accuracy on the validation stream at train_len}; the best is kept
+    "n_scored",  # scored test tokens
+    "chance_accuracy",  # the task's chance level
+    "seq_accuracy",  # fraction of test sequences with every scored token right
+    "final_loss",  # mean training loss over the last steps
+    "train_steps",  # optimizer steps taken
+    "train_s",  # seconds spent training
+    "train_len",  # tokens per training sequence (= seq_len)
+    "eval_len",  # tokens per test sequence these metrics come from (= train_len unless --eval-lens)
+    "last_accuracy",  # accuracy at the last scored position of each test sequence (running
+    # state-tracking tasks: the state after all eval_len tokens)
+    "lr",  # the peak learning rate of the weights scored
+    "lr_valid_accuracy",  # --lrs: {lr: accuracy on the validation stream at train_len}; the best is kept
     # early stopping on the validation stream (suite.measure.train):
-    "stop_reason",         # target | plateau | max_steps | time_limit: why training stopped
-    "steps_trained",       # optimizer steps taken (= train_steps)
-    "max_steps",           # the step budget
-    "best_step",           # the step of the best validation accuracy: the weights scored on the test stream
-    "best_valid_accuracy", # that validation accuracy
-    "still_rising",        # at the stop, validation had improved by > min_delta within the last patience evaluations
-    "eval_every",          # optimizer steps between two validation evaluations
-    "patience",            # evaluations without an improvement > min_delta that stop training (plateau)
-    "min_delta",           # the smallest validation improvement that counts
-    "target_accuracy",     # the validation accuracy that stops training early (None: none)
-    "time_limit_s",        # a guard: the training seconds that cut it (None: none; see suite.measure.train)
-    "cut_by_time",         # True: the guard cut training, so the result depends on the machine's speed and
-                           # load; kept out of every verdict
-    "steps_to_target",     # the first evaluated step whose validation accuracy >= target (None: never)
-    "seconds_to_target",   # the training seconds at that evaluation
-    "valid_curve",         # [[step, train seconds, validation accuracy], ...] at every evaluation
-    "max_steps_key",       # the --set key of this cell's step budget (train_steps, task_train.<task>.train_steps)
-    "task_diagnostics",    # measured facts about the task's regime at eval_len (tasks.base.Task.diagnostics)
-    "load_avg_before",     # the host's 1-minute load average before and after training (suite.measure.timing)
+    "stop_reason",  # target | plateau | max_steps | time_limit: why training stopped
+    "steps_trained",  # optimizer steps taken (= train_steps)
+    "max_steps",  # the step budget
+    "best_step",  # the step of the best validation accuracy: the weights scored on the test stream
+    "best_valid_accuracy",  # that validation accuracy
+    "still_rising",  # at the stop, validation had improved by > min_delta within the last patience evaluations
+    "eval_every",  # optimizer steps between two validation evaluations
+    "patience",  # evaluations without an improvement > min_delta that stop training (plateau)
+    "min_delta",  # the smallest validation improvement that counts
+    "target_accuracy",  # the validation accuracy that stops training early (None: none)
+    "time_limit_s",  # a guard: the training seconds that cut it (None: none; see suite.measure.train)
+    "cut_by_time",  # True: the guard cut training, so the result depends on the machine's speed and
+    # load; kept out of every verdict
+    "steps_to_target",  # the first evaluated step whose validation accuracy >= target (None: never)
+    "seconds_to_target",  # the training seconds at that evaluation
+    "valid_curve",  # [[step, train seconds, validation accuracy], ...] at every evaluation
+    "max_steps_key",  # the --set key of this cell's step budget (train_steps, task_train.<task>.train_steps)
+    "task_diagnostics",  # measured facts about the task's regime at eval_len (tasks.base.Task.diagnostics)
+    "load_avg_before",  # the host's 1-minute load average before and after training (suite.measure.timing)
     "load_avg_after",
-    "other_busy_cores",    # cores other processes kept busy meanwhile (/proc/stat), None where unreadable
-    "train_time_noisy",    # True: a loaded host, so train_s and the seconds to target are slowed; steps and
-                           # accuracies are not affected
+    "other_busy_cores",  # cores other processes kept busy meanwhile (/proc/stat), None where unreadable
+    "train_time_noisy",  # True: a loaded host, so train_s and the seconds to target are slowed; steps and
+    # accuracies are not affected
     "train_time_noisy_reason",  # why, in words; None when not noisy
 )
 
 PERF_FIELDS = (
-    "train_tokens_per_s",      # tokens per second of a full training step (fwd+loss+bwd+optimizer)
-    "train_step_ms",           # median milliseconds of that step
-    "prefill_tokens_per_s",    # tokens per second of a parallel forward that returns the state
-    "decode_ms_per_token",     # median ms of one greedy step() after prefilling seq_len, batch B
+    "train_tokens_per_s",  # tokens per second of a full training step (fwd+loss+bwd+optimizer)
+    "train_step_ms",  # median milliseconds of that step
+    "prefill_tokens_per_s",  # tokens per second of a parallel forward that returns the state
+    "decode_ms_per_token",  # median ms of one greedy step() after prefilling seq_len, batch B
     "decode_ms_per_token_batch1",  # the same at batch 1
-    "train_peak_mem_bytes",    # peak memory of the phase above its starting level
+    "train_peak_mem_bytes",  # peak memory of the phase above its starting level
     "prefill_peak_mem_bytes",
     "decode_peak_mem_bytes",
-    "train_peak_reserved_bytes",    # CUDA only: the caching allocator's reserved peak, same way
+    "train_peak_reserved_bytes",  # CUDA only: the caching allocator's reserved peak, same way
     "prefill_peak_reserved_bytes",
     "decode_peak_reserved_bytes",
-    "peak_mem_method",         # how memory was measured (see suite.measure.memory)
-    "timing_repeats",          # repeats behind each median
+    "peak_mem_method",  # how memory was measured (see suite.measure.memory)
+    "timing_repeats",  # repeats behind each median
     # the spread of the train step's timings (suite.measure.timing); its median is train_step_ms:
-    "iqr_ms",                  # their inter-quartile range (75th - 25th percentile)
-    "min_ms",                  # the fastest repeat
-    "prefill_iqr_ms",          # `suite run`: IQR of the prefill and of the decode steps
+    "iqr_ms",  # their inter-quartile range (75th - 25th percentile)
+    "min_ms",  # the fastest repeat
+    "prefill_iqr_ms",  # `suite run`: IQR of the prefill and of the decode steps
     "decode_iqr_ms",
-    "load_avg_before",         # the host's 1-minute load average before and after the timed phases
+    "load_avg_before",  # the host's 1-minute load average before and after the timed phases
     "load_avg_after",
-    "other_busy_cores",        # cores other processes kept busy meanwhile (/proc/stat), None where unreadable
-    "timing_noisy",            # True: a spread above 10%, too few repeats, or a loaded host (see suite.measure.timing)
-    "timing_noisy_reason",     # why, in words; None when not noisy
+    "other_busy_cores",  # cores other processes kept busy meanwhile (/proc/stat), None where unreadable
+    "timing_noisy",  # True: a spread above 10%, too few repeats, or a loaded host (see suite.measure.timing)
+    "timing_noisy_reason",  # why, in words; None when not noisy
     # energy (see suite.measure.energy); None where not measured, with the reason:
-    "energy_backend",          # "nvml" | "rapl" | None (no counter read)
-    "energy_reason",           # why the energy fields are None (no counter, not requested ...), else None
-    "idle_watts",              # power of the idle board/package, measured before and subtracted
+    "energy_backend",  # "nvml" | "rapl" | None (no counter read)
+    "energy_reason",  # why the energy fields are None (no counter, not requested ...), else None
+    "idle_watts",  # power of the idle board/package, measured before and subtracted
     "train_joules_per_token",  # energy of a training step above idle / (batch * seq_len)
-    "decode_joules_per_token", # energy of greedy decode steps above idle / (batch * decoded tokens)
+    "decode_joules_per_token",  # energy of greedy decode steps above idle / (batch * decoded tokens)
 )
 
 SPEED_FIELDS = (  # `suite bench speed` (see suite.measure.speed)
-    "scope",                   # "mixer" | "model" (forward+loss+backward, no optimizer) | "scan" (scan forward)
-    "median_ms",               # median of the timed steps
-    "iqr_ms",                  # their inter-quartile range (75th - 25th percentile)
-    "min_ms",                  # the fastest step
-    "repeats",                 # timed steps behind the median
-    "train_tokens_per_s",      # scopes "mixer" and "model": batch * seq_len / median time
-    "bytes_per_s",             # scope "scan": (bytes read + bytes written) / median time
-    "copy_bytes_per_s",        # scope "scan": a device copy of the same bytes, timed in the same run
-    "load_avg_before",         # the host's 1-minute load average before and after the subject's group
+    "scope",  # "mixer" | "model" (forward+loss+backward, no optimizer) | "scan" (scan forward)
+    "median_ms",  # median of the timed steps
+    "iqr_ms",  # their inter-quartile range (75th - 25th percentile)
+    "min_ms",  # the fastest step
+    "repeats",  # timed steps behind the median
+    "train_tokens_per_s",  # scopes "mixer" and "model": batch * seq_len / median time
+    "bytes_per_s",  # scope "scan": (bytes read + bytes written) / median time
+    "copy_bytes_per_s",  # scope "scan": a device copy of the same bytes, timed in the same run
+    "load_avg_before",  # the host's 1-minute load average before and after the subject's group
     "load_avg_after",
-    "other_busy_cores",        # cores other processes kept busy meanwhile (/proc/stat), None where unreadable
-    "timing_noisy",            # True: a spread above 10%, too few repeats, or a loaded host (see suite.measure.timing)
-    "timing_noisy_reason",     # why, in words; None when not noisy
+    "other_busy_cores",  # cores other processes kept busy meanwhile (/proc/stat), None where unreadable
+    "timing_noisy",  # True: a spread above 10%, too few repeats, or a loaded host (see suite.measure.timing)
+    "timing_noisy_reason",  # why, in words; None when not noisy
 )
 
 MAX_LEN_FIELDS = (
-    "max_seq_len",             # largest power-of-two length whose perf probe finished ok (None: not even the first)
-    "first_failing_len",       # the first length that did not (None: every length up to the limit fitted)
-    "first_failing_status",    # its status: oom, timeout, error ...
-    "first_failing_error",     # its one-line error
-    "mem_limit_bytes",         # the memory cap the probes ran under (None: the machine's)
+    "max_seq_len",  # largest power-of-two length whose perf probe finished ok (None: not even the first)
+    "first_failing_len",  # the first length that did not (None: every length up to the limit fitted)
+    "first_failing_status",  # its status: oom, timeout, error ...
+    "first_failing_error",  # its one-line error
+    "mem_limit_bytes",  # the memory cap the probes ran under (None: the machine's)
 )
 
 KINDS = {"accuracy": ACCURACY_FIELDS, "perf": PERF_FIELDS, "speed": SPEED_FIELDS, "max_len": MAX_LEN_FIELDS}
@@ -195,16 +228,31 @@ ALL_FIELDS = tuple(dict.fromkeys(COMMON_FIELDS + tuple(name for fields in KINDS.
 
 # The metric fields that are not numbers: text, flags, dicts and lists. Every other metric field is a
 # number or None, and so are the common fields of COMMON_NUMERIC_FIELDS.
-NON_NUMERIC_FIELDS = frozenset({
-    "lr_valid_accuracy", "valid_curve", "stop_reason", "still_rising", "max_steps_key",   # accuracy
-    "cut_by_time", "task_diagnostics", "train_time_noisy", "train_time_noisy_reason",
-    "peak_mem_method", "timing_noisy", "timing_noisy_reason", "energy_backend", "energy_reason",  # perf
-    "scope",                                                                    # speed
-    "first_failing_status", "first_failing_error",                             # max_len
-})
+NON_NUMERIC_FIELDS = frozenset(
+    {
+        "lr_valid_accuracy",
+        "valid_curve",
+        "stop_reason",
+        "still_rising",
+        "max_steps_key",  # accuracy
+        "cut_by_time",
+        "task_diagnostics",
+        "train_time_noisy",
+        "train_time_noisy_reason",
+        "peak_mem_method",
+        "timing_noisy",
+        "timing_noisy_reason",
+        "energy_backend",
+        "energy_reason",  # perf
+        "scope",  # speed
+        "first_failing_status",
+        "first_failing_error",  # max_len
+    }
+)
 COMMON_NUMERIC_FIELDS = ("seq_len", "batch_size", "seed", "torch_threads", "params", "state_bytes", "wall_s")
-NUMERIC_FIELDS = COMMON_NUMERIC_FIELDS + tuple(name for name in ALL_FIELDS
-                                               if name not in COMMON_FIELDS and name not in NON_NUMERIC_FIELDS)
+NUMERIC_FIELDS = COMMON_NUMERIC_FIELDS + tuple(
+    name for name in ALL_FIELDS if name not in COMMON_FIELDS and name not in NON_NUMERIC_FIELDS
+)
 
 # energy_reason of a perf cell whose preset did not ask for energy at its length (suite.measure.energy)
 ENERGY_NOT_REQUESTED = "not measured: the preset does not ask for energy at this length"

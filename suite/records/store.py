@@ -14,6 +14,7 @@ Durability rules:
 Every record read goes through :func:`upgrade`, so readers (the tables, ``--resume``,
 compare, the report) see the current schema's shape whatever version wrote it.
 """
+
 from __future__ import annotations
 
 import json
@@ -78,7 +79,8 @@ def records_path(path) -> Path:
     if not candidate.is_file():
         raise FileNotFoundError(
             f"no records at {candidate}: pass a run directory containing {RECORDS} "
-            f"(written by `python -m suite run`) or the {RECORDS} file itself")
+            f"(written by `python -m suite run`) or the {RECORDS} file itself"
+        )
     return candidate
 
 
@@ -92,8 +94,11 @@ def read_records(path, strict: bool = False) -> list[dict]:
     with one warning naming them, and the good lines are returned.
     """
     file = records_path(path)
-    lines = [(number, line) for number, line in
-             enumerate(file.read_text(encoding="utf-8", errors="replace").splitlines(), start=1) if line.strip()]
+    lines = [
+        (number, line)
+        for number, line in enumerate(file.read_text(encoding="utf-8", errors="replace").splitlines(), start=1)
+        if line.strip()
+    ]
     records, garbage = [], []
     for index, (number, line) in enumerate(lines):
         try:
@@ -102,8 +107,11 @@ def read_records(path, strict: bool = False) -> list[dict]:
                 raise ValueError(f"a record must be a JSON object, got {type(record).__name__}")
         except ValueError as error:
             if index == len(lines) - 1:
-                warnings.warn(f"{file}:{number}: skipping the last line, which does not parse "
-                              f"(probably a write cut short): {error}", stacklevel=2)
+                warnings.warn(
+                    f"{file}:{number}: skipping the last line, which does not parse "
+                    f"(probably a write cut short): {error}",
+                    stacklevel=2,
+                )
             else:
                 garbage.append(number)
             continue
@@ -112,8 +120,7 @@ def read_records(path, strict: bool = False) -> list[dict]:
         where = f"{file}:{','.join(map(str, garbage))}"
         if strict:
             raise StoreError(f"{where}: corrupt records (not JSON objects); fix or delete those lines")
-        warnings.warn(f"{where}: skipping corrupt records (not JSON objects); the other lines are loaded",
-                      stacklevel=2)
+        warnings.warn(f"{where}: skipping corrupt records (not JSON objects); the other lines are loaded", stacklevel=2)
     return records
 
 
@@ -161,8 +168,11 @@ def time_limit_from_budget(record: dict) -> dict:
     becomes ``time_limit`` and ``cut_by_time`` says whether it fired (version 6)."""
     upgraded = {name: value for name, value in record.items() if name not in ("time_budget_s", "time_budget_key")}
     cut = record.get("stop_reason") == "time_budget"
-    upgraded.update(time_limit_s=record.get("time_budget_s"), stop_reason="time_limit" if cut else
-                    record.get("stop_reason"), cut_by_time=cut if record.get("stop_reason") else None)
+    upgraded.update(
+        time_limit_s=record.get("time_budget_s"),
+        stop_reason="time_limit" if cut else record.get("stop_reason"),
+        cut_by_time=cut if record.get("stop_reason") else None,
+    )
     return upgraded
 
 
@@ -176,7 +186,7 @@ def repair_torn_tail(run_dir) -> bool:
     keep = data.rfind(b"\n") + 1
     if keep == len(data):
         return False
-    warnings.warn(f"{path}: cutting a torn last line of {len(data) - keep} bytes before resuming")
+    warnings.warn(f"{path}: cutting a torn last line of {len(data) - keep} bytes before resuming", stacklevel=2)
     with open(path, "r+b") as file:
         file.truncate(keep)
         file.flush()
@@ -215,8 +225,10 @@ def prepare_run_dir(run_dir) -> Path:
     if run_dir.exists() and not run_dir.is_dir():
         raise StoreError(f"--out {run_dir} is a file, not a directory: choose another --out")
     if (run_dir / RECORDS).exists() and (run_dir / RECORDS).stat().st_size > 0:
-        raise StoreError(f"--out {run_dir} already holds records from an earlier run: choose a new --out, "
-                         "or add --resume to finish that run (nothing there was changed)")
+        raise StoreError(
+            f"--out {run_dir} already holds records from an earlier run: choose a new --out, "
+            "or add --resume to finish that run (nothing there was changed)"
+        )
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe = run_dir / ".write-test"
@@ -237,13 +249,19 @@ def check_readable(path) -> None:
     path = Path(path)
     if not (path / RECORDS if path.is_dir() else path).is_file():
         where = f"{path} holds no {RECORDS}" if path.is_dir() else f"{path} does not exist"
-        raise StoreError(f"{where}: pass the --out folder of a `python -m suite run` or `bench speed` that "
-                         f"finished at least one cell, or its {RECORDS}")
+        raise StoreError(
+            f"{where}: pass the --out folder of a `python -m suite run` or `bench speed` that "
+            f"finished at least one cell, or its {RECORDS}"
+        )
     records = read_records(path, strict=True)
     if not records:
-        raise StoreError(f"{path} holds no records yet: wait for its first cell to finish or resume it "
-                         "(`python -m suite run ... --resume`), or pass a run that finished at least one cell")
+        raise StoreError(
+            f"{path} holds no records yet: wait for its first cell to finish or resume it "
+            "(`python -m suite run ... --resume`), or pass a run that finished at least one cell"
+        )
     newest = max(record.get("schema_version") or 0 for record in records)
     if newest > SCHEMA_VERSION:
-        raise StoreError(f"{path} holds records of schema_version {newest}, newer than this suite's "
-                         f"{SCHEMA_VERSION}: upgrade the suite to read it")
+        raise StoreError(
+            f"{path} holds records of schema_version {newest}, newer than this suite's "
+            f"{SCHEMA_VERSION}: upgrade the suite to read it"
+        )

@@ -4,6 +4,7 @@
 Reads Records only (via :mod:`suite.analysis.tables`); needs pandas, matplotlib and
 seaborn, not torch.
 """
+
 __all__ = ["write_report", "build_report_html"]
 
 

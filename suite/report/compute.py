@@ -13,6 +13,7 @@ The figure is validation accuracy against training seconds (``valid_curve``), on
 coloured by model, one panel per task and training length; records written before the curve kept
 its seconds are not drawn.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,8 +33,14 @@ from suite.report.template import section
 
 NAMES = {"transformer": "the transformer", "mingru": "minGRU"}
 PAPER_STEPS_RATIO = {"selective-copy": 2.5}  # Feng et al. 2024: "Transformers required ~2.5x more training steps"
-COMPUTE_HEADERS = ["model", "reached the target", "steps to target", "seconds to target", "steps trained (of max)",
-                   "stopped"]
+COMPUTE_HEADERS = [
+    "model",
+    "reached the target",
+    "steps to target",
+    "seconds to target",
+    "steps trained (of max)",
+    "stopped",
+]
 
 
 def _name(family: str) -> str:
@@ -64,18 +71,23 @@ def compute_sentence(entry: dict) -> str:
         absent = family if entry["missing"] == "no family" else reference
         return f"Cannot be said here: the run has no {_name(absent)} cell at this setting."
     if entry["missing"] == "never reached":
-        never = [_never(row, name, target) for row, name in ((mine, family), (theirs, reference))
-                 if not row["n_reached"]]
+        never = [
+            _never(row, name, target) for row, name in ((mine, family), (theirs, reference)) if not row["n_reached"]
+        ]
         return f"Cannot be said here: {' and '.join(never)}."
     seeds = f"{_name(family)} {_reached(mine)}, {_name(reference)} {_reached(theirs)}"
     if _missing(entry["seconds_ratio"]):
-        text = (f"{_sentence_start(_name(family))} needed {entry['steps_ratio']:.3g}× the steps of {_name(reference)} "
-                f"to reach {target} here (medians over the seeds that reached it: {seeds}); the seconds to the "
-                "target were not recorded.")
+        text = (
+            f"{_sentence_start(_name(family))} needed {entry['steps_ratio']:.3g}× the steps of {_name(reference)} "
+            f"to reach {target} here (medians over the seeds that reached it: {seeds}); the seconds to the "
+            "target were not recorded."
+        )
     else:
-        text = (f"{_sentence_start(_name(family))} needed {entry['steps_ratio']:.3g}× the steps and "
-                f"{entry['seconds_ratio']:.3g}× the seconds of {_name(reference)} to reach {target} here "
-                f"(medians over the seeds that reached it: {seeds}).")
+        text = (
+            f"{_sentence_start(_name(family))} needed {entry['steps_ratio']:.3g}× the steps and "
+            f"{entry['seconds_ratio']:.3g}× the seconds of {_name(reference)} to reach {target} here "
+            f"(medians over the seeds that reached it: {seeds})."
+        )
     paper = PAPER_STEPS_RATIO.get(entry["task"])
     return text + (f" The paper: ~{paper:g}× the steps." if paper else "")
 
@@ -84,10 +96,14 @@ def _row_cells(row) -> list:
     steps = NO_VALUE if _missing(row["steps_trained"]) else f"{row['steps_trained']:.0f}"
     if not _missing(row["max_steps"]):
         steps += f" / {row['max_steps']:.0f}"
-    return [row["model"], _reached(row),
-            NO_VALUE if _missing(row["steps_to_target"]) else f"{row['steps_to_target']:.0f}",
-            NO_VALUE if _missing(row["seconds_to_target"]) else f"{format_number(row['seconds_to_target'])} s",
-            steps, row["stop_reasons"] or "not recorded"]
+    return [
+        row["model"],
+        _reached(row),
+        NO_VALUE if _missing(row["steps_to_target"]) else f"{row['steps_to_target']:.0f}",
+        NO_VALUE if _missing(row["seconds_to_target"]) else f"{format_number(row['seconds_to_target'])} s",
+        steps,
+        row["stop_reasons"] or "not recorded",
+    ]
 
 
 def compute_groups(records: pd.DataFrame) -> list[dict]:
@@ -110,9 +126,14 @@ def compute_groups(records: pd.DataFrame) -> list[dict]:
         if widths.get(task, 1) > 1 or match != "width":
             title += f", d_model {width} ({match} matching)"
         entry = ratios.get(key)
-        out.append({"title": title, "target": f"{100 * group['target_accuracy'].max():g}%",
-                    "rows": cells([_row_cells(row) for _, row in group.iterrows()]),
-                    "sentence": compute_sentence(entry) if entry else ""})
+        out.append(
+            {
+                "title": title,
+                "target": f"{100 * group['target_accuracy'].max():g}%",
+                "rows": cells([_row_cells(row) for _, row in group.iterrows()]),
+                "sentence": compute_sentence(entry) if entry else "",
+            }
+        )
     return out
 
 
@@ -143,8 +164,15 @@ def seconds_figure(records: pd.DataFrame, palette: dict | None = None) -> str | 
             axes = figure.add_subplot(rows, columns, index + 1)
             for _, record in panel.sort_values("model").iterrows():
                 points = [(s, a) for _, s, a in curve_points(record["valid_curve"]) if s is not None]
-                axes.plot([s for s, _ in points], [a for _, a in points], color=palette[label_of(record["model"])],
-                          linewidth=1.2, alpha=0.85, marker="o", markersize=2.5)
+                axes.plot(
+                    [s for s, _ in points],
+                    [a for _, a in points],
+                    color=palette[label_of(record["model"])],
+                    linewidth=1.2,
+                    alpha=0.85,
+                    marker="o",
+                    markersize=2.5,
+                )
             target = pd.to_numeric(panel.get("target_accuracy"), errors="coerce").dropna()
             if len(target):
                 axes.axhline(float(target.max()), color="black", linestyle="--", linewidth=1)
@@ -164,5 +192,11 @@ def compute_section(inputs):
     png = seconds_figure(inputs.records, inputs.palette)
     if not groups and png is None:
         return None
-    return section("compute", "Equal compute: steps and seconds to the target", "compute.html.j2",
-                   groups=groups, png=png, headers=COMPUTE_HEADERS)
+    return section(
+        "compute",
+        "Equal compute: steps and seconds to the target",
+        "compute.html.j2",
+        groups=groups,
+        png=png,
+        headers=COMPUTE_HEADERS,
+    )

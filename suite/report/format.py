@@ -1,4 +1,5 @@
 """How the report writes numbers and table cells: plain text only (templates escape it)."""
+
 from __future__ import annotations
 
 import math
@@ -55,8 +56,8 @@ def format_bytes(value) -> str:
     if _missing(value):
         return NO_VALUE
     for power, unit in ((3, "GiB"), (2, "MiB"), (1, "KiB")):
-        if abs(value) >= 1024 ** power:
-            return f"{value / 1024 ** power:.3g} {unit}"
+        if abs(value) >= 1024**power:
+            return f"{value / 1024**power:.3g} {unit}"
     return f"{int(value)} B"
 
 
@@ -70,7 +71,7 @@ def format_value(metric: str, value) -> str:
     if metric == "accuracy":
         return f"{value:.3f}"
     if metric.endswith("_bytes"):
-        return f"{value / 2 ** 20:.2f} MiB"
+        return f"{value / 2**20:.2f} MiB"
     if metric.endswith("_ratio"):
         return f"{value:.3f}x"
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"

@@ -11,6 +11,7 @@ records or the manifest is escaped. Figures are inline PNGs; the page makes no
 network request. A section with no data says so instead of failing. A new kind
 of result adds its own section with :func:`add_section_builder`.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -26,9 +27,22 @@ from suite.analysis import tables as analysis
 from suite.records.store import read_manifest
 from suite.analysis import cells as counting
 from suite.report import plots
-from suite.report.format import (NO_VALUE, Cell, _missing, cells, distinct, format_accuracy, format_bytes,
-                                 format_count, format_length, format_number, format_rate, text_of, timed_cell,
-                                 value_cell)
+from suite.report.format import (
+    NO_VALUE,
+    Cell,
+    _missing,
+    cells,
+    distinct,
+    format_accuracy,
+    format_bytes,
+    format_count,
+    format_length,
+    format_number,
+    format_rate,
+    text_of,
+    timed_cell,
+    value_cell,
+)
 from suite.report.questions import regime_notes
 from suite.report.template import render, render_page, section
 
@@ -62,16 +76,21 @@ def fallback_texts(records: pd.DataFrame, manifest_backends: dict) -> list[str]:
     return texts
 
 
-SHARED_CORES_WARNING = ("timed cells ran side by side on the same CPU cores ({label}, up to {at_once} at once): "
-                        "their throughput and latency are not those of a cell alone; rerun perf cells with one "
-                        "job for timings")
+SHARED_CORES_WARNING = (
+    "timed cells ran side by side on the same CPU cores ({label}, up to {at_once} at once): "
+    "their throughput and latency are not those of a cell alone; rerun perf cells with one "
+    "job for timings"
+)
 
 
 def shared_cores_warnings(manifest: dict) -> list[str]:
     """One warning line per executor start of the manifest (its ``executors`` list) whose timed
     cells shared CPU cores (``timed_cells_shared_cores``)."""
-    return [SHARED_CORES_WARNING.format(label=entry.get("label"), at_once=entry.get("cells_at_once") or "many")
-            for entry in manifest.get("executors") or [] if entry.get("timed_cells_shared_cores")]
+    return [
+        SHARED_CORES_WARNING.format(label=entry.get("label"), at_once=entry.get("cells_at_once") or "many")
+        for entry in manifest.get("executors") or []
+        if entry.get("timed_cells_shared_cores")
+    ]
 
 
 def header(records: pd.DataFrame, manifest: dict, manifest_problem: str | None):
@@ -81,22 +100,29 @@ def header(records: pd.DataFrame, manifest: dict, manifest_problem: str | None):
         commit = f"{commit} (uncommitted changes)"
     run_id = manifest.get("run_id") or distinct(records, "run_id") or "unknown run"
     rows = [
-        ("run id", run_id), ("created", manifest.get("created")),
+        ("run id", run_id),
+        ("created", manifest.get("created")),
         ("preset", manifest.get("preset") or distinct(records, "preset")),
         ("device", environment.get("device") or distinct(records, "device")),
         ("device name", environment.get("device_name") or distinct(records, "device_name")),
         ("dtype", distinct(records, "dtype") or (manifest.get("preset_config") or {}).get("dtype")),
         ("torch", environment.get("torch_version") or distinct(records, "torch_version")),
-        ("git commit", commit), ("hostname", environment.get("hostname") or distinct(records, "hostname")),
+        ("git commit", commit),
+        ("hostname", environment.get("hostname") or distinct(records, "hostname")),
         ("cells", counting.cell_count_text(records)),
         ("records", f"{len(records)} (an accuracy cell writes one per evaluation length)" if len(records) else "0"),
         ("report written", datetime.datetime.now().astimezone().isoformat(timespec="seconds")),
     ]
-    return render("run_header.html.j2", run_id=str(run_id), rows=[(k, text_of(v)) for k, v in rows],
-                  manifest_problem=manifest_problem,
-                  fallbacks=fallback_texts(records, manifest.get("backends") or {}),
-                  none_ok=bool(len(records)) and not (records["status"] == "ok").any(),
-                  executor_warnings=shared_cores_warnings(manifest), noisy=noisy_summary(records))
+    return render(
+        "run_header.html.j2",
+        run_id=str(run_id),
+        rows=[(k, text_of(v)) for k, v in rows],
+        manifest_problem=manifest_problem,
+        fallbacks=fallback_texts(records, manifest.get("backends") or {}),
+        none_ok=bool(len(records)) and not (records["status"] == "ok").any(),
+        executor_warnings=shared_cores_warnings(manifest),
+        noisy=noisy_summary(records),
+    )
 
 
 def noisy_summary(records: pd.DataFrame) -> dict | None:
@@ -108,9 +134,15 @@ def noisy_summary(records: pd.DataFrame) -> dict | None:
         return None
     cells = counting.latest_cells(records)
     timed = int((cells["kind"].isin(analysis.TIMED_KINDS) & (cells["status"] == "ok")).sum())
-    kinds = sorted({"too few repeats" if "spread unknown" in reason else
-                    ("busy host" if "load" in reason or "other processes" in reason else "spread")
-                    for text in noisy["timing_noisy_reason"].dropna() for reason in str(text).split("; ")})
+    kinds = sorted(
+        {
+            "too few repeats"
+            if "spread unknown" in reason
+            else ("busy host" if "load" in reason or "other processes" in reason else "spread")
+            for text in noisy["timing_noisy_reason"].dropna()
+            for reason in str(text).split("; ")
+        }
+    )
     return {"count": len(noisy), "timed": timed, "reasons": ", ".join(kinds) or "no reason recorded"}
 
 
@@ -123,11 +155,22 @@ def status_section(inputs):
         if header in ("kind", "model"):
             return Cell(text_of(value))
         return Cell(str(value), "num status" if header not in ("ok", "total") and value else "num")
-    rows = None if counts.empty else [[cell(h, v) for h, v in zip(headers, row)] for row in counts.itertuples(index=False)]
-    return section("status", "Cells by status", "table_section.html.j2", headers=headers, rows=rows,
-                   missing="the run has no records yet",
-                   note="" if counts.empty else "A cell is one plan entry: one training (scored at each of its "
-                   "evaluation lengths) or one perf measurement; counted by its latest record.")
+
+    rows = (
+        None if counts.empty else [[cell(h, v) for h, v in zip(headers, row)] for row in counts.itertuples(index=False)]
+    )
+    return section(
+        "status",
+        "Cells by status",
+        "table_section.html.j2",
+        headers=headers,
+        rows=rows,
+        missing="the run has no records yet",
+        note=""
+        if counts.empty
+        else "A cell is one plan entry: one training (scored at each of its "
+        "evaluation lengths) or one perf measurement; counted by its latest record.",
+    )
 
 
 def summary_section(inputs):
@@ -150,18 +193,44 @@ def summary_section(inputs):
             columns.append((name, name.replace("_", " "), format_count))
         else:
             columns.append((name, name, None))
-    rows = None if summary.empty else cells(
-        [[value_cell(row[name], fmt) if fmt else text_of(row[name]) for name, _, fmt in columns]
-         for _, row in summary.iterrows()])
-    return section("summary", "Summary", "table_section.html.j2", headers=[title for _, title, _ in columns],
-                   rows=rows, missing="no records",
-                   note="" if summary.empty else "Cells: plan entries, counted as in the status table. Best "
-                   "accuracy: the highest seed-mean accuracy over the task's training lengths. A status text in "
-                   "place of a number means every such cell failed.")
+    rows = (
+        None
+        if summary.empty
+        else cells(
+            [
+                [value_cell(row[name], fmt) if fmt else text_of(row[name]) for name, _, fmt in columns]
+                for _, row in summary.iterrows()
+            ]
+        )
+    )
+    return section(
+        "summary",
+        "Summary",
+        "table_section.html.j2",
+        headers=[title for _, title, _ in columns],
+        rows=rows,
+        missing="no records",
+        note=""
+        if summary.empty
+        else "Cells: plan entries, counted as in the status table. Best "
+        "accuracy: the highest seed-mean accuracy over the task's training lengths. A status text in "
+        "place of a number means every such cell failed.",
+    )
 
 
-ACCURACY_HEADERS = ["model", "seq_len", "status", "accuracy", "95% CI", "CI method", "ok/runs", "seq accuracy",
-                    "final loss", "backend", "error"]
+ACCURACY_HEADERS = [
+    "model",
+    "seq_len",
+    "status",
+    "accuracy",
+    "95% CI",
+    "CI method",
+    "ok/runs",
+    "seq accuracy",
+    "final loss",
+    "backend",
+    "error",
+]
 
 
 def accuracy_section(inputs):
@@ -171,31 +240,64 @@ def accuracy_section(inputs):
     for task in sorted(accuracy["task"].dropna().astype(str).unique()):
         rows_of_task = accuracy[accuracy["task"] == task]
         chance = plots.chance_of(rows_of_task)
-        rows = [[row["model"], format_length(row["seq_len"]),
-                 Cell(row["status"], "" if row["status"] == "ok" else "status"),
-                 value_cell(row["accuracy"], format_accuracy),
-                 NO_VALUE if _missing(row["accuracy_ci_low"]) else
-                 f"[{row['accuracy_ci_low']:.3f}, {row['accuracy_ci_high']:.3f}]",
-                 text_of(row["ci_method"]), f"{row['n_ok']}/{row['n_runs']}",
-                 value_cell(row["seq_accuracy"], format_accuracy), value_cell(row["final_loss"], format_number),
-                 row["backend"], Cell(text_of(row["error"]), "error")]
-                for _, row in rows_of_task.iterrows()]
-        tasks.append({"name": task, "chance": "unknown" if math.isnan(chance) else f"{chance:.3g}",
-                      "png": plots.accuracy_heatmap(accuracy, task), "rows": cells(rows),
-                      "notes": notes.get(task, [])})
+        rows = [
+            [
+                row["model"],
+                format_length(row["seq_len"]),
+                Cell(row["status"], "" if row["status"] == "ok" else "status"),
+                value_cell(row["accuracy"], format_accuracy),
+                NO_VALUE
+                if _missing(row["accuracy_ci_low"])
+                else f"[{row['accuracy_ci_low']:.3f}, {row['accuracy_ci_high']:.3f}]",
+                text_of(row["ci_method"]),
+                f"{row['n_ok']}/{row['n_runs']}",
+                value_cell(row["seq_accuracy"], format_accuracy),
+                value_cell(row["final_loss"], format_number),
+                row["backend"],
+                Cell(text_of(row["error"]), "error"),
+            ]
+            for _, row in rows_of_task.iterrows()
+        ]
+        tasks.append(
+            {
+                "name": task,
+                "chance": "unknown" if math.isnan(chance) else f"{chance:.3g}",
+                "png": plots.accuracy_heatmap(accuracy, task),
+                "rows": cells(rows),
+                "notes": notes.get(task, []),
+            }
+        )
     return section("accuracy", "Accuracy", "accuracy.html.j2", tasks=tasks, headers=ACCURACY_HEADERS)
 
 
 def boundary_failures(records: pd.DataFrame) -> dict:
     """model → (first failing length, its status) from the ``max_len`` records."""
     table_ = analysis.max_len_table(records)
-    return {row["model"]: (row["first_failing_len"], row["first_failing_status"])
-            for _, row in table_.iterrows() if row["first_failing_len"] is not None and pd.notna(row["first_failing_len"])}
+    return {
+        row["model"]: (row["first_failing_len"], row["first_failing_status"])
+        for _, row in table_.iterrows()
+        if row["first_failing_len"] is not None and pd.notna(row["first_failing_len"])
+    }
 
 
-PERF_HEADERS = ["model", "task", "seq_len", "batch", "status", "train tok/s", "train step ms", "prefill tok/s",
-                "decode ms/tok", "decode ms/tok (B=1)", "train peak", "prefill peak", "decode peak", "state",
-                "backend", "noisy timing"]
+PERF_HEADERS = [
+    "model",
+    "task",
+    "seq_len",
+    "batch",
+    "status",
+    "train tok/s",
+    "train step ms",
+    "prefill tok/s",
+    "decode ms/tok",
+    "decode ms/tok (B=1)",
+    "train peak",
+    "prefill peak",
+    "decode peak",
+    "state",
+    "backend",
+    "noisy timing",
+]
 
 
 def perf_section(inputs):
@@ -204,60 +306,133 @@ def perf_section(inputs):
     if perf.empty:
         return section("perf", "", "perf.html.j2", empty=True)
     failed = perf[perf["n_ok"] == 0]
-    not_plotted = "; ".join(f"{row['model']} @ {format_length(row['seq_len'])}: {row['status']}"
-                            for _, row in failed.iterrows())
+    not_plotted = "; ".join(
+        f"{row['model']} @ {format_length(row['seq_len'])}: {row['status']}" for _, row in failed.iterrows()
+    )
     mib = plots.BYTES_PER_MIB
     boundaries = analysis.max_len_table(records)
-    boundary_rows = cells([[row["model"], format_length(row["batch_size"]), format_length(row["max_seq_len"]),
-                            format_length(row["first_failing_len"]), text_of(row["first_failing_status"]),
-                            text_of(row["first_failing_error"]), value_cell(row["mem_limit_bytes"], format_bytes)]
-                           for _, row in boundaries.iterrows()])
-    rows = cells([[row["model"], text_of(row["task"]), format_length(row["seq_len"]), format_length(row["batch_size"]),
-                   Cell(row["status"], "" if row["status"] == "ok" else "status"),
-                   timed_cell(row["train_tokens_per_s"], format_rate, row["timing_noisy"]),
-                   timed_cell(row["train_step_ms"], format_number, row["timing_noisy"]),
-                   timed_cell(row["prefill_tokens_per_s"], format_rate, row["timing_noisy"]),
-                   timed_cell(row["decode_ms_per_token"], format_number, row["timing_noisy"]),
-                   timed_cell(row["decode_ms_per_token_batch1"], format_number, row["timing_noisy"]),
-                   value_cell(row["train_peak_mem_bytes"], format_bytes),
-                   value_cell(row["prefill_peak_mem_bytes"], format_bytes),
-                   value_cell(row["decode_peak_mem_bytes"], format_bytes),
-                   value_cell(row["state_bytes"], format_bytes), row["backend"],
-                   Cell(text_of(row["timing_noisy_reason"]), "noisy" if analysis.is_flag_set(row["timing_noisy"]) else "")]
-                  for _, row in perf.iterrows()])
+    boundary_rows = cells(
+        [
+            [
+                row["model"],
+                format_length(row["batch_size"]),
+                format_length(row["max_seq_len"]),
+                format_length(row["first_failing_len"]),
+                text_of(row["first_failing_status"]),
+                text_of(row["first_failing_error"]),
+                value_cell(row["mem_limit_bytes"], format_bytes),
+            ]
+            for _, row in boundaries.iterrows()
+        ]
+    )
+    rows = cells(
+        [
+            [
+                row["model"],
+                text_of(row["task"]),
+                format_length(row["seq_len"]),
+                format_length(row["batch_size"]),
+                Cell(row["status"], "" if row["status"] == "ok" else "status"),
+                timed_cell(row["train_tokens_per_s"], format_rate, row["timing_noisy"]),
+                timed_cell(row["train_step_ms"], format_number, row["timing_noisy"]),
+                timed_cell(row["prefill_tokens_per_s"], format_rate, row["timing_noisy"]),
+                timed_cell(row["decode_ms_per_token"], format_number, row["timing_noisy"]),
+                timed_cell(row["decode_ms_per_token_batch1"], format_number, row["timing_noisy"]),
+                value_cell(row["train_peak_mem_bytes"], format_bytes),
+                value_cell(row["prefill_peak_mem_bytes"], format_bytes),
+                value_cell(row["decode_peak_mem_bytes"], format_bytes),
+                value_cell(row["state_bytes"], format_bytes),
+                row["backend"],
+                Cell(text_of(row["timing_noisy_reason"]), "noisy" if analysis.is_flag_set(row["timing_noisy"]) else ""),
+            ]
+            for _, row in perf.iterrows()
+        ]
+    )
     return section(
-        "perf", "", "perf.html.j2", empty=False, not_plotted_points=not_plotted,
+        "perf",
+        "",
+        "perf.html.j2",
+        empty=False,
+        not_plotted_points=not_plotted,
         methods=analysis.join_distinct(perf["peak_mem_method"]) or "not recorded",
-        throughput_png=plots.metric_vs_seq_len(perf, [
-            ("train_tokens_per_s", "train step", "tokens/s", 1.0),
-            ("prefill_tokens_per_s", "prefill", "tokens/s", 1.0)], palette),
-        decode_png=plots.metric_vs_seq_len(perf, [
-            ("decode_ms_per_token", "decode, batch B", "ms per token", 1.0),
-            ("decode_ms_per_token_batch1", "decode, batch 1", "ms per token", 1.0)], palette),
-        memory_png=plots.metric_vs_seq_len(perf, [
-            ("train_peak_mem_bytes", "train step", "peak MiB", mib),
-            ("prefill_peak_mem_bytes", "prefill", "peak MiB", mib),
-            ("decode_peak_mem_bytes", "decode", "peak MiB", mib)], palette, failures=boundary_failures(records),
-            mark_noisy=False),
-        boundary_rows=boundary_rows, headers=PERF_HEADERS, rows=rows)
+        throughput_png=plots.metric_vs_seq_len(
+            perf,
+            [
+                ("train_tokens_per_s", "train step", "tokens/s", 1.0),
+                ("prefill_tokens_per_s", "prefill", "tokens/s", 1.0),
+            ],
+            palette,
+        ),
+        decode_png=plots.metric_vs_seq_len(
+            perf,
+            [
+                ("decode_ms_per_token", "decode, batch B", "ms per token", 1.0),
+                ("decode_ms_per_token_batch1", "decode, batch 1", "ms per token", 1.0),
+            ],
+            palette,
+        ),
+        memory_png=plots.metric_vs_seq_len(
+            perf,
+            [
+                ("train_peak_mem_bytes", "train step", "peak MiB", mib),
+                ("prefill_peak_mem_bytes", "prefill", "peak MiB", mib),
+                ("decode_peak_mem_bytes", "decode", "peak MiB", mib),
+            ],
+            palette,
+            failures=boundary_failures(records),
+            mark_noisy=False,
+        ),
+        boundary_rows=boundary_rows,
+        headers=PERF_HEADERS,
+        rows=rows,
+    )
 
 
 def not_ok_section(inputs):
     records = inputs.records
     failed = counting.not_ok_cells(records)
-    rows = cells([[row["kind"], row["model"], text_of(row["task"]), format_length(row["seq_len"]),
-                   format_length(row["batch_size"]), format_length(row["seed"]), text_of(row["backend"]),
-                   Cell(text_of(row["status"]), "status"), Cell(text_of(row["error"]), "error"),
-                   value_cell(row["wall_s"], format_number)] for _, row in failed.iterrows()])
+    rows = cells(
+        [
+            [
+                row["kind"],
+                row["model"],
+                text_of(row["task"]),
+                format_length(row["seq_len"]),
+                format_length(row["batch_size"]),
+                format_length(row["seed"]),
+                text_of(row["backend"]),
+                Cell(text_of(row["status"]), "status"),
+                Cell(text_of(row["error"]), "error"),
+                value_cell(row["wall_s"], format_number),
+            ]
+            for _, row in failed.iterrows()
+        ]
+    )
     every_ok = failed.empty and bool(len(records))
-    return section("not-ok", "Cells that did not finish ok", "table_section.html.j2",
-                   headers=["kind", "model", "task", "seq_len", "batch", "seed", "backend", "status", "error",
-                            "wall s"], rows=None if failed.empty else rows,
-                   missing="" if every_ok else "no records", note="Every cell finished ok." if every_ok else "")
+    return section(
+        "not-ok",
+        "Cells that did not finish ok",
+        "table_section.html.j2",
+        headers=["kind", "model", "task", "seq_len", "batch", "seed", "backend", "status", "error", "wall s"],
+        rows=None if failed.empty else rows,
+        missing="" if every_ok else "no records",
+        note="Every cell finished ok." if every_ok else "",
+    )
 
 
-ENVIRONMENT_KEYS = ("python", "platform", "torch_version", "cuda_version", "cudnn_version", "device", "device_name",
-                    "torch_threads", "git_commit", "git_dirty", "hostname")
+ENVIRONMENT_KEYS = (
+    "python",
+    "platform",
+    "torch_version",
+    "cuda_version",
+    "cudnn_version",
+    "device",
+    "device_name",
+    "torch_threads",
+    "git_commit",
+    "git_dirty",
+    "hostname",
+)
 
 
 def provenance_section(inputs):
@@ -271,19 +446,32 @@ def provenance_section(inputs):
     backend_rows = []
     for model in models:
         mine = records[records["model"] == model]
-        backend_rows.append([model, distinct(mine, "backend"), text_of(manifest_backends.get(model)),
-                             distinct(mine, "dtype"), distinct(mine, "torch_threads"), distinct(mine, "device")])
+        backend_rows.append(
+            [
+                model,
+                distinct(mine, "backend"),
+                text_of(manifest_backends.get(model)),
+                distinct(mine, "dtype"),
+                distinct(mine, "torch_threads"),
+                distinct(mine, "device"),
+            ]
+        )
     packages = environment.get("packages") or {}
     plan = manifest.get("plan") or {}
     return section(
-        "provenance", "Provenance", "provenance.html.j2", command=command,
+        "provenance",
+        "Provenance",
+        "provenance.html.j2",
+        command=command,
         environment=[(k, text_of(environment.get(k))) for k in ENVIRONMENT_KEYS] if environment else [],
         backend_rows=cells(backend_rows),
         packages=cells([[name, version if version else "not installed"] for name, version in sorted(packages.items())]),
         plan=[(k, text_of(json.dumps(v) if isinstance(v, (list, dict)) else v)) for k, v in plan.items()],
         preset=text_of(manifest.get("preset")),
         preset_config=json.dumps(manifest["preset_config"], indent=2, sort_keys=True, default=str)
-        if manifest.get("preset_config") else "")
+        if manifest.get("preset_config")
+        else "",
+    )
 
 
 # --------------------------------------------------------------------------- entry point
@@ -294,12 +482,22 @@ def _builders() -> list:
     from suite.report.questions import questions_report_section
     from suite.report.speed import speed_section
 
-    return [("headline", sections.headline_section), ("status", status_section), ("summary", summary_section),
-            ("accuracy", accuracy_section), ("accuracy-curves", sections.accuracy_curves_section),
-            ("questions", questions_report_section), ("compute", compute_section),
-            ("pareto", sections.pareto_section), ("paper", paper_section), ("speed", speed_section),
-            ("perf", perf_section), ("not-ok", not_ok_section),
-            ("records", sections.records_section), ("provenance", provenance_section)]
+    return [
+        ("headline", sections.headline_section),
+        ("status", status_section),
+        ("summary", summary_section),
+        ("accuracy", accuracy_section),
+        ("accuracy-curves", sections.accuracy_curves_section),
+        ("questions", questions_report_section),
+        ("compute", compute_section),
+        ("pareto", sections.pareto_section),
+        ("paper", paper_section),
+        ("speed", speed_section),
+        ("perf", perf_section),
+        ("not-ok", not_ok_section),
+        ("records", sections.records_section),
+        ("provenance", provenance_section),
+    ]
 
 
 _EXTRA_BUILDERS: list = []
@@ -326,8 +524,11 @@ def build_report_html(records: pd.DataFrame, manifest: dict, manifest_problem: s
     palette = plots.model_palette(records.get("model", []))
     inputs = ReportInputs(records, manifest, manifest_problem, palette)
     run_id = manifest.get("run_id") or distinct(records, "run_id") or "run"
-    return render_page(f"suite report: {run_id}", [build(inputs) for build in section_builders()],
-                       header(records, manifest, manifest_problem))
+    return render_page(
+        f"suite report: {run_id}",
+        [build(inputs) for build in section_builders()],
+        header(records, manifest, manifest_problem),
+    )
 
 
 def write_report(run_dir, out_path=None) -> Path:

@@ -5,6 +5,7 @@ figure; backend variants of a family (``gru``, ``gru:loop``) get shades of it. T
 one palette from every model of the run (:func:`model_palette`) and hands it to every figure, so a
 figure that draws only some of the models still draws each in its colour.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -20,10 +21,27 @@ def label_of(value) -> str:
 # One colour per model family, whatever else the run holds: a family keeps its colour from run to
 # run and from figure to figure. Red stays out (it rings noisy timings); families without an entry
 # take the spare colours in name order.
-FAMILY_COLOURS = {"transformer": "#1f77b4", "mingru": "#ff7f0e", "minlstm": "#2ca02c", "gru": "#9467bd",
-                  "lstm": "#8c564b", "mamba": "#e377c2", "mamba2": "#17becf"}
-SPARE_COLOURS = ("#bcbd22", "#7f7f7f", "#1b9e77", "#7570b3", "#e6ab02", "#a6761d", "#66a61e", "#e7298a",
-                 "#d95f02", "#666666")
+FAMILY_COLOURS = {
+    "transformer": "#1f77b4",
+    "mingru": "#ff7f0e",
+    "minlstm": "#2ca02c",
+    "gru": "#9467bd",
+    "lstm": "#8c564b",
+    "mamba": "#e377c2",
+    "mamba2": "#17becf",
+}
+SPARE_COLOURS = (
+    "#bcbd22",
+    "#7f7f7f",
+    "#1b9e77",
+    "#7570b3",
+    "#e6ab02",
+    "#a6761d",
+    "#66a61e",
+    "#e7298a",
+    "#d95f02",
+    "#666666",
+)
 SHADES = ((0.0, 0.4), (1.0, 0.45), (0.0, 0.65), (1.0, 0.7))  # (blend toward black/white, by how much)
 
 
@@ -46,7 +64,7 @@ def model_palette(names) -> dict:
     gets the same colours whatever subset it draws): each family has a fixed colour
     (:data:`FAMILY_COLOURS`; other families take :data:`SPARE_COLOURS` in name order), and the
     backend variants of a family (``gru``, ``gru:loop``) shades of it, the bare family first."""
-    labels = sorted(dict.fromkeys(label_of(n) for n in names), key=lambda l: (family_of(l), ":" in l, l))
+    labels = sorted(dict.fromkeys(label_of(n) for n in names), key=lambda name: (family_of(name), ":" in name, name))
     families = list(dict.fromkeys(family_of(label) for label in labels))
     unknown = [family for family in families if family not in FAMILY_COLOURS]
     spare = list(SPARE_COLOURS)

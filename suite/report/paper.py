@@ -10,6 +10,7 @@ token, and the published Shakespeare numbers (no such task here). Each row says
 agrees / disagrees / not measured here and why; the rules are in
 :mod:`suite.analysis.paper`.
 """
+
 from __future__ import annotations
 
 import matplotlib
@@ -47,16 +48,28 @@ def speedup_figure(table: pd.DataFrame, palette: dict | None = None) -> str | No
         axes = figure.add_subplot(1, 1, 1)
         for model, line in measured.groupby("model"):
             line = line.sort_values("seq_len")
-            axes.plot(line["seq_len"], line["measured"], marker="o", color=palette[model],
-                      label=f"{model} / {line['baseline'].iloc[0]} (measured)")
+            axes.plot(
+                line["seq_len"],
+                line["measured"],
+                marker="o",
+                color=palette[model],
+                label=f"{model} / {line['baseline'].iloc[0]} (measured)",
+            )
             noisy = line[line["noisy"].astype(bool)]
             if len(noisy):
                 ring_noisy(axes, noisy["seq_len"], noisy["measured"])
         for (model, baseline), points in published.paper_speedups().items():
             lengths = sorted(points)
-            axes.plot(lengths, [points[length] for length in lengths], linestyle="none", marker="x",
-                      markersize=10, markeredgewidth=2, color="black" if model == "mingru" else "dimgrey",
-                      label=f"{model} / {baseline} (paper, T4)")
+            axes.plot(
+                lengths,
+                [points[length] for length in lengths],
+                linestyle="none",
+                marker="x",
+                markersize=10,
+                markeredgewidth=2,
+                color="black" if model == "mingru" else "dimgrey",
+                label=f"{model} / {baseline} (paper, T4)",
+            )
         if measured["noisy"].astype(bool).any():
             ring_noisy(axes, [], [], label="noisy timing")
         axes.axhline(1.0, color="grey", linestyle=":", linewidth=1)
@@ -70,8 +83,11 @@ def speedup_figure(table: pd.DataFrame, palette: dict | None = None) -> str | No
 
 def steps_figure(accuracy: pd.DataFrame, palette: dict | None = None) -> str | None:
     """Validation accuracy vs training step, one panel per layer count, one line per model."""
-    curves = accuracy[accuracy["valid_curve"].apply(lambda c: isinstance(c, list) and len(c) > 0)] \
-        if len(accuracy) else accuracy
+    curves = (
+        accuracy[accuracy["valid_curve"].apply(lambda c: isinstance(c, list) and len(c) > 0)]
+        if len(accuracy)
+        else accuracy
+    )
     if curves.empty:
         return None
     panels = sorted(curves["n_layers"].unique())
@@ -100,13 +116,28 @@ def steps_rows(accuracy: pd.DataFrame) -> list[list[str]]:
     for row in accuracy.itertuples():
         reference = accuracy[(accuracy["model"] == "mingru") & (accuracy["n_layers"] == row.n_layers)]
         ref_steps = reference["steps_to_target"].iloc[0] if len(reference) else None
-        ratio = row.steps_to_target / ref_steps if pd.notna(row.steps_to_target) and ref_steps is not None \
-            and pd.notna(ref_steps) else None
-        reached = (f"step {int(row.steps_to_target)}" if pd.notna(row.steps_to_target)
-                   else f"not within {_number(row.train_steps, '.0f')} steps")
-        rows.append([row.model, str(row.n_layers), _number(row.target_accuracy, ".0%"),
-                     _number(row.eval_every, ".0f"), reached, _number(row.seconds_to_target, ".3g", " s"),
-                     row.stop_reasons or NO_VALUE, _number(ratio, ".2f", "x")])
+        ratio = (
+            row.steps_to_target / ref_steps
+            if pd.notna(row.steps_to_target) and ref_steps is not None and pd.notna(ref_steps)
+            else None
+        )
+        reached = (
+            f"step {int(row.steps_to_target)}"
+            if pd.notna(row.steps_to_target)
+            else f"not within {_number(row.train_steps, '.0f')} steps"
+        )
+        rows.append(
+            [
+                row.model,
+                str(row.n_layers),
+                _number(row.target_accuracy, ".0%"),
+                _number(row.eval_every, ".0f"),
+                reached,
+                _number(row.seconds_to_target, ".3g", " s"),
+                row.stop_reasons or NO_VALUE,
+                _number(ratio, ".2f", "x"),
+            ]
+        )
     return rows
 
 
@@ -117,38 +148,87 @@ def paper_section(inputs):
     records = inputs.records
     data = published.load()
     speed = paper.speedup_table(records)
-    speed_rows = [[r.model, r.baseline, str(int(r.seq_len)), _number(r.paper, ".0f", "x"),
-                   Cell(NOISY_MARK + _number(r.measured, ".3g", "x"), "num noisy") if r.noisy
-                   else _number(r.measured, ".3g", "x"), r.backend or NO_VALUE, r.verdict or NO_VALUE,
-                   r.why + ("; noisy timing" if r.noisy else "")]
-                  for r in speed.itertuples()]
+    speed_rows = [
+        [
+            r.model,
+            r.baseline,
+            str(int(r.seq_len)),
+            _number(r.paper, ".0f", "x"),
+            Cell(NOISY_MARK + _number(r.measured, ".3g", "x"), "num noisy")
+            if r.noisy
+            else _number(r.measured, ".3g", "x"),
+            r.backend or NO_VALUE,
+            r.verdict or NO_VALUE,
+            r.why + ("; noisy timing" if r.noisy else ""),
+        ]
+        for r in speed.itertuples()
+    ]
     memory = paper.memory_table(records)
-    memory_rows = [[r.model, r.reference, _number(r.seq_len, ".0f"), _number(r.paper, ".2f", "x"),
-                    _number(r.measured, ".2f", "x"), r.verdict, r.why] for r in memory.itertuples()]
+    memory_rows = [
+        [
+            r.model,
+            r.reference,
+            _number(r.seq_len, ".0f"),
+            _number(r.paper, ".2f", "x"),
+            _number(r.measured, ".2f", "x"),
+            r.verdict,
+            r.why,
+        ]
+        for r in memory.itertuples()
+    ]
     copy = paper.selective_copy_table(records)
-    copy_rows = [[r.model, _number(r.n_layers, ".0f"),
-                  _number(r.paper, ".1f") + (f" ± {r.paper_pm:.1f}" if pd.notna(r.paper_pm) else ""),
-                  _number(r.measured, ".1f") + (f" ± {r.measured_std:.1f}" if pd.notna(r.measured_std) else ""),
-                  r.verdict or NO_VALUE, r.why] for r in copy.itertuples()]
+    copy_rows = [
+        [
+            r.model,
+            _number(r.n_layers, ".0f"),
+            _number(r.paper, ".1f") + (f" ± {r.paper_pm:.1f}" if pd.notna(r.paper_pm) else ""),
+            _number(r.measured, ".1f") + (f" ± {r.measured_std:.1f}" if pd.notna(r.measured_std) else ""),
+            r.verdict or NO_VALUE,
+            r.why,
+        ]
+        for r in copy.itertuples()
+    ]
     accuracy = paper.accuracy_by_layers(records)
     energy = paper.energy_table(records)
-    energy_rows = [[r.model, r.backend or NO_VALUE, str(int(r.seq_len)), str(int(r.batch_size)),
-                    r.energy_backend or NO_VALUE, _number(r.idle_watts, ".1f", " W"), _number(r.train_joules_per_token, ".3g"),
-                    _number(r.decode_joules_per_token, ".3g"), r.energy_reason or ""] for r in energy.itertuples()]
+    energy_rows = [
+        [
+            r.model,
+            r.backend or NO_VALUE,
+            str(int(r.seq_len)),
+            str(int(r.batch_size)),
+            r.energy_backend or NO_VALUE,
+            _number(r.idle_watts, ".1f", " W"),
+            _number(r.train_joules_per_token, ".3g"),
+            _number(r.decode_joules_per_token, ".3g"),
+            r.energy_reason or "",
+        ]
+        for r in energy.itertuples()
+    ]
     shakespeare = data["shakespeare"]
-    shakespeare_rows = [[r["model"], f"{r['test_loss']:.3f}", str(r["steps_to_best"]), shakespeare["measured_here"]]
-                        for r in shakespeare["result"]]
-    return section("paper", "Paper vs measured (Feng et al. 2024)", "paper.html.j2",
-                   citation=data["source"]["citation"], versions=data["source"]["arxiv_versions"],
-                   mamba_citation=data["mamba_source"]["citation"], data_version=data["version"],
-                   speed_setting=f'{data["speed"]["hardware"]}, {data["speed"]["setting"]}',
-                   speed_png=speedup_figure(speed, inputs.palette), speed_rows=cells(speed_rows),
-                   memory_setting=f'{data["memory"]["hardware"]}, {data["memory"]["setting"]}',
-                   memory_rows=cells(memory_rows),
-                   copy_setting=data["selective_copy"]["setting"], copy_rows=cells(copy_rows),
-                   depth=[entry["sentence"] for entry in paper.depth_effect(records)],
-                   steps_png=steps_figure(accuracy, inputs.palette),
-                   steps_rows=cells(steps_rows(accuracy)) if len(accuracy) else [],
-                   energy_rows=cells(energy_rows), shakespeare_setting=shakespeare["setting"],
-                   shakespeare_rows=cells(shakespeare_rows),
-                   rules={"speed": paper.SPEED_ORDERS, "memory": paper.MEMORY_TOLERANCE})
+    shakespeare_rows = [
+        [r["model"], f"{r['test_loss']:.3f}", str(r["steps_to_best"]), shakespeare["measured_here"]]
+        for r in shakespeare["result"]
+    ]
+    return section(
+        "paper",
+        "Paper vs measured (Feng et al. 2024)",
+        "paper.html.j2",
+        citation=data["source"]["citation"],
+        versions=data["source"]["arxiv_versions"],
+        mamba_citation=data["mamba_source"]["citation"],
+        data_version=data["version"],
+        speed_setting=f"{data['speed']['hardware']}, {data['speed']['setting']}",
+        speed_png=speedup_figure(speed, inputs.palette),
+        speed_rows=cells(speed_rows),
+        memory_setting=f"{data['memory']['hardware']}, {data['memory']['setting']}",
+        memory_rows=cells(memory_rows),
+        copy_setting=data["selective_copy"]["setting"],
+        copy_rows=cells(copy_rows),
+        depth=[entry["sentence"] for entry in paper.depth_effect(records)],
+        steps_png=steps_figure(accuracy, inputs.palette),
+        steps_rows=cells(steps_rows(accuracy)) if len(accuracy) else [],
+        energy_rows=cells(energy_rows),
+        shakespeare_setting=shakespeare["setting"],
+        shakespeare_rows=cells(shakespeare_rows),
+        rules={"speed": paper.SPEED_ORDERS, "memory": paper.MEMORY_TOLERANCE},
+    )

@@ -6,6 +6,7 @@ Agg canvas, never through ``pyplot``'s global figure manager, so making a report
 changes no backend or figure state for the rest of the process. Styling is
 applied inside ``rc_context`` blocks for the same reason.
 """
+
 from __future__ import annotations
 
 import base64
@@ -25,10 +26,17 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLoca
 from suite.analysis.tables import is_flag_set
 from suite.report.palette import label_of, model_palette, series_palette, with_palette
 
-STYLE = {**sns.axes_style("whitegrid"), "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
-         "legend.fontsize": 8, "xtick.labelsize": 8, "ytick.labelsize": 8}
+STYLE = {
+    **sns.axes_style("whitegrid"),
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "legend.fontsize": 8,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+}
 MISSING_CELL_COLOUR = "#d9d9d9"
-BYTES_PER_MIB = 2 ** 20
+BYTES_PER_MIB = 2**20
 
 
 def figure_to_png_base64(figure: Figure, dpi: int = 110) -> str:
@@ -92,9 +100,17 @@ def accuracy_heatmap(table: pd.DataFrame, task: str) -> str | None:
         figure = Figure(figsize=(2.2 + 0.95 * len(lengths), 1.2 + 0.48 * len(models)), layout="constrained")
         axes = figure.subplots()
         axes.set_facecolor(MISSING_CELL_COLOUR)
-        sns.heatmap(pd.DataFrame(grid, index=models, columns=[str(int(l)) for l in lengths]), ax=axes,
-                    cmap=cmap, norm=norm, vmin=0.0, vmax=1.0, linewidths=0.5, linecolor="white",
-                    cbar_kws={"label": "accuracy"})
+        sns.heatmap(
+            pd.DataFrame(grid, index=models, columns=[str(int(length)) for length in lengths]),
+            ax=axes,
+            cmap=cmap,
+            norm=norm,
+            vmin=0.0,
+            vmax=1.0,
+            linewidths=0.5,
+            linecolor="white",
+            cbar_kws={"label": "accuracy"},
+        )
         axes.grid(False)
         colourbar = axes.collections[0].colorbar
         if 0.0 < chance < 1.0 and colourbar is not None:
@@ -110,8 +126,9 @@ def accuracy_heatmap(table: pd.DataFrame, task: str) -> str | None:
                     red, green, blue, _ = cmap(norm(value))
                     colour = "white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.5 else "black"
                     style = "normal"
-                axes.text(j + 0.5, i + 0.5, texts[i][j], ha="center", va="center", fontsize=7.5,
-                          color=colour, fontstyle=style)
+                axes.text(
+                    j + 0.5, i + 0.5, texts[i][j], ha="center", va="center", fontsize=7.5, color=colour, fontstyle=style
+                )
         axes.set_title(title)
         axes.set_xlabel("seq_len (training length, tokens)")
         axes.set_ylabel("model")
@@ -157,8 +174,9 @@ def ring_noisy(axes, x, y, label: str = "_noisy") -> None:
     axes.scatter(x, y, s=140, facecolors="none", edgecolors=NOISY_COLOR, linewidths=1.5, zorder=6, label=label)
 
 
-def metric_vs_seq_len(perf: pd.DataFrame, panels, palette: dict | None = None,
-                      failures: dict | None = None, mark_noisy: bool = True) -> str | None:
+def metric_vs_seq_len(
+    perf: pd.DataFrame, panels, palette: dict | None = None, failures: dict | None = None, mark_noisy: bool = True
+) -> str | None:
     """One panel per ``(metric, title, y_label, scale)`` in ``panels``, each a
     log-log line plot of that metric of ok perf rows against seq_len, one line
     per model. ``scale`` divides the values (e.g. bytes → MiB). Returns None when
@@ -206,10 +224,24 @@ def _no_data(axes, y_label: str) -> None:
 def _draw_lines(axes, data: pd.DataFrame, palette: dict, mark_noisy: bool) -> bool:
     """One line per series of ``data`` (its ``value`` against seq_len); rings round the noisy
     points when ``mark_noisy``. Returns whether any point was ringed."""
-    sns.lineplot(data=data, x="seq_len", y="value", hue="series", palette=palette, marker="o",
-                 errorbar=None, estimator=None, sort=True, legend=False, ax=axes)
-    noisy = data[data["timing_noisy"].map(is_flag_set).astype(bool)] \
-        if mark_noisy and "timing_noisy" in data else data.iloc[:0]
+    sns.lineplot(
+        data=data,
+        x="seq_len",
+        y="value",
+        hue="series",
+        palette=palette,
+        marker="o",
+        errorbar=None,
+        estimator=None,
+        sort=True,
+        legend=False,
+        ax=axes,
+    )
+    noisy = (
+        data[data["timing_noisy"].map(is_flag_set).astype(bool)]
+        if mark_noisy and "timing_noisy" in data
+        else data.iloc[:0]
+    )
     if len(noisy):
         ring_noisy(axes, noisy["seq_len"], noisy["value"])
     return bool(len(noisy))
@@ -225,8 +257,14 @@ def _mark_failures(axes, data: pd.DataFrame, failures: dict, palette: dict) -> s
             continue
         color = palette.get(mine["series"].iloc[0], "black")
         axes.scatter([length], [mine["value"].iloc[-1]], marker="X", s=80, color=color, zorder=5)
-        axes.annotate(str(status), (length, mine["value"].iloc[-1]), textcoords="offset points",
-                      xytext=(4, 4), fontsize=7, color=color)
+        axes.annotate(
+            str(status),
+            (length, mine["value"].iloc[-1]),
+            textcoords="offset points",
+            xytext=(4, 4),
+            fontsize=7,
+            color=color,
+        )
         marked.add(length)
     return marked
 
@@ -246,14 +284,25 @@ def _log_axes(axes, values: pd.Series, ticks: set, y_label: str) -> None:
 def _series_legend(figure: Figure, labels: list, palette: dict, rings: bool) -> None:
     handles = [Line2D([], [], color=palette[label], marker="o") for label in labels]
     if rings:
-        handles.append(Line2D([], [], linestyle="none", marker="o", markersize=11, markerfacecolor="none",
-                              markeredgecolor=NOISY_COLOR))
+        handles.append(
+            Line2D(
+                [], [], linestyle="none", marker="o", markersize=11, markerfacecolor="none", markeredgecolor=NOISY_COLOR
+            )
+        )
         labels = labels + ["noisy timing"]
     figure.legend(handles, labels, loc="outside right center", title="model")
 
 
-__all__ = ["figure_to_png_base64", "label_of", "model_palette", "chance_of", "accuracy_heatmap", "series_labels",
-           "metric_vs_seq_len", "BYTES_PER_MIB"]
+__all__ = [
+    "figure_to_png_base64",
+    "label_of",
+    "model_palette",
+    "chance_of",
+    "accuracy_heatmap",
+    "series_labels",
+    "metric_vs_seq_len",
+    "BYTES_PER_MIB",
+]
 
 
 # --------------------------------------------------------------------------- accuracy curves and Pareto
@@ -276,8 +325,15 @@ def accuracy_vs_seq_len(accuracy: pd.DataFrame, palette: dict | None = None) -> 
             for model, rows in mine.groupby("model"):
                 low = (rows["accuracy"] - rows["accuracy_ci_low"]).clip(lower=0).fillna(0)
                 high = (rows["accuracy_ci_high"] - rows["accuracy"]).clip(lower=0).fillna(0)
-                axes.errorbar(rows["seq_len"], rows["accuracy"], yerr=[low, high], marker="o", capsize=3,
-                              color=palette.get(label_of(model)), label=label_of(model))
+                axes.errorbar(
+                    rows["seq_len"],
+                    rows["accuracy"],
+                    yerr=[low, high],
+                    marker="o",
+                    capsize=3,
+                    color=palette.get(label_of(model)),
+                    label=label_of(model),
+                )
             chance = chance_of(mine)
             if not math.isnan(chance):
                 axes.axhline(chance, color="grey", linestyle="--", linewidth=1)
@@ -297,8 +353,11 @@ def accuracy_vs_seq_len(accuracy: pd.DataFrame, palette: dict | None = None) -> 
 
 def pareto_frontier(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     """The rows no other row beats on both ``x`` and ``y`` (higher is better on both)."""
-    keep = [index for index, row in points.iterrows()
-            if not ((points[x] >= row[x]) & (points[y] >= row[y]) & ((points[x] > row[x]) | (points[y] > row[y]))).any()]
+    keep = [
+        index
+        for index, row in points.iterrows()
+        if not ((points[x] >= row[x]) & (points[y] >= row[y]) & ((points[x] > row[x]) | (points[y] > row[y]))).any()
+    ]
     return points.loc[keep].sort_values(x)
 
 
@@ -317,10 +376,18 @@ def pareto_plot(points: pd.DataFrame, palette: dict | None = None) -> str | None
         for axes, task in zip(axes_list, tasks):
             mine = points[points["task"].astype(str) == task]
             for _, row in mine.iterrows():
-                axes.scatter(row["train_tokens_per_s"], row["accuracy"], s=40, color=palette.get(label_of(row["model"])))
+                axes.scatter(
+                    row["train_tokens_per_s"], row["accuracy"], s=40, color=palette.get(label_of(row["model"]))
+                )
             front = pareto_frontier(mine, "train_tokens_per_s", "accuracy")
-            axes.plot(front["train_tokens_per_s"], front["accuracy"], color="black", linewidth=1, drawstyle="steps-pre",
-                      alpha=0.6)
+            axes.plot(
+                front["train_tokens_per_s"],
+                front["accuracy"],
+                color="black",
+                linewidth=1,
+                drawstyle="steps-pre",
+                alpha=0.6,
+            )
             axes.set_xscale("log")
             plain_log_ticks(axes.xaxis, mine["train_tokens_per_s"])
             axes.set_ylim(0, 1.02)
@@ -328,6 +395,10 @@ def pareto_plot(points: pd.DataFrame, palette: dict | None = None) -> str | None
             axes.set_xlabel("train tokens/s")
         axes_list[0].set_ylabel("accuracy (best over lengths)")
         labels = sorted(points["model"].map(label_of).unique())
-        figure.legend([Line2D([], [], color=palette[m], marker="o", linestyle="") for m in labels], labels,
-                      loc="outside right center", title="model")
+        figure.legend(
+            [Line2D([], [], color=palette[m], marker="o", linestyle="") for m in labels],
+            labels,
+            loc="outside right center",
+            title="model",
+        )
         return figure_to_png_base64(figure)

@@ -13,6 +13,7 @@ rendered by ``templates/questions.html.j2`` (:mod:`suite.report.template`, so
 every value is escaped); a run with nothing to show gets no section, so runs
 without these dimensions are unchanged.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,9 @@ def extrapolation_figure(records: pd.DataFrame, palette: dict | None = None) -> 
     if not _lengths_vary(outcomes):
         return None
     outcomes = outcomes[outcomes["n_ok"] > 0]
-    panels = list(outcomes.groupby(["task", "task_variant", "train_len", "param_match", "budget_width", "n_layers"],
-                                   sort=True))
+    panels = list(
+        outcomes.groupby(["task", "task_variant", "train_len", "param_match", "budget_width", "n_layers"], sort=True)
+    )
     palette = with_palette(outcomes["model"], palette)
     columns = min(3, len(panels))
     rows = math.ceil(len(panels) / columns)
@@ -55,8 +57,14 @@ def extrapolation_figure(records: pd.DataFrame, palette: dict | None = None) -> 
                 colour = palette[label_of(model)]
                 axes.plot(line["eval_len"], line["accuracy"], marker="o", color=colour, label=label_of(model))
                 if line["accuracy_ci_low"].notna().any():
-                    axes.fill_between(line["eval_len"], line["accuracy_ci_low"], line["accuracy_ci_high"],
-                                      color=colour, alpha=0.15, linewidth=0)
+                    axes.fill_between(
+                        line["eval_len"],
+                        line["accuracy_ci_low"],
+                        line["accuracy_ci_high"],
+                        color=colour,
+                        alpha=0.15,
+                        linewidth=0,
+                    )
             axes.axvline(train_len, color="black", linestyle="--", linewidth=1, label=f"train length {int(train_len)}")
             chance = panel["chance_accuracy"].median()
             if pd.notna(chance):
@@ -73,8 +81,13 @@ def extrapolation_figure(records: pd.DataFrame, palette: dict | None = None) -> 
         for axes in figure.axes[1:]:
             for handle, label in zip(*axes.get_legend_handles_labels()):
                 seen.setdefault(label, handle)
-        figure.legend(seen.values(), seen.keys(), loc="lower center", ncol=min(5, len(seen)),
-                      bbox_to_anchor=(0.5, -0.02 - 0.04 * math.ceil(len(seen) / 5)))
+        figure.legend(
+            seen.values(),
+            seen.keys(),
+            loc="lower center",
+            ncol=min(5, len(seen)),
+            bbox_to_anchor=(0.5, -0.02 - 0.04 * math.ceil(len(seen) / 5)),
+        )
         figure.tight_layout()
         return figure_to_png_base64(figure)
 
@@ -99,8 +112,14 @@ def variant_labels(variants) -> dict:
     ``default`` where there is one variant. Pass one task's variants: another task's parameters
     would otherwise count as differing."""
     parsed = {variant: variant_params(variant) for variant in variants}
-    keys = sorted({key for params in parsed.values() for key in params
-                   if len({json.dumps(p.get(key), default=str) for p in parsed.values()}) > 1})
+    keys = sorted(
+        {
+            key
+            for params in parsed.values()
+            for key in params
+            if len({json.dumps(p.get(key), default=str) for p in parsed.values()}) > 1
+        }
+    )
     return {variant: _params_text(params, keys) or "default" for variant, params in parsed.items()}
 
 
@@ -126,8 +145,12 @@ def recall_state_figure(records: pd.DataFrame, task: str = "mqar", palette: dict
     outcomes = questions.outcome_table(records)
     if outcomes.empty:
         return None
-    points = outcomes[(outcomes["task"] == task) & (outcomes["eval_len"] == outcomes["train_len"])
-                      & (outcomes["n_ok"] > 0) & outcomes["state_bytes"].notna()]
+    points = outcomes[
+        (outcomes["task"] == task)
+        & (outcomes["eval_len"] == outcomes["train_len"])
+        & (outcomes["n_ok"] > 0)
+        & outcomes["state_bytes"].notna()
+    ]
     if points.empty or points[["state_bytes", "task_variant"]].drop_duplicates().shape[0] < 3:
         return None  # not a sweep: the accuracy section already shows it
     palette = with_palette(points["model"], palette)
@@ -141,8 +164,15 @@ def recall_state_figure(records: pd.DataFrame, task: str = "mqar", palette: dict
                 group = group.sort_values("state_bytes")
                 low = (group["accuracy"] - group["accuracy_ci_low"]).fillna(0).clip(lower=0)
                 high = (group["accuracy_ci_high"] - group["accuracy"]).fillna(0).clip(lower=0)
-                axes.errorbar(group["state_bytes"], group["accuracy"], yerr=[low, high], marker="o",
-                              color=palette[label_of(model)], capsize=2, label=label_of(model))
+                axes.errorbar(
+                    group["state_bytes"],
+                    group["accuracy"],
+                    yerr=[low, high],
+                    marker="o",
+                    color=palette[label_of(model)],
+                    capsize=2,
+                    label=label_of(model),
+                )
             chance = points.loc[points["task_variant"] == variant, "chance_accuracy"].median()
             if pd.notna(chance):
                 axes.axhline(chance, color="grey", linestyle=":", linewidth=1, label="chance")
@@ -155,8 +185,9 @@ def recall_state_figure(records: pd.DataFrame, task: str = "mqar", palette: dict
         for axes in figure.axes:
             for handle, label in zip(*axes.get_legend_handles_labels()):
                 seen.setdefault(label, handle)
-        figure.legend(seen.values(), seen.keys(), loc="lower center", ncol=min(8, len(seen)),
-                      bbox_to_anchor=(0.5, -0.08))
+        figure.legend(
+            seen.values(), seen.keys(), loc="lower center", ncol=min(8, len(seen)), bbox_to_anchor=(0.5, -0.08)
+        )
         figure.tight_layout()
         return figure_to_png_base64(figure)
 
@@ -165,8 +196,18 @@ def _format(value, digits=3) -> str:
     return NO_VALUE if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
-VERDICT_HEADERS = ["model", "setting", "eval len", "seeds", "accuracy [95% CI]", "last-position accuracy",
-                   "stopped", "steps (of max)", "control accuracy", "verdict"]
+VERDICT_HEADERS = [
+    "model",
+    "setting",
+    "eval len",
+    "seeds",
+    "accuracy [95% CI]",
+    "last-position accuracy",
+    "stopped",
+    "steps (of max)",
+    "control accuracy",
+    "verdict",
+]
 VERDICT_CSS = {"fails": "status", "not run ok": "status", "undertrained": "undertrained", "cut by time": "undertrained"}
 VERDICT_ORDER = ("solved", "fails", "undertrained", "cut by time", "inconclusive", "control fails", "not run ok")
 
@@ -217,9 +258,18 @@ def verdict_rows(table: pd.DataFrame) -> list[list[Cell]]:
         accuracy = _format(row["accuracy"])
         if not pd.isna(row["accuracy_ci_low"]):
             accuracy += f" [{row['accuracy_ci_low']:.3f}, {row['accuracy_ci_high']:.3f}]"
-        values = [row["model"], setting_text(row), row["eval_len"], row["seeds"], accuracy,
-                  _format(row["last_accuracy"]), _stopped(row), _steps(row), _format(row["control_accuracy"]),
-                  row["verdict"]]
+        values = [
+            row["model"],
+            setting_text(row),
+            row["eval_len"],
+            row["seeds"],
+            accuracy,
+            _format(row["last_accuracy"]),
+            _stopped(row),
+            _steps(row),
+            _format(row["control_accuracy"]),
+            row["verdict"],
+        ]
         css = VERDICT_CSS.get(questions.verdict_kind(row["verdict"]), "")
         rows.append([Cell(str(_int(value))) for value in values[:-1]] + [Cell(str(values[-1]), css)])
     return rows
@@ -236,10 +286,17 @@ def verdict_groups(table: pd.DataFrame) -> list[dict]:
         kinds = at_train["verdict"].map(questions.verdict_kind).value_counts()
         order = [k for k in VERDICT_ORDER if k in kinds] + sorted(set(kinds.index) - set(VERDICT_ORDER))
         controls = ", ".join(sorted({str(c) for c in group["control"] if c})) or "none run"
-        groups.append({"task": task, "params": variant_text(variant), "train_len": _int(train_len),
-                       "control": controls,
-                       "counts": ", ".join(f"{kinds[k]} {k}" for k in order) or "no outcome at the training length",
-                       "n_rows": len(group), "rows": verdict_rows(group)})
+        groups.append(
+            {
+                "task": task,
+                "params": variant_text(variant),
+                "train_len": _int(train_len),
+                "control": controls,
+                "counts": ", ".join(f"{kinds[k]} {k}" for k in order) or "no outcome at the training length",
+                "n_rows": len(group),
+                "rows": verdict_rows(group),
+            }
+        )
     return groups
 
 
@@ -255,9 +312,17 @@ def undertrained_items(table: pd.DataFrame) -> list[dict]:
         return []
     for _, row in table[table["undertrained"]].iterrows():
         key = (row["task"], row["task_variant"], row["model"], row["d_model"], row["n_layers"], row["train_len"])
-        items.setdefault(key, {"model": row["model"], "task": row["task"], "train_len": _int(row["train_len"]),
-                               "d_model": _int(row["d_model"]), "verdict": row["verdict"],
-                               "set": row["train_longer"] or "(no budget recorded)"})
+        items.setdefault(
+            key,
+            {
+                "model": row["model"],
+                "task": row["task"],
+                "train_len": _int(row["train_len"]),
+                "d_model": _int(row["d_model"]),
+                "verdict": row["verdict"],
+                "set": row["train_longer"] or "(no budget recorded)",
+            },
+        )
     return list(items.values())
 
 
@@ -280,9 +345,21 @@ def headline_verdicts(records: pd.DataFrame) -> list[dict]:
             if row["train_longer"] and row["train_longer"] not in sets.setdefault(kind, []):
                 sets[kind].append(row["train_longer"])
         order = [kind for kind in VERDICT_ORDER if kind in kinds] + sorted(set(kinds) - set(VERDICT_ORDER))
-        out.append({"task": task, "train_len": _int(train_len),
-                    "kinds": [{"kind": kind, "models": ", ".join(kinds[kind]), "css": VERDICT_CSS.get(kind, ""),
-                               "sets": sets.get(kind, [])} for kind in order]})
+        out.append(
+            {
+                "task": task,
+                "train_len": _int(train_len),
+                "kinds": [
+                    {
+                        "kind": kind,
+                        "models": ", ".join(kinds[kind]),
+                        "css": VERDICT_CSS.get(kind, ""),
+                        "sets": sets.get(kind, []),
+                    }
+                    for kind in order
+                ],
+            }
+        )
     return out
 
 
@@ -291,22 +368,30 @@ def regime_notes(records: pd.DataFrame) -> dict:
     (:func:`suite.analysis.regimes.filler_key_rates`), ListOps's measured majority class."""
     notes: dict = {}
     for fact in regimes.filler_key_rates(records):
-        rate = _percent(fact["rate"]) if fact["high"] - fact["low"] < 0.005 else \
-            f"{_percent(fact['low'])}-{_percent(fact['high'])}"
+        rate = (
+            _percent(fact["rate"])
+            if fact["high"] - fact["low"] < 0.005
+            else f"{_percent(fact['low'])}-{_percent(fact['high'])}"
+        )
         notes.setdefault(fact["task"], []).append(
             f"keys recur in the filler in {rate} of queries at vocabulary {fact['vocab_size']} (Zoology's regime, "
             f"V = {regimes.ZOOLOGY_VOCAB_SIZE}: {_percent(regimes.ZOOLOGY_FILLER_KEY_RATE)}): not comparable "
-            "with published MQAR")
+            "with published MQAR"
+        )
     cells = questions.accuracy_records(records)
     if len(cells) and "task_diagnostics" in cells:
         for task, group in cells.groupby("task"):
-            rates = [facts["majority_class_rate"] for facts in group["task_diagnostics"]
-                     if isinstance(facts, dict) and isinstance(facts.get("majority_class_rate"), (int, float))]
+            rates = [
+                facts["majority_class_rate"]
+                for facts in group["task_diagnostics"]
+                if isinstance(facts, dict) and isinstance(facts.get("majority_class_rate"), (int, float))
+            ]
             if rates:
                 notes.setdefault(task, []).append(
                     f"chance is the measured majority class: {_percent(min(rates))}"
                     + ("" if max(rates) - min(rates) < 0.005 else f"-{_percent(max(rates))}")
-                    + " of test answers are the most frequent one (the task's uniform chance would understate it)")
+                    + " of test answers are the most frequent one (the task's uniform chance would understate it)"
+                )
     return notes
 
 
@@ -322,13 +407,24 @@ def questions_section(records: pd.DataFrame, palette: dict | None = None) -> str
     if questions.outcome_table(records).empty:
         return ""
     table = verdict_table(records)
-    figures = [{"title": title, "png": png, "alt": alt} for title, png, alt in (
-        ("Length extrapolation", extrapolation_figure(records, palette), "accuracy vs evaluation length"),
-        ("Recall vs state size", recall_state_figure(records, palette=palette), "MQAR accuracy vs state bytes"))
-        if png]
-    return render("questions.html.j2", solved=f"{questions.SOLVED_ACCURACY:g}",
-                  matching=questions.matching_used(records), headers=VERDICT_HEADERS, groups=verdict_groups(table),
-                  undertrained=undertrained_items(table), notes=regime_notes(records), figures=figures)
+    figures = [
+        {"title": title, "png": png, "alt": alt}
+        for title, png, alt in (
+            ("Length extrapolation", extrapolation_figure(records, palette), "accuracy vs evaluation length"),
+            ("Recall vs state size", recall_state_figure(records, palette=palette), "MQAR accuracy vs state bytes"),
+        )
+        if png
+    ]
+    return render(
+        "questions.html.j2",
+        solved=f"{questions.SOLVED_ACCURACY:g}",
+        matching=questions.matching_used(records),
+        headers=VERDICT_HEADERS,
+        groups=verdict_groups(table),
+        undertrained=undertrained_items(table),
+        notes=regime_notes(records),
+        figures=figures,
+    )
 
 
 def questions_report_section(inputs):

@@ -5,6 +5,7 @@ sortable table of records. Each builder takes :class:`suite.report.html.ReportIn
 and returns a :class:`suite.report.template.Section` (rendered by a jinja2
 template, so every value is escaped) or None when the run has nothing for it.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -16,11 +17,25 @@ from suite.report import plots
 from suite.report.questions import headline_verdicts
 from suite.report.template import section
 
-RECORD_COLUMNS = {"kind": "kind", "model": "model", "backend": "backend", "task": "task", "seq_len": "seq len",
-                  "eval_len": "eval len", "batch_size": "batch", "seed": "seed", "status": "status",
-                  "accuracy": "accuracy", "train_tokens_per_s": "train tok/s", "prefill_tokens_per_s": "prefill tok/s",
-                  "decode_ms_per_token": "decode ms/tok", "train_peak_mem_bytes": "train peak bytes",
-                  "params": "params", "wall_s": "wall s", "error": "error"}  # record field -> header
+RECORD_COLUMNS = {
+    "kind": "kind",
+    "model": "model",
+    "backend": "backend",
+    "task": "task",
+    "seq_len": "seq len",
+    "eval_len": "eval len",
+    "batch_size": "batch",
+    "seed": "seed",
+    "status": "status",
+    "accuracy": "accuracy",
+    "train_tokens_per_s": "train tok/s",
+    "prefill_tokens_per_s": "prefill tok/s",
+    "decode_ms_per_token": "decode ms/tok",
+    "train_peak_mem_bytes": "train peak bytes",
+    "params": "params",
+    "wall_s": "wall s",
+    "error": "error",
+}  # record field -> header
 
 
 def best_rows(table: pd.DataFrame, by: list[str], metric: str, highest: bool = True) -> list[dict]:
@@ -32,8 +47,15 @@ def best_rows(table: pd.DataFrame, by: list[str], metric: str, highest: bool = T
         best_rows_of_group = group[group[metric] == best]
         winners = sorted(best_rows_of_group["model"].astype(str))
         noisy = "timing_noisy" in group and bool(best_rows_of_group["timing_noisy"].map(analysis.is_flag_set).any())
-        out.append({"group": dict(zip(by, key if isinstance(key, tuple) else (key,))), "models": winners,
-                    "value": best, "others": len(group) - len(winners), "noisy": noisy})
+        out.append(
+            {
+                "group": dict(zip(by, key if isinstance(key, tuple) else (key,))),
+                "models": winners,
+                "value": best,
+                "others": len(group) - len(winners),
+                "noisy": noisy,
+            }
+        )
     return out
 
 
@@ -41,12 +63,23 @@ def headline_section(inputs):
     accuracy = analysis.accuracy_table(inputs.records)
     perf = analysis.perf_table(inputs.records)
     best_accuracy = best_rows(accuracy, ["task", "seq_len"], "accuracy")
-    chance = {task: value for task, value in accuracy.groupby("task")["chance_accuracy"].median().items()
-              if pd.notna(value)} if len(accuracy) else {}
+    chance = (
+        {task: value for task, value in accuracy.groupby("task")["chance_accuracy"].median().items() if pd.notna(value)}
+        if len(accuracy)
+        else {}
+    )
     fastest = best_rows(perf, ["seq_len", "batch_size"], "train_tokens_per_s")
     quickest_decode = best_rows(perf, ["seq_len", "batch_size"], "decode_ms_per_token", highest=False)
-    return section("headline", "Headline", "headline.html.j2", best_accuracy=best_accuracy, chance=chance,
-                   verdicts=headline_verdicts(inputs.records), fastest=fastest, quickest_decode=quickest_decode)
+    return section(
+        "headline",
+        "Headline",
+        "headline.html.j2",
+        best_accuracy=best_accuracy,
+        chance=chance,
+        verdicts=headline_verdicts(inputs.records),
+        fastest=fastest,
+        quickest_decode=quickest_decode,
+    )
 
 
 def accuracy_curves_section(inputs):
@@ -54,11 +87,16 @@ def accuracy_curves_section(inputs):
     if accuracy.empty:
         return None
     png = plots.accuracy_vs_seq_len(accuracy, inputs.palette)
-    return section("accuracy-curves", "Accuracy vs sequence length", "figure.html.j2", png=png,
-                   alt="accuracy vs seq_len per task",
-                   note="Seed-mean accuracy per training length; error bars: Student-t 95% interval over seeds "
-                        "(Wilson over scored tokens when one seed ran). Cells without an ok seed are not drawn.",
-                   missing="no accuracy cell finished ok")
+    return section(
+        "accuracy-curves",
+        "Accuracy vs sequence length",
+        "figure.html.j2",
+        png=png,
+        alt="accuracy vs seq_len per task",
+        note="Seed-mean accuracy per training length; error bars: Student-t 95% interval over seeds "
+        "(Wilson over scored tokens when one seed ran). Cells without an ok seed are not drawn.",
+        missing="no accuracy cell finished ok",
+    )
 
 
 def pareto_points(records: pd.DataFrame) -> tuple[pd.DataFrame, float | None]:
@@ -80,12 +118,17 @@ def pareto_section(inputs):
     points, length = pareto_points(inputs.records)
     if length is None:
         return None
-    return section("pareto", "Accuracy vs throughput (Pareto)", "figure.html.j2",
-                   png=plots.pareto_plot(points, inputs.palette), alt="accuracy vs training throughput",
-                   note=f"Each model's best accuracy on the task (over training lengths) against its training "
-                        f"throughput at seq_len {int(length)} (the longest perf length most models finished). "
-                        "The black step line joins the models no other model beats on both.",
-                   missing="no model has both an accuracy and a throughput")
+    return section(
+        "pareto",
+        "Accuracy vs throughput (Pareto)",
+        "figure.html.j2",
+        png=plots.pareto_plot(points, inputs.palette),
+        alt="accuracy vs training throughput",
+        note=f"Each model's best accuracy on the task (over training lengths) against its training "
+        f"throughput at seq_len {int(length)} (the longest perf length most models finished). "
+        "The black step line joins the models no other model beats on both.",
+        missing="no model has both an accuracy and a throughput",
+    )
 
 
 def records_section(inputs):
@@ -94,8 +137,16 @@ def records_section(inputs):
     frame = records[columns].rename(columns=RECORD_COLUMNS).reset_index(drop=True)
     text = frame.select_dtypes(exclude="number").columns  # an empty text field shows empty, not "None"
     frame[text] = frame[text].astype(object).where(frame[text].notna(), "")
-    table = frame.to_html(index=False, escape=True, na_rep="", classes="sortable records", table_id="records",
-                          border=0, float_format=lambda v: f"{v:.4g}")
+    table = frame.to_html(
+        index=False,
+        escape=True,
+        na_rep="",
+        classes="sortable records",
+        table_id="records",
+        border=0,
+        float_format=lambda v: f"{v:.4g}",
+    )
     cells = len(counting.latest_cells(inputs.records))
-    return section("records", "All records", "records.html.j2", table=Markup(table), count=len(frame),
-                   cells=cells)  # pandas escaped the cells
+    return section(
+        "records", "All records", "records.html.j2", table=Markup(table), count=len(frame), cells=cells
+    )  # pandas escaped the cells

@@ -12,6 +12,7 @@ nothing to say — so a new kind of result adds a section by adding a builder to
 the page's list (the run report's: :func:`suite.report.html.section_builders`,
 extended with :func:`suite.report.html.add_section_builder`).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -20,8 +21,12 @@ import jinja2
 from markupsafe import Markup
 
 ENVIRONMENT = jinja2.Environment(
-    loader=jinja2.PackageLoader("suite.report", "templates"), autoescape=True,
-    undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    loader=jinja2.PackageLoader("suite.report", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 class Section(NamedTuple):
@@ -49,5 +54,4 @@ def section(section_id: str, title: str, template: str, **context) -> Section:
 def render_page(title: str, sections, header: Markup | str = "") -> str:
     """The whole document: ``title`` is plain text; ``sections`` a list of
     :class:`Section` (None entries are dropped)."""
-    return str(render("page.html.j2", title=title, header=header,
-                      sections=[s for s in sections if s is not None]))
+    return str(render("page.html.j2", title=title, header=header, sections=[s for s in sections if s is not None]))

@@ -1,6 +1,7 @@
 """What process isolation costs per cell: a forkserver child that does nothing.
 A benchmark (pytest-benchmark), not a timed assertion: run with
 ``pytest tests/benchmarks --benchmark-only`` and read the median."""
+
 from suite.executors.isolated import call_in_child
 from suite.settings import ChildSettings, RunContext
 
@@ -11,7 +12,9 @@ def do_nothing():
 
 def test_isolated_child_round_trip(benchmark):
     call_in_child(do_nothing, (), ChildSettings(), 60)  # start the forkserver outside the measurement
-    result, failure = benchmark.pedantic(call_in_child, args=(do_nothing, (), ChildSettings(), 60), rounds=20, iterations=1)
+    result, failure = benchmark.pedantic(
+        call_in_child, args=(do_nothing, (), ChildSettings(), 60), rounds=20, iterations=1
+    )
     assert failure is None and result == 1
 
 
@@ -31,8 +34,9 @@ def test_overhead_per_cell_over_the_smoke_plan(benchmark):
     def run_plan():
         for cell in cells:
             start = time.perf_counter()
-            records, failure = call_in_child(run_cell, (cell, "cpu", RunContext(run_id="benchmark")), ChildSettings(),
-                                             120)
+            records, failure = call_in_child(
+                run_cell, (cell, "cpu", RunContext(run_id="benchmark")), ChildSettings(), 120
+            )
             record = (records or [None])[0]
             assert failure is None and record["status"] == "ok", failure or record["error"]
             overheads.append(time.perf_counter() - start - record["wall_s"])

@@ -12,6 +12,7 @@ Not timed assertions: run them for numbers::
 ``SUITE_LOOP_SHAPE`` is ``batch,d_model``; ``SUITE_LOOP_LENGTHS`` the lengths (default 64,256
 for a quick plain run; the README's figures use 1024,4096).
 """
+
 import os
 
 import pytest

@@ -7,6 +7,7 @@ assertions: save a run and compare a later one against it with
 
 (pytest-benchmark stores runs under .benchmarks/; the compare fails when a
 median grew by more than 10% — meaningful on a dedicated machine only)."""
+
 import pytest
 import torch
 

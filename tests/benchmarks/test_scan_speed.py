@@ -12,6 +12,7 @@ Not timed assertions: run them for numbers, save, and compare runs::
 plain test run stays quick); ``SUITE_BENCH_DEVICE`` picks the device (default cpu).
 For the interleaved comparison with speed-ups, use ``python -m suite bench speed``.
 """
+
 import os
 
 import pytest
@@ -59,8 +60,23 @@ def test_scan_forward_backward(benchmark, backend, kind):
     assert torch.isfinite(projection.grad).all()
 
 
-@pytest.mark.parametrize("spec", runnable(["mingru:linear", "mingru:log", "minlstm:linear", "minlstm:log", "gru",
-                                           "gru:loop", "lstm", "lstm:loop", "mingru:triton", "minlstm:triton"]))
+@pytest.mark.parametrize(
+    "spec",
+    runnable(
+        [
+            "mingru:linear",
+            "mingru:log",
+            "minlstm:linear",
+            "minlstm:log",
+            "gru",
+            "gru:loop",
+            "lstm",
+            "lstm:loop",
+            "mingru:triton",
+            "minlstm:triton",
+        ]
+    ),
+)
 def test_mixer_training_step(benchmark, spec):
     subject = mixer_subject(spec, SEQ_LEN, BATCH, D_MODEL, DEVICE, DTYPE, seed=0)
 

@@ -1,6 +1,7 @@
 """The pure-PyTorch Mamba-1 / Mamba-2 references against independent implementations:
 mambapy's MambaBlock (same parameter names, so weights copy across), sequential
 loops of the recurrences, and Mamba-2's quadratic "attention" form. Tiny shapes."""
+
 import math
 
 import pytest
@@ -17,22 +18,26 @@ F64 = torch.float64
 
 def random_s6(batch=2, length=23, d_inner=6, d_state=4, dt_scale=0.5, dtype=F64, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return dict(x=torch.randn(batch, length, d_inner, generator=g, dtype=dtype),
-                dt=torch.rand(batch, length, d_inner, generator=g, dtype=dtype) * dt_scale,
-                A=-torch.rand(d_inner, d_state, generator=g, dtype=dtype) * 16,
-                B=torch.randn(batch, length, d_state, generator=g, dtype=dtype),
-                C=torch.randn(batch, length, d_state, generator=g, dtype=dtype),
-                initial_state=torch.randn(batch, d_inner, d_state, generator=g, dtype=dtype))
+    return dict(
+        x=torch.randn(batch, length, d_inner, generator=g, dtype=dtype),
+        dt=torch.rand(batch, length, d_inner, generator=g, dtype=dtype) * dt_scale,
+        A=-torch.rand(d_inner, d_state, generator=g, dtype=dtype) * 16,
+        B=torch.randn(batch, length, d_state, generator=g, dtype=dtype),
+        C=torch.randn(batch, length, d_state, generator=g, dtype=dtype),
+        initial_state=torch.randn(batch, d_inner, d_state, generator=g, dtype=dtype),
+    )
 
 
 def random_ssd(batch=2, length=23, heads=4, groups=2, head_dim=3, d_state=5, dtype=F64, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return dict(x=torch.randn(batch, length, heads, head_dim, generator=g, dtype=dtype),
-                dt=torch.rand(batch, length, heads, generator=g, dtype=dtype) * 0.5,
-                A=-torch.rand(heads, generator=g, dtype=dtype) * 16,
-                B=torch.randn(batch, length, groups, d_state, generator=g, dtype=dtype),
-                C=torch.randn(batch, length, groups, d_state, generator=g, dtype=dtype),
-                initial_state=torch.randn(batch, heads, head_dim, d_state, generator=g, dtype=dtype))
+    return dict(
+        x=torch.randn(batch, length, heads, head_dim, generator=g, dtype=dtype),
+        dt=torch.rand(batch, length, heads, generator=g, dtype=dtype) * 0.5,
+        A=-torch.rand(heads, generator=g, dtype=dtype) * 16,
+        B=torch.randn(batch, length, groups, d_state, generator=g, dtype=dtype),
+        C=torch.randn(batch, length, groups, d_state, generator=g, dtype=dtype),
+        initial_state=torch.randn(batch, heads, head_dim, d_state, generator=g, dtype=dtype),
+    )
 
 
 def grads_of(fn, inputs):
@@ -53,6 +58,7 @@ def assert_same_outputs_and_grads(reference, candidate, inputs):
 
 
 # ---- Mamba-1 selective scan ---------------------------------------------------------------
+
 
 @pytest.mark.parametrize("max_chunk", [1, 4, 5, 23, 64])
 def test_chunked_selective_scan_equals_loop_with_gradients(max_chunk):
@@ -85,6 +91,7 @@ def test_selective_scan_runs_in_float32_for_bfloat16_inputs():
 
 
 # ---- Mamba-1 mixer against mambapy -------------------------------------------------------
+
 
 def mambapy_pair(d_model=16, d_state=4):
     mambapy = pytest.importorskip("mambapy.mamba")
@@ -139,15 +146,16 @@ def test_mamba_hyperparameters_and_initialisation_follow_mamba_ssm():
 
 # ---- Mamba-2 SSD ------------------------------------------------------------------------
 
+
 def quadratic_ssd(x, dt, A, B, C, initial_state):
     """SSD's dual form over the whole sequence: y = (L ∘ C B^T) (dt x) + decayed C H0."""
     per_group = x.shape[2] // B.shape[2]
     B, C = B.repeat_interleave(per_group, 2), C.repeat_interleave(per_group, 2)  # [b, T, h, n]
-    log_a = (dt * A).transpose(1, 2)                                            # [b, h, T]
-    mask = torch.exp(segment_sums(log_a))                                       # [b, h, T, T]
+    log_a = (dt * A).transpose(1, 2)  # [b, h, T]
+    mask = torch.exp(segment_sums(log_a))  # [b, h, T, T]
     scores = torch.einsum("bthn,bshn->bhts", C, B) * mask
     y = torch.einsum("bhts,bshp->bthp", scores, x * dt.unsqueeze(-1))
-    from_start = torch.exp(log_a.cumsum(-1)).transpose(1, 2)                    # [b, T, h]
+    from_start = torch.exp(log_a.cumsum(-1)).transpose(1, 2)  # [b, T, h]
     return y + torch.einsum("bthn,bhpn->bthp", C, initial_state) * from_start.unsqueeze(-1)
 
 
@@ -170,6 +178,7 @@ def test_ssd_float32_close_to_float64():
 
 
 # ---- Mamba-2 mixer ----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("options", [{}, {"ngroups": 2, "headdim": 8}, {"d_conv": 2, "chunk_size": 5}])
 def test_mamba2_forward_equals_step_loop_and_continues_from_state(options):
@@ -194,7 +203,15 @@ def test_mamba2_hyperparameters_initialisation_and_names_follow_mamba_ssm():
     m = Mamba2(64)
     assert (m.d_inner, m.headdim, m.nheads, m.d_state, m.ngroups) == (128, 64, 2, 64, 1)
     assert set(dict(m.named_parameters())) == {
-        "in_proj.weight", "conv1d.weight", "conv1d.bias", "dt_bias", "A_log", "D", "norm.weight", "out_proj.weight"}
+        "in_proj.weight",
+        "conv1d.weight",
+        "conv1d.bias",
+        "dt_bias",
+        "A_log",
+        "D",
+        "norm.weight",
+        "out_proj.weight",
+    }
     assert m.in_proj.out_features == 2 * 128 + 2 * 64 + 2
     assert 1.0 <= m.A_log.exp().min() and m.A_log.exp().max() <= 16.0
     dt = torch.nn.functional.softplus(m.dt_bias)
@@ -216,6 +233,7 @@ def test_mamba2_gated_norm_matches_formula():
 
 # ---- backends ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("family", [mamba, mamba2])
 def test_mamba_ssm_backend_is_refused_off_cuda_with_a_reason(family):
     assert family.probe("reference", "cpu") is None
@@ -235,6 +253,7 @@ def test_options_reach_the_mixer_through_the_registry():
 
 # ---- the mamba_ssm glue -------------------------------------------------------------------
 
+
 class FakePackageMamba(Mamba):
     """The reference behind mamba_ssm's module interface, as read from its source: a
     ``d_conv``-wide conv cache, ``forward(x, inference_params)`` writing the caches,
@@ -244,8 +263,10 @@ class FakePackageMamba(Mamba):
 
     def allocate_inference_cache(self, batch_size, max_seqlen, dtype=None):
         weight = self.out_proj.weight
-        return (torch.zeros(batch_size, self.d_inner, self.d_conv, dtype=weight.dtype),
-                torch.zeros(batch_size, self.d_inner, self.d_state, dtype=weight.dtype))
+        return (
+            torch.zeros(batch_size, self.d_inner, self.d_conv, dtype=weight.dtype),
+            torch.zeros(batch_size, self.d_inner, self.d_state, dtype=weight.dtype),
+        )
 
     def forward(self, x, inference_params=None):
         if inference_params is None:
@@ -332,8 +353,9 @@ def test_reference_scan_state_stays_float32_under_bf16_autocast(family):
 
 
 def test_selective_scan_backward_under_autocast_is_float32():
-    x, dt, A, B, C = (torch.randn(*shape, requires_grad=True) for shape in
-                      ((2, 20, 4), (2, 20, 4), (4, 3), (2, 20, 3), (2, 20, 3)))
+    x, dt, A, B, C = (
+        torch.randn(*shape, requires_grad=True) for shape in ((2, 20, 4), (2, 20, 4), (4, 3), (2, 20, 3), (2, 20, 3))
+    )
     with torch.autocast("cpu", dtype=torch.bfloat16):
         y, state = selective_scan(x, torch.nn.functional.softplus(dt), -torch.exp(A), B, C)
     assert y.dtype == state.dtype == torch.float32

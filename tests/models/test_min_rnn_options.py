@@ -2,6 +2,7 @@
 weight-decay exemption): the parallel forward equals the step loop on every option
 combination and backend, with and without a given state, in outputs and in every
 parameter's gradient; the defaults are the models as they were."""
+
 import itertools
 
 import pytest
@@ -55,8 +56,9 @@ def stepped(mixer, x, state):
 
 @pytest.mark.parametrize("backend", ["linear", "log"])
 @pytest.mark.parametrize("with_state", [False, True], ids=["no-state", "state"])
-@pytest.mark.parametrize("family, options", CASES, ids=[f"{f}-{'-'.join(f'{k}={v}' for k, v in o.items())}"
-                                                        for f, o in CASES])
+@pytest.mark.parametrize(
+    "family, options", CASES, ids=[f"{f}-{'-'.join(f'{k}={v}' for k, v in o.items())}" for f, o in CASES]
+)
 def test_parallel_forward_equals_step_loop_with_gradients(family, options, backend, with_state):
     mixer = build(family, backend, **options)
     generator = torch.Generator().manual_seed(1)
@@ -67,8 +69,9 @@ def test_parallel_forward_equals_step_loop_with_gradients(family, options, backe
     out, last = mixer(x, state=state, return_state=True)
     grads = torch.autograd.grad(loss_of(out, weights), list(parameters.values()), materialize_grads=True)
     expected_out, expected_last = stepped(mixer, x, state)
-    expected_grads = torch.autograd.grad(loss_of(expected_out, weights), list(parameters.values()),
-                                         materialize_grads=True)
+    expected_grads = torch.autograd.grad(
+        loss_of(expected_out, weights), list(parameters.values()), materialize_grads=True
+    )
     torch.testing.assert_close(out, expected_out, rtol=0, atol=1e-10)
     torch.testing.assert_close(last, expected_last, rtol=0, atol=1e-10)
     for name, got, want in zip(parameters, grads, expected_grads):
@@ -97,7 +100,7 @@ def test_minlstm_forget_bias_is_added_to_the_forget_gate_at_init():
     hidden = plain.hidden
     difference = shifted.to_hidden_and_gates.bias - plain.to_hidden_and_gates.bias
     expected = torch.zeros(3 * hidden)
-    expected[hidden:2 * hidden] = 3.0
+    expected[hidden : 2 * hidden] = 3.0
     torch.testing.assert_close(difference, expected, rtol=0, atol=1e-6)
     torch.testing.assert_close(shifted.to_hidden_and_gates.weight, plain.to_hidden_and_gates.weight, rtol=0, atol=0)
 
@@ -111,8 +114,11 @@ def test_minlstm_forget_bias_without_bias_is_refused():
 @pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("decay_gates", [True, False])
 def test_no_weight_decay_marks_exactly_the_input_projection(family, bias, decay_gates):
-    mixer = FAMILIES[family].make_mixer(D_MODEL, "linear", bias=bias, learn_init_state=True,
-                                        decay_gates=decay_gates).double()  # .double() keeps the marks
+    mixer = (
+        FAMILIES[family]
+        .make_mixer(D_MODEL, "linear", bias=bias, learn_init_state=True, decay_gates=decay_gates)
+        .double()
+    )  # .double() keeps the marks
     for name, parameter in mixer.named_parameters():
         marked = getattr(parameter, "_no_weight_decay", False)
         assert marked == (not decay_gates and name.startswith("to_hidden_and_gate")), name
@@ -121,10 +127,14 @@ def test_no_weight_decay_marks_exactly_the_input_projection(family, bias, decay_
 # Outputs of the models before the options existed: make_mixer(4, backend) under manual_seed(0),
 # in float64, on x = randn(2, 5, 4) from a generator seeded 1: out[1, -1] and the state's h[0, :3].
 BEFORE = {
-    "mingru": ([0.385824811562704, 0.3094031371011005, -0.2931886456289166, 0.10370291933120551],
-               [0.38893725745110297, 1.0280176997212016, 0.4400480351047758]),
-    "minlstm": ([0.15046273072855554, -0.40937787009270377, 0.024275202958211103, -0.4475941501622184],
-                [0.34010823950554414, 0.8942369363407684, 0.4475468693991236]),
+    "mingru": (
+        [0.385824811562704, 0.3094031371011005, -0.2931886456289166, 0.10370291933120551],
+        [0.38893725745110297, 1.0280176997212016, 0.4400480351047758],
+    ),
+    "minlstm": (
+        [0.15046273072855554, -0.40937787009270377, 0.024275202958211103, -0.4475941501622184],
+        [0.34010823950554414, 0.8942369363407684, 0.4475468693991236],
+    ),
 }
 
 
@@ -148,8 +158,9 @@ def test_defaults_listed_match_make_mixer(family):
     import inspect
 
     signature = inspect.signature(FAMILIES[family].make_mixer)
-    keywords = {name: p.default for name, p in signature.parameters.items() if name not in ("d_model", "backend",
-                                                                                            "layer_index")}
+    keywords = {
+        name: p.default for name, p in signature.parameters.items() if name not in ("d_model", "backend", "layer_index")
+    }
     assert keywords == FAMILIES[family].DEFAULTS
 
 
@@ -169,6 +180,6 @@ def test_family_options_reach_every_layer_through_build_model(family):
         assert projection.weight._no_weight_decay and projection.bias._no_weight_decay
         if family == "minlstm":
             assert mixer.kind == "lstm-unnormalised"
-            assert projection.bias[mixer.hidden:2 * mixer.hidden].min() > 2.0   # 3 + U(-1/sqrt(8), 1/sqrt(8))
+            assert projection.bias[mixer.hidden : 2 * mixer.hidden].min() > 2.0  # 3 + U(-1/sqrt(8), 1/sqrt(8))
     logits = model(torch.randint(0, 8, (2, 6)))
     assert logits.shape == (2, 6, 8) and torch.isfinite(logits).all()

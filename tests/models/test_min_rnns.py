@@ -1,4 +1,5 @@
 """minGRU/minLSTM specifics: the log-space scan's precision and the paper's maths."""
+
 import pytest
 import torch
 

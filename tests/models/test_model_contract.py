@@ -1,6 +1,7 @@
 """The contract every model keeps, checked for every family and every backend
 that can run on this machine: parallel forward = step loop, causality, and
 prefill-then-step = forward on the longer sequence."""
+
 import pytest
 import torch
 

@@ -1,5 +1,6 @@
 """Parameters marked ``_no_weight_decay`` (the optimizer leaves them undecayed), as ``mamba_ssm``
 marks them: Mamba-1's ``A_log`` and ``D``; Mamba-2's ``A_log``, ``D`` and ``dt_bias``; nothing else."""
+
 import pytest
 
 import models.mamba

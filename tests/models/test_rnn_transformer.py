@@ -1,5 +1,6 @@
 """GRU/LSTM backends against each other, RoPE's defining properties, and the
 transformer's attention and KV cache against a naive reference (tiny shapes)."""
+
 import math
 
 import pytest
@@ -17,6 +18,7 @@ def random(*shape, seed=0):
 
 
 # --- GRU / LSTM ---------------------------------------------------------------
+
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 @pytest.mark.parametrize("hidden", [None, 6])
@@ -82,6 +84,7 @@ def test_rnn_backend_names_the_dtype_autocast_ran_it_in():
 
 # --- RoPE ---------------------------------------------------------------------
 
+
 def test_rotary_at_position_zero_is_identity():
     x = random(2, 3, 1, 8)
     torch.testing.assert_close(rotary(x, torch.tensor([0])), x, rtol=0, atol=0)
@@ -101,6 +104,7 @@ def test_rotary_scores_depend_only_on_the_position_difference():
 
 
 # --- attention ----------------------------------------------------------------
+
 
 def naive_attention(mixer: CausalSelfAttention, x):
     """Masked softmax attention written out, positions 0..T-1."""
@@ -133,11 +137,12 @@ def test_sdpa_equals_naive_attention(kernel, monkeypatch):
 def test_attention_backend_is_the_kernel_of_the_call_that_ran(monkeypatch):
     """The label comes from the dtype and device of the call, not from the weights: under autocast
     the bf16 kernel. Here a stand-in kernel choice picks math for bf16 and flash for fp32."""
-    monkeypatch.setattr(transformer, "prefill_kernel",
-                        lambda device, dtype, head_dim: "math" if dtype == torch.bfloat16 else "flash")
+    monkeypatch.setattr(
+        transformer, "prefill_kernel", lambda device, dtype, head_dim: "math" if dtype == torch.bfloat16 else "flash"
+    )
     torch.manual_seed(0)
     mixer = CausalSelfAttention(32, n_heads=4)
-    assert mixer.backend == "sdpa-flash"          # not run yet: what fp32 weights would pick
+    assert mixer.backend == "sdpa-flash"  # not run yet: what fp32 weights would pick
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         mixer(torch.randn(2, 7, 32))
     assert mixer.backend == "sdpa-math"
@@ -145,7 +150,7 @@ def test_attention_backend_is_the_kernel_of_the_call_that_ran(monkeypatch):
 
 def test_prefill_kernel_prefers_flash_then_efficient_then_math():
     transformer.prefill_kernel.cache_clear()
-    assert transformer.prefill_kernel("cpu", torch.float32, 8) == "flash"   # CPU has a float32 flash kernel
+    assert transformer.prefill_kernel("cpu", torch.float32, 8) == "flash"  # CPU has a float32 flash kernel
     assert list(transformer.SDPA_KERNELS) == ["flash", "efficient", "math"]
 
 
@@ -181,6 +186,7 @@ def test_several_new_tokens_after_a_cache_equal_the_longer_forward():
 
 
 # --- probes -------------------------------------------------------------------
+
 
 def test_unavailable_backends_say_cuda():
     assert "CUDA" in rnn.probe("cudnn", "cpu")

@@ -1,6 +1,7 @@
 """The min-RNN scan backends against a step loop: outputs and gradients, float64 and float32,
 with and without a carried state, at lengths on and off every chunk boundary, for every kind
 (minGRU, minLSTM, minLSTM with free gates)."""
+
 import contextlib
 
 import pytest
@@ -9,8 +10,8 @@ import torch
 from models.scans import gated, linear_space
 from models.scans.log_space import g
 
-KINDS = {"gru": 2, "lstm": 3}                       # projection chunks per kind (test_triton_scan reuses these)
-ALL_KINDS = {**KINDS, "lstm-unnormalised": 3}       # the free-gate minLSTM's Triton tests: test_triton_min_rnn_options
+KINDS = {"gru": 2, "lstm": 3}  # projection chunks per kind (test_triton_scan reuses these)
+ALL_KINDS = {**KINDS, "lstm-unnormalised": 3}  # the free-gate minLSTM's Triton tests: test_triton_min_rnn_options
 LENGTHS = (1, 7, 23, 63, 64, 65, 130, 257)
 
 
@@ -21,8 +22,8 @@ def step_loop(projection, h0, hidden, kind):
         z = torch.sigmoid(projection[..., hidden:])
         a, b = 1 - z, z * g(candidate)
     else:
-        f = torch.sigmoid(projection[..., hidden:2 * hidden])
-        i = torch.sigmoid(projection[..., 2 * hidden:])
+        f = torch.sigmoid(projection[..., hidden : 2 * hidden])
+        i = torch.sigmoid(projection[..., 2 * hidden :])
         a, b = (f / (f + i), i / (f + i) * g(candidate)) if kind == "lstm" else (f, i * g(candidate))
     h = h0 if h0 is not None else torch.zeros_like(candidate[:, 0])
     outputs = []
@@ -96,8 +97,9 @@ def test_linear_scan_gradcheck(kind, seq_len):
     projection.requires_grad_()
     h0.requires_grad_()
     with linear_space.saved_buffers_kept():  # gradcheck differentiates one graph once per output element
-        assert torch.autograd.gradcheck(lambda p, h: linear_space.gated_scan_projection(p, h, 2, kind),
-                                        (projection, h0))
+        assert torch.autograd.gradcheck(
+            lambda p, h: linear_space.gated_scan_projection(p, h, 2, kind), (projection, h0)
+        )
 
 
 @pytest.mark.parametrize("kind", ["gru", "lstm"])
@@ -138,8 +140,9 @@ def test_chunked_scans_equal_plain_recurrence(seq_len):
     for t in range(seq_len - 1, -1, -1):
         carry = b[:, t] + (a[:, t + 1] * carry if t + 1 < seq_len else 0)
         backward.append(carry)
-    torch.testing.assert_close(linear_space.reverse_scan(a, b.clone()), torch.stack(backward[::-1], 1),
-                               rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(
+        linear_space.reverse_scan(a, b.clone()), torch.stack(backward[::-1], 1), rtol=1e-12, atol=1e-12
+    )
 
 
 def test_decay_underflow_gives_zero_not_nan():

@@ -5,6 +5,7 @@ backend's outputs and gradients. Without CUDA the kernels run in Triton's CPU in
 (see ``test_triton_scan.py``, which tests the other two kinds the same way): tiny shapes,
 with chunks and channel blocks of 4, so that 5 steps and 5 channels cross two chunks, a
 partial last chunk and a partial channel block."""
+
 import os
 import subprocess
 import sys
@@ -48,8 +49,14 @@ for fn, constants in kernels:
 def test_free_gate_kernels_compile_for_sm90_without_a_gpu():
     root = Path(__file__).resolve().parents[2]
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}  # real JIT functions, not the interpreter
-    done = subprocess.run([sys.executable, "-c", COMPILE_FREE_GATE_KERNELS], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", COMPILE_FREE_GATE_KERNELS],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("sm_90 code") == 5
 
@@ -57,11 +64,13 @@ def test_free_gate_kernels_compile_for_sm90_without_a_gpu():
 @pytest.mark.parametrize("with_state", [False, True])
 def test_free_gate_kernels_equal_step_loop_float32(with_state):
     projection, h0, weights = inputs(KIND, 5, with_state, torch.float32)
-    expected = output_and_grads(step_loop, projection.double(), h0.double() if with_state else None,
-                                weights.double(), 5, KIND)
+    expected = output_and_grads(
+        step_loop, projection.double(), h0.double() if with_state else None, weights.double(), 5, KIND
+    )
     scan = lambda p, h, hidden, kind: triton_gated_scan(p, h, hidden, kind, chunk=4, block_h=4)  # noqa: E731
-    got = output_and_grads(scan, projection.to(DEVICE), h0.to(DEVICE) if with_state else None,
-                           weights.to(DEVICE), 5, KIND)
+    got = output_and_grads(
+        scan, projection.to(DEVICE), h0.to(DEVICE) if with_state else None, weights.to(DEVICE), 5, KIND
+    )
     assert_match([t.cpu() if t is not None else None for t in got], expected, 1e-5)
 
 

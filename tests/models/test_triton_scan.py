@@ -3,6 +3,7 @@ CPU interpreter (``tests/conftest.py`` sets ``TRITON_INTERPRET=1``), which steps
 program at a time in Python: tiny shapes only, with small chunks and channel blocks
 so that every path (several chunks, a partial last chunk, a partial channel block,
 a carried state) is crossed."""
+
 import pytest
 import torch
 
@@ -23,11 +24,13 @@ def small_blocks(projection, h0, hidden, kind):
 @pytest.mark.parametrize("with_state", [False, True])
 def test_triton_equals_step_loop_float32(kind, seq_len, with_state):
     projection, h0, weights = inputs(kind, seq_len, with_state, torch.float32)
-    expected = output_and_grads(step_loop, projection.double(), h0.double() if with_state else None,
-                                weights.double(), 5, kind)
+    expected = output_and_grads(
+        step_loop, projection.double(), h0.double() if with_state else None, weights.double(), 5, kind
+    )
     to = dict(device=DEVICE)
-    got = output_and_grads(small_blocks, projection.to(**to), h0.to(**to) if with_state else None,
-                           weights.to(**to), 5, kind)
+    got = output_and_grads(
+        small_blocks, projection.to(**to), h0.to(**to) if with_state else None, weights.to(**to), 5, kind
+    )
     assert_match([t.cpu() if t is not None else None for t in got], expected, 1e-6 * max(seq_len, 1))
 
 
@@ -72,7 +75,13 @@ def test_kernels_compile_for_sm90_without_a_gpu():
 
     root = Path(__file__).resolve().parents[2]
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
-    done = subprocess.run([sys.executable, str(root / "tests" / "models" / "triton_aot.py")], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(root / "tests" / "models" / "triton_aot.py")],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("sm_90 code") == 20

@@ -1,6 +1,7 @@
 """Compile every Triton kernel of the min-RNN scan for an H100 (sm_90) ahead of time, without
 a GPU: Triton's front end, its MLIR passes and ptxas all run on the CPU. Run as a script (with
 ``TRITON_INTERPRET`` unset, so the kernels are real JIT functions); prints one line per kernel."""
+
 import sys
 
 import triton
@@ -30,13 +31,18 @@ def main() -> int:
     for kind, width in ((triton_scan.GRU, 2), (triton_scan.LSTM, 3)):
         for with_state in (False, True):
             scan = dict(KIND=kind, WIDTH=width, CHUNK=chunk, BLOCK_H=block)
-            for fn, constants in ((triton_scan._chunk_summary, scan),
-                                  (triton_scan._carry, dict(HAS_H0=with_state, REVERSE=not with_state, BLOCK_H=block)),
-                                  (triton_scan._chunk_forward, scan),
-                                  (triton_scan._chunk_summary_reverse, scan),
-                                  (triton_scan._chunk_backward, dict(HAS_H0=with_state, **scan))):
-                source = ASTSource(fn=fn, signature=signature(fn, constants),
-                                   constexprs={(fn.arg_names.index(k),): v for k, v in constants.items()})
+            for fn, constants in (
+                (triton_scan._chunk_summary, scan),
+                (triton_scan._carry, dict(HAS_H0=with_state, REVERSE=not with_state, BLOCK_H=block)),
+                (triton_scan._chunk_forward, scan),
+                (triton_scan._chunk_summary_reverse, scan),
+                (triton_scan._chunk_backward, dict(HAS_H0=with_state, **scan)),
+            ):
+                source = ASTSource(
+                    fn=fn,
+                    signature=signature(fn, constants),
+                    constexprs={(fn.arg_names.index(k),): v for k, v in constants.items()},
+                )
                 compiled = triton.compile(source, target=target, options={"num_warps": max(1, block // 32)})
                 assert compiled.asm.get("cubin"), f"{fn.__name__}: no cubin"
                 print(f"{fn.__name__} kind={kind} h0={with_state}: {len(compiled.asm['cubin'])} bytes of sm_90 code")

@@ -6,6 +6,7 @@ bare family's first backend) passes the family and each cell fails as its backen
 ``kill-worker`` kills the process that started the cell's forkserver: a Ray worker
 or a Slurm job's process. Under the local executor that process is the driver:
 use it only with ``--executor ray`` or ``slurm``."""
+
 import os
 import signal
 import time
@@ -52,5 +53,8 @@ class Crashy(torch.nn.Module):
         return 1
 
 
-register_model("crashy", lambda d_model, backend, layer_index: Crashy(d_model, backend),
-               backends=("fine", "raise", "exit", "segfault", "hang", "allocate", "nan", "kill-worker"))
+register_model(
+    "crashy",
+    lambda d_model, backend, layer_index: Crashy(d_model, backend),
+    backends=("fine", "raise", "exit", "segfault", "hang", "allocate", "nan", "kill-worker"),
+)

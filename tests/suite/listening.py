@@ -1,4 +1,5 @@
 """Which TCP ports a process tree listens on, read from /proc (Linux)."""
+
 import os
 import socket
 import struct
@@ -44,7 +45,7 @@ def _address(hex_address: str, family: int) -> tuple[str, int]:
     if family == socket.AF_INET:
         packed = struct.pack("<I", int.from_bytes(raw, "big"))
     else:  # four little-endian 32-bit words
-        packed = b"".join(struct.pack("<I", int.from_bytes(raw[i:i + 4], "big")) for i in range(0, 16, 4))
+        packed = b"".join(struct.pack("<I", int.from_bytes(raw[i : i + 4], "big")) for i in range(0, 16, 4))
     return socket.inet_ntop(family, packed), int(port, 16)
 
 

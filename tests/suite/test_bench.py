@@ -1,4 +1,5 @@
 """`suite bench speed` end to end at tiny shapes: records, interleaving, ratios, bad input."""
+
 import json
 
 import pytest
@@ -17,9 +18,32 @@ MODELS = "mingru:linear,mingru:log,mingru:triton,gru,gru:loop,minlstm:linear,lst
 @pytest.fixture(scope="module")
 def bench_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    code = main(["bench", "speed", "--device", "cpu", "--seq-lens", "16,40", "--batch-size", "2", "--d-model", "8",
-                 "--repeats", "3", "--warmup", "1", "--min-time-s", "0", "--models", MODELS, "--out", str(out / "run"),
-                 "--report", str(out / "report.html")])
+    code = main(
+        [
+            "bench",
+            "speed",
+            "--device",
+            "cpu",
+            "--seq-lens",
+            "16,40",
+            "--batch-size",
+            "2",
+            "--d-model",
+            "8",
+            "--repeats",
+            "3",
+            "--warmup",
+            "1",
+            "--min-time-s",
+            "0",
+            "--models",
+            MODELS,
+            "--out",
+            str(out / "run"),
+            "--report",
+            str(out / "report.html"),
+        ]
+    )
     assert code == 0
     return out
 
@@ -33,10 +57,13 @@ def test_records_are_valid_speed_records_with_timing_statistics(bench_run):
     assert {r["scope"] for r in records} == {"mixer", "model", "scan"}
     ok = [r for r in records if r["status"] == "ok"]
     assert ok and all(r["median_ms"] > 0 and r["iqr_ms"] >= 0 and r["repeats"] == 3 for r in ok)
-    assert all(0 < r["min_ms"] <= r["median_ms"] and isinstance(r["timing_noisy"], bool)
-               and r["load_avg_before"] is not None for r in ok)
-    assert all(r["tf32"] is False and r["deterministic"] is True and r["fill_uninitialized_memory"] is False
-               for r in records)
+    assert all(
+        0 < r["min_ms"] <= r["median_ms"] and isinstance(r["timing_noisy"], bool) and r["load_avg_before"] is not None
+        for r in ok
+    )
+    assert all(
+        r["tf32"] is False and r["deterministic"] is True and r["fill_uninitialized_memory"] is False for r in records
+    )
     assert len({r["cell_key"] for r in records}) == len(records)
     mixers = {r["model"]: r for r in records if r["scope"] == "mixer" and r["seq_len"] == 16}
     assert mixers["mingru:linear"]["backend"] == "linear" and mixers["mingru:log"]["backend"] == "log"
@@ -50,12 +77,17 @@ def test_ratios_are_the_medians_of_the_same_run(bench_run):
     manifest = json.loads((bench_run / "run" / "manifest.json").read_text())
     records = load_results(bench_run / "run")
     ratios = manifest["speed_ratios"]
-    assert {(r["model"], r["baseline"]) for r in ratios} >= {("mingru:linear", "gru"), ("mingru:linear", "gru:loop"),
-                                                             ("minlstm:linear", "lstm")}
+    assert {(r["model"], r["baseline"]) for r in ratios} >= {
+        ("mingru:linear", "gru"),
+        ("mingru:linear", "gru:loop"),
+        ("minlstm:linear", "lstm"),
+    }
     medians = {(r.scope, r.model, r.seq_len): r.median_ms for r in records.itertuples() if r.status == "ok"}
     for ratio in ratios:
-        expected = (medians[(ratio["scope"], ratio["baseline"], ratio["seq_len"])]
-                    / medians[(ratio["scope"], ratio["model"], ratio["seq_len"])])
+        expected = (
+            medians[(ratio["scope"], ratio["baseline"], ratio["seq_len"])]
+            / medians[(ratio["scope"], ratio["model"], ratio["seq_len"])]
+        )
         assert ratio["speedup"] == pytest.approx(expected)
     assert len(speedups(records.assign())) == len(ratios)
 
@@ -80,10 +112,14 @@ def test_subjects_are_timed_interleaved_and_a_failure_stays_a_record():
             calls.append(name)
             if fail_at is not None and calls.count(name) == fail_at:
                 raise RuntimeError(f"{name} broke")
+
         return step
 
-    subjects = [Subject("a", "mixer", stepper("a")), Subject("b", "mixer", stepper("b", fail_at=3)),
-                Subject("c", "mixer", stepper("c"))]
+    subjects = [
+        Subject("a", "mixer", stepper("a")),
+        Subject("b", "mixer", stepper("b", fail_at=3)),
+        Subject("c", "mixer", stepper("c")),
+    ]
     time_interleaved(subjects, "cpu", warmup=1, repeats=3, classify=lambda e: "error", one_line=str)
     assert calls == ["a", "b", "c", "a", "b", "c", "a", "b", "c", "a", "c"]
     assert [s.timing.repeats for s in subjects] == [3, 1, 3]
@@ -96,10 +132,18 @@ def test_interleaved_rounds_keep_a_fast_subject_until_its_minimum_time():
 
     slow = Subject("slow", "mixer", lambda: time.sleep(0.02))
     fast = Subject("fast", "mixer", lambda: None)
-    time_interleaved([slow, fast], "cpu", warmup=0, repeats=3, classify=lambda e: "error", one_line=str,
-                     min_time_s=0.05, max_repeats=40)
-    assert 3 <= slow.timing.repeats <= 4           # 3 x 20 ms already passes 50 ms
-    assert fast.timing.repeats == 40               # never reaches 50 ms: stops at the cap
+    time_interleaved(
+        [slow, fast],
+        "cpu",
+        warmup=0,
+        repeats=3,
+        classify=lambda e: "error",
+        one_line=str,
+        min_time_s=0.05,
+        max_repeats=40,
+    )
+    assert 3 <= slow.timing.repeats <= 4  # 3 x 20 ms already passes 50 ms
+    assert fast.timing.repeats == 40  # never reaches 50 ms: stops at the cap
 
 
 def test_timing_statistics():
@@ -108,16 +152,32 @@ def test_timing_statistics():
 
 
 def test_default_models_cover_every_backend_and_baseline():
-    assert {"mingru:triton", "mingru:linear", "mingru:log", "minlstm:triton", "minlstm:linear", "minlstm:log",
-            "gru", "gru:loop", "lstm", "lstm:loop", "mamba", "mamba2", "transformer"} == set(DEFAULT_MODELS)
+    assert {
+        "mingru:triton",
+        "mingru:linear",
+        "mingru:log",
+        "minlstm:triton",
+        "minlstm:linear",
+        "minlstm:log",
+        "gru",
+        "gru:loop",
+        "lstm",
+        "lstm:loop",
+        "mamba",
+        "mamba2",
+        "transformer",
+    } == set(DEFAULT_MODELS)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--scopes", "mixer,layer"], "unknown --scopes layer"),
-    (["--models", "mingru:fast"], "did you mean"),
-    (["--repeats", "0"], "--repeats must be at least 1"),
-    (["--seq-lens", "0"], "lengths must be positive integers"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--scopes", "mixer,layer"], "unknown --scopes layer"),
+        (["--models", "mingru:fast"], "did you mean"),
+        (["--repeats", "0"], "--repeats must be at least 1"),
+        (["--seq-lens", "0"], "lengths must be positive integers"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
     try:
         code = main(["bench", "speed", "--out", str(tmp_path / "x"), "--no-report", *argv])

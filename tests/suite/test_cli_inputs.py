@@ -1,6 +1,7 @@
 """`run`, `report` and `bench` as a new user meets them: where the report goes, outputs refused
 before the first cell, --resume that keeps what started the run, Ctrl-C while the report is
 written, and bench shapes that cannot fit refused in one line."""
+
 import os
 import shutil
 import subprocess
@@ -99,12 +100,15 @@ def test_resume_keeps_the_command_that_started_the_run(tiny_run, tmp_path, monke
     assert " ".join(TINY) in (run / "report.html").read_text()  # the report's Provenance: the first command
 
 
-@pytest.mark.parametrize("flags, said", [
-    (["--set", "train_steps=3"], "made with no --set, this command says --set train_steps=3"),
-    (["--seeds", "1,2"], "made with --seeds 0, this command says --seeds 1,2"),
-    (["--config", "x.toml"], "made with no --config, this command says --config x.toml"),
-    (["--find-max-len"], "made with no --find-max-len, this command says --find-max-len"),
-])
+@pytest.mark.parametrize(
+    "flags, said",
+    [
+        (["--set", "train_steps=3"], "made with no --set, this command says --set train_steps=3"),
+        (["--seeds", "1,2"], "made with --seeds 0, this command says --seeds 1,2"),
+        (["--config", "x.toml"], "made with no --config, this command says --config x.toml"),
+        (["--find-max-len"], "made with no --find-max-len, this command says --find-max-len"),
+    ],
+)
 def test_a_resume_refusal_names_the_flags(flags, said, tiny_run, capsys):
     assert main(["run", "--resume", "--out", str(tiny_run), "--no-report", *flags]) == 2
     error = one_error_line(capsys)
@@ -129,12 +133,20 @@ sys.exit(main(sys.argv[1:]))
 
 def test_ctrl_c_while_the_report_is_written_keeps_the_records_and_leaves_no_half_report(tmp_path):
     out = tmp_path / "run"
-    done = subprocess.run([sys.executable, "-c", INTERRUPTED_REPORT, *TINY, "--out", str(out)], cwd=ROOT, check=False,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_REPORT, *TINY, "--out", str(out)],
+        cwd=ROOT,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 130, done.stderr
     last = done.stderr.strip().splitlines()[-1]
-    assert last == (f"interrupted: records complete in {out}; write the report with python -m suite report {out} "
-                    f"--out {out / 'report.html'}")
+    assert last == (
+        f"interrupted: records complete in {out}; write the report with python -m suite report {out} "
+        f"--out {out / 'report.html'}"
+    )
     assert "Traceback" not in done.stderr
     assert sorted(path.name for path in out.iterdir()) == [".lock", "manifest.json", "records.jsonl"]
     assert read_manifest(out)["status"] == "finished" and len(read_records(out)) == 1
@@ -164,18 +176,21 @@ def test_run_help_lists_every_preset():
     assert all(name in preset.help for name in PRESETS)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--d-model", "100000000"], "--d-model 100000000: one D x D weight alone takes"),
-    (["--batch-size", "100000", "--seq-lens", "100000000"], "one activation alone takes"),
-    (["--seed", "-1"], "--seed must be an integer from 0"),
-    (["--threads", "0"], "--threads must be from 1 to"),
-    (["--models", ","], "--models is empty"),
-    (["--scopes", ","], "--scopes is empty"),
-    (["--warmup", "-1"], "--warmup must be from 0 to 1000"),
-    (["--repeats", "100000"], "--repeats from 1 to 1000"),
-    (["--dtype", "fp8"], "unknown --dtype 'fp8'"),
-    (["--report", "/proc/x.html"], "--report /proc/x.html cannot be written"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--d-model", "100000000"], "--d-model 100000000: one D x D weight alone takes"),
+        (["--batch-size", "100000", "--seq-lens", "100000000"], "one activation alone takes"),
+        (["--seed", "-1"], "--seed must be an integer from 0"),
+        (["--threads", "0"], "--threads must be from 1 to"),
+        (["--models", ","], "--models is empty"),
+        (["--scopes", ","], "--scopes is empty"),
+        (["--warmup", "-1"], "--warmup must be from 0 to 1000"),
+        (["--repeats", "100000"], "--repeats from 1 to 1000"),
+        (["--dtype", "fp8"], "unknown --dtype 'fp8'"),
+        (["--report", "/proc/x.html"], "--report /proc/x.html cannot be written"),
+    ],
+)
 def test_bench_refuses_bad_shapes_and_flags_in_one_line(argv, message, tmp_path, capsys):
     assert main(["bench", "speed", "--device", "cpu", "--out", str(tmp_path / "x"), *argv]) == 2
     assert message in one_error_line(capsys)
@@ -195,8 +210,9 @@ def test_bench_subjects_that_cannot_be_built_are_records(monkeypatch):
     monkeypatch.setattr(speed, "projections_subject", no_memory)
     monkeypatch.setattr(speed, "scan_subjects", no_memory)
     args = argparse.Namespace(batch_size=1, d_model=8, seed=0, models=["mingru:log"])
-    subjects = bench.subjects_of("mixer", 8, args, "cpu", "float32") + bench.subjects_of("scan", 8, args, "cpu",
-                                                                                            "float32")
+    subjects = bench.subjects_of("mixer", 8, args, "cpu", "float32") + bench.subjects_of(
+        "scan", 8, args, "cpu", "float32"
+    )
     speed.time_interleaved(subjects, "cpu", 0, 1, classify, one_line)
     settings = bench.BenchSettings("float32", 1, 0, 0, 1, 0.0)
     context = RunContext(run_id="r", preset="bench-speed", git_commit=None, hostname="h", device_name="cpu")
@@ -208,14 +224,25 @@ def test_bench_subjects_that_cannot_be_built_are_records(monkeypatch):
 
 
 def speed_record(model, backend, median_ms, noisy, scope="mixer"):
-    return {"model": model, "family": model.partition(":")[0], "backend": backend, "scope": scope, "seq_len": 64,
-            "status": "ok", "median_ms": median_ms, "timing_noisy": noisy}
+    return {
+        "model": model,
+        "family": model.partition(":")[0],
+        "backend": backend,
+        "scope": scope,
+        "seq_len": 64,
+        "status": "ok",
+        "median_ms": median_ms,
+        "timing_noisy": noisy,
+    }
 
 
 @pytest.mark.parametrize("noisy", [False, True])
 def test_bench_console_marks_noisy_figures_as_the_report_does(noisy, capsys):
-    records = [speed_record("mingru:log", "log", 1.0, noisy), speed_record("gru", "aten", 4.0, False),
-               speed_record("mingru:projections", "projections", 0.5, False)]
+    records = [
+        speed_record("mingru:log", "log", 1.0, noisy),
+        speed_record("gru", "aten", 4.0, False),
+        speed_record("mingru:projections", "projections", 0.5, False),
+    ]
     bench.print_summary(records, bench.speed_ratios(records))
     out = capsys.readouterr().out
     assert ("~4.00x" in out) == noisy and ("4.00x" in out)
@@ -235,8 +262,13 @@ def test_a_reader_that_goes_away_ends_the_command_quietly():
     example = str(Path(__file__).resolve().parents[2] / "reports" / "examples" / "cpu-default")
     read, write = os.pipe()
     fcntl.fcntl(write, 1031, 4096)  # F_SETPIPE_SZ: a small pipe, so the compare table cannot fit in it
-    child = subprocess.Popen([sys.executable, "-m", "suite", "compare", example, example], stdout=write,
-                             stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parents[2], env=_buffered_env())
+    child = subprocess.Popen(
+        [sys.executable, "-m", "suite", "compare", example, example],
+        stdout=write,
+        stderr=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2],
+        env=_buffered_env(),
+    )
     os.close(write)
     with os.fdopen(read, "rb") as stream:
         assert stream.read(200)
@@ -249,8 +281,13 @@ def test_a_reader_gone_before_a_short_output_is_flushed_ends_quietly():
     must still give exit 141 and no 'Exception ignored ... BrokenPipeError' at interpreter shutdown."""
     read, write = os.pipe()
     os.close(read)  # the reader is gone before the command prints anything
-    child = subprocess.Popen([sys.executable, "-m", "suite", "list"], stdout=write, stderr=subprocess.PIPE,
-                             cwd=Path(__file__).resolve().parents[2], env=_buffered_env())
+    child = subprocess.Popen(
+        [sys.executable, "-m", "suite", "list"],
+        stdout=write,
+        stderr=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2],
+        env=_buffered_env(),
+    )
     os.close(write)
     _, err = child.communicate(timeout=120)
     assert b"BrokenPipeError" not in err and child.returncode == 141, err

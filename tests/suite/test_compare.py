@@ -1,6 +1,7 @@
 """suite compare on the committed smoke baseline's records, perturbed by hand:
 each injected regression makes compare exit 1 naming the cell; identical runs,
 noise inside the tolerances and ungated metrics exit 0; bad input exits 2."""
+
 import json
 import shutil
 from pathlib import Path
@@ -54,6 +55,7 @@ def test_an_accuracy_drop_is_a_regression_naming_the_cell(tmp_path, capsys):
     def drop(record):
         if record["model"] == "transformer" and record["task"] == "mqar":
             record["accuracy"] -= 0.03
+
     current = copy_baseline(tmp_path / "current", drop)
     code, out, _ = run_compare(capsys, BASELINE, current)
     assert code == 1
@@ -74,6 +76,7 @@ def test_a_speed_ratio_drop_is_gated_only_when_asked(tmp_path, capsys):
         quiet(record)
         if record["model"] == "mingru" and record["kind"] == "perf" and record["seq_len"] == 256:
             record["train_tokens_per_s"] /= 2
+
     baseline = copy_baseline(tmp_path / "baseline", quiet)
     current = copy_baseline(tmp_path / "current", slow)
     code, out, _ = run_compare(capsys, baseline, current)
@@ -87,6 +90,7 @@ def test_a_speed_drop_in_a_noisy_cell_is_not_gated_and_is_said(tmp_path, capsys)
         if record["model"] == "mingru" and record["kind"] == "perf" and record["seq_len"] == 256:
             record["train_tokens_per_s"] /= 2
             record["timing_noisy"], record["timing_noisy_reason"] = True, "train step IQR 40% of its median"
+
     current = copy_baseline(tmp_path / "current", slow_and_noisy)
     code, out, err = run_compare(capsys, BASELINE, current, "--gate", "status,accuracy,speed")
     assert code == 0 and "noisy timing" in out + err and "not gated" in out + err
@@ -101,6 +105,7 @@ def test_a_machine_twice_as_slow_everywhere_is_not_a_speed_regression(tmp_path, 
                 record[metric] /= 2
         if record.get("decode_ms_per_token"):
             record["decode_ms_per_token"] *= 2
+
     current = copy_baseline(tmp_path / "current", halve)
     code, out, _ = run_compare(capsys, BASELINE, current, "--gate", "speed", "--speed-percent", "1")
     assert code == 0, out
@@ -110,6 +115,7 @@ def test_a_cell_that_stops_finishing_is_a_regression(tmp_path, capsys):
     def crash(record):
         if record["model"] == "mamba2" and record["kind"] == "perf" and record["seq_len"] == 64:
             record.update(status="oom", error="out of memory (injected)", train_tokens_per_s=None)
+
     current = copy_baseline(tmp_path / "current", crash)
     code, out, _ = run_compare(capsys, BASELINE, current)
     assert code == 1 and "mamba2 perf T=64 seed=0 status" in out and "ok -> oom" in out
@@ -117,8 +123,9 @@ def test_a_cell_that_stops_finishing_is_a_regression(tmp_path, capsys):
 
 def test_gpu_memory_growth_is_gated_and_cpu_memory_is_not(tmp_path):
     records = read(BASELINE)
-    grown = [dict(r, train_peak_mem_bytes=r["train_peak_mem_bytes"] * 1.2) if r["kind"] == "perf" else r
-             for r in records]
+    grown = [
+        dict(r, train_peak_mem_bytes=r["train_peak_mem_bytes"] * 1.2) if r["kind"] == "perf" else r for r in records
+    ]
     baseline, current = write(tmp_path / "b", records), write(tmp_path / "c", grown)
     assert len(compare_runs(load_run(baseline), load_run(current)).regressions) == 0
     on_gpu = [dict(r, device="cuda:0") for r in records]
@@ -131,8 +138,10 @@ def test_gpu_memory_growth_is_gated_and_cpu_memory_is_not(tmp_path):
 def test_a_drop_inside_the_baselines_seed_spread_is_not_a_regression(tmp_path):
     records = read(BASELINE)
     first = find(records, model="gru", task="mqar")
-    seeds = [dict(first, seed=s, cell_key=f"{first['cell_key']}-{s}", accuracy=a)
-             for s, a in ((1, 0.30), (2, 0.40), (3, 0.50))]
+    seeds = [
+        dict(first, seed=s, cell_key=f"{first['cell_key']}-{s}", accuracy=a)
+        for s, a in ((1, 0.30), (2, 0.40), (3, 0.50))
+    ]
     baseline = write(tmp_path / "b", seeds)
     # the mean falls 8 points, but stays above the lowest baseline seed: noise
     inside = write(tmp_path / "c", [dict(r, accuracy=a) for r, a in zip(seeds, (0.31, 0.31, 0.34))])
@@ -164,11 +173,14 @@ def test_only_a_folder_under_results_baselines_is_a_committed_baseline(tmp_path)
     assert committed_baseline(BASELINE.parent) is None
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--gate", "sped"], "did you mean 'speed'"),
-    (["--accuracy-points", "-1"], "--accuracy-points must be a non-negative number"),
-    (["--config", "nowhere.toml"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--gate", "sped"], "did you mean 'speed'"),
+        (["--accuracy-points", "-1"], "--accuracy-points must be a non-negative number"),
+        (["--config", "nowhere.toml"], "does not exist"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
     code, _, err = run_compare(capsys, BASELINE, BASELINE, *args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
@@ -187,6 +199,7 @@ def test_the_config_file_sets_tolerances_and_flags_override_it(tmp_path, capsys)
     def drop(record):
         if record["model"] == "gru" and record["task"] == "needle":
             record["accuracy"] -= 0.04
+
     current = copy_baseline(tmp_path / "current", drop)
     config = tmp_path / "c.toml"
     config.write_text('[compare]\naccuracy_points = 5\ngates = ["status", "accuracy"]\n')
@@ -201,6 +214,7 @@ def test_diff_report_puts_regressions_first_escapes_and_warns_on_other_hardware(
             record["accuracy"] -= 0.1
         if record["model"] == "gru" and record["task"] == "needle":
             record["accuracy"] += 0.1
+
     current = copy_baseline(tmp_path / "current", change)
     (current / "manifest.json").unlink()
     page_path = tmp_path / "diff.html"
@@ -236,9 +250,10 @@ def test_compare_refuses_what_report_refuses(tmp_path, capsys):
     import json
     import shutil
 
-    for name, change in (("garbage", lambda lines: [lines[0], "{not json", *lines[1:]]),
-                         ("newer", lambda lines: [json.dumps({**json.loads(lines[0]), "schema_version": 99}),
-                                                  *lines[1:]])):
+    for name, change in (
+        ("garbage", lambda lines: [lines[0], "{not json", *lines[1:]]),
+        ("newer", lambda lines: [json.dumps({**json.loads(lines[0]), "schema_version": 99}), *lines[1:]]),
+    ):
         current = tmp_path / name
         shutil.copytree(BASELINE, current)
         lines = (current / "records.jsonl").read_text().splitlines()
@@ -265,8 +280,14 @@ def test_v3_bench_records_compare_as_speed_records_against_the_reference_of_thei
     assert code == 0 and "clean" in out
     records = read(bench)
     quiet = {(r["scope"], r["seq_len"]) for r in records if r["model"] == "gru" and not r["timing_noisy"]}
-    slowed = next(r for r in records if r["model"] == "mingru:log" and r["status"] == "ok"
-                  and not r["timing_noisy"] and (r["scope"], r["seq_len"]) in quiet)
+    slowed = next(
+        r
+        for r in records
+        if r["model"] == "mingru:log"
+        and r["status"] == "ok"
+        and not r["timing_noisy"]
+        and (r["scope"], r["seq_len"]) in quiet
+    )
     slowed["train_tokens_per_s"] /= 2
     shutil.copy(bench / "manifest.json", write(tmp_path / "current", records) / "manifest.json")
     code, out, _ = run_compare(capsys, bench, tmp_path / "current", "--gate", "speed")

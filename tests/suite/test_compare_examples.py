@@ -2,9 +2,9 @@
 compared with itself, history over all of them, and synthetic runs (several evaluation lengths,
 seeds, a learning-rate sweep, a width sweep, old schema versions, a max-len search) whose
 records share a cell_key across evaluation lengths."""
+
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -53,10 +53,28 @@ def test_every_committed_example_compares_clean_with_itself(run, capsys):
     assert set(rows["verdict"]) <= {"same", "info", "noisy"}
     # one status-free accuracy row per cell, evaluation length and seed group, each with its own label
     accuracy = records[(records["kind"] == "accuracy") & (records["status"] == "ok")]
-    expected = {(json.dumps([row[name] for name in ("model", "task", "seq_len", "batch_size", "task_params",
-                                                    "model_config", "train_config")], sort_keys=True, default=str),
-                 identity.partition("@")[2]) for identity, (_, row) in
-                zip(tables.record_identity(accuracy), accuracy.iterrows())}
+    expected = {
+        (
+            json.dumps(
+                [
+                    row[name]
+                    for name in (
+                        "model",
+                        "task",
+                        "seq_len",
+                        "batch_size",
+                        "task_params",
+                        "model_config",
+                        "train_config",
+                    )
+                ],
+                sort_keys=True,
+                default=str,
+            ),
+            identity.partition("@")[2],
+        )
+        for identity, (_, row) in zip(tables.record_identity(accuracy), accuracy.iterrows())
+    }
     accuracy_rows = rows[rows["metric"] == "accuracy"]
     assert len(accuracy_rows) == len(expected)
     assert accuracy_rows["cell"].is_unique
@@ -75,23 +93,56 @@ def test_history_over_every_example_with_records(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------- synthetic runs
-def accuracy_record(model, seed, *, seq_len=64, eval_len=None, accuracy=0.5, lr=0.01, d_model=32, lrs=None,
-                    eval_lens=(64, 128, 256), version=5, status="ok"):
+def accuracy_record(
+    model,
+    seed,
+    *,
+    seq_len=64,
+    eval_len=None,
+    accuracy=0.5,
+    lr=0.01,
+    d_model=32,
+    lrs=None,
+    eval_lens=(64, 128, 256),
+    version=5,
+    status="ok",
+):
     """One accuracy record of a cell trained at ``seq_len`` and scored at ``eval_len``; its cell_key
     hashes what the plan's would (everything but the evaluation length)."""
     record = blank_record("accuracy")
-    train_config = {"steps": 10, "lr": 0.01, **({"eval_lens": list(eval_lens)} if eval_lens else {}),
-                    **({"lr_sweep": list(lrs)} if lrs else {})}
+    train_config = {
+        "steps": 10,
+        "lr": 0.01,
+        **({"eval_lens": list(eval_lens)} if eval_lens else {}),
+        **({"lr_sweep": list(lrs)} if lrs else {}),
+    }
     model_config = {"d_model": d_model, "n_layers": 2, "options": {}}
     task_params = {"num_kv_pairs": 4, "vocab_size": 32}
-    key = hashlib.sha256(json.dumps([model, seed, seq_len, model_config, task_params, train_config],
-                                    sort_keys=True).encode()).hexdigest()[:16]
-    record.update(schema_version=version, run_id="synthetic", cell_key=key, model=model, family=model,
-                  backend="test", task="mqar", task_params=task_params, seq_len=seq_len, batch_size=8, seed=seed,
-                  device="cpu", status=status, error=None if status == "ok" else "injected",
-                  model_config=model_config, train_config=train_config,
-                  accuracy=accuracy if status == "ok" else None, lr=lr, train_len=seq_len,
-                  eval_len=seq_len if eval_len is None else eval_len)
+    key = hashlib.sha256(
+        json.dumps([model, seed, seq_len, model_config, task_params, train_config], sort_keys=True).encode()
+    ).hexdigest()[:16]
+    record.update(
+        schema_version=version,
+        run_id="synthetic",
+        cell_key=key,
+        model=model,
+        family=model,
+        backend="test",
+        task="mqar",
+        task_params=task_params,
+        seq_len=seq_len,
+        batch_size=8,
+        seed=seed,
+        device="cpu",
+        status=status,
+        error=None if status == "ok" else "injected",
+        model_config=model_config,
+        train_config=train_config,
+        accuracy=accuracy if status == "ok" else None,
+        lr=lr,
+        train_len=seq_len,
+        eval_len=seq_len if eval_len is None else eval_len,
+    )
     return record
 
 
@@ -101,8 +152,14 @@ def sweep_run(change=lambda record: None, seeds=(0, 1, 2), lengths=(64, 128, 256
     for model in models:
         for seed in seeds:
             for length in lengths:
-                record = accuracy_record(model, seed, eval_len=length, accuracy=0.9 - length / 1000 - seed / 100,
-                                         lr=(0.01, 0.003)[seed % 2], lrs=(0.01, 0.003))
+                record = accuracy_record(
+                    model,
+                    seed,
+                    eval_len=length,
+                    accuracy=0.9 - length / 1000 - seed / 100,
+                    lr=(0.01, 0.003)[seed % 2],
+                    lrs=(0.01, 0.003),
+                )
                 change(record)
                 records.append(record)
     return records
@@ -115,14 +172,16 @@ def write(folder: Path, records) -> Path:
 
 
 def test_the_record_identity_is_the_cell_key_and_any_other_evaluation_length():
-    records = pd.DataFrame([
-        {"cell_key": "a", "seq_len": 64, "eval_len": 64},      # scored at its training length
-        {"cell_key": "a", "seq_len": 64, "eval_len": 128.0},   # ... and at twice it
-        {"cell_key": "b", "seq_len": 64, "eval_len": None},    # before eval_len existed; perf; speed
-        {"cell_key": None, "seq_len": 64, "eval_len": 64},     # no key: never matched
-        {"cell_key": "a", "seq_len": 64, "eval_len": 128},     # the @128 record again (a resumed run)
-        {"cell_key": "b", "seq_len": 64, "eval_len": 64},      # b rerun by a version that writes eval_len
-    ])
+    records = pd.DataFrame(
+        [
+            {"cell_key": "a", "seq_len": 64, "eval_len": 64},  # scored at its training length
+            {"cell_key": "a", "seq_len": 64, "eval_len": 128.0},  # ... and at twice it
+            {"cell_key": "b", "seq_len": 64, "eval_len": None},  # before eval_len existed; perf; speed
+            {"cell_key": None, "seq_len": 64, "eval_len": 64},  # no key: never matched
+            {"cell_key": "a", "seq_len": 64, "eval_len": 128},  # the @128 record again (a resumed run)
+            {"cell_key": "b", "seq_len": 64, "eval_len": 64},  # b rerun by a version that writes eval_len
+        ]
+    )
     assert list(tables.record_identity(records)) == ["a", "a@128", "b", None, "a@128", "b"]
     assert list(tables.latest_records(records).index) == [0, 3, 4, 5]
 
@@ -132,15 +191,20 @@ def test_several_lengths_seeds_and_an_lr_sweep_compare_per_length(tmp_path, caps
     code, out, err = run_cli(capsys, "compare", baseline, baseline, "--all")
     assert code == 0, err
     rows = compare_runs(load_run(baseline), load_run(baseline)).rows
-    assert sorted(rows["cell"]) == sorted(f"{model} mqar T=64{at} (3 seeds)" for model in ("mingru", "gru")
-                                          for at in ("", " @128", " @256"))
+    assert sorted(rows["cell"]) == sorted(
+        f"{model} mqar T=64{at} (3 seeds)" for model in ("mingru", "gru") for at in ("", " @128", " @256")
+    )
     assert set(rows["metric"]) == {"accuracy"} and set(rows["verdict"]) == {"same"}
-    assert out.index("gru mqar T=64 (3 seeds)") < out.index("gru mqar T=64 @128 (3 seeds)") \
-        < out.index("gru mqar T=64 @256 (3 seeds)")  # the training length first
+    assert (
+        out.index("gru mqar T=64 (3 seeds)")
+        < out.index("gru mqar T=64 @128 (3 seeds)")
+        < out.index("gru mqar T=64 @256 (3 seeds)")
+    )  # the training length first
 
     def drop_far(record):  # mingru forgets how to extrapolate to 256, every seed
         if record["model"] == "mingru" and record["eval_len"] == 256:
             record["accuracy"] -= 0.1
+
     current = write(tmp_path / "far", sweep_run(drop_far))
     code, out, _ = run_cli(capsys, "compare", baseline, current)
     assert code == 1 and "REGRESSION: 1 regression(s): mingru mqar T=64 @256 (3 seeds) accuracy" in out
@@ -150,10 +214,14 @@ def test_several_lengths_seeds_and_an_lr_sweep_compare_per_length(tmp_path, caps
     def crash(record):
         if record["model"] == "gru" and record["seed"] == 1:
             record.update(status="oom", error="injected", accuracy=None)
+
     current = write(tmp_path / "oom", sweep_run(crash))
     regressions = compare_runs(load_run(baseline), load_run(current)).regressions
     assert sorted(regressions.loc[regressions["metric"] == "status", "cell"]) == [
-        "gru mqar T=64 @128 seed=1", "gru mqar T=64 @256 seed=1", "gru mqar T=64 seed=1"]
+        "gru mqar T=64 @128 seed=1",
+        "gru mqar T=64 @256 seed=1",
+        "gru mqar T=64 seed=1",
+    ]
 
 
 def test_a_length_one_run_lacks_is_missing_and_the_message_fits_two_own_runs(tmp_path, capsys):
@@ -207,17 +275,41 @@ def max_len_run(boundary: int, cap: int = 512) -> list[dict]:
         if length > cap or length > 2 * boundary:
             break
         probe = blank_record("perf")
-        probe.update(cell_key=f"probe-{length}", model="gru", family="gru", backend="cudnn", seq_len=length,
-                     batch_size=8, seed=0, device="cpu", status="ok" if length <= boundary else "oom",
-                     error=None if length <= boundary else "out of memory", task_params={"vocab_size": 16},
-                     model_config={"d_model": 64}, train_config={"probe": "max_len", "repeats": 1},
-                     train_tokens_per_s=1000.0)
+        probe.update(
+            cell_key=f"probe-{length}",
+            model="gru",
+            family="gru",
+            backend="cudnn",
+            seq_len=length,
+            batch_size=8,
+            seed=0,
+            device="cpu",
+            status="ok" if length <= boundary else "oom",
+            error=None if length <= boundary else "out of memory",
+            task_params={"vocab_size": 16},
+            model_config={"d_model": 64},
+            train_config={"probe": "max_len", "repeats": 1},
+            train_tokens_per_s=1000.0,
+        )
         records.append(probe)
     result = blank_record("max_len")
-    result.update(cell_key="boundary", model="gru", family="gru", backend="cudnn", seq_len=0, batch_size=8, seed=0,
-                  device="cpu", status="ok", max_seq_len=boundary, first_failing_len=2 * boundary,
-                  first_failing_status="oom", task_params={"vocab_size": 16}, model_config={"d_model": 64},
-                  train_config={"start_len": 64, "limit_len": cap})
+    result.update(
+        cell_key="boundary",
+        model="gru",
+        family="gru",
+        backend="cudnn",
+        seq_len=0,
+        batch_size=8,
+        seed=0,
+        device="cpu",
+        status="ok",
+        max_seq_len=boundary,
+        first_failing_len=2 * boundary,
+        first_failing_status="oom",
+        task_params={"vocab_size": 16},
+        model_config={"d_model": 64},
+        train_config={"start_len": 64, "limit_len": cap},
+    )
     return records + [result]
 
 
@@ -241,8 +333,12 @@ def test_report_compare_and_history_refuse_a_folder_without_records_in_one_line(
     write(blank, [])
     good = write(tmp_path / "good", sweep_run())
     for folder, problem in ((empty, "holds no records.jsonl"), (blank, "holds no records yet")):
-        for args in (["report", folder, "--out", tmp_path / "r.html"], ["compare", folder, good],
-                     ["compare", good, folder], ["history", good, folder]):
+        for args in (
+            ["report", folder, "--out", tmp_path / "r.html"],
+            ["compare", folder, good],
+            ["compare", good, folder],
+            ["history", good, folder],
+        ):
             code, _, err = run_cli(capsys, *args)
             assert code == 2 and len(err.strip().splitlines()) == 1 and problem in err, (args, err)
     assert not (tmp_path / "r.html").exists()

@@ -1,4 +1,5 @@
 """Energy counters and the per-token arithmetic, with fake counters and a fake clock."""
+
 import sys
 import types
 
@@ -23,6 +24,7 @@ class FakeClock:
 
 class FakeCounter:
     """A board drawing ``idle_w`` plus ``joules_per_call`` for each call of the work."""
+
     backend = "fake"
 
     def __init__(self, clock, idle_w, joules_per_call, seconds_per_call):
@@ -41,8 +43,9 @@ class FakeCounter:
 def test_idle_power_is_subtracted_and_the_region_spans_the_minimum():
     clock = FakeClock()
     counter = FakeCounter(clock, idle_w=50.0, joules_per_call=0.3, seconds_per_call=0.01)
-    fields = energy.measure_energy("cpu", {"train_joules_per_token": (counter.work, 100)}, counter=counter,
-                                   clock=clock, sleep=clock.sleep)
+    fields = energy.measure_energy(
+        "cpu", {"train_joules_per_token": (counter.work, 100)}, counter=counter, clock=clock, sleep=clock.sleep
+    )
     assert fields["energy_backend"] == "fake" and fields["energy_reason"] is None
     assert fields["idle_watts"] == pytest.approx(50.0)
     assert fields["train_joules_per_token"] == pytest.approx(0.3 / 100)
@@ -62,7 +65,7 @@ def test_rapl_sums_packages_and_unwraps_the_counter(tmp_path):
         (tmp_path / name / "max_energy_range_uj").write_text("999")
     counter = energy.RaplCounter(str(tmp_path))
     assert counter.read_joules() == 0
-    (tmp_path / "intel-rapl:0" / "energy_uj").write_text("100")   # wrapped: 900 -> 999 -> 0 -> 100
+    (tmp_path / "intel-rapl:0" / "energy_uj").write_text("100")  # wrapped: 900 -> 999 -> 0 -> 100
     (tmp_path / "intel-rapl:1" / "energy_uj").write_text("150")
     (tmp_path / "intel-rapl:0:0" / "energy_uj").write_text("500")  # a sub-domain: not added again
     assert counter.read_joules() == pytest.approx((200 + 50) / 1e6)
@@ -93,9 +96,11 @@ def test_nvml_reads_millijoules_of_the_visible_gpu(monkeypatch):
         pass
 
     fake = types.SimpleNamespace(
-        NVMLError=NVMLError, nvmlInit=lambda: None,
+        NVMLError=NVMLError,
+        nvmlInit=lambda: None,
         nvmlDeviceGetHandleByIndex=lambda index: calls.setdefault("index", index),
-        nvmlDeviceGetTotalEnergyConsumption=lambda handle: 123456)
+        nvmlDeviceGetTotalEnergyConsumption=lambda handle: 123456,
+    )
     monkeypatch.setitem(sys.modules, "pynvml", fake)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
     counter = energy.open_counter("cuda:1")

@@ -1,6 +1,7 @@
 """``--executor local --jobs N`` gives the records of one job; executor options that
 cannot work are one line and exit 2 before anything is written; without Ray or
 submitit the executor says what to install; shared cores are noted and reported."""
+
 import json
 
 import pytest
@@ -14,8 +15,9 @@ SAME_FIELDS = ("status", "accuracy", "seq_accuracy", "final_loss", "params", "ba
 
 
 def tiny(out, *extra):
-    return main(["run", "--preset", "tiny", "--models", "mingru,gru,transformer", "--threads", "1",
-                 "--out", str(out), *extra])
+    return main(
+        ["run", "--preset", "tiny", "--models", "mingru,gru,transformer", "--threads", "1", "--out", str(out), *extra]
+    )
 
 
 def test_two_local_jobs_give_the_records_of_one_and_the_report_warns(tmp_path):
@@ -29,21 +31,23 @@ def test_two_local_jobs_give_the_records_of_one_and_the_report_warns(tmp_path):
     assert {r["executor"] for r in two.values()} == {"local --jobs 2"}
     manifest = json.loads((tmp_path / "two" / "manifest.json").read_text())
     assert manifest["executors"][-1]["timed_cells_shared_cores"] is True
-    assert not json.loads((tmp_path / "one" / "manifest.json").read_text())["executors"][-1][
-        "timed_cells_shared_cores"]
+    assert not json.loads((tmp_path / "one" / "manifest.json").read_text())["executors"][-1]["timed_cells_shared_cores"]
     assert "timed cells ran side by side on the same CPU cores" in (tmp_path / "two.html").read_text()
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--executor", "ray", "--jobs", "2"], "--jobs does not apply to --executor ray"),
-    (["--ray-address", "auto"], "--ray-* options need --executor ray"),
-    (["--slurm-partition", "gpu"], "--slurm-* options need --executor slurm"),
-    (["--jobs", "0"], "--jobs must be at least 1"),
-    (["--executor", "ray", "--isolation", "none"], "drop --isolation none"),
-    (["--jobs", "2", "--isolation", "none"], "drop --isolation none"),
-    (["--executor", "slurm"], "no `sbatch` on this machine"),
-    (["--executor", "ray", "--cpus-per-cell", "0"], "--cpus-per-cell must be positive"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--executor", "ray", "--jobs", "2"], "--jobs does not apply to --executor ray"),
+        (["--ray-address", "auto"], "--ray-* options need --executor ray"),
+        (["--slurm-partition", "gpu"], "--slurm-* options need --executor slurm"),
+        (["--jobs", "0"], "--jobs must be at least 1"),
+        (["--executor", "ray", "--isolation", "none"], "drop --isolation none"),
+        (["--jobs", "2", "--isolation", "none"], "drop --isolation none"),
+        (["--executor", "slurm"], "no `sbatch` on this machine"),
+        (["--executor", "ray", "--cpus-per-cell", "0"], "--cpus-per-cell must be positive"),
+    ],
+)
 def test_bad_executor_options_are_one_line_and_write_nothing(tmp_path, capsys, extra, message):
     out = tmp_path / "run"
     assert tiny(out, "--no-report", *extra) == 2
@@ -52,12 +56,15 @@ def test_bad_executor_options_are_one_line_and_write_nothing(tmp_path, capsys, e
     assert not out.exists()
 
 
-@pytest.mark.parametrize("executor, package, hint", [("ray", "ray", "pip install -e '.[ray]'"),
-                                                     ("slurm", "submitit", "pip install -e '.[slurm]'")])
+@pytest.mark.parametrize(
+    "executor, package, hint",
+    [("ray", "ray", "pip install -e '.[ray]'"), ("slurm", "submitit", "pip install -e '.[slurm]'")],
+)
 def test_missing_package_says_what_to_install(tmp_path, capsys, monkeypatch, executor, package, hint):
     real = executor_options.importlib.util.find_spec
-    monkeypatch.setattr(executor_options.importlib.util, "find_spec",
-                        lambda name, *args: None if name == package else real(name, *args))
+    monkeypatch.setattr(
+        executor_options.importlib.util, "find_spec", lambda name, *args: None if name == package else real(name, *args)
+    )
     assert tiny(tmp_path / "run", "--no-report", "--executor", executor, "--slurm-cluster", "local") == 2
     err = capsys.readouterr().err.strip()
     assert hint in err and "\n" not in err
@@ -69,10 +76,12 @@ def test_a_plugin_travels_as_text_and_loads_where_its_file_does_not_exist(tmp_pa
     from suite.registry import model_family_names
 
     plugin = tmp_path / "shipped_plugin.py"
-    plugin.write_text("from suite import register_model\n"
-                      "from tests.suite.crashy_plugin import Crashy\n"
-                      "register_model('shipped', lambda d_model, backend, layer_index: Crashy(d_model, backend),"
-                      " backends=('fine',))\n")
+    plugin.write_text(
+        "from suite import register_model\n"
+        "from tests.suite.crashy_plugin import Crashy\n"
+        "register_model('shipped', lambda d_model, backend, layer_index: Crashy(d_model, backend),"
+        " backends=('fine',))\n"
+    )
     sources = plugin_sources([plugin])
     plugin.unlink()
     assert "shipped" not in model_family_names()
@@ -87,8 +96,9 @@ def test_a_pinned_child_sees_only_its_gpu():
 
     from suite.settings import ChildSettings
 
-    result, failure = isolated.call_in_child(os.getenv, ("CUDA_VISIBLE_DEVICES",),
-                                             ChildSettings(cuda_visible_devices="3"), 60)
+    result, failure = isolated.call_in_child(
+        os.getenv, ("CUDA_VISIBLE_DEVICES",), ChildSettings(cuda_visible_devices="3"), 60
+    )
     assert failure is None and result == "3"
 
 
@@ -117,12 +127,34 @@ def test_ctrl_c_with_two_jobs_kills_the_running_children_and_keeps_the_records(t
 
     root = Path(__file__).resolve().parents[2]
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "suite", "run", "--preset", "tiny", "--tasks", "mqar", "--kinds", "accuracy",
-               "--plugin", str(Path(__file__).with_name("crashy_plugin.py")), "--models",
-               "mingru,crashy:hang", "--cell-timeout", "300", "--jobs", "2", "--threads", "1",
-               "--no-report", "--out", str(out)]
-    driver = subprocess.Popen(command, cwd=root, start_new_session=True, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "suite",
+        "run",
+        "--preset",
+        "tiny",
+        "--tasks",
+        "mqar",
+        "--kinds",
+        "accuracy",
+        "--plugin",
+        str(Path(__file__).with_name("crashy_plugin.py")),
+        "--models",
+        "mingru,crashy:hang",
+        "--cell-timeout",
+        "300",
+        "--jobs",
+        "2",
+        "--threads",
+        "1",
+        "--no-report",
+        "--out",
+        str(out),
+    ]
+    driver = subprocess.Popen(
+        command, cwd=root, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     records = out / "records.jsonl"
     deadline = time.time() + 120
     while time.time() < deadline and (not records.exists() or records.read_text().count("\n") < 1):

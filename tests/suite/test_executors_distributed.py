@@ -5,6 +5,7 @@ give the same records in every field that is not a timing; Ray stays on
 Each smoke grid runs once per module (``--threads 1`` everywhere, so float sums
 agree). Every Ray instance gets its own session folder, removed after the test.
 """
+
 import importlib.util
 import ipaddress
 import json
@@ -25,10 +26,13 @@ from suite.records.store import read_records
 
 # found, not imported: the executor imports Ray itself, after keeping a local node on loopback
 pytestmark = [
-    pytest.mark.skipif(importlib.util.find_spec("ray") is None,
-                       reason="the Ray executor's tests need Ray: pip install -e '.[ray]'"),
-    pytest.mark.skipif(importlib.util.find_spec("submitit") is None,
-                       reason="the Slurm executor's tests need submitit: pip install -e '.[slurm]'"),
+    pytest.mark.skipif(
+        importlib.util.find_spec("ray") is None, reason="the Ray executor's tests need Ray: pip install -e '.[ray]'"
+    ),
+    pytest.mark.skipif(
+        importlib.util.find_spec("submitit") is None,
+        reason="the Slurm executor's tests need submitit: pip install -e '.[slurm]'",
+    ),
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,11 +76,12 @@ def smoke_runs(tmp_path_factory):
     ray_dir = tempfile.mkdtemp(prefix="suite-ray-", dir="/tmp")
     walls = {}
     try:
-        for name, extra in [("local", ()),
-                            ("ray", ("--executor", "ray", "--ray-num-cpus", "2", "--ray-temp-dir", ray_dir)),
-                            # each submitit job starts Python and torch afresh (~4 s on 2 cores): three families
-                            ("slurm", ("--executor", "slurm", "--slurm-cluster", "local", "--jobs", "2",
-                                       "--models", SLURM_MODELS))]:
+        for name, extra in [
+            ("local", ()),
+            ("ray", ("--executor", "ray", "--ray-num-cpus", "2", "--ray-temp-dir", ray_dir)),
+            # each submitit job starts Python and torch afresh (~4 s on 2 cores): three families
+            ("slurm", ("--executor", "slurm", "--slurm-cluster", "local", "--jobs", "2", "--models", SLURM_MODELS)),
+        ]:
             start = time.perf_counter()
             assert smoke(base / name, *extra) == 0, name
             walls[name] = time.perf_counter() - start
@@ -127,10 +132,34 @@ def test_local_ray_instance_listens_on_loopback_only(ray_temp_dir):
 
 def test_a_cell_that_kills_its_ray_worker_is_recorded_not_lost(tmp_path, ray_temp_dir):
     out = tmp_path / "run"
-    code = main(["run", "--preset", "tiny", "--tasks", "mqar", "--kinds", "accuracy", "--plugin", PLUGIN,
-                 "--models", "crashy:kill-worker,crashy:segfault,mingru", "--threads", "1", "--no-report",
-                 "--executor", "ray", "--ray-num-cpus", "2", "--ray-temp-dir", ray_temp_dir, "--max-retries", "1",
-                 "--out", str(out)])
+    code = main(
+        [
+            "run",
+            "--preset",
+            "tiny",
+            "--tasks",
+            "mqar",
+            "--kinds",
+            "accuracy",
+            "--plugin",
+            PLUGIN,
+            "--models",
+            "crashy:kill-worker,crashy:segfault,mingru",
+            "--threads",
+            "1",
+            "--no-report",
+            "--executor",
+            "ray",
+            "--ray-num-cpus",
+            "2",
+            "--ray-temp-dir",
+            ray_temp_dir,
+            "--max-retries",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == EXIT_CELLS_FAILED  # recorded as errors: the run says some cells failed
     records = {record["model"]: record for record in read_records(out)}
     assert set(records) == {"crashy:kill-worker", "crashy:segfault", "mingru"}
@@ -143,9 +172,32 @@ def test_a_cell_that_kills_its_ray_worker_is_recorded_not_lost(tmp_path, ray_tem
 
 def test_a_cell_that_kills_its_slurm_job_is_recorded_not_lost(tmp_path):
     out = tmp_path / "run"
-    code = main(["run", "--preset", "tiny", "--tasks", "mqar", "--kinds", "accuracy", "--plugin", PLUGIN,
-                 "--models", "crashy:kill-worker,mingru", "--threads", "1", "--no-report", "--executor", "slurm",
-                 "--slurm-cluster", "local", "--jobs", "2", "--out", str(out)])
+    code = main(
+        [
+            "run",
+            "--preset",
+            "tiny",
+            "--tasks",
+            "mqar",
+            "--kinds",
+            "accuracy",
+            "--plugin",
+            PLUGIN,
+            "--models",
+            "crashy:kill-worker,mingru",
+            "--threads",
+            "1",
+            "--no-report",
+            "--executor",
+            "slurm",
+            "--slurm-cluster",
+            "local",
+            "--jobs",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == EXIT_CELLS_FAILED  # recorded as an error: the run says a cell failed
     records = {record["model"]: record for record in read_records(out)}
     assert records["crashy:kill-worker"]["status"] == "error"
@@ -157,11 +209,30 @@ def test_a_cell_that_kills_its_slurm_job_is_recorded_not_lost(tmp_path):
 def test_killed_ray_driver_resumes_with_every_cell_exactly_once(tmp_path, ray_temp_dir):
     out = tmp_path / "run"
     first_session = os.path.join(ray_temp_dir, "first")
-    command = [sys.executable, "-m", "suite", "run", "--preset", "tiny", "--models", "mingru,gru,lstm", "--threads",
-               "1", "--no-report", "--executor", "ray", "--ray-num-cpus", "2", "--ray-temp-dir", first_session,
-               "--out", str(out)]
-    driver = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    command = [
+        sys.executable,
+        "-m",
+        "suite",
+        "run",
+        "--preset",
+        "tiny",
+        "--models",
+        "mingru,gru,lstm",
+        "--threads",
+        "1",
+        "--no-report",
+        "--executor",
+        "ray",
+        "--ray-num-cpus",
+        "2",
+        "--ray-temp-dir",
+        first_session,
+        "--out",
+        str(out),
+    ]
+    driver = subprocess.Popen(
+        command, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     records = out / "records.jsonl"
     deadline = time.time() + 120
     while time.time() < deadline and (not records.exists() or records.read_text().count("\n") < 3):
@@ -171,8 +242,24 @@ def test_killed_ray_driver_resumes_with_every_cell_exactly_once(tmp_path, ray_te
     stop_processes_mentioning(first_session)
     written = records.read_text().count("\n")
     assert 3 <= written < 12
-    assert main(["run", "--resume", "--out", str(out), "--no-report", "--executor", "ray", "--ray-num-cpus", "2",
-                 "--ray-temp-dir", os.path.join(ray_temp_dir, "second")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--resume",
+                "--out",
+                str(out),
+                "--no-report",
+                "--executor",
+                "ray",
+                "--ray-num-cpus",
+                "2",
+                "--ray-temp-dir",
+                os.path.join(ray_temp_dir, "second"),
+            ]
+        )
+        == 0
+    )
     keys = [record["cell_key"] for record in read_records(out)]
     assert len(keys) == len(set(keys)) == 12  # 3 models x 3 tasks + 3 perf cells
     manifest = json.loads((out / "manifest.json").read_text())
@@ -182,11 +269,30 @@ def test_killed_ray_driver_resumes_with_every_cell_exactly_once(tmp_path, ray_te
 
 def test_ctrl_c_cancels_the_ray_tasks_keeps_the_records_and_stops_ray(tmp_path, ray_temp_dir):
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "suite", "run", "--preset", "tiny", "--models", "mingru,gru,lstm", "--threads",
-               "1", "--no-report", "--executor", "ray", "--ray-num-cpus", "2", "--ray-temp-dir", ray_temp_dir,
-               "--out", str(out)]
-    driver = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "suite",
+        "run",
+        "--preset",
+        "tiny",
+        "--models",
+        "mingru,gru,lstm",
+        "--threads",
+        "1",
+        "--no-report",
+        "--executor",
+        "ray",
+        "--ray-num-cpus",
+        "2",
+        "--ray-temp-dir",
+        ray_temp_dir,
+        "--out",
+        str(out),
+    ]
+    driver = subprocess.Popen(
+        command, cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     records = out / "records.jsonl"
     deadline = time.time() + 120
     while time.time() < deadline and (not records.exists() or records.read_text().count("\n") < 2):
@@ -198,8 +304,11 @@ def test_ctrl_c_cancels_the_ray_tasks_keeps_the_records_and_stops_ray(tmp_path, 
     assert all(json.loads(line) for line in records.read_text().splitlines())
     assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
     time.sleep(2)  # Ray's own processes exit after the driver disconnects
-    left = [entry.name for entry in Path("/proc").iterdir() if entry.name.isdigit()
-            and "raylet" in _cmdline(entry) and ray_temp_dir in _cmdline(entry)]
+    left = [
+        entry.name
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and "raylet" in _cmdline(entry) and ray_temp_dir in _cmdline(entry)
+    ]
     assert not left, f"Ray processes still running after Ctrl-C: {left}"
 
 

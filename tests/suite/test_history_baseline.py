@@ -1,5 +1,6 @@
 """suite history over runs of the committed baseline, the report's new sections,
 and baseline update keeping the committed baseline when a run fails."""
+
 import json
 import shutil
 from pathlib import Path
@@ -45,13 +46,16 @@ def test_history_orders_runs_and_flags_the_one_that_regressed(tmp_path, capsys):
 
 
 def test_headline_and_pareto_pick_the_right_models():
-    accuracy = pd.DataFrame({"model": ["a", "b", "c"], "task": ["t"] * 3, "seq_len": [64] * 3,
-                             "accuracy": [0.5, 0.9, 0.9]})
+    accuracy = pd.DataFrame(
+        {"model": ["a", "b", "c"], "task": ["t"] * 3, "seq_len": [64] * 3, "accuracy": [0.5, 0.9, 0.9]}
+    )
     best = sections.best_rows(accuracy, ["task", "seq_len"], "accuracy")
-    assert best == [{"group": {"task": "t", "seq_len": 64}, "models": ["b", "c"], "value": 0.9, "others": 1,
-                     "noisy": False}]
-    points = pd.DataFrame({"model": ["slow-good", "fast-bad", "dominated"], "x": [1.0, 10.0, 0.5],
-                           "y": [0.9, 0.2, 0.1]})
+    assert best == [
+        {"group": {"task": "t", "seq_len": 64}, "models": ["b", "c"], "value": 0.9, "others": 1, "noisy": False}
+    ]
+    points = pd.DataFrame(
+        {"model": ["slow-good", "fast-bad", "dominated"], "x": [1.0, 10.0, 0.5], "y": [0.9, 0.2, 0.1]}
+    )
     assert list(pareto_frontier(points, "x", "y")["model"]) == ["slow-good", "fast-bad"]
 
 
@@ -66,6 +70,7 @@ def test_a_failed_baseline_update_keeps_the_committed_baseline(tmp_path, monkeyp
         records[0].update(status="error", error="injected")
         (Path(out) / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
         return 0
+
     monkeypatch.setattr(baseline, "run_grid", failing_run)
     assert baseline.update("cpu-smoke") == 2
     assert "the committed baseline is unchanged" in capsys.readouterr().err
@@ -75,6 +80,7 @@ def test_a_failed_baseline_update_keeps_the_committed_baseline(tmp_path, monkeyp
         (Path(out) / "records.jsonl").write_bytes(before.replace(b'"wall_s": ', b'"wall_s": 1'))
         (Path(out) / "manifest.json").write_text("{}")
         return 0
+
     monkeypatch.setattr(baseline, "run_grid", good_run)
     assert baseline.update("cpu-smoke") == 0
     assert (folder / "cpu-smoke" / "records.jsonl").read_bytes() != before

@@ -1,6 +1,7 @@
 """Every cell in its own process: each way a cell can fail becomes a record with the
 right status while the other cells finish; a killed run resumes without losing or
 duplicating a cell."""
+
 import contextlib
 import io
 import json
@@ -22,8 +23,9 @@ PLUGIN = str(Path(__file__).with_name("crashy_plugin.py"))
 
 
 def run(out, *extra):
-    return main(["run", "--preset", "tiny", "--tasks", "mqar", "--no-report", "--plugin", PLUGIN,
-                 "--out", str(out), *extra])
+    return main(
+        ["run", "--preset", "tiny", "--tasks", "mqar", "--no-report", "--plugin", PLUGIN, "--out", str(out), *extra]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +47,17 @@ def test_the_console_names_every_failed_cell_with_its_error_line(crashy_run):
     assert "crashy:fine mqar" not in console.split("cells in")[-1]  # the account lists failures only
 
 
-@pytest.mark.parametrize("spec, status, message", [
-    ("crashy:raise", "error", "this mixer always fails"),
-    ("crashy:exit", "error", "exited with code 139"),
-    ("crashy:segfault", "error", "SIGSEGV"),
-    ("crashy:hang", "timeout", "no result within 10 s"),
-    ("crashy:allocate", "oom", "allocate"),
-    ("crashy:nan", "nan", "nan"),
-])
+@pytest.mark.parametrize(
+    "spec, status, message",
+    [
+        ("crashy:raise", "error", "this mixer always fails"),
+        ("crashy:exit", "error", "exited with code 139"),
+        ("crashy:segfault", "error", "SIGSEGV"),
+        ("crashy:hang", "timeout", "no result within 10 s"),
+        ("crashy:allocate", "oom", "allocate"),
+        ("crashy:nan", "nan", "nan"),
+    ],
+)
 def test_each_failure_is_a_record_with_its_status(crashy_run, spec, status, message):
     record = crashy_run[spec]
     assert record["status"] == status, record["error"]
@@ -67,10 +72,22 @@ def test_healthy_cells_around_the_failures_finish(crashy_run):
 
 def test_killed_run_resumes_with_every_cell_exactly_once(tmp_path):
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "suite", "run", "--preset", "tiny", "--models", "mingru,gru,lstm",
-               "--no-report", "--out", str(out)]
-    driver = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    command = [
+        sys.executable,
+        "-m",
+        "suite",
+        "run",
+        "--preset",
+        "tiny",
+        "--models",
+        "mingru,gru,lstm",
+        "--no-report",
+        "--out",
+        str(out),
+    ]
+    driver = subprocess.Popen(
+        command, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     records = out / "records.jsonl"
     deadline = time.time() + 120
     while time.time() < deadline and (not records.exists() or records.read_text().count("\n") < 3):
@@ -109,9 +126,28 @@ def test_same_seed_and_threads_give_identical_results(tmp_path):
 
 def test_find_max_len_records_a_boundary_per_model_and_reports_it(tmp_path):
     out = tmp_path / "run"
-    code = main(["run", "--preset", "smoke", "--models", "mingru,transformer", "--kinds", "perf", "--perf-seq-lens",
-                 "64", "--find-max-len", "--max-len-start", "1024", "--mem-limit", "600MiB", "--out", str(out),
-                 "--report", str(tmp_path / "report.html")])
+    code = main(
+        [
+            "run",
+            "--preset",
+            "smoke",
+            "--models",
+            "mingru,transformer",
+            "--kinds",
+            "perf",
+            "--perf-seq-lens",
+            "64",
+            "--find-max-len",
+            "--max-len-start",
+            "1024",
+            "--mem-limit",
+            "600MiB",
+            "--out",
+            str(out),
+            "--report",
+            str(tmp_path / "report.html"),
+        ]
+    )
     assert code == 0
     boundaries = {r["model"]: r for r in read_records(out) if r["kind"] == "max_len"}
     assert set(boundaries) == {"mingru", "transformer"}
@@ -125,10 +161,22 @@ def test_find_max_len_records_a_boundary_per_model_and_reports_it(tmp_path):
 
 def test_ctrl_c_kills_the_cell_keeps_the_records_and_says_how_to_resume(tmp_path):
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "suite", "run", "--preset", "tiny", "--models", "mingru,gru,lstm",
-               "--no-report", "--out", str(out)]
-    driver = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "suite",
+        "run",
+        "--preset",
+        "tiny",
+        "--models",
+        "mingru,gru,lstm",
+        "--no-report",
+        "--out",
+        str(out),
+    ]
+    driver = subprocess.Popen(
+        command, cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     records = out / "records.jsonl"
     deadline = time.time() + 120
     while time.time() < deadline and (not records.exists() or records.read_text().count("\n") < 2):

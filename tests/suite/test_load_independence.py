@@ -2,6 +2,7 @@
 machine and again with two CPU-burning processes competing for the cores gives the same steps,
 stop reason and accuracy, bit for bit (same seed, same threads). Only its seconds differ, and the
 record says how loaded the host was."""
+
 import multiprocessing
 import os
 
@@ -13,8 +14,17 @@ from suite.overrides import apply_overrides
 from suite.plan import build_plan
 from suite.presets import PRESETS, get_preset
 
-SAME = ("status", "steps_trained", "stop_reason", "best_step", "best_valid_accuracy", "accuracy", "n_scored",
-        "final_loss", "cut_by_time")
+SAME = (
+    "status",
+    "steps_trained",
+    "stop_reason",
+    "best_step",
+    "best_valid_accuracy",
+    "accuracy",
+    "n_scored",
+    "final_loss",
+    "cut_by_time",
+)
 
 
 def burn(stop) -> None:
@@ -23,8 +33,9 @@ def burn(stop) -> None:
 
 
 def small_cell():
-    preset = apply_overrides(get_preset("smoke"), ["train_steps=40", "eval_every=5", "patience=2", "min_delta=0.05",
-                                                   "target_accuracy=0.99"])
+    preset = apply_overrides(
+        get_preset("smoke"), ["train_steps=40", "eval_every=5", "patience=2", "min_delta=0.05", "target_accuracy=0.99"]
+    )
     [cell] = build_plan(preset, models=["mingru"], tasks=["mqar"], kinds=("accuracy",))
     return cell
 
@@ -65,8 +76,11 @@ def test_an_accuracy_cell_gives_the_same_result_on_an_idle_and_on_a_loaded_machi
 def test_no_built_in_preset_stops_training_on_the_wall_clock(name):
     preset = PRESETS[name]
     assert preset.time_limit_s is None
-    cells = build_plan(preset, models=["mingru"], kinds=("accuracy",), device=preset.device) \
-        if "accuracy" in (preset.kinds or ("accuracy",)) else []
+    cells = (
+        build_plan(preset, models=["mingru"], kinds=("accuracy",), device=preset.device)
+        if "accuracy" in (preset.kinds or ("accuracy",))
+        else []
+    )
     assert all("time_limit_s" not in cell.train_config for cell in cells)
 
 

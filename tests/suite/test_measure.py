@@ -35,7 +35,7 @@ def test_noise_rules():
     assert "train step IQR" in noise_reasons({"train step": spread}, 2, quiet_host(), cores=2)[0]
     assert "spread unknown" in noise_reasons({"prefill": Timing([0.01, 0.01])}, 2, quiet_host(), cores=2)[0]
     assert "load average 3.10" in noise_reasons({"x": steady}, 2, quiet_host(load=3.1), cores=2)[0]
-    assert noise_reasons({"x": steady}, 2, quiet_host(load=2.4), cores=2) == []   # within half a thread
+    assert noise_reasons({"x": steady}, 2, quiet_host(load=2.4), cores=2) == []  # within half a thread
     assert "other processes kept 1.20 cores" in noise_reasons({"x": steady}, 2, quiet_host(others=1.2), cores=2)[0]
     assert noise_reasons({"x": steady}, 2, quiet_host(others=1.2), cores=8) == []  # spare cores took it
 

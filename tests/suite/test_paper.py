@@ -1,4 +1,5 @@
 """Paper presets, steps-to-accuracy, the published-numbers file and the report's paper section."""
+
 import dataclasses
 import json
 
@@ -24,9 +25,19 @@ def _train(eval_every):
     torch.manual_seed(0)
     model = build_model("mingru", vocab_size=16, d_model=8, n_layers=1, mlp_mult=0)
     task = get_task("selective-copy", vocab_size=16, num_data_tokens=2)
-    config = {"steps": 6, "lr": 1e-2, "weight_decay": 0.0, "warmup_steps": 2, "grad_clip": 1.0,
-              "eval_batches": 1, "eval_batch_size": 4, "dtype": "float32", "target_accuracy": 0.0,
-              "eval_every": eval_every, "curve_batches": 1}
+    config = {
+        "steps": 6,
+        "lr": 1e-2,
+        "weight_decay": 0.0,
+        "warmup_steps": 2,
+        "grad_clip": 1.0,
+        "eval_batches": 1,
+        "eval_batch_size": 4,
+        "dtype": "float32",
+        "target_accuracy": 0.0,
+        "eval_every": eval_every,
+        "curve_batches": 1,
+    }
     return train.train(model, task, 8, 4, 0, config, "cpu")
 
 
@@ -52,7 +63,9 @@ def test_published_file_holds_only_confirmed_numbers():
 def test_paper_presets_plan_the_papers_settings():
     speed = build_plan(get_preset("paper-speed"), models=PAPER_PRESETS["paper-speed"].models, kinds=("perf",))
     assert {c.seq_len for c in speed} == {64, 128, 256, 512, 1024, 2048, 4096}
-    assert {c.batch_size for c in speed} == {64} and {"gru:loop", "lstm:loop", "gru", "mamba"} <= {c.model for c in speed}
+    assert {c.batch_size for c in speed} == {64} and {"gru:loop", "lstm:loop", "gru", "mamba"} <= {
+        c.model for c in speed
+    }
     assert {c.model_config["n_layers"] for c in speed} == {3}
     copy_preset = get_preset("paper-selective-copy")
     copy = build_plan(copy_preset, models=copy_preset.models, kinds=copy_preset.kinds)
@@ -74,21 +87,65 @@ def paper_run(tmp_path_factory):
     """CI-size forms of the -cpu presets: the speed preset through the command line at tiny lengths,
     the selective-copying preset's cells with a handful of steps."""
     out = tmp_path_factory.mktemp("paper")
-    code = main(["run", "--preset", "paper-speed-cpu", "--models", "mingru,mingru:log,gru:loop,minlstm,lstm:loop",
-                 "--perf-seq-lens", "16,32", "--perf-repeats", "1", "--isolation", "none", "--device", "cpu",
-                 "--out", str(out / "speed"), "--report", str(out / "speed.html")])
+    code = main(
+        [
+            "run",
+            "--preset",
+            "paper-speed-cpu",
+            "--models",
+            "mingru,mingru:log,gru:loop,minlstm,lstm:loop",
+            "--perf-seq-lens",
+            "16,32",
+            "--perf-repeats",
+            "1",
+            "--isolation",
+            "none",
+            "--device",
+            "cpu",
+            "--out",
+            str(out / "speed"),
+            "--report",
+            str(out / "speed.html"),
+        ]
+    )
     assert code == 0
-    code = main(["run", "--preset", "paper-memory-cpu", "--models", "mingru,gru:loop,mamba", "--perf-seq-lens", "32",
-                 "--isolation", "none", "--device", "cpu", "--out", str(out / "memory"),
-                 "--report", str(out / "memory.html")])
+    code = main(
+        [
+            "run",
+            "--preset",
+            "paper-memory-cpu",
+            "--models",
+            "mingru,gru:loop,mamba",
+            "--perf-seq-lens",
+            "32",
+            "--isolation",
+            "none",
+            "--device",
+            "cpu",
+            "--out",
+            str(out / "memory"),
+            "--report",
+            str(out / "memory.html"),
+        ]
+    )
     assert code == 0
-    preset = dataclasses.replace(get_preset("paper-selective-copy-cpu"), d_model=8, train_steps=4, eval_every=2,
-                                 warmup_steps=1, eval_batches=1, eval_batch_size=4, batch_size=4,
-                                 task_params={"selective-copy": {"vocab_size": 16, "num_data_tokens": 2}},
-                                 n_layers_grid=(1, 3), seq_lens=(8,))
+    preset = dataclasses.replace(
+        get_preset("paper-selective-copy-cpu"),
+        d_model=8,
+        train_steps=4,
+        eval_every=2,
+        warmup_steps=1,
+        eval_batches=1,
+        eval_batch_size=4,
+        batch_size=4,
+        task_params={"selective-copy": {"vocab_size": 16, "num_data_tokens": 2}},
+        n_layers_grid=(1, 3),
+        seq_lens=(8,),
+    )
     _run_cells(build_plan(preset, models=("mingru", "mamba"), kinds=("accuracy",)), out / "copy")
-    (out / "copy" / "manifest.json").write_text(json.dumps({"run_id": "paper-test",
-                                                             "preset": "paper-selective-copy-cpu"}))
+    (out / "copy" / "manifest.json").write_text(
+        json.dumps({"run_id": "paper-test", "preset": "paper-selective-copy-cpu"})
+    )
     return out
 
 
@@ -115,8 +172,16 @@ def test_memory_preset_report_has_the_measured_ratios(paper_run):
 def test_selective_copy_report_has_the_tables_and_curves(paper_run):
     path = write_report(paper_run / "copy", paper_run / "copy.html")
     html = path.read_text()
-    for published_text in ("99.5 ± 0.2", "96.0 ± 2.8", "18.3", "30.1", "99.8", "no published number",
-                           "1.548", "not measured: the suite has no Shakespeare task"):
+    for published_text in (
+        "99.5 ± 0.2",
+        "96.0 ± 2.8",
+        "18.3",
+        "30.1",
+        "99.8",
+        "no published number",
+        "1.548",
+        "not measured: the suite has no Shakespeare task",
+    ):
         assert published_text in html
     assert "validation accuracy vs training step" in html and "400k vs 4 steps" in html
     table = paper.accuracy_by_layers(analysis.load_results(paper_run / "copy"))
@@ -126,12 +191,31 @@ def test_selective_copy_report_has_the_tables_and_curves(paper_run):
 def test_verdict_rules():
     assert paper.speedup_verdict(400.0, 175.0) == "agrees" and paper.speedup_verdict(20.0, 175.0) == "disagrees"
     assert paper.memory_verdict(2.0, 1.88) == "agrees" and paper.memory_verdict(0.9, 1.88) == "disagrees"
-    assert paper.accuracy_verdict(99.0, 99.5, 0.2) == "agrees" and paper.accuracy_verdict(90.0, 96.0, 2.8) == "disagrees"
+    assert (
+        paper.accuracy_verdict(99.0, 99.5, 0.2) == "agrees" and paper.accuracy_verdict(90.0, 96.0, 2.8) == "disagrees"
+    )
 
 
 def test_other_runs_have_no_paper_section(tmp_path):
-    code = main(["run", "--preset", "tiny", "--models", "mingru", "--tasks", "mqar", "--isolation", "none",
-                 "--device", "cpu", "--out", str(tmp_path / "run"), "--report", str(tmp_path / "r.html")])
+    code = main(
+        [
+            "run",
+            "--preset",
+            "tiny",
+            "--models",
+            "mingru",
+            "--tasks",
+            "mqar",
+            "--isolation",
+            "none",
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path / "run"),
+            "--report",
+            str(tmp_path / "r.html"),
+        ]
+    )
     assert code == 0 and "Paper vs measured" not in (tmp_path / "r.html").read_text()
 
 

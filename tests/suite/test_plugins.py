@@ -2,6 +2,7 @@
 plugin registers carries its file's path and SHA-256 into every record, the contract check finds
 a broken model or task before a run (and passes every built-in), and the two example plugins of
 the README run end to end."""
+
 import hashlib
 import textwrap
 from pathlib import Path
@@ -64,20 +65,41 @@ def own_registry(monkeypatch):
 # --------------------------------------------------------------------------- loading
 
 
-@pytest.mark.parametrize("name, says", [("notes.txt", "is not a Python file"), ("missing.py", "no such file"),
-                                        (".", "is a folder")])
+@pytest.mark.parametrize(
+    "name, says", [("notes.txt", "is not a Python file"), ("missing.py", "no such file"), (".", "is a folder")]
+)
 def test_a_path_that_is_not_a_plugin_file_is_one_line_and_exit_2(tmp_path, capsys, name, says):
     (tmp_path / "notes.txt").write_text("not python\n")
     path = tmp_path / name
-    assert main(["run", "--plugin", str(path), "--models", "mingru", "--preset", "tiny", "--no-report",
-                 "--out", str(tmp_path / "run")]) == 2
+    assert (
+        main(
+            [
+                "run",
+                "--plugin",
+                str(path),
+                "--models",
+                "mingru",
+                "--preset",
+                "tiny",
+                "--no-report",
+                "--out",
+                str(tmp_path / "run"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert says in err and str(path) in err and "register_model" in err and "\n" not in err
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("body, says", [("import no_such_package_here\n", "(line 1): ModuleNotFoundError"),
-                                        ("x = 1\ndef broken(:\n", "(line 2): SyntaxError")])
+@pytest.mark.parametrize(
+    "body, says",
+    [
+        ("import no_such_package_here\n", "(line 1): ModuleNotFoundError"),
+        ("x = 1\ndef broken(:\n", "(line 2): SyntaxError"),
+    ],
+)
 def test_a_plugin_that_fails_to_import_names_the_file_the_line_and_the_fix(tmp_path, body, says):
     path = tmp_path / "mine.py"
     path.write_text(body)
@@ -87,13 +109,32 @@ def test_a_plugin_that_fails_to_import_names_the_file_the_line_and_the_fix(tmp_p
     assert f"--plugin {path} failed to import {says}" in message and "fix the file" in message
 
 
-@pytest.mark.parametrize("body, builtin", [
-    ("register_model('mingru', lambda d_model, backend, layer_index: Running(d_model, backend))", "family"),
-    ("register_task('mqar', Echo)", "task")])
+@pytest.mark.parametrize(
+    "body, builtin",
+    [
+        ("register_model('mingru', lambda d_model, backend, layer_index: Running(d_model, backend))", "family"),
+        ("register_task('mqar', Echo)", "task"),
+    ],
+)
 def test_a_plugin_cannot_replace_a_builtin_without_override(tmp_path, capsys, body, builtin):
     path = plant(tmp_path, "shadow", body)
-    assert main(["run", "--plugin", str(path), "--models", "mingru", "--preset", "tiny", "--no-report",
-                 "--out", str(tmp_path / "run")]) == 2
+    assert (
+        main(
+            [
+                "run",
+                "--plugin",
+                str(path),
+                "--models",
+                "mingru",
+                "--preset",
+                "tiny",
+                "--no-report",
+                "--out",
+                str(tmp_path / "run"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert f"is a built-in {builtin}; pass override=True" in err and str(path) in err and "\n" not in err
     assert getattr(registry.MODEL_FAMILIES.get("mingru"), "origin", None) is None
@@ -101,8 +142,11 @@ def test_a_plugin_cannot_replace_a_builtin_without_override(tmp_path, capsys, bo
 
 
 def test_override_replaces_a_builtin_and_the_records_would_say_so(tmp_path):
-    path = plant(tmp_path, "override", "register_model('mingru', lambda d_model, backend, layer_index: "
-                                       "Running(d_model, backend), override=True)")
+    path = plant(
+        tmp_path,
+        "override",
+        "register_model('mingru', lambda d_model, backend, layer_index: Running(d_model, backend), override=True)",
+    )
     load_plugins([path])
     assert registry.get_family("mingru").origin["path"] == str(path.resolve())
     assert registry.plugin_provenance("mingru", "mqar")["model"]["path"] == str(path.resolve())
@@ -121,8 +165,12 @@ def test_a_name_another_plugin_registered_is_refused_and_the_same_file_twice_is_
 
 
 def test_what_a_plugin_registers_remembers_its_file_and_hash(tmp_path):
-    path = plant(tmp_path, "mine", "register_model('prov-model', lambda d_model, backend, layer_index: "
-                                   "Running(d_model, backend))\nregister_task('prov-task', Echo)\n")
+    path = plant(
+        tmp_path,
+        "mine",
+        "register_model('prov-model', lambda d_model, backend, layer_index: "
+        "Running(d_model, backend))\nregister_task('prov-task', Echo)\n",
+    )
     origin = {"path": str(path.resolve()), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     load_plugins([path])
     assert registry.MODEL_FAMILIES["prov-model"].origin == origin == registry.TASKS["prov-task"].origin
@@ -155,12 +203,20 @@ def test_every_builtin_task_keeps_the_task_contract(task):
 
 
 def test_plugin_problems_finds_each_broken_plugin_and_passes_a_good_one(tmp_path):
-    good = plant(tmp_path, "good", "register_model('contract-good', lambda d_model, backend, layer_index: "
-                                   "Running(d_model, backend))\nregister_task('contract-echo', Echo)\n")
-    signature = plant(tmp_path, "signature", "register_model('contract-signature', lambda layer_index: "
-                                             "Running(16, 'default'))")
-    lazy = plant(tmp_path, "lazy", "register_model('contract-lazy', lambda d_model, backend, layer_index: "
-                                   "Running(d_model, backend, lazy=True))")
+    good = plant(
+        tmp_path,
+        "good",
+        "register_model('contract-good', lambda d_model, backend, layer_index: "
+        "Running(d_model, backend))\nregister_task('contract-echo', Echo)\n",
+    )
+    signature = plant(
+        tmp_path, "signature", "register_model('contract-signature', lambda layer_index: Running(16, 'default'))"
+    )
+    lazy = plant(
+        tmp_path,
+        "lazy",
+        "register_model('contract-lazy', lambda d_model, backend, layer_index: Running(d_model, backend, lazy=True))",
+    )
     overflow = plant(tmp_path, "overflow", "register_task('contract-overflow', lambda: Echo(overflow=1))")
     assert plugin_problems([good]) == []
     [problem] = plugin_problems([signature])
@@ -171,16 +227,22 @@ def test_plugin_problems_finds_each_broken_plugin_and_passes_a_good_one(tmp_path
     [problem] = plugin_problems([overflow])
     assert problem.startswith("plugin task 'contract-overflow': sample(generator, 2, 16) gave scored targets in [1, 4]")
     assert "outside [0, vocab_size=4)" in problem
-    assert plugin_problems([tmp_path / "notes.txt"]) == [f"--plugin {tmp_path / 'notes.txt'}: no such file; check "
-                                                         f"the path (a plugin is a .py file that calls "
-                                                         f"suite.register_model / suite.register_task)"]
+    assert plugin_problems([tmp_path / "notes.txt"]) == [
+        f"--plugin {tmp_path / 'notes.txt'}: no such file; check "
+        f"the path (a plugin is a .py file that calls "
+        f"suite.register_model / suite.register_task)"
+    ]
 
 
 def test_a_backend_that_cannot_run_here_is_not_a_contract_problem(tmp_path):
-    cuda_only = plant(tmp_path, "cuda_only", "register_model('contract-cuda', lambda d_model, backend, layer_index: "
-                                             "Running(d_model, backend, lazy=True), backends=('kernel',), "
-                                             "probe=lambda backend, device: None if device.startswith('cuda') "
-                                             "else 'needs CUDA')")
+    cuda_only = plant(
+        tmp_path,
+        "cuda_only",
+        "register_model('contract-cuda', lambda d_model, backend, layer_index: "
+        "Running(d_model, backend, lazy=True), backends=('kernel',), "
+        "probe=lambda backend, device: None if device.startswith('cuda') "
+        "else 'needs CUDA')",
+    )
     assert plugin_problems([cuda_only]) == []
 
 
@@ -191,17 +253,40 @@ def test_the_example_plugins_run_end_to_end_and_their_records_name_them(tmp_path
     model, task = EXAMPLES / "my_model.py", EXAMPLES / "my_task.py"
     assert plugin_problems([model, task]) == []
     out = tmp_path / "run"
-    assert main(["run", "--plugin", str(model), "--plugin", str(task), "--models", "my-ema,mingru",
-                 "--tasks", "my-lag", "--preset", "tiny", "--out", str(out), "--no-report"]) == 0
-    origin = {path: {"path": str(path.resolve()), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-              for path in (model, task)}
+    assert (
+        main(
+            [
+                "run",
+                "--plugin",
+                str(model),
+                "--plugin",
+                str(task),
+                "--models",
+                "my-ema,mingru",
+                "--tasks",
+                "my-lag",
+                "--preset",
+                "tiny",
+                "--out",
+                str(out),
+                "--no-report",
+            ]
+        )
+        == 0
+    )
+    origin = {
+        path: {"path": str(path.resolve()), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+        for path in (model, task)
+    }
     records = read_records(out)
     assert records and all(record["status"] == "ok" for record in records)
     seen = {(record["kind"], record["model"]): record["plugin"] for record in records}
-    assert seen == {("accuracy", "my-ema"): {"model": origin[model], "task": origin[task]},
-                    ("accuracy", "mingru"): {"model": None, "task": origin[task]},
-                    ("perf", "my-ema"): {"model": origin[model], "task": None},  # perf cells: random tokens
-                    ("perf", "mingru"): None}
+    assert seen == {
+        ("accuracy", "my-ema"): {"model": origin[model], "task": origin[task]},
+        ("accuracy", "mingru"): {"model": None, "task": origin[task]},
+        ("perf", "my-ema"): {"model": origin[model], "task": None},  # perf cells: random tokens
+        ("perf", "mingru"): None,
+    }
 
 
 def test_run_refuses_a_plugin_that_breaks_the_contract_before_any_cell(tmp_path, capsys):
@@ -209,11 +294,15 @@ def test_run_refuses_a_plugin_that_breaks_the_contract_before_any_cell(tmp_path,
     nothing written; a plugin that keeps the contract runs."""
     from suite.commands.cli import main
 
-    lazy = plant(tmp_path, "lazy_run", "register_model('run-lazy', lambda d_model, backend, layer_index: "
-                                       "Running(d_model, backend, lazy=True))")
+    lazy = plant(
+        tmp_path,
+        "lazy_run",
+        "register_model('run-lazy', lambda d_model, backend, layer_index: Running(d_model, backend, lazy=True))",
+    )
     out = tmp_path / "run"
-    code = main(["run", "--preset", "tiny", "--plugin", str(lazy), "--models", "run-lazy", "--no-report",
-                 "--out", str(out)])
+    code = main(
+        ["run", "--preset", "tiny", "--plugin", str(lazy), "--models", "run-lazy", "--no-report", "--out", str(out)]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "plugin model 'run-lazy': step() disagrees with forward()" in err
     assert len(err.strip().splitlines()) == 1 and not out.exists()

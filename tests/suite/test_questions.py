@@ -18,9 +18,29 @@ from suite.records.store import read_records
 @pytest.fixture(scope="module")
 def extrapolation_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("extrapolation")
-    code = main(["run", "--preset", "tiny", "--models", "mingru,lstm,transformer", "--tasks", "parity,mqar",
-                 "--train-len", "16", "--eval-lens", "16,32,64", "--seeds", "0,1", "--kinds", "accuracy",
-                 "--out", str(out / "run"), "--report", str(out / "report.html")])
+    code = main(
+        [
+            "run",
+            "--preset",
+            "tiny",
+            "--models",
+            "mingru,lstm,transformer",
+            "--tasks",
+            "parity,mqar",
+            "--train-len",
+            "16",
+            "--eval-lens",
+            "16,32,64",
+            "--seeds",
+            "0,1",
+            "--kinds",
+            "accuracy",
+            "--out",
+            str(out / "run"),
+            "--report",
+            str(out / "report.html"),
+        ]
+    )
     assert code == 0
     return out
 
@@ -76,19 +96,21 @@ def test_resume_reruns_a_cell_whose_eval_lengths_are_incomplete(extrapolation_ru
     assert len(questions.outcome_table(records)) == 3 * 2 * 3 and len(read_records(run)) == 36 + 2
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--train-len", "16", "--seq-lens", "32"], "--train-len"),
-    (["--train-len", "16,32"], "--train-len"),
-    (["--tasks", "mqar", "--eval-lens", "4"], "cannot make sequences of length 4"),
-    (["--lrs", "fast"], "--lrs"),
-    (["--lrs", "0"], "--lrs"),
-    (["--match", "flops"], "--match"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--train-len", "16", "--seq-lens", "32"], "--train-len"),
+        (["--train-len", "16,32"], "--train-len"),
+        (["--tasks", "mqar", "--eval-lens", "4"], "cannot make sequences of length 4"),
+        (["--lrs", "fast"], "--lrs"),
+        (["--lrs", "0"], "--lrs"),
+        (["--match", "flops"], "--match"),
+    ],
+)
 def test_bad_options_are_one_line_and_exit_2(argv, message, tmp_path, capsys):
     out = tmp_path / "run"
     try:
-        code = main(["run", "--preset", "tiny", "--models", "mingru", "--kinds", "accuracy", "--out", str(out),
-                     *argv])
+        code = main(["run", "--preset", "tiny", "--models", "mingru", "--kinds", "accuracy", "--out", str(out), *argv])
     except SystemExit as exit:  # argparse's own errors
         code = exit.code
     assert code == 2
@@ -109,8 +131,7 @@ def test_new_dimensions_are_in_the_key_and_absent_when_unused():
 
 
 def test_lr_sweep_chooses_on_the_validation_stream_never_the_test_stream(monkeypatch):
-    cell = build_plan(get_preset("tiny"), models=["gru"], tasks=["parity"], kinds=("accuracy",),
-                      lrs=[1e-5, 3e-2])[0]
+    cell = build_plan(get_preset("tiny"), models=["gru"], tasks=["parity"], kinds=("accuracy",), lrs=[1e-5, 3e-2])[0]
     splits = []
     real_stream = train.stream
 
@@ -137,8 +158,14 @@ def test_params_matching_sizes_every_family_within_ten_percent():
     for cell in cells:
         config = cell.model_config
         assert config["param_match"] == "params" and config["reference_d_model"] == preset.d_model
-        model = build_model(cell.family, vocab_size=config["vocab_size"], d_model=config["d_model"],
-                            n_layers=config["n_layers"], mlp_mult=config["mlp_mult"], **config["options"])
+        model = build_model(
+            cell.family,
+            vocab_size=config["vocab_size"],
+            d_model=config["d_model"],
+            n_layers=config["n_layers"],
+            mlp_mult=config["mlp_mult"],
+            **config["options"],
+        )
         counts[cell.family] = model.num_params()
     target = counts["transformer"]
     assert all(abs(count - target) <= 0.1 * target for count in counts.values()), counts
@@ -151,20 +178,40 @@ def test_params_matching_sizes_every_family_within_ten_percent():
 def _outcome(family, accuracy, eval_len, task="parity", ci_high=None):
     """An outcome row whose three seeds all stopped on a plateau (see tests/suite/test_verdicts.py
     for the other ways training ends)."""
-    return dict(task=task, task_variant="{}", model=family, family=family, d_model=64, budget_width=64,
-                param_match="width", train_len=32, eval_len=eval_len, n_runs=3, n_ok=3, accuracy=accuracy,
-                accuracy_ci_high=accuracy + 0.05 if ci_high is None else ci_high, status="ok",
-                stop_reasons="plateau", n_stop_recorded=3, rising_at="")
+    return dict(
+        task=task,
+        task_variant="{}",
+        model=family,
+        family=family,
+        d_model=64,
+        budget_width=64,
+        param_match="width",
+        train_len=32,
+        eval_len=eval_len,
+        n_runs=3,
+        n_ok=3,
+        accuracy=accuracy,
+        accuracy_ci_high=accuracy + 0.05 if ci_high is None else ci_high,
+        status="ok",
+        stop_reasons="plateau",
+        n_stop_recorded=3,
+        rising_at="",
+    )
 
 
 def test_verdicts_need_a_positive_control():
-    outcomes = pd.DataFrame([
-        _outcome("lstm", 1.0, 32), _outcome("mingru", 0.6, 32), _outcome("gru", 0.95, 32),
-        _outcome("lstm", 0.55, 128), _outcome("mingru", 0.5, 128),
-        _outcome("mamba2", 0.7, 32, ci_high=0.99),  # seeds disagree: one solved, others did not
-        _outcome("mingru", 0.2, 32, task="mqar"),  # no transformer ran: nothing can be concluded
-        {**_outcome("mamba", float("nan"), 32), "n_ok": 0, "status": "timeout"},
-    ])
+    outcomes = pd.DataFrame(
+        [
+            _outcome("lstm", 1.0, 32),
+            _outcome("mingru", 0.6, 32),
+            _outcome("gru", 0.95, 32),
+            _outcome("lstm", 0.55, 128),
+            _outcome("mingru", 0.5, 128),
+            _outcome("mamba2", 0.7, 32, ci_high=0.99),  # seeds disagree: one solved, others did not
+            _outcome("mingru", 0.2, 32, task="mqar"),  # no transformer ran: nothing can be concluded
+            {**_outcome("mamba", float("nan"), 32), "n_ok": 0, "status": "timeout"},
+        ]
+    )
     verdict = {(r["model"], r["task"], r["eval_len"]): r["verdict"] for _, r in questions.verdicts(outcomes).iterrows()}
     assert verdict[("lstm", "parity", 32)] == "solved" and verdict[("gru", "parity", 32)] == "solved"
     assert verdict[("mingru", "parity", 32)] == "fails (plateaued; control solves)"
@@ -173,8 +220,9 @@ def test_verdicts_need_a_positive_control():
     assert verdict[("lstm", "parity", 128)].startswith("control fails (plateaued)")
     assert verdict[("mingru", "mqar", 32)] == "inconclusive (no control run)"
     assert verdict[("mamba", "parity", 32)] == "not run ok (timeout)"
-    older = pd.DataFrame([_outcome("lstm", 1.0, 32), {**_outcome("mingru", 0.6, 32), "n_stop_recorded": 0,
-                                                      "stop_reasons": ""}])  # written before early stopping
+    older = pd.DataFrame(
+        [_outcome("lstm", 1.0, 32), {**_outcome("mingru", 0.6, 32), "n_stop_recorded": 0, "stop_reasons": ""}]
+    )  # written before early stopping
     assert questions.verdicts(older)["verdict"].iloc[1] == "inconclusive (no early stopping recorded)"
 
 
@@ -184,12 +232,17 @@ def test_a_width_and_key_value_sweep_draws_accuracy_against_state_size(tmp_path)
     from suite.report.questions import questions_section, recall_state_figure
     from suite.records.store import RecordWriter
 
-    preset = dataclasses.replace(get_preset("tiny"), d_models=(8, 16),
-                                 task_param_grid={"mqar": {"num_kv_pairs": (1, 2)}})
+    preset = dataclasses.replace(
+        get_preset("tiny"), d_models=(8, 16), task_param_grid={"mqar": {"num_kv_pairs": (1, 2)}}
+    )
     cells = build_plan(preset, models=["mingru", "transformer"], tasks=["mqar"], kinds=("accuracy",))
     assert len(cells) == 2 * 2 * 2 and len({c.key for c in cells}) == 8
     assert {(c.model_config["d_model"], c.task_params["num_kv_pairs"]) for c in cells} == {
-        (8, 1), (8, 2), (16, 1), (16, 2)}
+        (8, 1),
+        (8, 2),
+        (16, 1),
+        (16, 2),
+    }
     with RecordWriter(tmp_path) as writer:
         for cell in cells:
             for record in run_cell(cell, "cpu"):

@@ -102,6 +102,8 @@ def test_the_same_file_may_register_a_name_again_another_may_not(monkeypatch, tm
     here = re.escape(os.path.realpath(__file__))
     with pytest.raises(UsageError, match=f"family 'twice' is already registered by {here}"):
         exec(code, {"register_model": register_model, "make": make})
-    exec(compile("register_model('twice', make, override=True)", str(other), "exec"),
-         {"register_model": register_model, "make": make})
+    exec(
+        compile("register_model('twice', make, override=True)", str(other), "exec"),
+        {"register_model": register_model, "make": make},
+    )
     assert registry.get_family("twice").registered_from == os.path.realpath(other)

@@ -1,5 +1,6 @@
 """suite.analysis.tables and suite.report on synthetic records: loading, the tables, and
 the self-contained HTML report (including runs with missing sections)."""
+
 import json
 import re
 import subprocess
@@ -30,27 +31,62 @@ def make_record(kind, model, task, seq_len, seed=0, status="ok", error=None, **m
     """A schema-complete test record; metrics default to plausible synthetic values."""
     record = blank_record(kind)
     record.update(
-        run_id="test-run-0001", cell_key=f"{kind}|{model}|{task}|{seq_len}|{seed}", model=model,
-        family=model.split(":")[0], backend=BACKENDS[model], task=task, task_params={"vocab_size": 64},
-        seq_len=seq_len, batch_size=8, seed=seed, dtype="float32", torch_threads=1, device="cpu",
-        device_name="Synthetic CPU", status=status, error=error, params=12_345, state_bytes=4096 * seq_len,
-        model_config={"d_model": 16, "n_layers": 2}, train_config={"steps": 10}, wall_s=1.5,
-        torch_version="2.9.0-test", git_commit="abc1234", hostname="test-host", preset="tiny-test",
-        timestamp="2025-01-01T00:00:00+00:00")
+        run_id="test-run-0001",
+        cell_key=f"{kind}|{model}|{task}|{seq_len}|{seed}",
+        model=model,
+        family=model.split(":")[0],
+        backend=BACKENDS[model],
+        task=task,
+        task_params={"vocab_size": 64},
+        seq_len=seq_len,
+        batch_size=8,
+        seed=seed,
+        dtype="float32",
+        torch_threads=1,
+        device="cpu",
+        device_name="Synthetic CPU",
+        status=status,
+        error=error,
+        params=12_345,
+        state_bytes=4096 * seq_len,
+        model_config={"d_model": 16, "n_layers": 2},
+        train_config={"steps": 10},
+        wall_s=1.5,
+        torch_version="2.9.0-test",
+        git_commit="abc1234",
+        hostname="test-host",
+        preset="tiny-test",
+        timestamp="2025-01-01T00:00:00+00:00",
+    )
     if status == "ok" and kind == "accuracy":
         accuracy = metrics.pop("accuracy", 0.5 + 0.1 * SPEED[model] - seq_len / 2048 + 0.01 * seed)
-        record.update(accuracy=accuracy, accuracy_ci_low=accuracy - 0.02, accuracy_ci_high=accuracy + 0.02,
-                      n_scored=1000, chance_accuracy=CHANCE[task], seq_accuracy=accuracy / 2, final_loss=0.3,
-                      train_steps=10, train_s=1.0)
+        record.update(
+            accuracy=accuracy,
+            accuracy_ci_low=accuracy - 0.02,
+            accuracy_ci_high=accuracy + 0.02,
+            n_scored=1000,
+            chance_accuracy=CHANCE[task],
+            seq_accuracy=accuracy / 2,
+            final_loss=0.3,
+            train_steps=10,
+            train_s=1.0,
+        )
     elif kind == "accuracy":
         record.update(chance_accuracy=CHANCE[task])
     if status == "ok" and kind == "perf":
         speed = SPEED[model]
-        record.update(train_tokens_per_s=speed * 1e6 / seq_len, train_step_ms=seq_len / 10 / speed,
-                      prefill_tokens_per_s=speed * 4e6 / seq_len, decode_ms_per_token=0.5 / speed,
-                      decode_ms_per_token_batch1=0.3 / speed, train_peak_mem_bytes=speed * 2 ** 20 * seq_len,
-                      prefill_peak_mem_bytes=speed * 2 ** 18 * seq_len, decode_peak_mem_bytes=speed * 2 ** 16,
-                      peak_mem_method="tracemalloc-test", timing_repeats=5)
+        record.update(
+            train_tokens_per_s=speed * 1e6 / seq_len,
+            train_step_ms=seq_len / 10 / speed,
+            prefill_tokens_per_s=speed * 4e6 / seq_len,
+            decode_ms_per_token=0.5 / speed,
+            decode_ms_per_token_batch1=0.3 / speed,
+            train_peak_mem_bytes=speed * 2**20 * seq_len,
+            prefill_peak_mem_bytes=speed * 2**18 * seq_len,
+            decode_peak_mem_bytes=speed * 2**16,
+            peak_mem_method="tracemalloc-test",
+            timing_repeats=5,
+        )
     record.update(metrics)
     assert validate(record) == [], validate(record)
     return record
@@ -64,32 +100,52 @@ def synthetic_records():
                 records.append(make_record("accuracy", model, task, seq_len))
         for seq_len in (128, 1024):
             records.append(make_record("perf", model, "mqar", seq_len))
-    records.append(make_record("accuracy", "mingru", "mqar", 64, seed=1))       # a second seed
+    records.append(make_record("accuracy", "mingru", "mqar", 64, seed=1))  # a second seed
     records[-1]["accuracy"] = 0.91
-    failures = {("accuracy", "transformer", "copy", 256): ("oom", OOM_ERROR),
-                ("accuracy", "mamba", "mqar", 256): ("error", SCRIPT_ERROR),
-                ("perf", "gru:loop", "mqar", 1024): ("timeout", "cell exceeded 600 s")}
+    failures = {
+        ("accuracy", "transformer", "copy", 256): ("oom", OOM_ERROR),
+        ("accuracy", "mamba", "mqar", 256): ("error", SCRIPT_ERROR),
+        ("perf", "gru:loop", "mqar", 1024): ("timeout", "cell exceeded 600 s"),
+    }
     for index, record in enumerate(records):
         key = (record["kind"], record["model"], record["task"], record["seq_len"])
         if key in failures:
             status, error = failures[key]
-            records[index] = make_record(record["kind"], record["model"], record["task"], record["seq_len"],
-                                         status=status, error=error)
+            records[index] = make_record(
+                record["kind"], record["model"], record["task"], record["seq_len"], status=status, error=error
+            )
     return records
 
 
 def manifest():
     return {
-        "run_id": "test-run-0001", "created": "2025-01-01T00:00:00+00:00",
-        "command": ["python", "-m", "suite", "run", "--preset", "tiny-test"], "preset": "tiny-test",
+        "run_id": "test-run-0001",
+        "created": "2025-01-01T00:00:00+00:00",
+        "command": ["python", "-m", "suite", "run", "--preset", "tiny-test"],
+        "preset": "tiny-test",
         "preset_config": {"steps": 10, "dtype": "float32"},
-        "plan": {"accuracy_cells": 17, "perf_cells": 8, "models": list(BACKENDS), "tasks": list(CHANCE),
-                 "seq_lens": [64, 256], "perf_seq_lens": [128, 1024]},
-        "environment": {"python": "3.11.0", "platform": "Linux-test", "torch_version": "2.9.0-test",
-                        "cuda_version": None, "cudnn_version": None, "device": "cpu",
-                        "device_name": "Synthetic CPU", "torch_threads": 1, "git_commit": "abc1234",
-                        "git_dirty": True, "hostname": "test-host",
-                        "packages": {"mamba_ssm": None, "pandas": "2.x-test"}},
+        "plan": {
+            "accuracy_cells": 17,
+            "perf_cells": 8,
+            "models": list(BACKENDS),
+            "tasks": list(CHANCE),
+            "seq_lens": [64, 256],
+            "perf_seq_lens": [128, 1024],
+        },
+        "environment": {
+            "python": "3.11.0",
+            "platform": "Linux-test",
+            "torch_version": "2.9.0-test",
+            "cuda_version": None,
+            "cudnn_version": None,
+            "device": "cpu",
+            "device_name": "Synthetic CPU",
+            "torch_threads": 1,
+            "git_commit": "abc1234",
+            "git_dirty": True,
+            "hostname": "test-host",
+            "packages": {"mamba_ssm": None, "pandas": "2.x-test"},
+        },
         "backends": {"mingru": "log", "gru:loop": "loop", "mamba": MAMBA_DETAIL, "transformer": "sdpa-math"},
     }
 
@@ -218,8 +274,10 @@ def test_report_with_only_perf_cells_and_no_manifest(tmp_path):
 
 
 def test_report_when_every_cell_failed_or_there_are_none(tmp_path):
-    failed = [make_record("accuracy", "mingru", "copy", 64, status="nan", error="loss became NaN"),
-              make_record("perf", "mamba", "mqar", 128, status="skipped", error="mamba_ssm not installed")]
+    failed = [
+        make_record("accuracy", "mingru", "copy", 64, status="nan", error="loss became NaN"),
+        make_record("perf", "mamba", "mqar", 128, status="skipped", error="mamba_ssm not installed"),
+    ]
     page = write_report(write_run(tmp_path / "failed", failed)).read_text()
     assert "No cell of this run finished ok" in page and "loss became NaN" in page
     assert "Not plotted (no ok run)" in page and "no data: no throughput was measured" in page
@@ -229,16 +287,20 @@ def test_report_when_every_cell_failed_or_there_are_none(tmp_path):
 
 def test_report_imports_no_torch(tmp_path):
     run_dir = write_run(tmp_path, synthetic_records()[:4])
-    code = ("import sys; from suite.report import write_report; write_report(sys.argv[1]); "
-            "assert 'torch' not in sys.modules, 'report imported torch'")
+    code = (
+        "import sys; from suite.report import write_report; write_report(sys.argv[1]); "
+        "assert 'torch' not in sys.modules, 'report imported torch'"
+    )
     subprocess.run([sys.executable, "-c", code, str(run_dir)], check=True, cwd=ROOT)
 
 
 def test_report_survives_incomplete_and_odd_records(tmp_path):
-    odd = [{"kind": "perf", "model": "hand-written", "status": "ok", "seq_len": 512, "train_tokens_per_s": 5.0},
-           {"kind": "accuracy", "model": "hand-written", "task": "copy", "status": "ok", "seq_len": 64},
-           {"kind": "accuracy", "model": None, "task": None, "status": None},
-           {"kind": None, "model": "weird", "status": "exploded"}]
+    odd = [
+        {"kind": "perf", "model": "hand-written", "status": "ok", "seq_len": 512, "train_tokens_per_s": 5.0},
+        {"kind": "accuracy", "model": "hand-written", "task": "copy", "status": "ok", "seq_len": 64},
+        {"kind": "accuracy", "model": None, "task": None, "status": None},
+        {"kind": None, "model": "weird", "status": "exploded"},
+    ]
     other_batch = make_record("perf", "mingru", "copy", 128, batch_size=1)
     other_batch["cell_key"] = "perf|mingru|copy|128|0|batch1"
     with warnings.catch_warnings():
@@ -255,10 +317,10 @@ def test_a_planted_noisy_cell_is_warned_on_the_first_screen_and_marked(tmp_path)
     planted = next(r for r in records if r["model"] == "mingru" and r["seq_len"] == 128 and r["status"] == "ok")
     planted.update(timing_noisy=True, timing_noisy_reason="train step IQR 35% of its median", timing_repeats=5)
     page = write_report(write_run(tmp_path / "noisy", records), tmp_path / "noisy.html").read_text()
-    first_screen = page[:page.index("<h2")]
+    first_screen = page[: page.index("<h2")]
     assert "Noisy timings:" in first_screen and "1 of 7 timed cells" in first_screen
-    assert "train step IQR 35% of its median" in page                     # the perf table names why
-    assert re.search(r'<td class="num noisy">~[0-9]', page)                # and marks its timings
+    assert "train step IQR 35% of its median" in page  # the perf table names why
+    assert re.search(r'<td class="num noisy">~[0-9]', page)  # and marks its timings
     assert page.count("data:image/png;base64,") == quiet.count("data:image/png;base64,")
 
 
@@ -289,8 +351,15 @@ def test_v3_bench_records_are_read_as_speed_records():
 
 
 def test_older_perf_records_lose_the_bench_fields():
-    v3 = dict(make_record("perf", "mingru", "mqar", 128), schema_version=3, scope=None, median_ms=12.8,
-              repeats=5, bytes_per_s=None, copy_bytes_per_s=None)
+    v3 = dict(
+        make_record("perf", "mingru", "mqar", 128),
+        schema_version=3,
+        scope=None,
+        median_ms=12.8,
+        repeats=5,
+        bytes_per_s=None,
+        copy_bytes_per_s=None,
+    )
     upgraded = upgrade(v3)
     assert upgraded["kind"] == "perf" and validate(upgraded) == []
     assert not {"scope", "median_ms", "repeats", "bytes_per_s", "copy_bytes_per_s"} & set(upgraded)
@@ -313,15 +382,23 @@ def test_the_committed_examples_still_report(tmp_path, example):
 
 
 def test_shared_cores_warnings_name_each_executor_start_that_shared_cores():
-    manifest = {"executors": [{"label": "local", "cells_at_once": 1, "timed_cells_shared_cores": False},
-                              {"label": "local --jobs 2", "cells_at_once": 2, "timed_cells_shared_cores": True},
-                              {"label": "ray", "cells_at_once": None, "timed_cells_shared_cores": True}]}
+    manifest = {
+        "executors": [
+            {"label": "local", "cells_at_once": 1, "timed_cells_shared_cores": False},
+            {"label": "local --jobs 2", "cells_at_once": 2, "timed_cells_shared_cores": True},
+            {"label": "ray", "cells_at_once": None, "timed_cells_shared_cores": True},
+        ]
+    }
     warnings_ = shared_cores_warnings(manifest)
     assert len(warnings_) == 2 and shared_cores_warnings({}) == []
-    assert warnings_[0].startswith("timed cells ran side by side on the same CPU cores (local --jobs 2, up to 2 at once)")
-    assert "(ray, up to many at once)" in warnings_[1] and warnings_[1].endswith("rerun perf cells with one job for timings")
+    assert warnings_[0].startswith(
+        "timed cells ran side by side on the same CPU cores (local --jobs 2, up to 2 at once)"
+    )
+    assert "(ray, up to many at once)" in warnings_[1] and warnings_[1].endswith(
+        "rerun perf cells with one job for timings"
+    )
 
 
 def test_a_missing_compared_value_is_the_reports_glyph():
     assert format_value("accuracy", float("nan")) == NO_VALUE == format_value("train_speed_ratio", None)
-    assert format_value("accuracy", 0.5) == "0.500" and format_value("train_peak_mem_bytes", 2 ** 21) == "2.00 MiB"
+    assert format_value("accuracy", 0.5) == "0.500" and format_value("train_peak_mem_bytes", 2**21) == "2.00 MiB"

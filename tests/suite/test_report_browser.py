@@ -2,6 +2,7 @@
 no console errors, every figure decodes, the records table has one row per
 record and sorts on a header click, and a model name holding ``<script>`` shows
 as text. Deselect with ``-m "not browser"``; skipped when Chromium is absent."""
+
 import os
 import shutil
 
@@ -13,8 +14,15 @@ from tests.suite.test_report import synthetic_records, write_run
 
 pytestmark = pytest.mark.browser
 EVIL_MODEL = "evil<script>window.pwned=1</script>"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def chromium_path() -> str | None:
@@ -30,12 +38,18 @@ def browser(tmp_path_factory):
     executable = chromium_path()
     if executable is None:
         pytest.skip("no Chromium found (install the Debian package `chromium`, as .ci/run does, or set SUITE_CHROMIUM)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extras: pip install -e '.[test]'")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is in the test extras: pip install -e '.[test]'"
+    )
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=executable, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1366, "height": 900})
+            str(profile),
+            executable_path=executable,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1366, "height": 900},
+        )
         yield context
         context.close()
 
@@ -52,8 +66,14 @@ def test_report_in_a_browser(browser, tmp_path):
     problems = []
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("request", lambda request: problems.append(f"network request: {request.url}")
-            if not request.url.startswith(("file:", "data:")) else None)
+    page.on(
+        "request",
+        lambda request: (
+            problems.append(f"network request: {request.url}")
+            if not request.url.startswith(("file:", "data:"))
+            else None
+        ),
+    )
     page.goto(report.as_uri())
     page.wait_for_load_state("load")
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
@@ -65,8 +85,12 @@ def test_report_in_a_browser(browser, tmp_path):
     rows = page.locator("table#records tbody tr")
     assert rows.count() == len(records)
     model_column = page.eval_on_selector_all(
-        "table#records thead th", "headers => headers.map(h => h.textContent.trim())").index("model")
-    read_models = f"() => Array.from(document.querySelectorAll('table#records tbody tr')).map(r => r.cells[{model_column}].textContent)"
+        "table#records thead th", "headers => headers.map(h => h.textContent.trim())"
+    ).index("model")
+    read_models = (
+        "() => Array.from(document.querySelectorAll('table#records tbody tr'))"
+        f".map(r => r.cells[{model_column}].textContent)"
+    )
     before = page.evaluate(read_models)
     page.locator("table#records thead th").nth(model_column).click()
     ascending = page.evaluate(read_models)

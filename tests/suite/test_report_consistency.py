@@ -2,6 +2,7 @@
 count of cells (plan entries) in the header, status table and summary, equal-compute headings that
 name only their own task's parameters, and a verdicts table that fits the page with readable
 settings instead of JSON."""
+
 import html
 import json
 import re
@@ -29,16 +30,46 @@ def accuracy_records(model, task, seed=0, **params):
     for eval_len in EVAL_LENS:
         record = blank_record("accuracy")
         accuracy = SKILL[model] - (0.1 if eval_len > 32 else 0.0)
-        record.update(run_id="colours", cell_key=f"acc|{model}|{task}|{seed}|{params}", model=model,
-                      family=model.split(":")[0], backend="b", task=task, task_params=task_params, seq_len=32,
-                      train_len=32, eval_len=eval_len, batch_size=4, seed=seed, status="ok", params=100,
-                      state_bytes=64, model_config={"d_model": 16, "n_layers": 2}, train_config={"steps": 40},
-                      accuracy=accuracy, accuracy_ci_low=accuracy - 0.02, accuracy_ci_high=accuracy + 0.02,
-                      n_scored=500, chance_accuracy=0.0625, train_steps=40, train_s=1.0, lr=0.01,
-                      stop_reason="max_steps", still_rising=False, max_steps=40, steps_trained=40,
-                      max_steps_key="train_steps", time_budget_key="time_budget_s", eval_every=20, patience=2,
-                      min_delta=0.01, best_step=40, best_valid_accuracy=accuracy, target_accuracy=0.9,
-                      valid_curve=[[20, 0.5, accuracy / 2], [40, 1.0, accuracy]])
+        record.update(
+            run_id="colours",
+            cell_key=f"acc|{model}|{task}|{seed}|{params}",
+            model=model,
+            family=model.split(":")[0],
+            backend="b",
+            task=task,
+            task_params=task_params,
+            seq_len=32,
+            train_len=32,
+            eval_len=eval_len,
+            batch_size=4,
+            seed=seed,
+            status="ok",
+            params=100,
+            state_bytes=64,
+            model_config={"d_model": 16, "n_layers": 2},
+            train_config={"steps": 40},
+            accuracy=accuracy,
+            accuracy_ci_low=accuracy - 0.02,
+            accuracy_ci_high=accuracy + 0.02,
+            n_scored=500,
+            chance_accuracy=0.0625,
+            train_steps=40,
+            train_s=1.0,
+            lr=0.01,
+            stop_reason="max_steps",
+            still_rising=False,
+            max_steps=40,
+            steps_trained=40,
+            max_steps_key="train_steps",
+            time_budget_key="time_budget_s",
+            eval_every=20,
+            patience=2,
+            min_delta=0.01,
+            best_step=40,
+            best_valid_accuracy=accuracy,
+            target_accuracy=0.9,
+            valid_curve=[[20, 0.5, accuracy / 2], [40, 1.0, accuracy]],
+        )
         out.append(record)
     return out
 
@@ -46,13 +77,30 @@ def accuracy_records(model, task, seed=0, **params):
 def perf_record(model, seq_len, status="ok"):
     record = blank_record("perf")
     speed = 1.0 + PERF_MODELS.index(model)
-    record.update(run_id="colours", cell_key=f"perf|{model}|{seq_len}", model=model, family=model.split(":")[0],
-                  backend="b", seq_len=seq_len, batch_size=4, seed=0, status=status, params=100)
+    record.update(
+        run_id="colours",
+        cell_key=f"perf|{model}|{seq_len}",
+        model=model,
+        family=model.split(":")[0],
+        backend="b",
+        seq_len=seq_len,
+        batch_size=4,
+        seed=0,
+        status=status,
+        params=100,
+    )
     if status == "ok":
-        record.update(train_tokens_per_s=1e5 * speed / seq_len, train_step_ms=seq_len / speed,
-                      prefill_tokens_per_s=4e5 * speed / seq_len, decode_ms_per_token=1 / speed,
-                      decode_ms_per_token_batch1=0.5 / speed, train_peak_mem_bytes=2 ** 20 * seq_len,
-                      prefill_peak_mem_bytes=2 ** 18 * seq_len, decode_peak_mem_bytes=2 ** 16, timing_repeats=5)
+        record.update(
+            train_tokens_per_s=1e5 * speed / seq_len,
+            train_step_ms=seq_len / speed,
+            prefill_tokens_per_s=4e5 * speed / seq_len,
+            decode_ms_per_token=1 / speed,
+            decode_ms_per_token_batch1=0.5 / speed,
+            train_peak_mem_bytes=2**20 * seq_len,
+            prefill_peak_mem_bytes=2**18 * seq_len,
+            decode_peak_mem_bytes=2**16,
+            timing_repeats=5,
+        )
     return record
 
 
@@ -90,6 +138,7 @@ def captured_figures(monkeypatch):
     def keep(figure, *args, **kwargs):
         figures.append(figure)
         return render(figure, *args, **kwargs)
+
     for module in (plots, questions, compute, paper):
         monkeypatch.setattr(module, "figure_to_png_base64", keep)
     return figures
@@ -124,9 +173,18 @@ def test_the_palette_is_fixed_per_family_with_variants_as_shades():
 
 def failed_accuracy_records(model="mingru", task="mqar"):
     """A training that failed: one error record per evaluation length, all with one cell key."""
-    return [dict(record, status="error", error="exploded in the scan", accuracy=None, accuracy_ci_low=None,
-                 accuracy_ci_high=None, cell_key=f"acc|{model}|{task}|failed")
-            for record in accuracy_records(model, task, seed=1)]
+    return [
+        dict(
+            record,
+            status="error",
+            error="exploded in the scan",
+            accuracy=None,
+            accuracy_ci_low=None,
+            accuracy_ci_high=None,
+            cell_key=f"acc|{model}|{task}|failed",
+        )
+        for record in accuracy_records(model, task, seed=1)
+    ]
 
 
 def test_the_header_status_table_and_summary_count_cells_not_records(tmp_path):
@@ -134,22 +192,22 @@ def test_the_header_status_table_and_summary_count_cells_not_records(tmp_path):
     cell_keys = {r["cell_key"] for r in records}
     assert len(records) > len(cell_keys)  # accuracy cells write one record per evaluation length
     page = write_report(write(tmp_path / "run", records)).read_text()
-    header = re.sub(r"<[^>]+>", " ", page[:page.index("<h2")])
+    header = re.sub(r"<[^>]+>", " ", page[: page.index("<h2")])
     ok = len(cell_keys) - 2
     assert re.search(rf"cells\s+{len(cell_keys)} \(ok {ok}/{len(cell_keys)}, oom 1, error 1\)", header), header
     assert re.search(rf"records\s+{len(records)} \(", header)
-    status = page[page.index('<section id="status">'):page.index('<section id="summary">')]
+    status = page[page.index('<section id="status">') : page.index('<section id="summary">')]
     totals = [int(n) for n in re.findall(r'<td class="num">(\d+)</td></tr>', status)]
     assert sum(totals) == len(cell_keys)
-    summary = page[page.index('<section id="summary">'):page.index('<section id="accuracy">')]
+    summary = page[page.index('<section id="summary">') : page.index('<section id="accuracy">')]
     headers = re.findall(r"<th>([^<]*)</th>", summary)
-    rows = re.findall(r"<tr>(.*?)</tr>", summary[summary.index("<tbody>"):], re.DOTALL)
+    rows = re.findall(r"<tr>(.*?)</tr>", summary[summary.index("<tbody>") :], re.DOTALL)
     column = headers.index("cells")
     counts = [int(re.findall(r"<td[^>]*>([^<]*)</td>", row)[column]) for row in rows]
     assert sum(counts) == len(cell_keys)
-    not_ok = page[page.index('<section id="not-ok">'):page.index('<section id="records">')]
+    not_ok = page[page.index('<section id="not-ok">') : page.index('<section id="records">')]
     assert not_ok.count('<td class="status">') == 2  # the failed training once, the oom perf cell once
-    records_note = page[page.index('<section id="records">'):]
+    records_note = page[page.index('<section id="records">') :]
     assert f"{len(records)} records of {len(cell_keys)} cells" in records_note
 
 
@@ -159,13 +217,16 @@ def test_equal_compute_headings_name_only_their_own_tasks_parameters(tmp_path):
     titles = sorted(group["title"] for group in compute.compute_groups(records))
     # mqar's two variants differ in num_kv_pairs only; selective-copy has one variant: no parameters named,
     # and never another task's parameters (None in every mqar record)
-    assert titles == ["mqar, trained at 32, num_kv_pairs=4", "mqar, trained at 32, num_kv_pairs=8",
-                      "selective-copy, trained at 32"]
+    assert titles == [
+        "mqar, trained at 32, num_kv_pairs=4",
+        "mqar, trained at 32, num_kv_pairs=8",
+        "selective-copy, trained at 32",
+    ]
 
 
 def test_the_verdicts_table_shows_readable_settings_and_opens_collapsed(tmp_path):
     page = html.unescape(write_report(write(tmp_path / "run", run_records())).read_text())
-    verdicts = page[page.index('<section id="questions">'):page.index('<section id="compute">')]
+    verdicts = page[page.index('<section id="questions">') : page.index('<section id="compute">')]
     assert '{"' not in verdicts  # no raw JSON
     assert "d_model 16, 2 layers, lr 0.01" in verdicts and "num_kv_pairs=4, vocab_size=32" in verdicts
     assert "<details open" not in verdicts and "<details" in verdicts
@@ -177,7 +238,9 @@ def test_no_table_is_wider_than_a_1280_pixel_page(tmp_path):
     executable = chromium_path()
     if executable is None:
         pytest.skip("no Chromium found (install the Debian package `chromium`, as .ci/run does, or set SUITE_CHROMIUM)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extras: pip install -e '.[test]'")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is in the test extras: pip install -e '.[test]'"
+    )
     records = run_records() + [r for model in ACCURACY_MODELS for r in accuracy_records(model, "mqar", num_kv_pairs=8)]
     report = write_report(write(tmp_path / "run", records), tmp_path / "report.html")
     with sync_api.sync_playwright() as playwright:
@@ -196,6 +259,8 @@ def _table_edges(page, report):
     page.goto(report.as_uri())
     page.wait_for_load_state("load")
     page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
-    tables = page.evaluate("() => Array.from(document.querySelectorAll('table')).map(t => "
-                           "[t.closest('section') ? t.closest('section').id : 'header', t.getBoundingClientRect().right])")
+    tables = page.evaluate(
+        "() => Array.from(document.querySelectorAll('table')).map(t => "
+        "[t.closest('section') ? t.closest('section').id : 'header', t.getBoundingClientRect().right])"
+    )
     return tables, page.evaluate("document.documentElement.scrollWidth")

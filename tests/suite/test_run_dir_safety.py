@@ -1,5 +1,6 @@
 """Nothing lost when runs race or the driver dies: one writer per run directory, a manifest
 before the first cell, children that die with their driver, and bad values refused in one line."""
+
 import errno
 import json
 import os
@@ -34,8 +35,19 @@ def test_a_second_driver_is_refused_at_once_naming_the_holder(tmp_path, capsys):
 
 def test_two_runs_started_together_into_one_out_give_one_run(tmp_path):
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "suite", "run", "--preset", "tiny", "--models", "mingru,gru,lstm",
-               "--no-report", "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "suite",
+        "run",
+        "--preset",
+        "tiny",
+        "--models",
+        "mingru,gru,lstm",
+        "--no-report",
+        "--out",
+        str(out),
+    ]
     first, second = (subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True) for _ in range(2))
     codes = sorted(process.wait(timeout=300) for process in (first, second))
     assert codes == [0, 2], (first.stderr.read(), second.stderr.read())
@@ -105,9 +117,28 @@ def test_a_folder_holding_only_a_lock_resumes_as_a_fresh_run(tmp_path, capsys):
 def test_a_killed_driver_takes_its_forkserver_and_cells_with_it_within_2_s(tmp_path, jobs):
     """SIGKILL of the driver mid-cell: the forkserver dies with it (PR_SET_PDEATHSIG), each cell's
     child with the forkserver, the resource tracker when the last of them is gone."""
-    command = [sys.executable, "-m", "suite", "run", "--preset", "smoke", "--models", "gru:loop", "--tasks", "mqar",
-               "--seq-lens", "2048", "--kinds", "accuracy", "--cell-timeout", "120", "--no-report",
-               "--out", str(tmp_path / "run"), *jobs]
+    command = [
+        sys.executable,
+        "-m",
+        "suite",
+        "run",
+        "--preset",
+        "smoke",
+        "--models",
+        "gru:loop",
+        "--tasks",
+        "mqar",
+        "--seq-lens",
+        "2048",
+        "--kinds",
+        "accuracy",
+        "--cell-timeout",
+        "120",
+        "--no-report",
+        "--out",
+        str(tmp_path / "run"),
+        *jobs,
+    ]
     driver = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stderr=subprocess.PIPE, text=True)
     for line in driver.stderr:
         if "ETA" in line:  # the cell has been handed to its child
@@ -130,19 +161,22 @@ def members(group: int) -> list[str]:
     return [line.split()[0] for line in found.stdout.splitlines() if line.split() and line.split()[1][0] != "Z"]
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--cell-timeout", "0"], "--cell-timeout must be a positive, finite"),
-    (["--cell-timeout", "-5"], "--cell-timeout must be a positive, finite"),
-    (["--cell-timeout", "nan"], "--cell-timeout must be a positive, finite"),
-    (["--threads", "0"], "--threads must be from 1 to"),
-    (["--threads", "100000"], "--threads must be from 1 to"),
-    (["--threads", "-2"], "--threads must be from 1 to"),
-    (["--lrs", "inf"], "--lrs must be positive, finite"),
-    (["--seeds", "99999999999999999999999"], "--seeds must be integers from 0 to 2**32-1"),
-    (["--seeds", "-1"], "--seeds must be integers from 0 to 2**32-1"),
-    (["--mem-limit", "1KiB"], "--mem-limit 1024 bytes is below the"),
-    (["--models", "mingru:"], "--models 'mingru:' has an empty family or backend"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--cell-timeout", "0"], "--cell-timeout must be a positive, finite"),
+        (["--cell-timeout", "-5"], "--cell-timeout must be a positive, finite"),
+        (["--cell-timeout", "nan"], "--cell-timeout must be a positive, finite"),
+        (["--threads", "0"], "--threads must be from 1 to"),
+        (["--threads", "100000"], "--threads must be from 1 to"),
+        (["--threads", "-2"], "--threads must be from 1 to"),
+        (["--lrs", "inf"], "--lrs must be positive, finite"),
+        (["--seeds", "99999999999999999999999"], "--seeds must be integers from 0 to 2**32-1"),
+        (["--seeds", "-1"], "--seeds must be integers from 0 to 2**32-1"),
+        (["--mem-limit", "1KiB"], "--mem-limit 1024 bytes is below the"),
+        (["--models", "mingru:"], "--models 'mingru:' has an empty family or backend"),
+    ],
+)
 def test_bad_values_are_refused_in_one_line_naming_the_flag(flags, message, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["run", "--preset", "tiny", "--no-report", "--out", str(out), *flags]) == 2

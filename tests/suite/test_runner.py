@@ -1,4 +1,5 @@
 """The runner end to end with the tiny preset, failures as data, and the CLI's bad-input contract."""
+
 import json
 from contextlib import nullcontext
 import subprocess
@@ -47,8 +48,21 @@ def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("tiny")
     plugin = out / "broken_plugin.py"
     plugin.write_text(BROKEN_PLUGIN)
-    code = main(["run", "--models", "all,broken", "--preset", "tiny", "--out", str(out / "run"),
-                 "--report", str(out / "report.html"), "--plugin", str(plugin)])
+    code = main(
+        [
+            "run",
+            "--models",
+            "all,broken",
+            "--preset",
+            "tiny",
+            "--out",
+            str(out / "run"),
+            "--report",
+            str(out / "report.html"),
+            "--plugin",
+            str(plugin),
+        ]
+    )
     assert code == EXIT_CELLS_FAILED  # the broken model's cells end in error; every other cell still runs
     return out
 
@@ -95,13 +109,16 @@ def test_existing_run_dir_is_refused_and_left_alone(tiny_run, capsys):
     assert (tiny_run / "run" / "records.jsonl").read_bytes() == before
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["run", "--models", "mingur"], "did you mean 'mingru'"),
-    (["run", "--tasks", "mqr"], "did you mean 'mqar'"),
-    (["run", "--preset", "smok"], "did you mean 'smoke'"),
-    (["run", "--preset", "tiny", "--seq-lens", "2"], "cannot make sequences of length 2"),
-    (["report", "/nonexistent/run"], "not a run directory"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "--models", "mingur"], "did you mean 'mingru'"),
+        (["run", "--tasks", "mqr"], "did you mean 'mqar'"),
+        (["run", "--preset", "smok"], "did you mean 'smoke'"),
+        (["run", "--preset", "tiny", "--seq-lens", "2"], "cannot make sequences of length 2"),
+        (["report", "/nonexistent/run"], "not a run directory"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
     code = main(argv + (["--out", str(tmp_path / "x")] if argv[0] == "run" else []))
     err = capsys.readouterr().err
@@ -112,21 +129,24 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
 
 def test_a_bug_is_not_a_usage_error_it_shows_its_traceback_and_exits_1():
     """Only a UsageError is one line and exit 2: a ValueError from a bug propagates."""
-    code = ("import runpy, sys\n"
-            "import suite.commands.cli as cli\n"
-            "def broken(args):\n"
-            "    raise ValueError('a bug, not bad input')\n"
-            "cli.command_list = broken\n"
-            "sys.argv = ['suite', 'list']\n"
-            "runpy.run_module('suite', run_name='__main__')\n")
+    code = (
+        "import runpy, sys\n"
+        "import suite.commands.cli as cli\n"
+        "def broken(args):\n"
+        "    raise ValueError('a bug, not bad input')\n"
+        "cli.command_list = broken\n"
+        "sys.argv = ['suite', 'list']\n"
+        "runpy.run_module('suite', run_name='__main__')\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "Traceback (most recent call last)" in result.stderr and "a bug, not bad input" in result.stderr
 
 
 def test_module_entry_point_lists_everything():
-    result = subprocess.run([sys.executable, "-m", "suite", "list", "--json"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "suite", "list", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     listing = json.loads(result.stdout)
     assert {f["family"] for f in listing["families"]} >= set(builtin_family_names())
@@ -134,14 +154,17 @@ def test_module_entry_point_lists_everything():
     assert any(not b["available"] and b["reason"] for b in mamba["backends"]) or listing["device"] != "cpu"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["run", "--models", ""], "no models selected"),
-    (["run", "--seq-lens", "64,abc"], "expected comma-separated integers"),
-    (["run", "--seq-lens", "0"], "positive integers"),
-    (["run", "--device", "cuda"], "torch sees no CUDA device"),
-    (["run", "--mem-limit", "lots"], "expected a size like 2GiB"),
-    (["run", "--resume"], "--resume needs --out"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "--models", ""], "no models selected"),
+        (["run", "--seq-lens", "64,abc"], "expected comma-separated integers"),
+        (["run", "--seq-lens", "0"], "positive integers"),
+        (["run", "--device", "cuda"], "torch sees no CUDA device"),
+        (["run", "--mem-limit", "lots"], "expected a size like 2GiB"),
+        (["run", "--resume"], "--resume needs --out"),
+    ],
+)
 def test_more_bad_input_is_one_line_and_exit_2(argv, message, capsys):
     import torch
 
@@ -185,8 +208,24 @@ def test_smoke_perf_records_carry_their_spread_and_numerics(tmp_path):
     """Every perf record of the smoke preset: median, IQR, minimum, at least 3 repeats, the host's
     load, a boolean timing_noisy (with its reason when set), and the numerics it ran under."""
     out = tmp_path / "run"
-    code = main(["run", "--preset", "smoke", "--kinds", "perf", "--models", "mingru,gru,transformer",
-                 "--perf-seq-lens", "64", "--out", str(out), "--no-report", "--tf32", "on"])
+    code = main(
+        [
+            "run",
+            "--preset",
+            "smoke",
+            "--kinds",
+            "perf",
+            "--models",
+            "mingru,gru,transformer",
+            "--perf-seq-lens",
+            "64",
+            "--out",
+            str(out),
+            "--no-report",
+            "--tf32",
+            "on",
+        ]
+    )
     assert code == 0
     records = read_records(out)
     assert len(records) == 3 and all(r["status"] == "ok" for r in records)
@@ -195,8 +234,10 @@ def test_smoke_perf_records_carry_their_spread_and_numerics(tmp_path):
         assert record["iqr_ms"] >= 0 and 0 < record["min_ms"] <= record["train_step_ms"]
         assert record["timing_repeats"] >= 3
         assert record["prefill_iqr_ms"] >= 0 and record["decode_iqr_ms"] >= 0
-        assert isinstance(record["timing_noisy"], bool) and (record["timing_noisy_reason"] is None) != \
-            record["timing_noisy"]
+        assert (
+            isinstance(record["timing_noisy"], bool)
+            and (record["timing_noisy_reason"] is None) != record["timing_noisy"]
+        )
         assert record["load_avg_before"] is not None and record["load_avg_after"] is not None
         assert (record["tf32"], record["deterministic"], record["fill_uninitialized_memory"]) == (True, True, False)
         assert record["train_config"]["tf32"] is True

@@ -1,5 +1,6 @@
 """The typed settings of a run: one validate() each, one-line usage errors, and a run option
 that is a field of RunOptions and a flag of ``run``, nothing else."""
+
 import argparse
 import pickle
 
@@ -34,15 +35,18 @@ def test_unset_flags_take_the_defaults_of_the_fields():
     assert run_options(run_parser().parse_args(["--seeds", "0,1", "--threads", "2"]), None).seeds == [0, 1]
 
 
-@pytest.mark.parametrize("options, message", [
-    (RunOptions(kinds=["accuracy", "speed"]), "unknown --kinds speed"),
-    (RunOptions(train_len=[64], seq_lens=[32]), "--train-len takes one length"),
-    (RunOptions(perf_repeats=0), "--perf-repeats must be at least 1"),
-    (RunOptions(threads=0), "--threads must be from 1 to"),
-    (RunOptions(cell_timeout=-1.0), "--cell-timeout must be a positive"),
-    (RunOptions(find_max_len=True, isolation="none"), "drop --isolation none"),
-    (RunOptions(max_len_start=512, max_len_limit=256), "--max-len-start must be positive"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (RunOptions(kinds=["accuracy", "speed"]), "unknown --kinds speed"),
+        (RunOptions(train_len=[64], seq_lens=[32]), "--train-len takes one length"),
+        (RunOptions(perf_repeats=0), "--perf-repeats must be at least 1"),
+        (RunOptions(threads=0), "--threads must be from 1 to"),
+        (RunOptions(cell_timeout=-1.0), "--cell-timeout must be a positive"),
+        (RunOptions(find_max_len=True, isolation="none"), "drop --isolation none"),
+        (RunOptions(max_len_start=512, max_len_limit=256), "--max-len-start must be positive"),
+    ],
+)
 def test_run_options_refuse_what_cannot_make_a_run_in_one_line(options, message):
     with pytest.raises(UsageError) as error:
         options.validate()
@@ -79,13 +83,16 @@ def test_a_resume_takes_the_options_of_an_older_manifest(tmp_path):
         run_options(run_parser().parse_args(["--resume", "--seeds", "4"]), tmp_path)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--jobs", "0"], "--jobs must be at least 1"),
-    (["--ray-num-cpus", "2"], "--ray-* options need --executor ray"),
-    (["--slurm-partition", "gpu"], "--slurm-* options need --executor slurm"),
-    (["--cpus-per-cell", "0"], "--cpus-per-cell must be positive"),
-    (["--jobs", "2", "--isolation", "none"], "drop --isolation none"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--jobs", "0"], "--jobs must be at least 1"),
+        (["--ray-num-cpus", "2"], "--ray-* options need --executor ray"),
+        (["--slurm-partition", "gpu"], "--slurm-* options need --executor slurm"),
+        (["--cpus-per-cell", "0"], "--cpus-per-cell must be positive"),
+        (["--jobs", "2", "--isolation", "none"], "drop --isolation none"),
+    ],
+)
 def test_executor_options_validate_against_the_run(argv, message):
     args = run_parser().parse_args(argv)
     from suite.commands.run_state import run_options

@@ -1,4 +1,5 @@
 """suite.analysis.stats against published values (t tables; Wilson interval worked examples)."""
+
 import math
 import statistics
 import subprocess
@@ -10,14 +11,27 @@ import pytest
 from suite.analysis.stats import T_975, mean_confidence_interval, seed_interval, t_critical, wilson_interval
 
 # Two-sided 95% critical values t_{0.975, df} from standard t tables (to 4 or 3 decimals).
-T_TABLE_975 = {1: "12.7062", 2: "4.3027", 3: "3.182", 4: "2.7764", 5: "2.571", 9: "2.2622", 10: "2.228",
-               20: "2.086", 29: "2.0452", 30: "2.042", 40: "2.021", 60: "2.000", 120: "1.980"}
+T_TABLE_975 = {
+    1: "12.7062",
+    2: "4.3027",
+    3: "3.182",
+    4: "2.7764",
+    5: "2.571",
+    9: "2.2622",
+    10: "2.228",
+    20: "2.086",
+    29: "2.0452",
+    30: "2.042",
+    40: "2.021",
+    60: "2.000",
+    120: "1.980",
+}
 
 
 @pytest.mark.parametrize("df,expected", sorted(T_TABLE_975.items()))
 def test_t_critical_matches_the_printed_tables(df, expected):
     decimals = len(expected.partition(".")[2])  # as printed: within half a unit of the last decimal
-    assert t_critical(df) == pytest.approx(float(expected), abs=0.5 * 10 ** -decimals)
+    assert t_critical(df) == pytest.approx(float(expected), abs=0.5 * 10**-decimals)
 
 
 def test_the_table_covers_every_df_to_30_and_falls_towards_the_normal():
@@ -35,9 +49,16 @@ def test_between_rows_it_interpolates_in_one_over_df():
     assert T_975[30] > t_critical(30.5) > T_975[40]
 
 
-@pytest.mark.parametrize("df, confidence, message", [
-    (10, 0.99, "only 95% intervals"), (10, 0.9, "only 95% intervals"), (0.5, 0.95, "at least 1"),
-    (0, 0.95, "at least 1"), (float("nan"), 0.95, "at least 1")])
+@pytest.mark.parametrize(
+    "df, confidence, message",
+    [
+        (10, 0.99, "only 95% intervals"),
+        (10, 0.9, "only 95% intervals"),
+        (0.5, 0.95, "at least 1"),
+        (0, 0.95, "at least 1"),
+        (float("nan"), 0.95, "at least 1"),
+    ],
+)
 def test_other_confidences_and_too_few_degrees_of_freedom_are_refused(df, confidence, message):
     with pytest.raises(ValueError, match=message):
         t_critical(df, confidence)
@@ -89,6 +110,8 @@ def test_one_seed_has_its_own_wilson_interval_stored_or_recomputed():
 
 
 def test_stats_imports_nothing_heavy():
-    code = ("import sys; import suite.analysis.stats; "
-            "heavy = {'torch', 'numpy', 'pandas', 'scipy'} & set(sys.modules); assert not heavy, heavy")
+    code = (
+        "import sys; import suite.analysis.stats; "
+        "heavy = {'torch', 'numpy', 'pandas', 'scipy'} & set(sys.modules); assert not heavy, heavy"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])

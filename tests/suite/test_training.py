@@ -1,4 +1,5 @@
 """Early stopping on the validation stream, the best checkpoint, cheap scoring and weight decay groups."""
+
 import pytest
 import torch
 
@@ -56,9 +57,19 @@ def tiny(**extra):
     torch.manual_seed(0)
     model = build_model("mingru", vocab_size=16, d_model=8, n_layers=1, mlp_mult=0)
     task = get_task("selective-copy", vocab_size=16, num_data_tokens=2)
-    config = {"steps": 12, "lr": 1e-2, "weight_decay": 0.0, "warmup_steps": 2, "grad_clip": 1.0,
-              "eval_batches": 1, "eval_batch_size": 4, "dtype": "float32", "eval_every": 2, "curve_batches": 1,
-              **extra}
+    config = {
+        "steps": 12,
+        "lr": 1e-2,
+        "weight_decay": 0.0,
+        "warmup_steps": 2,
+        "grad_clip": 1.0,
+        "eval_batches": 1,
+        "eval_batch_size": 4,
+        "dtype": "float32",
+        "eval_every": 2,
+        "curve_batches": 1,
+        **extra,
+    }
     return model, task, config
 
 
@@ -95,8 +106,9 @@ def test_the_step_budget_decides_the_schedule_not_the_stop():
 @pytest.mark.parametrize("family", ["mingru", "transformer"])
 def test_logits_at_scored_positions_equal_the_full_logits_there(family):
     torch.manual_seed(0)
-    model = build_model(family, vocab_size=16, d_model=16, n_layers=1, mlp_mult=1,
-                        **({"n_heads": 2} if family == "transformer" else {}))
+    model = build_model(
+        family, vocab_size=16, d_model=16, n_layers=1, mlp_mult=1, **({"n_heads": 2} if family == "transformer" else {})
+    )
     batch = get_task("selective-copy", vocab_size=16, num_data_tokens=2).sample(torch.Generator().manual_seed(1), 3, 12)
     full = model(batch.inputs)
     assert torch.allclose(model(batch.inputs, positions=batch.mask), full[batch.mask], atol=1e-6)
@@ -105,8 +117,9 @@ def test_logits_at_scored_positions_equal_the_full_logits_there(family):
 @pytest.mark.parametrize("spec", ["mamba:reference", "mamba2:reference"])
 def test_no_weight_decay_parameters_sit_in_a_decay_free_group(spec):
     torch.manual_seed(0)
-    model = build_model(spec, vocab_size=16, d_model=16, n_layers=1,
-                        **({"headdim": 8} if spec.startswith("mamba2") else {}))
+    model = build_model(
+        spec, vocab_size=16, d_model=16, n_layers=1, **({"headdim": 8} if spec.startswith("mamba2") else {})
+    )
     optimizer = train.make_optimizer(model, 1e-3, 0.1)
     decayed = {id(p) for group in optimizer.param_groups if group["weight_decay"] > 0 for p in group["params"]}
     names = {id(p): name for name, p in model.named_parameters()}

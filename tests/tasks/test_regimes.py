@@ -2,6 +2,7 @@
 published-regime variants: ListOps' chance bar against a measurement with another
 seed, the lra variant against an independent evaluator and its length range,
 MQAR's key-in-filler rate against a brute-force count; all deterministic."""
+
 import hashlib
 
 import pytest
@@ -33,6 +34,7 @@ def nesting(inputs: torch.Tensor) -> torch.Tensor:
 
 # ---------------------------------------------------------------- the base hooks
 
+
 def test_base_hooks_default_to_chance_and_nothing():
     class Plain(Task):
         vocab_size, chance_accuracy = 3, 1 / 3
@@ -50,9 +52,14 @@ def test_diagnostics_are_cached_per_length_and_returned_as_copies():
     assert task.diagnostics(16) == {"seq_len": 16} and task.calls == 2
 
 
-@pytest.mark.parametrize("name,params,seq_len", [
-    ("listops", {}, 64), ("listops", {"variant": "lra"}, 64), ("mqar", {"vocab_size": 32, "num_kv_pairs": 4}, 64),
-])
+@pytest.mark.parametrize(
+    "name,params,seq_len",
+    [
+        ("listops", {}, 64),
+        ("listops", {"variant": "lra"}, 64),
+        ("mqar", {"vocab_size": 32, "num_kv_pairs": 4}, 64),
+    ],
+)
 def test_diagnostics_ignore_the_global_seed_and_repeat(name, params, seq_len):
     torch.manual_seed(1)
     first = get_task(name, **params).diagnostics(seq_len)
@@ -64,6 +71,7 @@ def test_diagnostics_ignore_the_global_seed_and_repeat(name, params, seq_len):
 
 
 # ---------------------------------------------------------------- ListOps
+
 
 @pytest.mark.parametrize("variant", ["suite", "lra"])
 @pytest.mark.parametrize("seq_len", [64, 256])
@@ -89,8 +97,8 @@ def test_listops_lra_rows_are_right_in_range_and_right_padded(seq_len, rows):
     assert ((ends >= low) & (ends <= high)).all(), ends
     for row, end in enumerate(ends.tolist()):
         tokens = batch.inputs[row]
-        assert int(tokens[end]) == QUERY and (tokens[:end] < QUERY).all() and (tokens[end + 1:] == PAD).all()
-        assert oracle_listops(task, tokens[:end + 1].tolist()) == int(batch.targets[row, end])
+        assert int(tokens[end]) == QUERY and (tokens[:end] < QUERY).all() and (tokens[end + 1 :] == PAD).all()
+        assert oracle_listops(task, tokens[: end + 1].tolist()) == int(batch.targets[row, end])
     assert (nesting(batch.inputs) <= 9).all()
 
 
@@ -103,7 +111,7 @@ def test_listops_lra_lengths_spread_over_the_range_and_depth_follows_max_depth()
     assert nesting(batch.inputs).max() == 2  # LRA's depth counts the root as 1 and the digits' level
     for row in range(32):
         end = int(batch.mask[row].nonzero())
-        assert oracle_listops(shallow, batch.inputs[row, :end + 1].tolist()) == int(batch.targets[row, end])
+        assert oracle_listops(shallow, batch.inputs[row, : end + 1].tolist()) == int(batch.targets[row, end])
 
 
 def test_listops_lra_is_seeded_and_params_rebuild_it():
@@ -168,10 +176,14 @@ def test_listops_diagnostics_describe_the_regime(variant, deepest):
     assert low <= facts["mean_expression_tokens"] <= high
 
 
-@pytest.mark.parametrize("params,message", [
-    ({"variant": "classic"}, "variant"), ({"variant": "lra", "max_depth": 1}, "max_depth"),
-    ({"leaf_prob": 1.0}, "leaf_prob"),
-])
+@pytest.mark.parametrize(
+    "params,message",
+    [
+        ({"variant": "classic"}, "variant"),
+        ({"variant": "lra", "max_depth": 1}, "max_depth"),
+        ({"leaf_prob": 1.0}, "leaf_prob"),
+    ],
+)
 def test_listops_bad_parameters_raise(params, message):
     with pytest.raises(ValueError, match=message):
         get_task("listops", **params)
@@ -185,6 +197,7 @@ def test_listops_lra_lengths_outside_its_range_raise(seq_len):
 
 # ---------------------------------------------------------------- MQAR
 
+
 def test_mqar_key_in_filler_counts_match_a_brute_force_count():
     task = get_task("mqar", vocab_size=32, num_kv_pairs=4)
     batch = task.sample(stream(0, "train"), 16, 64)
@@ -197,12 +210,15 @@ def test_mqar_key_in_filler_counts_match_a_brute_force_count():
     assert keys_in_filler(batch, 4, 32).tolist() == expected and any(expected) and not all(expected)
 
 
-@pytest.mark.parametrize("params,seq_len,low,high", [
-    ({"vocab_size": 32, "num_kv_pairs": 4}, 64, 0.2, 0.4),
-    ({"vocab_size": 64, "num_kv_pairs": 4}, 64, 0.1, 0.25),
-    ({"vocab_size": 8192, "num_kv_pairs": 4}, 64, 0.0, 0.05),
-    ({"vocab_size": 64, "num_kv_pairs": 4, "random_filler": False}, 64, 0.0, 0.0),
-])
+@pytest.mark.parametrize(
+    "params,seq_len,low,high",
+    [
+        ({"vocab_size": 32, "num_kv_pairs": 4}, 64, 0.2, 0.4),
+        ({"vocab_size": 64, "num_kv_pairs": 4}, 64, 0.1, 0.25),
+        ({"vocab_size": 8192, "num_kv_pairs": 4}, 64, 0.0, 0.05),
+        ({"vocab_size": 64, "num_kv_pairs": 4, "random_filler": False}, 64, 0.0, 0.0),
+    ],
+)
 def test_mqar_key_in_filler_rate_by_vocabulary(params, seq_len, low, high):
     rate = get_task("mqar", **params).diagnostics(seq_len)["key_in_filler_rate"]
     assert low <= rate <= high, rate

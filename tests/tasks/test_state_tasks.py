@@ -1,6 +1,7 @@
 """State-tracking and reasoning tasks: each label against an independent,
 hand-written oracle that reads only the inputs up to its position; seeded;
 shapes; lengths; parameters."""
+
 import itertools
 import statistics
 
@@ -28,6 +29,7 @@ CASE_IDS = [f"{name}-{i}" for name in CONFIGS for i in range(len(CONFIGS[name]))
 
 # ---------------------------------------------------------------- oracles: prefix -> the label at its end
 
+
 def oracle_parity(task, prefix):
     return sum(prefix) % 2
 
@@ -47,8 +49,10 @@ def _permutations(group):
     every = list(itertools.permutations(range(5)))
     if group == "s5":
         return every
+
     def sign(p):
         return sum(p[i] > p[j] for i in range(5) for j in range(i + 1, 5)) % 2
+
     return [p for p in every if sign(p) == 0]
 
 
@@ -103,9 +107,18 @@ def oracle_induction(task, prefix):
     return prefix[first + 1]
 
 
-ORACLES = {"parity": oracle_parity, "cycle-nav": oracle_cycle_nav, "modular-arith": oracle_modular_arith,
-           "s5": oracle_group, "a5": oracle_group, "z60": oracle_group, "majority": oracle_majority,
-           "bucket-sort": oracle_bucket_sort, "listops": oracle_listops, "induction": oracle_induction}
+ORACLES = {
+    "parity": oracle_parity,
+    "cycle-nav": oracle_cycle_nav,
+    "modular-arith": oracle_modular_arith,
+    "s5": oracle_group,
+    "a5": oracle_group,
+    "z60": oracle_group,
+    "majority": oracle_majority,
+    "bucket-sort": oracle_bucket_sort,
+    "listops": oracle_listops,
+    "induction": oracle_induction,
+}
 
 
 def test_every_new_task_is_registered_with_a_description():
@@ -167,7 +180,9 @@ def test_group_tables_are_groups():
         assert task.order == order
         table = task.table
         identity = task.identity
-        assert torch.equal(table[identity], torch.arange(order)) and torch.equal(table[:, identity], torch.arange(order))
+        assert torch.equal(table[identity], torch.arange(order)) and torch.equal(
+            table[:, identity], torch.arange(order)
+        )
         for row in table:  # every element has an inverse: each row is a permutation of the group
             assert row.sort().values.tolist() == list(range(order))
         a, b, c = torch.randint(0, order, (3, 200), generator=torch.Generator().manual_seed(0))
@@ -195,11 +210,18 @@ def test_bucket_sort_structure():
     assert batch.mask.sum() == 80
 
 
-@pytest.mark.parametrize("name,bad", [
-    ("cycle-nav", {"cycle_len": 2}), ("modular-arith", {"modulus": 1}), ("majority", {"num_symbols": 1}),
-    ("bucket-sort", {"num_symbols": 1}), ("s5", {"inputs": "some"}), ("listops", {"max_args": 1}),
-    ("induction", {"vocab_size": 2}),
-])
+@pytest.mark.parametrize(
+    "name,bad",
+    [
+        ("cycle-nav", {"cycle_len": 2}),
+        ("modular-arith", {"modulus": 1}),
+        ("majority", {"num_symbols": 1}),
+        ("bucket-sort", {"num_symbols": 1}),
+        ("s5", {"inputs": "some"}),
+        ("listops", {"max_args": 1}),
+        ("induction", {"vocab_size": 2}),
+    ],
+)
 def test_bad_parameters_raise(name, bad):
     with pytest.raises(ValueError, match=name):
         get_task(name, **bad)

@@ -3,6 +3,7 @@ claim: solvable from the inputs alone (a hand-written oracle scores 100%),
 not solvable from the current token alone (a lookup table stays near chance),
 seeded, and causal (every label is determined by the inputs up to its
 position)."""
+
 import time
 
 import pytest
@@ -15,8 +16,12 @@ from tasks.base import Batch, Task, stream
 CONFIGS = {
     "mqar": [{}, {"vocab_size": 32, "num_kv_pairs": 3}, {"num_kv_pairs": 4, "random_filler": False}],
     "selective-copy": [{}, {"vocab_size": 10, "num_data_tokens": 6}],
-    "needle": [{}, {"vocab_size": 32, "num_distractor_pairs": 5}, {"num_distractor_pairs": 0},
-               {"num_distractor_pairs": 5, "num_queries": 3}],
+    "needle": [
+        {},
+        {"vocab_size": 32, "num_distractor_pairs": 5},
+        {"num_distractor_pairs": 0},
+        {"num_distractor_pairs": 5, "num_queries": 3},
+    ],
 }
 CASES = [(name, params) for name in CONFIGS for params in CONFIGS[name]]
 CASE_IDS = [f"{name}-{i}" for name in CONFIGS for i in range(len(CONFIGS[name]))]
@@ -29,6 +34,7 @@ def lengths_for(task):
 # ---------------------------------------------------------------- oracles
 # Each oracle sees one row's prefix inputs[:t+1] (a 1-D tensor) and returns the
 # token it predicts at t. It never sees targets, mask or later inputs.
+
 
 def oracle_mqar(task, prefix):
     context = prefix[: 2 * task.num_kv_pairs]
@@ -56,6 +62,7 @@ ORACLES = {"mqar": oracle_mqar, "selective-copy": oracle_selective_copy, "needle
 
 
 # ---------------------------------------------------------------- registry and contract
+
 
 def test_every_builtin_task_has_an_oracle_and_configs():
     from tests.tasks.test_state_tasks import CONFIGS as STATE_CONFIGS, ORACLES as STATE_ORACLES
@@ -118,6 +125,7 @@ def test_sampling_leaves_global_rng_alone():
 
 # ---------------------------------------------------------------- solvable from the inputs, causally
 
+
 @pytest.mark.parametrize("name,params", CASES, ids=CASE_IDS)
 def test_oracle_on_prefix_is_perfect(name, params):
     """The oracle reads only inputs[:t+1], so this also shows every scored
@@ -150,6 +158,7 @@ def test_scored_target_not_at_current_input(name, params):
 
 # ---------------------------------------------------------------- not solvable without memory
 
+
 @pytest.mark.parametrize("name,params", CASES, ids=CASE_IDS)
 def test_lookup_table_stays_near_chance(name, params):
     """Fit current token -> most frequent scored target on a train batch;
@@ -159,8 +168,11 @@ def test_lookup_table_stays_near_chance(name, params):
     v = task.vocab_size
     train = task.sample(stream(0, "train"), 512, seq_len)
     counts = torch.zeros(v, v, dtype=torch.long)
-    counts.index_put_((train.inputs[train.mask], train.targets[train.mask]),
-                      torch.ones(int(train.mask.sum()), dtype=torch.long), accumulate=True)
+    counts.index_put_(
+        (train.inputs[train.mask], train.targets[train.mask]),
+        torch.ones(int(train.mask.sum()), dtype=torch.long),
+        accumulate=True,
+    )
     table = counts.argmax(dim=1)
     test = task.sample(stream(0, "test"), 512, seq_len)
     accuracy = (table[test.inputs[test.mask]] == test.targets[test.mask]).float().mean().item()
@@ -178,11 +190,12 @@ def test_scored_targets_cover_the_answer_set(name, params):
 
 # ---------------------------------------------------------------- task-specific structure
 
+
 def test_mqar_structure():
     task = get_task("mqar", vocab_size=64, num_kv_pairs=6)
     n = task.num_kv_pairs
     batch = task.sample(stream(0, "train"), 32, 96)
-    keys, values = batch.inputs[:, 0:2 * n:2], batch.inputs[:, 1:2 * n:2]
+    keys, values = batch.inputs[:, 0 : 2 * n : 2], batch.inputs[:, 1 : 2 * n : 2]
     assert ((keys >= 1) & (keys < 32)).all() and ((values >= 32) & (values < 64)).all()
     for row in range(32):
         assert keys[row].unique().numel() == n and values[row].unique().numel() == n
@@ -253,6 +266,7 @@ def test_needle_several_queries():
 
 # ---------------------------------------------------------------- lengths and parameters
 
+
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_bad_length_raises_one_clear_line(name):
     task = get_task(name)
@@ -264,17 +278,20 @@ def test_bad_length_raises_one_clear_line(name):
         assert "--seq-lens" in message or "parameters" in message
 
 
-@pytest.mark.parametrize("name,bad", [
-    ("mqar", {"vocab_size": 16, "num_kv_pairs": 8}),
-    ("mqar", {"num_kv_pairs": 0}),
-    ("mqar", {"power_a": 0}),
-    ("selective-copy", {"vocab_size": 3}),
-    ("selective-copy", {"num_data_tokens": 0}),
-    ("needle", {"vocab_size": 16, "num_distractor_pairs": 8}),
-    ("needle", {"num_distractor_pairs": -1}),
-    ("needle", {"num_queries": 0}),
-    ("needle", {"num_distractor_pairs": 2, "num_queries": 4}),
-])
+@pytest.mark.parametrize(
+    "name,bad",
+    [
+        ("mqar", {"vocab_size": 16, "num_kv_pairs": 8}),
+        ("mqar", {"num_kv_pairs": 0}),
+        ("mqar", {"power_a": 0}),
+        ("selective-copy", {"vocab_size": 3}),
+        ("selective-copy", {"num_data_tokens": 0}),
+        ("needle", {"vocab_size": 16, "num_distractor_pairs": 8}),
+        ("needle", {"num_distractor_pairs": -1}),
+        ("needle", {"num_queries": 0}),
+        ("needle", {"num_distractor_pairs": 2, "num_queries": 4}),
+    ],
+)
 def test_bad_parameters_raise(name, bad):
     with pytest.raises(ValueError, match=name):
         get_task(name, **bad)

@@ -5,16 +5,17 @@ The report overlays these on measured results; nothing here is measured. A
 setting whose published value could not be confirmed carries no ``value`` but a
 ``reason``, and is shown as such rather than as a number.
 """
+
 from __future__ import annotations
 
 import tomllib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PAPER_FILE = Path(__file__).with_name("feng2024.toml")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(path: str | None = None) -> dict:
     """The published-numbers file as a dict (``version``, ``source``, ``speed``, ``memory``, ...)."""
     with open(path or PAPER_FILE, "rb") as handle:
