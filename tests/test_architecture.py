@@ -19,7 +19,7 @@ MAX_FUNCTION_LINES = 60
 MAX_RUN_PARAMETERS = 8
 
 TORCH_FREE = "records, analysis and report are torch-free"
-LAYERS = "layers: commands > executors > measure > report > analysis > records"
+LAYERS = "layers: commands > executors > measure > plan > report > analysis > records"
 ONLY_MAIN = "only suite.__main__ imports suite.commands"
 INIT = "suite/__init__ does not import suite.commands"
 

@@ -60,10 +60,10 @@ def test_cudnn_gru_matches_cpu_native():
 
 
 def test_perf_cell_measures_cuda_memory():
-    from suite.plan import build_plan
-    from suite.presets import get_preset
+    from suite.plan.planning import build_plan
+    from suite.plan.presets import get_preset
     from suite.measure.cell import run_cell
-    from suite.settings import RunContext
+    from suite.plan.settings import RunContext
 
     cells = build_plan(get_preset("tiny"), models=["mingru"], kinds=("perf",), device="cuda:0")
     [record] = run_cell(cells[0], "cuda:0", RunContext(run_id="gpu-test"))

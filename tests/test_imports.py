@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 CODE = """
 import sys
-import suite, suite.commands.cli, suite.measure.cell, suite.plan, suite.registry
+import suite, suite.commands.cli, suite.measure.cell, suite.plan.planning, suite.registry
 from suite.registry import builtin_family_names, get_family, builtin_task_names, get_task
 for name in builtin_family_names():
     family = get_family(name)

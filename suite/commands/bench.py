@@ -92,9 +92,9 @@ def add_arguments(parser) -> None:
 
 
 def check_arguments(args) -> None:
-    from suite.presets import DTYPES
+    from suite.plan.presets import DTYPES
     from suite.registry import parse_spec
-    from suite.settings import MAX_SEED, check_threads
+    from suite.plan.settings import MAX_SEED, check_threads
 
     if not args.models:
         raise UsageError("--models is empty: name at least one model spec, e.g. --models mingru,gru")
@@ -181,10 +181,10 @@ class BenchSettings:
 
 
 def subject_cell(subject, seq_len: int, settings: BenchSettings):
-    """The :class:`suite.plan.Cell` a bench subject is recorded as (kind ``speed``): its key is the
+    """The :class:`suite.plan.planning.Cell` a bench subject is recorded as (kind ``speed``): its key is the
     record's ``cell_key`` and :func:`suite.measure.cell.record_header` builds its record, as for
     every other record of the suite."""
-    from suite.plan import Cell
+    from suite.plan.planning import Cell
 
     train_config = {
         "scope": subject.scope,
@@ -440,9 +440,9 @@ def command(args) -> int:
     from suite.measure.cell import classify, one_line
     from suite.measure.speed import time_interleaved
     from suite.measure.timing import apply_numerics
-    from suite.presets import resolve_dtype
+    from suite.plan.presets import resolve_dtype
     from suite.records.store import RecordWriter, prepare_run_dir, write_manifest
-    from suite.settings import RunContext
+    from suite.plan.settings import RunContext
 
     check_arguments(args)
     device = environment.resolve_device(args.device)

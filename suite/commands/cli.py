@@ -47,7 +47,7 @@ def build_parser() -> OneLineParser:
 
 def command_list(args) -> int:
     from suite.measure.environment import resolve_device
-    from suite.presets import PRESETS
+    from suite.plan.presets import PRESETS
     from suite.registry import get_family, get_task, model_family_names, task_description, task_names
 
     load_plugins(args.plugin)

@@ -1,6 +1,6 @@
 """``python -m suite run``: plan, train and measure cells; write records and a report.
 
-The run's options are a :class:`suite.settings.RunOptions` (flags here, fields
+The run's options are a :class:`suite.plan.settings.RunOptions` (flags here, fields
 there, checked by one ``validate()``); the executor's are an
 :class:`suite.executors.options.ExecutorOptions`. Bad input raises a
 :class:`suite.errors.UsageError` before anything is written.
@@ -36,14 +36,14 @@ from suite.devices import is_cuda
 from suite.errors import UsageError
 from suite.executors import RecordSink
 from suite.executors import options as executor_options
-from suite.overrides import apply_overrides, preset_from_file
+from suite.plan.overrides import apply_overrides, preset_from_file
 from suite.paths import REPO_ROOT
 from suite.plugins import load_plugins
-from suite.settings import ChildSettings, Dispatch, RunContext, RunOptions, check_mem_limit
+from suite.plan.settings import ChildSettings, Dispatch, RunContext, RunOptions, check_mem_limit
 
 
 def add_arguments(run) -> None:
-    from suite.presets import PRESETS
+    from suite.plan.presets import PRESETS
 
     # Options that define the run default to None here: --resume takes unset ones from the manifest.
     run.add_argument("--models", type=csv_list, default=None, help="all, or specs family[:backend],... (default: all)")
@@ -142,7 +142,7 @@ def add_arguments(run) -> None:
 def resolve(args, run_dir: Path | None):
     """The run's options (validated), its device and its preset (with the options' overrides)."""
     from suite.measure.environment import resolve_device
-    from suite.presets import default_preset_name, get_preset
+    from suite.plan.presets import default_preset_name, get_preset
 
     options = run_options(args, run_dir).validate()
     load_plugins(options.plugin)
@@ -165,7 +165,7 @@ def resolve(args, run_dir: Path | None):
 
 
 def plan_cells(preset, options: RunOptions, device: str, **overrides):
-    from suite.plan import build_plan
+    from suite.plan.planning import build_plan
 
     return build_plan(
         preset,

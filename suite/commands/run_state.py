@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from suite.errors import UsageError
-from suite.settings import ChildSettings, RunOptions
+from suite.plan.settings import ChildSettings, RunOptions
 
 
 class ResumeError(UsageError):

@@ -1,7 +1,7 @@
 """Executors run the cells of a plan and hand each cell's records to one :class:`RecordSink`.
 
 Every executor has the shape ``run(cells, dispatch, sink[, options])``: the
-cells, a :class:`suite.settings.Dispatch` (device, run context, child settings,
+cells, a :class:`suite.plan.settings.Dispatch` (device, run context, child settings,
 timeout), the sink, and the executor's own options (``suite.executors.options``).
 """
 

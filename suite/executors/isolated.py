@@ -45,7 +45,7 @@ import time
 
 from suite.devices import is_cuda
 from suite.executors import RecordSink
-from suite.settings import ChildSettings, Dispatch, RunContext
+from suite.plan.settings import ChildSettings, Dispatch, RunContext
 
 PRELOAD = ["suite.executors.child_setup"]
 _CONTEXT = None

@@ -10,7 +10,7 @@ import gc
 
 from suite.executors import RecordSink
 from suite.measure.cell import run_cell
-from suite.settings import Dispatch
+from suite.plan.settings import Dispatch
 
 
 def run(cells, dispatch: Dispatch, sink: RecordSink) -> None:

@@ -18,8 +18,8 @@ import time
 from suite.measure.cell import record_header
 from suite.executors import RecordSink
 from suite.executors.isolated import run_one
-from suite.plan import Cell, model_config, perf_config
-from suite.settings import Dispatch
+from suite.plan.planning import Cell, model_config, perf_config
+from suite.plan.settings import Dispatch
 
 
 def probe_cell(preset, spec: str, seq_len: int, seed: int, device: str) -> Cell:

@@ -28,7 +28,7 @@ from suite.errors import UsageError
 from suite.executors import RecordSink, ray_executor, slurm
 from suite.executors.ray_executor import RayOptions
 from suite.executors.slurm import SlurmOptions
-from suite.settings import Dispatch, RunOptions
+from suite.plan.settings import Dispatch, RunOptions
 
 
 class ExecutorUsageError(UsageError):

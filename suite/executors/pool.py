@@ -22,7 +22,7 @@ import queue
 import threading
 
 from suite.executors import RecordSink, isolated
-from suite.settings import Dispatch
+from suite.plan.settings import Dispatch
 
 
 def run(cells, dispatch: Dispatch, sink: RecordSink, jobs: int = 1, gpu_ids: list[str] | None = None) -> None:

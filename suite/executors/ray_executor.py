@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from suite.errors import UsageError
 from suite.executors import RecordSink
-from suite.settings import Dispatch
+from suite.plan.settings import Dispatch
 
 LOOPBACK = "127.0.0.1"
 INSTALL_HINT = "--executor ray needs Ray, which is not installed: pip install -e '.[ray]'"

@@ -20,7 +20,7 @@ import socket
 import time
 
 from suite.devices import is_cuda
-from suite.settings import Dispatch
+from suite.plan.settings import Dispatch
 
 
 def run_on_worker(cell, dispatch: Dispatch) -> dict:

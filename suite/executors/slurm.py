@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 
 from suite.executors import RecordSink
-from suite.settings import Dispatch
+from suite.plan.settings import Dispatch
 
 from suite.executors.ray_executor import ExecutorError, first_line
 

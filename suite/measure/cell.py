@@ -30,10 +30,10 @@ from suite.measure import perf
 from suite.measure import train
 from suite.measure.timing import HostActivity, apply_numerics, noise_reasons, numerics_fields
 from suite.devices import is_cuda
-from suite.plan import Cell
+from suite.plan.planning import Cell
 from suite.registry import BackendUnavailable, build_model, get_family, get_task, plugin_provenance
 from suite.records.schema import blank_record
-from suite.settings import RunContext
+from suite.plan.settings import RunContext
 
 OOM_MARKERS = ("out of memory", "can't allocate memory", "CUDA error: out of memory")
 

@@ -3,7 +3,7 @@ A benchmark (pytest-benchmark), not a timed assertion: run with
 ``pytest tests/benchmarks --benchmark-only`` and read the median."""
 
 from suite.executors.isolated import call_in_child
-from suite.settings import ChildSettings, RunContext
+from suite.plan.settings import ChildSettings, RunContext
 
 
 def do_nothing():
@@ -25,8 +25,8 @@ def test_overhead_per_cell_over_the_smoke_plan(benchmark):
     import time
 
     from suite.measure.cell import run_cell
-    from suite.plan import build_plan
-    from suite.presets import get_preset
+    from suite.plan.planning import build_plan
+    from suite.plan.presets import get_preset
 
     cells = build_plan(get_preset("smoke"), kinds=("perf",), perf_seq_lens=[64])
     overheads = []

@@ -12,7 +12,7 @@ import pytest
 
 from suite.commands import bench
 from suite.commands.cli import build_parser, main
-from suite.presets import PRESETS
+from suite.plan.presets import PRESETS
 from suite.records.schema import validate
 from suite.records.store import read_manifest, read_records
 
@@ -202,7 +202,7 @@ def test_bench_subjects_that_cannot_be_built_are_records(monkeypatch):
 
     from suite.measure import speed
     from suite.measure.cell import classify, one_line
-    from suite.settings import RunContext
+    from suite.plan.settings import RunContext
 
     def no_memory(*args):
         raise MemoryError("cannot allocate")

@@ -8,7 +8,7 @@ import pytest
 
 from suite.commands.cli import main
 from suite.executors import options as executor_options
-from suite.settings import RunOptions
+from suite.plan.settings import RunOptions
 from suite.records.store import read_records
 
 SAME_FIELDS = ("status", "accuracy", "seq_accuracy", "final_loss", "params", "backend", "torch_threads")
@@ -94,7 +94,7 @@ def test_a_pinned_child_sees_only_its_gpu():
 
     from suite.executors import isolated
 
-    from suite.settings import ChildSettings
+    from suite.plan.settings import ChildSettings
 
     result, failure = isolated.call_in_child(
         os.getenv, ("CUDA_VISIBLE_DEVICES",), ChildSettings(cuda_visible_devices="3"), 60

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from suite.measure.cell import run_cell
-from suite.overrides import apply_overrides
-from suite.plan import build_plan
-from suite.presets import PRESETS, get_preset
+from suite.plan.overrides import apply_overrides
+from suite.plan.planning import build_plan
+from suite.plan.presets import PRESETS, get_preset
 
 SAME = (
     "status",

@@ -7,8 +7,8 @@ import pytest
 
 from suite.commands.cli import main
 from suite.errors import UsageError
-from suite.overrides import apply_overrides, preset_from_file
-from suite.presets import get_preset
+from suite.plan.overrides import apply_overrides, preset_from_file
+from suite.plan.presets import get_preset
 from suite.records.store import read_manifest, read_records
 
 TINY_MQAR = ["run", "--preset", "tiny", "--models", "mingru", "--tasks", "mqar", "--kinds", "accuracy", "--no-report"]

@@ -13,9 +13,9 @@ from suite.analysis import paper
 from suite.analysis import published
 from suite.measure import train
 from suite.commands.cli import main
-from suite.settings import RunContext
-from suite.plan import build_plan
-from suite.presets import PAPER_PRESETS, get_preset
+from suite.plan.settings import RunContext
+from suite.plan.planning import build_plan
+from suite.plan.presets import PAPER_PRESETS, get_preset
 from suite.registry import build_model, get_task
 from suite.report import write_report
 from suite.records.store import RecordWriter

@@ -1,7 +1,7 @@
 import pytest
 
-from suite.plan import build_plan
-from suite.presets import PRESETS, get_preset, resolve_dtype
+from suite.plan.planning import build_plan
+from suite.plan.presets import PRESETS, get_preset, resolve_dtype
 from suite.naming import UnknownName
 from suite.registry import builtin_family_names, builtin_task_names
 

@@ -9,8 +9,8 @@ from suite.measure import train
 from suite.analysis.tables import load_results
 from suite.measure.cell import run_cell
 from suite.commands.cli import main
-from suite.plan import build_plan
-from suite.presets import get_preset
+from suite.plan.planning import build_plan
+from suite.plan.presets import get_preset
 from suite.registry import build_model
 from suite.records.store import read_records
 

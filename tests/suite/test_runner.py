@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from suite.commands.cli import main
-from suite.presets import get_preset
+from suite.plan.presets import get_preset
 from suite.progress import EXIT_CELLS_FAILED
 from suite.registry import builtin_family_names
 from suite.records.store import read_records

@@ -10,7 +10,7 @@ from suite.commands import run
 from suite.commands.arguments import OneLineParser
 from suite.errors import UsageError
 from suite.executors.options import ExecutorOptions, ExecutorUsageError, plan_executor
-from suite.settings import ChildSettings, Dispatch, RunContext, RunOptions
+from suite.plan.settings import ChildSettings, Dispatch, RunContext, RunOptions
 
 
 def run_parser() -> argparse.ArgumentParser:

@@ -22,7 +22,7 @@ it changes (and absent from it when unused, so older runs keep their keys):
 - ``lrs`` (``run --lrs``): the learning rates swept per cell, the best kept on
   the validation stream (``train_config["lr_sweep"]``);
 - ``match`` (``run --match params``): each family's width chosen so parameter
-  counts agree (``model_config["param_match"]``, see :mod:`suite.matching`);
+  counts agree (``model_config["param_match"]``, see :mod:`suite.plan.matching`);
 - ``tf32`` (``run --tf32 on``) and the preset's ``perf_min_time_s``
   (``train_config["tf32"]``, ``["min_time_s"]``);
 - the preset's ``d_models`` (a width sweep) and ``task_param_grid`` (e.g. MQAR's
@@ -36,7 +36,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from suite.errors import UsageError
-from suite.presets import Preset, resolve_dtype
+from suite.plan.presets import Preset, resolve_dtype
 from suite.registry import builtin_family_names, builtin_task_names, get_task, parse_spec
 
 
@@ -187,7 +187,7 @@ def build_plan(
     match: str = "width",
 ) -> list[Cell]:
     """Every cell of a run on ``device``, accuracy cells first (grouped by task), then perf cells."""
-    from suite.matching import MATCHES, matched_d_model
+    from suite.plan.matching import MATCHES, matched_d_model
 
     specs = expand_names(models, builtin_family_names(), "models")
     for spec in specs:

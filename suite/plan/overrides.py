@@ -133,7 +133,7 @@ def apply_overrides(preset, assignments) -> object:
 
 def preset_from_file(path):
     """The preset a TOML file defines (see the module docstring)."""
-    from suite.presets import PRESETS as presets, Preset as preset_type
+    from suite.plan.presets import PRESETS as presets, Preset as preset_type
 
     path = Path(path)
     try:
