@@ -73,6 +73,7 @@ import math
 
 import pandas as pd
 
+from suite.analysis.missing import is_missing, is_present
 from suite.analysis.stats import seed_interval
 from suite.analysis.tables import chance_levels, curve_points, group_status, is_flag_set, join_distinct, latest_records
 
@@ -126,10 +127,6 @@ def _config(value, name, default=None):
     return value.get(name, default) if isinstance(value, dict) else default
 
 
-def _present(value) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value)) and value is not pd.NA
-
-
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     """``frame[name]``, or a column of None where the records never had the field."""
     return frame[name] if name in frame else pd.Series([None] * len(frame), index=frame.index, dtype=object)
@@ -142,16 +139,16 @@ def _numbers(frame: pd.DataFrame, name: str) -> pd.Series:
 def rising_at_budget(stop_reason, still_rising) -> bool:
     """A seed cut off while learning: it stopped at ``max_steps`` and its validation accuracy was
     still rising (``still_rising`` True, or not recorded)."""
-    return stop_reason in BUDGET_STOPS and (not _present(still_rising) or is_flag_set(still_rising))
+    return stop_reason in BUDGET_STOPS and (not is_present(still_rising) or is_flag_set(still_rising))
 
 
 def _seconds_to_target(record) -> float:
     """The record's ``seconds_to_target``; for a record without it, the seconds of the first curve
     point at or above the target, where the curve has seconds."""
     seconds, target = record.get("seconds_to_target"), record.get("target_accuracy")
-    if _present(seconds):
+    if is_present(seconds):
         return float(seconds)
-    if _present(target) and _present(record.get("steps_to_target")):
+    if is_present(target) and is_present(record.get("steps_to_target")):
         for _, point_s, accuracy in curve_points(record.get("valid_curve")):
             if point_s is not None and accuracy >= target:
                 return float(point_s)
@@ -269,7 +266,7 @@ def train_longer(row) -> str:
     parts = []
     for budget, value_column, key_column in (("max_steps", "max_steps", "max_steps_key"),):
         value = row.get(value_column)
-        if budget in _split(row.get("rising_at")) and _present(value):
+        if budget in _split(row.get("rising_at")) and is_present(value):
             key = (_split(row.get(key_column)) or [DEFAULT_SET_KEYS[budget]])[0]
             parts.append(f"--set {key}={_whole(2 * float(value))}")
     return " ".join(parts)
@@ -282,14 +279,13 @@ def _own_miss(row) -> str | None:
     if rising:
         return f"undertrained (still rising at {' and at '.join(BUDGET_STOPS[b] for b in rising)})"
     recorded = row.get("n_stop_recorded")
-    if not _present(recorded) or recorded < row["n_ok"]:
+    if not is_present(recorded) or recorded < row["n_ok"]:
         return "inconclusive (no early stopping recorded)"
     stops = _split(row.get("stop_reasons"))
     if stops == ["target"]:
         target = row.get("target_accuracy")
-        return (
-            f"inconclusive (stopped at its target accuracy{f' {target:g}' if _present(target) else ''}, below the bar)"
-        )
+        shown = f" {target:g}" if is_present(target) else ""
+        return f"inconclusive (stopped at its target accuracy{shown}, below the bar)"
     if stops != ["plateau"]:
         return f"inconclusive (stopped on {' and '.join(stops)}: not a plateau)"
     return None
@@ -316,7 +312,7 @@ def _verdict(row, control, same: pd.DataFrame) -> str:
         return own
     if row["family"] == control:
         return "control fails (plateaued): failures on this task are inconclusive"
-    if control is None or not len(same) or math.isnan(control_acc):
+    if control is None or not len(same) or is_missing(control_acc):
         return "inconclusive (no control run)"
     if same["cut_by_time"].any():
         return "inconclusive (control cut by time)"
@@ -449,8 +445,8 @@ def compute_ratios(table: pd.DataFrame, family: str = "transformer", reference: 
         else:
             entry["steps_ratio"] = mine["steps_to_target"] / theirs["steps_to_target"]
             if (
-                _present(mine["seconds_to_target"])
-                and _present(theirs["seconds_to_target"])
+                is_present(mine["seconds_to_target"])
+                and is_present(theirs["seconds_to_target"])
                 and theirs["seconds_to_target"] > 0
             ):
                 entry["seconds_ratio"] = mine["seconds_to_target"] / theirs["seconds_to_target"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from suite.analysis.questions import _config, _present, accuracy_records
+from suite.analysis.missing import is_present
+from suite.analysis.questions import _config, accuracy_records
 
 FILLER_KEY_RATE_LIMIT = 0.05  # MQAR: above this, the task is not the one published numbers measure
 ZOOLOGY_VOCAB_SIZE, ZOOLOGY_FILLER_KEY_RATE = 8192, 0.006
@@ -26,7 +27,7 @@ def filler_key_rates(records: pd.DataFrame) -> list[dict]:
     ]
     by_vocab: dict = {}
     for vocab, rate in rates:
-        if isinstance(rate, (int, float)) and _present(rate):
+        if isinstance(rate, (int, float)) and is_present(rate):
             by_vocab.setdefault(vocab, []).append(float(rate))
     return [
         {

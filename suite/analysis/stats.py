@@ -26,6 +26,8 @@ import statistics
 from typing import NamedTuple
 from collections.abc import Iterable
 
+from suite.analysis.missing import is_present
+
 Z_975 = 1.959964  # the 0.975 quantile of the standard normal: the limit of T_975 as df grows
 T_975 = {  # df -> t_{0.975, df}, the 0.975 quantile of Student's t with df degrees of freedom
     1: 12.706205,
@@ -125,10 +127,6 @@ class MeanInterval(NamedTuple):
     n: int
 
 
-def _present(value) -> bool:
-    return value is not None and not math.isnan(float(value))
-
-
 def mean_confidence_interval(values: Iterable[float], confidence: float = 0.95) -> MeanInterval:
     """Mean of ``values`` with a two-sided Student-t confidence interval.
 
@@ -141,7 +139,7 @@ def mean_confidence_interval(values: Iterable[float], confidence: float = 0.95) 
     """
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    kept = [float(v) for v in values if _present(v)]
+    kept = [float(v) for v in values if is_present(v)]
     if not kept:
         raise ValueError("mean_confidence_interval needs at least one value that is not None/NaN")
     n = len(kept)
@@ -179,16 +177,16 @@ def seed_interval(values, n_scored=None, stored=None) -> SeedInterval:
     values = list(values)
     counts = list(n_scored) if n_scored is not None else [None] * len(values)
     bounds = list(stored) if stored is not None else [(None, None)] * len(values)
-    kept = [(float(v), n, b) for v, n, b in zip(values, counts, bounds) if _present(v)]
+    kept = [(float(v), n, b) for v, n, b in zip(values, counts, bounds) if is_present(v)]
     if len(kept) >= 2:
         interval = mean_confidence_interval([value for value, _, _ in kept])
         return SeedInterval(interval.mean, max(0.0, interval.low), min(1.0, interval.high), "t over seeds")
     if not kept:
         return SeedInterval(math.nan, math.nan, math.nan, None)
     [(value, n, (low, high))] = kept
-    if _present(low) and _present(high):
+    if is_present(low) and is_present(high):
         return SeedInterval(value, float(low), float(high), "wilson")
-    if _present(n) and n > 0:
+    if is_present(n) and n > 0:
         return SeedInterval(value, *wilson_interval(round(value * float(n)), float(n)), "wilson")
     return SeedInterval(value, math.nan, math.nan, "one seed")
 

@@ -27,6 +27,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from suite.analysis.missing import is_present
 from suite.analysis.stats import seed_interval
 from suite.records.schema import ALL_FIELDS, NUMERIC_FIELDS, SCHEMA_VERSION, STATUSES
 from suite.records.store import read_records, records_path
@@ -138,7 +139,7 @@ def join_distinct(values) -> str:
     """Distinct non-empty values in first-seen order, joined by ``", "``."""
     seen = []
     for value in values:
-        if value is not None and not (isinstance(value, float) and math.isnan(value)) and value not in seen:
+        if is_present(value) and value not in seen:
             seen.append(value)
     return ", ".join(str(v) for v in seen)
 

@@ -25,7 +25,8 @@ from matplotlib.lines import Line2D
 
 from suite.analysis import questions
 from suite.analysis.tables import curve_points
-from suite.report.format import NO_VALUE, _missing, cells, format_number
+from suite.analysis.missing import is_missing
+from suite.report.format import NO_VALUE, cells, format_number
 from suite.report.palette import label_of, with_palette
 from suite.report.plots import STYLE, figure_to_png_base64
 from suite.report.questions import variant_labels_by_task
@@ -76,7 +77,7 @@ def compute_sentence(entry: dict) -> str:
         ]
         return f"Cannot be said here: {' and '.join(never)}."
     seeds = f"{_name(family)} {_reached(mine)}, {_name(reference)} {_reached(theirs)}"
-    if _missing(entry["seconds_ratio"]):
+    if is_missing(entry["seconds_ratio"]):
         text = (
             f"{_sentence_start(_name(family))} needed {entry['steps_ratio']:.3g}× the steps of {_name(reference)} "
             f"to reach {target} here (medians over the seeds that reached it: {seeds}); the seconds to the "
@@ -93,14 +94,14 @@ def compute_sentence(entry: dict) -> str:
 
 
 def _row_cells(row) -> list:
-    steps = NO_VALUE if _missing(row["steps_trained"]) else f"{row['steps_trained']:.0f}"
-    if not _missing(row["max_steps"]):
+    steps = NO_VALUE if is_missing(row["steps_trained"]) else f"{row['steps_trained']:.0f}"
+    if not is_missing(row["max_steps"]):
         steps += f" / {row['max_steps']:.0f}"
     return [
         row["model"],
         _reached(row),
-        NO_VALUE if _missing(row["steps_to_target"]) else f"{row['steps_to_target']:.0f}",
-        NO_VALUE if _missing(row["seconds_to_target"]) else f"{format_number(row['seconds_to_target'])} s",
+        NO_VALUE if is_missing(row["steps_to_target"]) else f"{row['steps_to_target']:.0f}",
+        NO_VALUE if is_missing(row["seconds_to_target"]) else f"{format_number(row['seconds_to_target'])} s",
         steps,
         row["stop_reasons"] or "not recorded",
     ]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import pandas as pd
 
+from suite.analysis.missing import is_missing
 from suite.analysis.tables import is_flag_set
 
 NO_VALUE = "—"
@@ -19,21 +19,17 @@ class Cell(NamedTuple):
     css: str = ""
 
 
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
-
-
 def format_count(value) -> str:
-    return NO_VALUE if _missing(value) else f"{int(value):,}"
+    return NO_VALUE if is_missing(value) else f"{int(value):,}"
 
 
 def format_accuracy(value) -> str:
-    return NO_VALUE if _missing(value) else f"{value:.3f}"
+    return NO_VALUE if is_missing(value) else f"{value:.3f}"
 
 
 def format_rate(value) -> str:
     """Tokens per second with three significant digits (``12,300``, ``1.23M``)."""
-    if _missing(value):
+    if is_missing(value):
         return NO_VALUE
     for threshold, suffix in ((1e9, "G"), (1e6, "M")):
         if abs(value) >= threshold:
@@ -43,17 +39,17 @@ def format_rate(value) -> str:
 
 def format_number(value) -> str:
     """Three significant digits (milliseconds, seconds, losses)."""
-    return NO_VALUE if _missing(value) else f"{value:.3g}"
+    return NO_VALUE if is_missing(value) else f"{value:.3g}"
 
 
 def format_length(value) -> str:
     """A sequence length, batch size or seed: a plain integer."""
-    return NO_VALUE if _missing(value) else str(int(value))
+    return NO_VALUE if is_missing(value) else str(int(value))
 
 
 def format_bytes(value) -> str:
     """Binary units (KiB, MiB, GiB)."""
-    if _missing(value):
+    if is_missing(value):
         return NO_VALUE
     for power, unit in ((3, "GiB"), (2, "MiB"), (1, "KiB")):
         if abs(value) >= 1024**power:
@@ -66,7 +62,7 @@ def format_value(metric: str, value) -> str:
     ratios with an ``x``, other numbers with 3 significant digits; a string as it is."""
     if isinstance(value, str):
         return value
-    if _missing(value):
+    if is_missing(value):
         return NO_VALUE
     if metric == "accuracy":
         return f"{value:.3f}"
@@ -79,7 +75,7 @@ def format_value(metric: str, value) -> str:
 
 def format_change(metric: str, change) -> str:
     """A compared change: accuracy in points, anything else in percent; empty where there is none."""
-    if _missing(change):
+    if is_missing(change):
         return ""
     return f"{change:+.1f} pt" if metric == "accuracy" else f"{change:+.1f}%"
 
@@ -103,7 +99,7 @@ def timed_cell(value, formatter, noisy) -> Cell:
 
 
 def text_of(value) -> str:
-    return "" if _missing(value) else str(value)
+    return "" if is_missing(value) else str(value)
 
 
 def cells(rows) -> list[list[Cell]]:

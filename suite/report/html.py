@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import math
 import shlex
 from pathlib import Path
 from typing import NamedTuple
@@ -24,13 +23,13 @@ from typing import NamedTuple
 import pandas as pd
 
 from suite.analysis import tables as analysis
+from suite.analysis.missing import is_missing
 from suite.records.store import read_manifest
 from suite.analysis import cells as counting
 from suite.report import plots
 from suite.report.format import (
     NO_VALUE,
     Cell,
-    _missing,
     cells,
     distinct,
     format_accuracy,
@@ -247,7 +246,7 @@ def accuracy_section(inputs):
                 Cell(row["status"], "" if row["status"] == "ok" else "status"),
                 value_cell(row["accuracy"], format_accuracy),
                 NO_VALUE
-                if _missing(row["accuracy_ci_low"])
+                if is_missing(row["accuracy_ci_low"])
                 else f"[{row['accuracy_ci_low']:.3f}, {row['accuracy_ci_high']:.3f}]",
                 text_of(row["ci_method"]),
                 f"{row['n_ok']}/{row['n_runs']}",
@@ -261,7 +260,7 @@ def accuracy_section(inputs):
         tasks.append(
             {
                 "name": task,
-                "chance": "unknown" if math.isnan(chance) else f"{chance:.3g}",
+                "chance": "unknown" if is_missing(chance) else f"{chance:.3g}",
                 "png": plots.accuracy_heatmap(accuracy, task),
                 "rows": cells(rows),
                 "notes": notes.get(task, []),

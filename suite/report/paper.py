@@ -20,7 +20,8 @@ from matplotlib.figure import Figure
 from suite.analysis import paper
 from suite.analysis import published
 from suite.analysis.tables import curve_points
-from suite.report.format import NO_VALUE, NOISY_MARK, Cell, _missing, cells
+from suite.analysis.missing import is_missing
+from suite.report.format import NO_VALUE, NOISY_MARK, Cell, cells
 from suite.report.palette import with_palette
 from suite.report.plots import STYLE, figure_to_png_base64, ring_noisy
 from suite.report.template import section
@@ -34,7 +35,7 @@ def is_paper_run(inputs) -> bool:
 
 
 def _number(value, digits: str = ".3g", suffix: str = "") -> str:
-    return NO_VALUE if _missing(value) else f"{value:{digits}}{suffix}"
+    return NO_VALUE if is_missing(value) else f"{value:{digits}}{suffix}"
 
 
 def speedup_figure(table: pd.DataFrame, palette: dict | None = None) -> str | None:

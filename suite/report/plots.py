@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
 
+from suite.analysis.missing import is_missing, is_present
 from suite.analysis.tables import is_flag_set
 from suite.report.palette import label_of, model_palette, series_palette, with_palette
 
@@ -53,7 +54,7 @@ def _cell_text(row) -> str:
     all did, or the status text when none did."""
     if row is None:
         return ""
-    if row["n_ok"] and not math.isnan(row["accuracy"]):
+    if row["n_ok"] and is_present(row["accuracy"]):
         text = f"{row['accuracy']:.3f}"
         return text if row["n_ok"] == row["n_runs"] else f"{text}\n({row['status']})"
     if row["n_ok"]:
@@ -120,7 +121,7 @@ def accuracy_heatmap(table: pd.DataFrame, task: str) -> str | None:
         for i in range(len(models)):
             for j in range(len(lengths)):
                 value = grid[i, j]
-                if math.isnan(value):
+                if is_missing(value):
                     colour, style = "#444444", "italic"
                 else:
                     red, green, blue, _ = cmap(norm(value))
@@ -335,7 +336,7 @@ def accuracy_vs_seq_len(accuracy: pd.DataFrame, palette: dict | None = None) -> 
                     label=label_of(model),
                 )
             chance = chance_of(mine)
-            if not math.isnan(chance):
+            if is_present(chance):
                 axes.axhline(chance, color="grey", linestyle="--", linewidth=1)
             axes.set_xscale("log", base=2)
             lengths = sorted(mine["seq_len"].unique())

@@ -24,7 +24,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from suite.analysis import questions, regimes
-from suite.report.format import NO_VALUE, Cell, _missing
+from suite.analysis.missing import is_missing
+from suite.report.format import NO_VALUE, Cell
 from suite.report.palette import label_of, with_palette
 from suite.report.plots import STYLE, figure_to_png_base64
 from suite.report.template import Section, render
@@ -100,7 +101,7 @@ def variant_params(variant: str) -> dict:
         return {}
     if not isinstance(params, dict):
         return {}
-    return {key: value for key, value in params.items() if not _missing(value)}
+    return {key: value for key, value in params.items() if not is_missing(value)}
 
 
 def _params_text(params: dict, keys) -> str:
@@ -193,7 +194,7 @@ def recall_state_figure(records: pd.DataFrame, task: str = "mqar", palette: dict
 
 
 def _format(value, digits=3) -> str:
-    return NO_VALUE if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+    return NO_VALUE if is_missing(value) else f"{value:.{digits}f}"
 
 
 VERDICT_HEADERS = [
@@ -220,9 +221,9 @@ def _stopped(row) -> str:
 
 def _steps(row) -> str:
     trained, budget = row.get("steps_trained"), row.get("max_steps")
-    if _missing(trained):
+    if is_missing(trained):
         return NO_VALUE
-    return f"{_int(trained)}" + ("" if _missing(budget) else f" / {_int(budget)}")
+    return f"{_int(trained)}" + ("" if is_missing(budget) else f" / {_int(budget)}")
 
 
 def verdict_table(records: pd.DataFrame) -> pd.DataFrame:
@@ -235,14 +236,14 @@ def setting_text(row) -> str:
     """How a family was sized and trained, readable: ``d_model 64, 2 layers, lr 0.01`` (and the
     matching when it was by parameter count)."""
     parts = []
-    if not _missing(row.get("d_model")):
+    if not is_missing(row.get("d_model")):
         parts.append(f"d_model {_int(row['d_model'])}")
-    if not _missing(row.get("n_layers")):
+    if not is_missing(row.get("n_layers")):
         layers = _int(row["n_layers"])
         parts.append(f"{layers} layer{'' if layers == 1 else 's'}")
-    if not _missing(row.get("lr")):
+    if not is_missing(row.get("lr")):
         parts.append(f"lr {row['lr']:g}" if isinstance(row["lr"], (int, float)) else f"lr {row['lr']}")
-    if row.get("param_match") not in (None, "width") and not _missing(row.get("param_match")):
+    if row.get("param_match") not in (None, "width") and not is_missing(row.get("param_match")):
         parts.append(f"{row['param_match']} matched")
     return ", ".join(parts) or NO_VALUE
 
