@@ -53,21 +53,24 @@ from pathlib import Path
 import pandas as pd
 
 from suite.analysis import tables as analysis
-from suite.analysis.cell_labels import Labels, cell_order, keyed, probe_mask, unmatched
-from suite.analysis.tables import TIMED_KINDS, is_flag_set, noisy_flags
-from suite.devices import is_cuda
+from suite.analysis.cell_labels import Labels, cell_order, keyed, unmatched
+from suite.analysis.speed import SPEED_RATIOS, speed_ratios
+from suite.analysis.speed_gate import (
+    judged_memory,
+    judged_ratios,
+    machine_differences,
+    machine_warning,
+    provenance_warnings,
+    ratio_noises,
+    version_warnings,
+)
+from suite.analysis.tables import TIMED_KINDS
 from suite.errors import UsageError
 from suite.naming import did_you_mean
 from suite.records.store import check_readable, read_manifest
 
 GATES = ("status", "accuracy", "speed", "memory")
 DEFAULT_GATES = ("status", "accuracy", "memory")
-SPEED_RATIOS = {  # ratio name -> (record metric, higher_is_better)
-    "train_speed_ratio": ("train_tokens_per_s", True),
-    "prefill_speed_ratio": ("prefill_tokens_per_s", True),
-    "decode_speed_ratio": ("decode_ms_per_token", False),
-}
-MEMORY_METRICS = ("train_peak_mem_bytes", "prefill_peak_mem_bytes", "decode_peak_mem_bytes")
 SHOWN_METRICS = ("train_tokens_per_s",)
 PROVENANCE_KEYS = ("git_commit", "device_name", "torch_version", "torch_threads", "platform", "python")
 
@@ -162,29 +165,6 @@ def backends_by_model(records: pd.DataFrame) -> dict:
     return {model: analysis.join_distinct(group["backend"]) for model, group in ok.groupby("model")}
 
 
-def speed_ratios(records: pd.DataFrame, reference: str) -> pd.DataFrame:
-    """Per ok timed record: its throughputs over the reference model's at the same
-    length and batch in the same run (median over the reference's seeds); a ``bench
-    speed`` record only against the reference's record of the same scope, a max-len
-    probe only against the reference's probe."""
-    timed = records[records["kind"].isin(TIMED_KINDS) & (records["status"] == "ok")]
-    timed = timed.assign(scope=timed["scope"].fillna("").where(~probe_mask(timed), "max-len probe"))  # perf: none
-    out = {}
-    for _, group in timed.groupby(["kind", "scope", "seq_len", "batch_size"]):
-        ref = group[group["model"] == reference]
-        if ref.empty:
-            continue
-        ref_noisy = bool(noisy_flags(ref).any())
-        for index, row in group.iterrows():
-            for ratio, (metric, higher_is_better) in SPEED_RATIOS.items():
-                ref_value, value = ref[metric].median(), row[metric]
-                if pd.isna(ref_value) or pd.isna(value) or ref_value <= 0 or value <= 0:
-                    continue
-                out.setdefault(index, {})[ratio] = value / ref_value if higher_is_better else ref_value / value
-                out[index]["noisy"] = ref_noisy or is_flag_set(row.get("timing_noisy"))
-    return pd.DataFrame.from_dict(out, orient="index", columns=[*SPEED_RATIOS, "noisy"])
-
-
 @dataclass
 class Comparison:
     baseline: Run
@@ -194,6 +174,7 @@ class Comparison:
     missing: list = field(default_factory=list)  # labels of baseline cells absent from current
     new: list = field(default_factory=list)  # labels of current cells absent from baseline
     warnings: list = field(default_factory=list)
+    machine_differences: list = field(default_factory=list)  # device, hardware, torch: speed not gated if any
 
     @property
     def regressions(self) -> pd.DataFrame:
@@ -227,15 +208,19 @@ def compare_runs(baseline: Run, current: Run, tolerances: Tolerances = Tolerance
     labels = Labels(base, cur)
     shared = [key for key in base.index if key in cur.index]
     missing, new, probes = unmatched(base, cur, labels)
+    machines = machine_differences(baseline, current)
     rows = (
         status_rows(base, cur, shared, tolerances, labels)
         + accuracy_rows(base, cur, shared, tolerances, labels)
-        + timed_rows(base, cur, shared, tolerances, labels)
+        + timed_rows(base, cur, shared, tolerances, labels, machines)
         + max_len_rows(base, cur, shared, labels)
     )
     frame = sorted_rows(pd.DataFrame(rows, columns=list(ROW_COLUMNS)))
-    comparison = Comparison(baseline, current, tolerances, frame, missing, new)
+    comparison = Comparison(baseline, current, tolerances, frame, missing, new, machine_differences=machines)
     comparison.warnings = provenance_warnings(baseline, current, tolerances)
+    if machines and frame["metric"].str.endswith("_speed_ratio").any():
+        comparison.warnings.append(machine_warning(machines))
+    comparison.warnings += version_warnings(base, cur, shared, labels)
     if probes:
         comparison.warnings.append(
             f"{probes} max-len probe(s) ran in one run only (the search stops at the first "
@@ -330,9 +315,14 @@ def accuracy_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, tol: Tolerances
     return rows
 
 
-def timed_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, tol: Tolerances, labels: Labels) -> list[dict]:
-    """Per timed record ok in both runs: its speed ratios, its absolute throughput and its peak memory."""
+def timed_rows(
+    base: pd.DataFrame, cur: pd.DataFrame, shared, tol: Tolerances, labels: Labels, machines: list
+) -> list[dict]:
+    """Per timed record ok in both runs: its speed ratios (judged by :mod:`suite.analysis.speed_gate`),
+    its absolute throughput and its peak memory."""
     base_ratios, cur_ratios = speed_ratios(base, tol.reference), speed_ratios(cur, tol.reference)
+    base_noise = ratio_noises(base, tol.reference, SPEED_RATIOS)
+    cur_noise = ratio_noises(cur, tol.reference, SPEED_RATIOS)
     rows = []
     for key in shared:
         b, c = base.loc[key], cur.loc[key]
@@ -340,7 +330,9 @@ def timed_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, tol: Tolerances, l
             continue
         label = labels.cell(key)
         if key in base_ratios.index and key in cur_ratios.index and b["model"] != tol.reference:
-            rows += ratio_rows(b, label, base_ratios.loc[key], cur_ratios.loc[key], tol)
+            noises = tuple(noise.loc[key] if key in noise.index else None for noise in (base_noise, cur_noise))
+            judged = judged_ratios(base_ratios.loc[key], cur_ratios.loc[key], noises, tol, machines)
+            rows += [row(b, label, *judgement) for judgement in judged]
         for metric in SHOWN_METRICS:
             if pd.notna(b[metric]) and pd.notna(c[metric]) and b[metric] > 0:
                 rows.append(
@@ -355,7 +347,7 @@ def timed_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, tol: Tolerances, l
                         (c[metric] / b[metric] - 1) * 100,
                     )
                 )
-        rows += memory_rows(b, c, label, tol)
+        rows += [row(b, label, *judgement) for judgement in judged_memory(b, c, tol)]
     return rows
 
 
@@ -379,73 +371,6 @@ def max_len_rows(base: pd.DataFrame, cur: pd.DataFrame, shared, labels: Labels) 
         change = (after / before - 1) * 100 if pd.notna(before) and pd.notna(after) and before > 0 else math.nan
         rows.append(row(b, labels.cell(key), "max_seq_len", before, after, verdict, reason, change))
     return rows
-
-
-def ratio_rows(b, label: str, base_ratios: pd.Series, cur_ratios: pd.Series, tol: Tolerances) -> list[dict]:
-    """One cell's speed ratios (to the reference, each run's own) judged: a fall beyond the tolerance
-    is gated by ``speed``; a noisy timing on either side is never gated."""
-    rows = []
-    for ratio in SPEED_RATIOS:
-        b_value, c_value = base_ratios[ratio], cur_ratios[ratio]
-        if pd.isna(b_value) or pd.isna(c_value):
-            continue
-        change = (c_value / b_value - 1) * 100
-        if base_ratios["noisy"] or cur_ratios["noisy"]:
-            verdict, reason = "noisy", "not gated: noisy timing in the baseline or current run"
-        elif change < -tol.speed_percent:
-            verdict = "regression" if "speed" in tol.gates else "worse"
-            reason = f"{ratio} fell {-change:.0f}% (tolerance {tol.speed_percent:g}%, vs {tol.reference})"
-        elif change > tol.speed_percent:
-            verdict, reason = "improvement", f"{ratio} rose {change:.0f}% (vs {tol.reference})"
-        else:
-            verdict, reason = "same", ""
-        rows.append(row(b, label, ratio, b_value, c_value, verdict, reason, change))
-    return rows
-
-
-def memory_rows(b, c, label: str, tol: Tolerances) -> list[dict]:
-    """One cell's peak memory per phase: gated by ``memory`` where both runs ran it on a GPU."""
-    on_gpu = is_cuda(b["device"]) and is_cuda(c["device"])
-    rows = []
-    for metric in MEMORY_METRICS:
-        if pd.isna(b[metric]) or pd.isna(c[metric]) or b[metric] <= 0:
-            continue
-        change = (c[metric] / b[metric] - 1) * 100
-        if change > tol.memory_percent and on_gpu:
-            verdict = "regression" if "memory" in tol.gates else "worse"
-            reason = f"{metric} grew {change:.1f}% (tolerance {tol.memory_percent:g}%)"
-        elif change < -tol.memory_percent and on_gpu:
-            verdict, reason = "improvement", f"{metric} fell {-change:.1f}%"
-        else:
-            verdict, reason = ("same" if on_gpu else "info"), ("" if on_gpu else "CPU peak: not gated")
-        rows.append(row(b, label, metric, b[metric], c[metric], verdict, reason, change))
-    return rows
-
-
-def provenance_warnings(baseline: Run, current: Run, tol: Tolerances) -> list[str]:
-    """Differences between the runs that make numbers less comparable."""
-    b, c = baseline.provenance(), current.provenance()
-    notes = []
-    for key, what in (
-        ("device", "devices"),
-        ("device_name", "hardware"),
-        ("torch_version", "torch versions"),
-        ("torch_threads", "torch thread counts"),
-    ):
-        if b.get(key) and c.get(key) and str(b[key]) != str(c[key]):
-            notes.append(f"the runs used different {what}: {b[key]} vs {c[key]}")
-    for model in sorted(set(b["backends"]) & set(c["backends"])):
-        if b["backends"][model] != c["backends"][model]:
-            notes.append(f"{model} ran on different backends: {b['backends'][model]} vs {c['backends'][model]}")
-    if "speed" in tol.gates:
-        for run, side in ((baseline, "baseline"), (current, "current")):
-            timed = run.records[run.records["kind"].isin(TIMED_KINDS) & (run.records["status"] == "ok")]
-            if len(timed) and not (timed["model"] == tol.reference).any():
-                notes.append(
-                    f"the {side} run has no ok timed cell of the reference model {tol.reference!r}: "
-                    "no speed ratio can be formed (choose another --reference)"
-                )
-    return notes
 
 
 def exit_code(comparison: Comparison, allow_missing: bool) -> int:

@@ -10,8 +10,8 @@ family's input projections alone (``mingru:projections``: the floor its step
 cannot go below; the summary prints each mixer's step over it). How each
 number is taken: :mod:`suite.measure.speed`.
 
-Output: ``records.jsonl`` (``kind: speed``, with ``scope``, ``median_ms``,
-``iqr_ms``, ``repeats``) and ``manifest.json`` in ``--out``, the speed ratios
+Output: ``records.jsonl`` (``kind: speed``, with ``scope``, ``train_step_ms``,
+``iqr_ms``, ``timing_repeats``, ``train_step_raw_ms``) and ``manifest.json`` in ``--out``, the speed ratios
 measured in this run on stdout and in the manifest, and an HTML report.
 """
 
@@ -181,32 +181,14 @@ class BenchSettings:
 
 
 def subject_cell(subject, seq_len: int, settings: BenchSettings):
-    """The :class:`suite.plan.planning.Cell` a bench subject is recorded as (kind ``speed``): its key is the
+    """The :class:`suite.plan.cells.SpeedCell` a bench subject is recorded as: its key is the
     record's ``cell_key`` and :func:`suite.measure.cell.record_header` builds its record, as for
     every other record of the suite."""
-    from suite.plan.planning import Cell
+    from suite.plan.cells import SpeedCell, SpeedTiming, SubjectConfig
 
-    train_config = {
-        "scope": subject.scope,
-        "step": "forward" if subject.scope == "scan" else "forward+loss+backward",
-        "dtype": settings.dtype,
-        "warmup": settings.warmup,
-        "repeats": settings.repeats,
-        "min_time_s": settings.min_time_s,
-        "interleaved": True,
-    }
-    task_params = {"vocab_size": subject.config.get("vocab_size")} if subject.scope == "model" else {}
-    return Cell(
-        "speed",
-        subject.spec,
-        None,
-        seq_len,
-        settings.batch_size,
-        settings.seed,
-        task_params,
-        dict(subject.config),
-        train_config,
-    )
+    timing = SpeedTiming(settings.dtype, settings.warmup, settings.repeats, settings.min_time_s)
+    shape = SubjectConfig.from_dict(subject.config)
+    return SpeedCell(subject.spec, subject.scope, shape, seq_len, settings.batch_size, settings.seed, timing)
 
 
 def to_record(subject, seq_len: int, device: str, context, settings: BenchSettings) -> dict:
@@ -229,7 +211,12 @@ def to_record(subject, seq_len: int, device: str, context, settings: BenchSettin
     if subject.status == "ok" and timing.repeats:
         median_ms = timing.median_ms
         record.update(
-            median_ms=median_ms, iqr_ms=timing.iqr_ms, min_ms=timing.min_ms, repeats=timing.repeats, **subject.noise
+            train_step_ms=median_ms,
+            train_step_raw_ms=timing.raw_ms,
+            iqr_ms=timing.iqr_ms,
+            min_ms=timing.min_ms,
+            timing_repeats=timing.repeats,
+            **subject.noise,
         )
         if subject.scope == "scan":
             record["bytes_per_s"] = subject.bytes_moved / (median_ms / 1000)
@@ -255,10 +242,10 @@ def fill_copy_bandwidth(records: list[dict]) -> None:
 
 def speed_ratios(records: list[dict]) -> list[dict]:
     """How many times faster each min-RNN backend is than each baseline, per scope and length,
-    from medians taken in this run (:func:`suite.analysis.tables.speedups`)."""
+    from medians taken in this run (:func:`suite.analysis.speed.speedups`)."""
     import pandas as pd
 
-    from suite.analysis.tables import SPEED_COLUMNS, speedups
+    from suite.analysis.speed import SPEED_COLUMNS, speedups
 
     frame = pd.DataFrame.from_records(records).reindex(columns=list(SPEED_COLUMNS))
     return speedups(frame).to_dict("records")
@@ -268,15 +255,15 @@ def projection_overheads(records: list[dict]) -> list[dict]:
     """Per min-RNN mixer timed at mixer scope: its step median over its projections' median (same run)."""
     from suite.measure.speed import PROJECTIONS
 
-    ok = [r for r in records if r["status"] == "ok" and r.get("scope") == "mixer" and r.get("median_ms")]
-    floors = {(r["family"], r["seq_len"]): r["median_ms"] for r in ok if r["backend"] == PROJECTIONS}
+    ok = [r for r in records if r["status"] == "ok" and r.get("scope") == "mixer" and r.get("train_step_ms")]
+    floors = {(r["family"], r["seq_len"]): r["train_step_ms"] for r in ok if r["backend"] == PROJECTIONS}
     return [
         {
             "model": r["model"],
             "seq_len": r["seq_len"],
-            "median_ms": r["median_ms"],
+            "median_ms": r["train_step_ms"],
             "projections_ms": floors[(r["family"], r["seq_len"])],
-            "overhead": r["median_ms"] / floors[(r["family"], r["seq_len"])],
+            "overhead": r["train_step_ms"] / floors[(r["family"], r["seq_len"])],
         }
         for r in ok
         if r["backend"] != PROJECTIONS and (r["family"], r["seq_len"]) in floors

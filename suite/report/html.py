@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from suite.analysis import summary as summaries
 from suite.analysis import tables as analysis
 from suite.analysis.missing import is_missing
 from suite.records.store import read_manifest
@@ -62,7 +63,7 @@ class ReportInputs(NamedTuple):
 def fallback_texts(records: pd.DataFrame, manifest_backends: dict) -> list[str]:
     """One line per model that ran on a reference/loop implementation."""
     texts = []
-    for entry in analysis.fallback_models(records, manifest_backends):
+    for entry in summaries.fallback_models(records, manifest_backends):
         backends = ", ".join(entry["backends"])
         detail = entry["detail"]
         text = f"{entry['model']}: {backends}"
@@ -173,7 +174,7 @@ def status_section(inputs):
 
 
 def summary_section(inputs):
-    summary = analysis.summary_table(inputs.records)
+    summary = summaries.summary_table(inputs.records)
     if not summary.empty:  # cells, not records: one per plan entry (suite.analysis.cells)
         per_model = counting.cells_per_model(inputs.records)
         summary["cells"] = summary["model"].map(per_model["cells"])

@@ -8,7 +8,7 @@ bandwidth against a copy of the same bytes. How the numbers are taken is in
 
 from __future__ import annotations
 
-from suite.analysis import tables as analysis
+from suite.analysis import speed as analysis
 from suite.report import plots
 from suite.report.format import NO_VALUE, NOISY_MARK, Cell, cells, format_number, timed_cell
 from suite.report.template import section
@@ -25,7 +25,7 @@ def speed_section(inputs):
     timed["model"] = timed["model"] + " (" + timed["backend"].fillna("?") + ")"
     panels = [(scope, title) for scope, title in SCOPE_TITLES.items() if (timed["scope"] == scope).any()]
     for scope, _ in panels:  # one column per scope, so the panels share one legend
-        timed[f"median_ms_{scope}"] = timed["median_ms"].where(timed["scope"] == scope)
+        timed[f"median_ms_{scope}"] = timed["train_step_ms"].where(timed["scope"] == scope)
     png = (
         plots.metric_vs_seq_len(
             timed.assign(task=None), [(f"median_ms_{scope}", title, "ms per step", 1.0) for scope, title in panels]
@@ -53,7 +53,7 @@ def speed_section(inputs):
             [
                 r.model,
                 str(int(r.seq_len)),
-                timed_cell(r.median_ms, format_number, r.timing_noisy),
+                timed_cell(r.train_step_ms, format_number, r.timing_noisy),
                 f"{r.bytes_per_s / 1e9:.2f}",
                 f"{r.copy_bytes_per_s / 1e9:.2f}" if has_copy else NO_VALUE,
                 f"{r.bytes_per_s / r.copy_bytes_per_s:.1%}" if has_copy else NO_VALUE,

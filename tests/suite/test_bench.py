@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from suite.analysis.tables import load_results, speedups
+from suite.analysis.speed import speedups
+from suite.analysis.tables import load_results
 from suite.commands.bench import DEFAULT_MODELS
 from suite.commands.cli import main
 from suite.records.schema import validate

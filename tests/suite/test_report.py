@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from suite.analysis import cells
+from suite.analysis import summary as summaries
+from suite.analysis import speed as speed_figures
 from suite.analysis import tables as analysis
 from suite.records.schema import NUMERIC_FIELDS, SCHEMA_VERSION, SPEED_FIELDS, blank_record, validate
 from suite.records.store import read_manifest, read_records, upgrade
@@ -213,13 +215,13 @@ def test_tables_aggregate_seeds_and_keep_failures(tmp_path):
     assert two_seeds.iloc[0]["ci_method"] == "t over seeds" and two_seeds.iloc[0]["n_ok"] == 2
     oom = accuracy[(accuracy["model"] == "transformer") & (accuracy["task"] == "copy") & (accuracy["seq_len"] == 256)]
     assert oom.iloc[0]["status"] == "oom" and oom.iloc[0]["error"] == OOM_ERROR
-    summary = analysis.summary_table(frame).set_index("model")
+    summary = summaries.summary_table(frame).set_index("model")
     assert summary.loc["gru:loop", "train_tokens_per_s[seq_len=1024]"] == "timeout"
     assert summary.loc["mingru", "train_tokens_per_s[seq_len=128]"] == pytest.approx(3e6 / 128)
     counts = cells.status_counts(frame).set_index(["kind", "model"])
     assert counts.loc[("accuracy", "mamba"), "error"] == 1 and counts.loc[("perf", "gru:loop"), "timeout"] == 1
     assert set(cells.not_ok_cells(frame)["status"]) == {"oom", "error", "timeout"}
-    fallbacks = {f["model"]: f for f in analysis.fallback_models(frame, manifest()["backends"])}
+    fallbacks = {f["model"]: f for f in summaries.fallback_models(frame, manifest()["backends"])}
     assert set(fallbacks) == {"gru:loop", "mamba"} and fallbacks["mamba"]["detail"] == MAMBA_DETAIL
 
 
@@ -329,7 +331,7 @@ EXAMPLES = ROOT / "reports" / "examples"
 
 
 def test_numeric_fields_come_from_the_schema(tmp_path):
-    assert {"train_peak_reserved_bytes", "median_ms", "bytes_per_s", "max_seq_len"} <= set(NUMERIC_FIELDS)
+    assert {"train_peak_reserved_bytes", "train_step_ms", "bytes_per_s", "max_seq_len"} <= set(NUMERIC_FIELDS)
     assert not {"scope", "timing_noisy", "peak_mem_method", "valid_curve"} & set(NUMERIC_FIELDS)
     record = make_record("perf", "mingru", "mqar", 128, train_peak_reserved_bytes="2048")
     frame = analysis.load_results(write_run(tmp_path, [record]))
@@ -341,13 +343,16 @@ def test_v3_bench_records_are_read_as_speed_records():
     assert {(r["schema_version"], r["kind"]) for r in raw} == {(3, "perf")} and all(r["scope"] for r in raw)
     records = read_records(EXAMPLES / "bench-speed-cpu")
     assert len(records) == len(raw) and {r["kind"] for r in records} == {"speed"}
-    assert all(validate(r) == [] and "train_step_ms" not in r and "timing_repeats" not in r for r in records)
+    assert all(validate(r) == [] and "median_ms" not in r and "repeats" not in r for r in records)
     first, upgraded = raw[0], records[0]
-    assert {name: upgraded[name] for name in SPEED_FIELDS} == {name: first[name] for name in SPEED_FIELDS}
+    renamed = {"train_step_ms": "median_ms", "timing_repeats": "repeats"}  # schema 7: perf's names
+    assert {name: upgraded[name] for name in SPEED_FIELDS} == {
+        name: first.get(renamed.get(name, name)) for name in SPEED_FIELDS
+    }
     assert upgraded["schema_version"] == 3 and upgrade(upgraded) == upgraded  # says who wrote it; idempotent
     frame = analysis.load_results(EXAMPLES / "bench-speed-cpu")
-    assert len(analysis.speed_table(frame)) == len(raw) and analysis.perf_table(frame).empty
-    assert len(analysis.speedups(analysis.speed_table(frame)))
+    assert len(speed_figures.speed_table(frame)) == len(raw) and analysis.perf_table(frame).empty
+    assert len(speed_figures.speedups(speed_figures.speed_table(frame)))
 
 
 def test_older_perf_records_lose_the_bench_fields():
