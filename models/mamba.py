@@ -40,6 +40,7 @@ from models.probe import cuda_reason, first_reason, import_reason
 from models.scans import scan_dtype
 from models.scans.selective_scan import selective_scan, selective_scan_step
 
+VERSION = 1  # bump when this family's maths changes: compare warns across versions (suite.registry)
 DESCRIPTION = "Mamba-1: selective SSM (S6), input-dependent dt/B/C, diagonal A per channel"
 BACKENDS = ("mamba_ssm", "reference")
 DEFAULTS = {

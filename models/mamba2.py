@@ -36,6 +36,7 @@ from models.probe import import_reason
 from models.scans import scan_dtype
 from models.scans.ssd import ssd_scan, ssd_step
 
+VERSION = 1  # bump when this family's maths changes: compare warns across versions (suite.registry)
 DESCRIPTION = "Mamba-2: SSD, scalar decay per head, chunked matmul scan, gated RMSNorm"
 BACKENDS = ("mamba_ssm", "reference")
 DEFAULTS = {

@@ -39,6 +39,7 @@ from torch import nn
 from models.scans import gated
 from models.scans.log_space import g
 
+VERSION = 1  # bump when this family's maths changes: compare warns across versions (suite.registry)
 DESCRIPTION = "minGRU: input-only update gate, parallel scan (Triton / linear-space / log-space)"
 BACKENDS = gated.BACKENDS  # triton (CUDA), linear, log: see models/scans/gated.py
 DEFAULTS = {"expansion": 2.0, "bias": False, "learn_init_state": False, "decay_gates": True}

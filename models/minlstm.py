@@ -43,6 +43,7 @@ from torch import nn
 from models.scans import gated
 from models.scans.log_space import g
 
+VERSION = 1  # bump when this family's maths changes: compare warns across versions (suite.registry)
 DESCRIPTION = (
     "minLSTM: input-only forget/input gates (normalised to sum 1 unless gate_norm=false), "
     "parallel scan (Triton / linear-space / log-space)"

@@ -46,6 +46,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from models.probe import cuda_reason, first_reason, import_reason
 
+VERSION = 1  # bump when this family's maths changes: compare warns across versions (suite.registry)
 DESCRIPTION = "Transformer: causal multi-head softmax attention with RoPE and a KV cache"
 BACKENDS = ("flash_attn", "sdpa")
 DEFAULTS = {"n_heads": None, "rope_base": 10000.0, "max_seq_len": 2048}  # n_heads None: d_model // 32, >= 1

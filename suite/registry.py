@@ -14,6 +14,19 @@ imported twice) is not a replacement. An entry registered while a ``--plugin``
 file runs remembers that file as its ``origin`` (``{"path", "sha256"}``), which
 every record of a cell built from it carries as ``plugin``
 (:func:`plugin_provenance`); built-ins have no origin.
+
+Versions
+--------
+Every family and every task has an integer ``version`` that every record carries
+(``family_version``, ``task_version``; :func:`record_versions`), as
+lm-evaluation-harness versions its tasks: a result holds only for the code that
+made it. A built-in's is its module's ``VERSION`` (``models/*.py``, ``tasks/*.py``;
+1 where a module declares none); a plugin passes ``version=`` to
+:func:`register_model` / :func:`register_task` (default 1). Changing a task's
+generator or scoring, or a family's maths (``models/backbone.py``, shared by every
+family, included), means bumping it; ``compare`` warns when a matched cell's
+versions differ between two runs, so an old baseline is not read as a regression
+or an improvement of the new code.
 """
 
 from __future__ import annotations
@@ -51,6 +64,7 @@ class ModelFamily:
     description: str = ""
     origin: dict | None = None  # {"path", "sha256"} of the plugin file that registered it
     registered_from: str | None = None  # the file whose code called register_model
+    version: int = 1  # bumped when the family's maths changes (see the module docstring)
 
 
 @dataclass
@@ -60,6 +74,7 @@ class TaskEntry:
     description: str = ""
     origin: dict | None = None
     registered_from: str | None = None
+    version: int = 1  # bumped when the task's generator or scoring changes (see the module docstring)
 
 
 MODEL_FAMILIES: dict[str, ModelFamily] = {}
@@ -132,13 +147,15 @@ def register_model(
     defaults: dict | None = None,
     description: str = "",
     override: bool = False,
+    version: int = 1,
 ) -> ModelFamily:
     """Add a model family. ``make_mixer(d_model, backend, layer_index, **config)`` must return
     a mixer keeping the contract in ``models/backbone.py``; ``config`` is ``defaults`` updated by
     the run's options. ``probe(backend, device)`` returns ``None`` when ``backend`` runs on
     ``device``, else a one-line reason. A built-in's name or another file's is refused unless
-    ``override=True``."""
+    ``override=True``. ``version`` (an integer >= 1) is bumped when the family's maths changes."""
     caller = _caller_file()
+    _check_version(name, version)
     if not override:
         _refuse_replacing("family", name, _BUILTIN_FAMILIES, MODEL_FAMILIES, caller, "register_model")
     family = ModelFamily(
@@ -150,20 +167,30 @@ def register_model(
         description,
         _current_origin(),
         caller,
+        version,
     )
     MODEL_FAMILIES[name] = family
     return family
 
 
-def register_task(name: str, factory: Callable, description: str = "", override: bool = False) -> TaskEntry:
+def register_task(
+    name: str, factory: Callable, description: str = "", override: bool = False, version: int = 1
+) -> TaskEntry:
     """Add a task. ``factory(**params)`` returns a ``tasks.base.Task``. A built-in's name or
-    another file's is refused unless ``override=True``."""
+    another file's is refused unless ``override=True``. ``version`` (an integer >= 1) is bumped
+    when the generator or the scoring changes."""
     caller = _caller_file()
+    _check_version(name, version)
     if not override:
         _refuse_replacing("task", name, _BUILTIN_TASKS, TASKS, caller, "register_task")
-    entry = TaskEntry(name, factory, description, _current_origin(), caller)
+    entry = TaskEntry(name, factory, description, _current_origin(), caller, version)
     TASKS[name] = entry
     return entry
+
+
+def _check_version(name: str, version) -> None:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise UsageError(f"{name!r}: version must be an integer >= 1, got {version!r}; pass e.g. version=2")
 
 
 def _current_origin() -> dict | None:
@@ -181,22 +208,42 @@ def plugin_provenance(family: str | None, task: str | None) -> dict | None:
     return {"model": model_origin, "task": task_origin}
 
 
+def record_versions(family: str | None, task: str | None) -> dict:
+    """A record's ``family_version`` and ``task_version`` (None for a side the cell has not, e.g.
+    the task of a perf cell, or a name not registered)."""
+    if family is not None and family not in MODEL_FAMILIES and family in _BUILTIN_FAMILIES:
+        _load_builtin_family(family)
+    if task is not None and task not in TASKS and task in _BUILTIN_TASKS:
+        _load_builtin_task(task)
+    return {
+        "family_version": MODEL_FAMILIES[family].version if family in MODEL_FAMILIES else None,
+        "task_version": TASKS[task].version if task in TASKS else None,
+    }
+
+
 def _load_builtin_family(name: str) -> None:
     module_name, _, variant = _BUILTIN_FAMILIES[name].partition(":")
     module = importlib.import_module(module_name)
     family = module.FAMILIES[variant] if variant else module
     MODEL_FAMILIES[name] = ModelFamily(
-        name, family.make_mixer, tuple(family.BACKENDS), family.probe, dict(family.DEFAULTS), family.DESCRIPTION
+        name,
+        family.make_mixer,
+        tuple(family.BACKENDS),
+        family.probe,
+        dict(family.DEFAULTS),
+        family.DESCRIPTION,
+        version=getattr(module, "VERSION", 1),
     )
 
 
 def _load_builtin_task(name: str) -> None:
     module_name, _, variant = _BUILTIN_TASKS[name].partition(":")
     module = importlib.import_module(module_name)
+    version = getattr(module, "VERSION", 1)
     if variant:
-        TASKS[name] = TaskEntry(name, module.TASKS[variant], module.DESCRIPTIONS[variant])
+        TASKS[name] = TaskEntry(name, module.TASKS[variant], module.DESCRIPTIONS[variant], version=version)
     else:
-        TASKS[name] = TaskEntry(name, module.TASK, module.DESCRIPTION)
+        TASKS[name] = TaskEntry(name, module.TASK, module.DESCRIPTION, version=version)
 
 
 def model_family_names() -> list[str]:

@@ -14,6 +14,7 @@ import torch
 
 from tasks.running import RunningTask
 
+VERSION = 1  # bump when the generator or the scoring changes: compare warns across versions (suite.registry)
 DESCRIPTION = "cycle navigation (state tracking, Z5): position on a cycle of 5 after -1/0/+1 moves"
 
 

@@ -15,6 +15,7 @@ import torch
 
 from tasks.base import Batch, Task
 
+VERSION = 1  # bump when the generator or the scoring changes: compare warns across versions (suite.registry)
 DESCRIPTION = "induction head: after the trigger token, predict the token that followed its earlier occurrence"
 
 TRIGGER = 0

@@ -86,6 +86,7 @@ import torch
 
 from tasks.base import DIAGNOSTIC_BATCH_SIZE, DIAGNOSTIC_BATCHES, Batch, Task, diagnostic_generator
 
+VERSION = 1  # bump when the generator or the scoring changes: compare warns across versions (suite.registry)
 DESCRIPTION = "ListOps (Long Range Arena): evaluate a nested MIN/MAX/MED/SUM_MOD expression, answer at the end"
 
 OPERATORS = {"MIN": 10, "MAX": 11, "MED": 12, "SM": 13}

@@ -14,6 +14,7 @@ import torch
 
 from tasks.running import RunningTask
 
+VERSION = 1  # bump when the generator or the scoring changes: compare warns across versions (suite.registry)
 DESCRIPTION = "running majority (counting): the most frequent of 3 symbols so far, ties to the smallest"
 
 

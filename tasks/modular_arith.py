@@ -12,6 +12,7 @@ import torch
 
 from tasks.running import RunningTask
 
+VERSION = 1  # bump when the generator or the scoring changes: compare warns across versions (suite.registry)
 DESCRIPTION = "running sum mod m (state tracking, Z_m): the sum of the numbers so far modulo 5"
 
 

@@ -64,6 +64,7 @@ import torch
 
 from tasks.base import Batch, Task
 
+VERSION = 1  # bump when the generator or the scoring changes: compare warns across versions (suite.registry)
 DESCRIPTION = "multi-query associative recall (Zoology): recall the value of each key queried after the key-value pairs"
 
 

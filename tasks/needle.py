@@ -36,6 +36,7 @@ import torch
 
 from tasks.base import Batch, Task
 
+VERSION = 1  # bump when the generator or the scoring changes: compare warns across versions (suite.registry)
 DESCRIPTION = (
     "needle in a haystack: at the end, recall the value paired with the queried key "
     "among distractor pairs in long filler"

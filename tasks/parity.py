@@ -16,6 +16,7 @@ import torch
 
 from tasks.running import RunningTask
 
+VERSION = 1  # bump when the generator or the scoring changes: compare warns across versions (suite.registry)
 DESCRIPTION = "parity (state tracking, Z2): the parity of the ones seen so far, after every bit"
 
 

@@ -44,6 +44,7 @@ import torch
 
 from tasks.base import Batch, Task
 
+VERSION = 1  # bump when the generator or the scoring changes: compare warns across versions (suite.registry)
 DESCRIPTION = (
     "selective copying (Mamba / minRNN): copy the data tokens scattered among blanks, in order, at the markers"
 )

@@ -28,12 +28,16 @@ What counts as a regression (each is a *gate*; ``--gate`` picks which apply):
     speed`` record, kind ``"speed"``, against the reference's of the same scope). Three ratios,
     higher = faster: ``train_speed_ratio`` and ``prefill_speed_ratio`` (tokens/s
     over the reference's) and ``decode_speed_ratio`` (the reference's ms/token
-    over the model's). A ratio that fell by more than ``speed_percent`` percent
-    is a regression. Off by default: on shared CPU cores the ratios still swing
-    with load; turn it on (``--gate speed``) on dedicated machines. A ratio
-    whose cell, or whose reference cell, was flagged ``timing_noisy`` in either
+    over the model's). A ratio that fell by more than the noise both runs measured
+    and more than ``speed_percent`` percent is a regression; a change within the
+    noise is ``same`` (:mod:`suite.analysis.speed_gate` says how the noise is taken
+    from the records' raw timings). Off by default: on shared CPU cores the ratios
+    still swing with load; turn it on (``--gate speed``) on dedicated machines. A
+    ratio whose cell, or whose reference cell, was flagged ``timing_noisy`` in either
     run (``suite.measure.timing``: spread above 10%, too few repeats, a busy host) is
-    never gated: its verdict is ``noisy`` and the comparison says how many.
+    never gated: its verdict is ``noisy`` and the comparison says how many. Nor is
+    any ratio between runs on different devices, hardware or torch versions
+    (``Comparison.machine_differences``, said in a warning), as pyperf refuses to.
 ``memory``
     Peak memory per phase (train, prefill, decode) that grew by more than
     ``memory_percent`` percent. Applied only to cells that ran on a GPU in both

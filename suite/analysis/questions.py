@@ -199,7 +199,7 @@ def accuracy_records(records: pd.DataFrame) -> pd.DataFrame:
     cells["budget_width"] = [
         _config(c, "reference_d_model", d) for c, d in zip(cells["model_config"], cells["d_model"])
     ]
-    cells["train_len"] = cells["train_len"].fillna(cells["seq_len"])
+    cells["train_len"] = cells["seq_len"]  # an accuracy record's seq_len is its training length
     cells["eval_len"] = cells["eval_len"].fillna(cells["train_len"])
     cells["chance_accuracy"] = chance_levels(cells)
     return cells

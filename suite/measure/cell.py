@@ -10,8 +10,8 @@ driver then writes :func:`failure_records`. A failing cell never stops the plan.
 
 :func:`run_cell` always returns a list of records: an accuracy cell with
 ``eval_lens`` in its training configuration (``run --eval-lens``) trains once
-and gives one record per evaluation length, each with ``train_len`` and
-``eval_len``; every other cell gives one. A failure becomes one record per
+and gives one record per evaluation length, each with its ``eval_len`` (its
+``seq_len`` is the training length); every other cell gives one. A failure becomes one record per
 evaluation length, so every length of the plan is accounted for.
 """
 
@@ -31,7 +31,14 @@ from suite.measure import train
 from suite.measure.timing import HostActivity, apply_numerics, noise_reasons, numerics_fields
 from suite.devices import is_cuda
 from suite.plan.planning import Cell
-from suite.registry import BackendUnavailable, build_model, get_family, get_task, plugin_provenance
+from suite.registry import (
+    BackendUnavailable,
+    build_model,
+    get_family,
+    get_task,
+    plugin_provenance,
+    record_versions,
+)
 from suite.records.schema import blank_record
 from suite.plan.settings import RunContext
 
@@ -107,6 +114,7 @@ def record_header(cell: Cell, device: str, context: RunContext | None = None) ->
         executor=context.executor,
         timestamp=datetime.datetime.now(datetime.UTC).isoformat(),
         plugin=plugin_provenance(cell.family, cell.task),
+        **record_versions(cell.family, cell.task),
     )
     return record
 
@@ -120,7 +128,7 @@ def per_eval_len(cell: Cell, record: dict) -> list[dict]:
     """``record`` once per evaluation length of an accuracy cell (one copy for other cells)."""
     if cell.kind != "accuracy":
         return [record]
-    return [{**record, "train_len": cell.seq_len, "eval_len": length} for length in eval_lens(cell)]
+    return [{**record, "eval_len": length} for length in eval_lens(cell)]
 
 
 def is_recorded(cell: Cell, done: dict) -> bool:
@@ -211,7 +219,6 @@ def run_cell(cell: Cell, device: str, context: RunContext | None = None) -> list
                 scored.append(
                     {
                         **record,
-                        "train_len": cell.seq_len,
                         "eval_len": length,
                         **train.evaluate(model, task, length, cell.seed, cell.train_config, device),
                         **task_regime(task, length),

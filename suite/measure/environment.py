@@ -1,5 +1,8 @@
-"""What a run ran on: versions, device, git commit. Recorded in the manifest and
-(the fields that matter per cell) in every record."""
+"""What a run ran on: versions, device, CPU model, git commit. Recorded in the manifest and
+(the fields that matter per cell) in every record: ``device_name`` is the CPU model on a CPU
+run and the GPU's name on a GPU run; the manifest adds ``cpu_name`` either way. ``compare``
+does not gate speed between runs whose device, hardware or torch version differ
+(``suite.analysis.speed_gate``)."""
 
 from __future__ import annotations
 
@@ -106,6 +109,7 @@ def collect(device: str) -> dict:
         "cudnn_version": torch.backends.cudnn.version() if cuda else None,
         "device": device,
         "device_name": device_name(device),
+        "cpu_name": cpu_name(),  # the host's CPU model, on a GPU run too (compare: speed across machines)
         "torch_threads": torch.get_num_threads(),
         "git_commit": commit,
         "git_dirty": dirty,

@@ -8,7 +8,9 @@ seed, made before any timing):
   state), then timed steps, at least ``perf_repeats`` and at least
   ``perf_min_time_s`` seconds of them (:func:`suite.measure.timing.time_repeats`);
   ``train_step_ms`` is the median, with ``iqr_ms``, ``min_ms`` and
-  ``timing_repeats``, and ``train_tokens_per_s = B * T / median``. ``train_peak_mem_bytes``: one step,
+  ``timing_repeats``, and ``train_tokens_per_s = B * T / median``; every timed step's
+  milliseconds in ``train_step_raw_ms`` (``prefill_raw_ms``, ``decode_raw_ms`` and
+  ``decode_batch1_raw_ms`` likewise). ``train_peak_mem_bytes``: one step,
   measured by :class:`suite.measure.memory.PhaseMemory` (parameters, gradients kept
   from before, and optimizer state are outside the phase: it is what a step
   needs on top of the model).
@@ -147,6 +149,10 @@ def timing_fields(timings: dict, decode_batch1, tokens_per_step: int) -> dict:
         "min_ms": train.min_ms,
         "prefill_iqr_ms": prefill_timing.iqr_ms,
         "decode_iqr_ms": decode.iqr_ms,
+        "train_step_raw_ms": train.raw_ms,
+        "prefill_raw_ms": prefill_timing.raw_ms,
+        "decode_raw_ms": decode.raw_ms,
+        "decode_batch1_raw_ms": decode_batch1.raw_ms,
     }
 
 

@@ -20,7 +20,11 @@ timeit and pyperf do: a 1 ms step gets enough calls for a stable median, a
 1 s step is not repeated for minutes), at most ``max_repeats``. Inputs are
 made before the timed region. A :class:`Timing` keeps every time and gives
 the median (robust to the swings of a shared machine), the inter-quartile
-range (75th minus 25th percentile), the minimum and the count.
+range (75th minus 25th percentile), the minimum and the count, and every
+time itself in milliseconds (:attr:`Timing.raw_ms`): records keep them all
+(``train_step_raw_ms`` ...), as pyperf and asv keep every value, so a spread
+can be recomputed, two runs' times tested against each other or pooled
+(``suite.analysis.speed_gate`` does).
 
 Is a timing trustworthy? :class:`HostActivity` samples the host around the
 timed work: the 1-minute load average before and after, and how many cores
@@ -92,6 +96,11 @@ class Timing:
     @property
     def repeats(self) -> int:
         return len(self.seconds)
+
+    @property
+    def raw_ms(self) -> list[float]:
+        """Every time in milliseconds, in the order timed, to the nanosecond (records keep them)."""
+        return [round(1000 * seconds, 6) for seconds in self.seconds]
 
     @property
     def median_ms(self) -> float:

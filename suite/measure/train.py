@@ -200,7 +200,7 @@ def train_step(model, optimizer, batch, config: dict, device: str, step: int) ->
 def train(model, task, seq_len: int, batch_size: int, seed: int, config: dict, device: str) -> dict:
     """Train in place at peak rate ``config["lr"]`` with early stopping, and leave the best
     validation weights in ``model``; returns ``final_loss`` (mean of the last 10% of steps),
-    ``train_steps``, ``train_s`` and the early-stopping fields (see the module docstring)."""
+    ``steps_trained``, ``train_s`` and the early-stopping fields (see the module docstring)."""
     optimizer = make_optimizer(model, config["lr"], config["weight_decay"])
     generator = stream(seed, "train")
     max_steps, every = int(config["steps"]), eval_every(config)
@@ -230,7 +230,6 @@ def train(model, task, seq_len: int, batch_size: int, seed: int, config: dict, d
     tail = losses[-max(1, len(losses) // 10) :]
     return {
         "final_loss": sum(tail) / len(tail),
-        "train_steps": len(losses),
         "steps_trained": len(losses),
         "max_steps": max_steps,
         "train_s": train_s,

@@ -14,11 +14,16 @@ cell_key         str, stable hash of (kind, model, task, seq_len, batch, seed, c
 kind             "accuracy" | "perf" | "speed" | "max_len"
 model            the spec as asked (``mingru``, ``gru:loop``)
 family           the family part of the spec
+family_version   the family's version (``suite.registry``: a module's ``VERSION``, a plugin's
+                 ``version=``), bumped when its maths changes; None where the family is not
+                 registered (a copy in ``bench speed``'s scan scope) or in records from before (v7)
 backend          what actually ran (``log``, ``cudnn``, ``loop``, ``reference-torch``,
                  ``mamba_ssm-cuda``, ``sdpa-flash``, ...)
 task             task name (perf cells: None — random tokens over ``task_params["vocab_size"]``)
 task_params      dict of the task's parameters
-seq_len          tokens per sequence (training length for accuracy cells)
+task_version     the task's version, bumped when its generator or scoring changes (None: no task)
+seq_len          tokens per sequence; for accuracy cells the training length (``eval_len`` is
+                 the length scored)
 batch_size       sequences per step
 seed             int
 dtype            "float32" | "bfloat16-autocast" | "float64"
@@ -69,7 +74,10 @@ Records written by older versions are brought to this shape when read
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
+# 7: one name per number: speed's median_ms/repeats are train_step_ms/timing_repeats (as perf's); accuracy's
+#    train_steps is steps_trained, train_len is seq_len; the raw timings (train_step_raw_ms, prefill_raw_ms,
+#    decode_raw_ms, decode_batch1_raw_ms); family_version and task_version in every record
 # 6: accuracy: the wall-clock stop is a guard, not a budget: time_limit_s and stop_reason time_limit replace
 #    time_budget_s/time_budget (time_budget_key dropped), cut_by_time; the host's load around training
 #    (load_avg_before/after, other_busy_cores, train_time_noisy, train_time_noisy_reason)
@@ -91,9 +99,11 @@ COMMON_FIELDS = (
     "kind",
     "model",
     "family",
+    "family_version",
     "backend",
     "task",
     "task_params",
+    "task_version",
     "seq_len",
     "batch_size",
     "seed",
@@ -130,17 +140,16 @@ ACCURACY_FIELDS = (
     "chance_accuracy",  # the task's chance level
     "seq_accuracy",  # fraction of test sequences with every scored token right
     "final_loss",  # mean training loss over the last steps
-    "train_steps",  # optimizer steps taken
     "train_s",  # seconds spent training
-    "train_len",  # tokens per training sequence (= seq_len)
-    "eval_len",  # tokens per test sequence these metrics come from (= train_len unless --eval-lens)
+    "eval_len",  # tokens per test sequence these metrics come from (= seq_len, the training length, unless
+    # --eval-lens)
     "last_accuracy",  # accuracy at the last scored position of each test sequence (running
     # state-tracking tasks: the state after all eval_len tokens)
     "lr",  # the peak learning rate of the weights scored
-    "lr_valid_accuracy",  # --lrs: {lr: accuracy on the validation stream at train_len}; the best is kept
+    "lr_valid_accuracy",  # --lrs: {lr: accuracy on the validation stream at seq_len}; the best is kept
     # early stopping on the validation stream (suite.measure.train):
     "stop_reason",  # target | plateau | max_steps | time_limit: why training stopped
-    "steps_trained",  # optimizer steps taken (= train_steps)
+    "steps_trained",  # optimizer steps taken
     "max_steps",  # the step budget
     "best_step",  # the step of the best validation accuracy: the weights scored on the test stream
     "best_valid_accuracy",  # that validation accuracy
@@ -168,9 +177,13 @@ ACCURACY_FIELDS = (
 PERF_FIELDS = (
     "train_tokens_per_s",  # tokens per second of a full training step (fwd+loss+bwd+optimizer)
     "train_step_ms",  # median milliseconds of that step
+    "train_step_raw_ms",  # every timed repeat of that step, in milliseconds, in the order timed
     "prefill_tokens_per_s",  # tokens per second of a parallel forward that returns the state
+    "prefill_raw_ms",  # every timed prefill, in milliseconds (batch * seq_len tokens each)
     "decode_ms_per_token",  # median ms of one greedy step() after prefilling seq_len, batch B
+    "decode_raw_ms",  # every timed decode run's milliseconds per token, batch B
     "decode_ms_per_token_batch1",  # the same at batch 1
+    "decode_batch1_raw_ms",  # its every timed run, milliseconds per token
     "train_peak_mem_bytes",  # peak memory of the phase above its starting level
     "prefill_peak_mem_bytes",
     "decode_peak_mem_bytes",
@@ -178,7 +191,7 @@ PERF_FIELDS = (
     "prefill_peak_reserved_bytes",
     "decode_peak_reserved_bytes",
     "peak_mem_method",  # how memory was measured (see suite.measure.memory)
-    "timing_repeats",  # repeats behind each median
+    "timing_repeats",  # timed repeats of the train step (the length of train_step_raw_ms)
     # the spread of the train step's timings (suite.measure.timing); its median is train_step_ms:
     "iqr_ms",  # their inter-quartile range (75th - 25th percentile)
     "min_ms",  # the fastest repeat
@@ -199,10 +212,13 @@ PERF_FIELDS = (
 
 SPEED_FIELDS = (  # `suite bench speed` (see suite.measure.speed)
     "scope",  # "mixer" | "model" (forward+loss+backward, no optimizer) | "scan" (scan forward)
-    "median_ms",  # median of the timed steps
+    # the timed step is the scope's: a training step without the optimizer (mixer, model) or a scan's
+    # forward (scan); one name per number with perf records
+    "train_step_ms",  # median of the timed steps
+    "train_step_raw_ms",  # every timed step, in milliseconds, in the order timed
     "iqr_ms",  # their inter-quartile range (75th - 25th percentile)
     "min_ms",  # the fastest step
-    "repeats",  # timed steps behind the median
+    "timing_repeats",  # timed steps behind the median
     "train_tokens_per_s",  # scopes "mixer" and "model": batch * seq_len / median time
     "bytes_per_s",  # scope "scan": (bytes read + bytes written) / median time
     "copy_bytes_per_s",  # scope "scan": a device copy of the same bytes, timed in the same run
@@ -247,9 +263,25 @@ NON_NUMERIC_FIELDS = frozenset(
         "scope",  # speed
         "first_failing_status",
         "first_failing_error",  # max_len
+        # raw timings: lists of milliseconds (read with suite.analysis.speed_gate)
+        "train_step_raw_ms",
+        "prefill_raw_ms",
+        "decode_raw_ms",
+        "decode_batch1_raw_ms",
     }
 )
-COMMON_NUMERIC_FIELDS = ("seq_len", "batch_size", "seed", "torch_threads", "params", "state_bytes", "wall_s")
+RAW_TIMING_FIELDS = ("train_step_raw_ms", "prefill_raw_ms", "decode_raw_ms", "decode_batch1_raw_ms")
+COMMON_NUMERIC_FIELDS = (
+    "seq_len",
+    "batch_size",
+    "seed",
+    "torch_threads",
+    "params",
+    "state_bytes",
+    "wall_s",
+    "family_version",
+    "task_version",
+)
 NUMERIC_FIELDS = COMMON_NUMERIC_FIELDS + tuple(
     name for name in ALL_FIELDS if name not in COMMON_FIELDS and name not in NON_NUMERIC_FIELDS
 )
@@ -287,7 +319,7 @@ def validate(record: dict) -> list[str]:
     if record.get("status") == "ok" and not record.get("backend"):
         problems.append("an ok record must name its backend")
     if kind == "accuracy" and record.get("status") == "ok":
-        for name in ("train_len", "eval_len"):  # None in records written before these fields existed
+        for name in ("seq_len", "eval_len"):  # eval_len is None in records written before it existed
             if record.get(name) is not None and (not isinstance(record[name], int) or record[name] <= 0):
                 problems.append(f"{name} must be a positive integer, got {record[name]!r}")
         accuracy = record.get("accuracy")

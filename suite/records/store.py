@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 
 from suite.errors import UsageError
-from suite.records.schema import COMMON_FIELDS, SPEED_FIELDS, validate
+from suite.records.schema import COMMON_FIELDS, RAW_TIMING_FIELDS, SPEED_FIELDS, validate
 
 RECORDS = "records.jsonl"
 MANIFEST = "manifest.json"
@@ -125,41 +125,83 @@ def read_records(path, strict: bool = False) -> list[dict]:
 
 
 _NOT_PERF_SINCE_4 = ("scope", "median_ms", "repeats", "bytes_per_s", "copy_bytes_per_s")
+# version 7: one name per number; each (old, surviving) pair, by the kind of record that had it
+RENAMED_IN_7 = {
+    "speed": (("median_ms", "train_step_ms"), ("repeats", "timing_repeats")),
+    "accuracy": (("train_steps", "steps_trained"), ("train_len", "seq_len")),
+}
+NEW_IN_7 = {
+    "perf": ("family_version", "task_version", *RAW_TIMING_FIELDS),
+    "speed": ("family_version", "task_version", "train_step_raw_ms"),
+}
 
 
 def upgrade(record: dict) -> dict:
-    """``record`` in the shape of schema version 4 or later, whatever version wrote it (``schema_version``
-    still says which). Version 4 gave ``suite bench speed`` its own kind:
+    """``record`` in the shape of the current schema, whatever version wrote it (``schema_version``
+    still says which; upgrading twice changes nothing). Version 4 gave ``suite bench speed`` its own kind:
 
     - a perf record with a ``scope`` (``bench speed`` before version 4) becomes a ``"speed"``
-      record: the common fields and :data:`~suite.records.schema.SPEED_FIELDS` (its
-      ``train_step_ms``/``timing_repeats`` copies of ``median_ms``/``repeats`` are dropped);
+      record: the common fields and :data:`~suite.records.schema.SPEED_FIELDS` (it carried its
+      median and count twice, as ``median_ms``/``repeats`` and ``train_step_ms``/``timing_repeats``);
     - any other perf record of an older version loses the fields perf records no longer have
       (``scope``, ``median_ms``, ``repeats``, ``bytes_per_s``, ``copy_bytes_per_s``); a
       ``median_ms``/``repeats`` without ``train_step_ms``/``timing_repeats`` fills them.
 
-    A record written before the ``plugin`` field existed gets ``plugin: None`` (not recorded);
-    apart from that, other records, and records of version 4 or later, are returned unchanged.
+    A record written before the ``plugin`` field existed gets ``plugin: None`` (not recorded).
     Version 5 added the early-stopping fields of accuracy records; an older accuracy record
     lacks them, and readers take that as "not recorded" (its verdicts cannot say ``fails``).
-    Version 6 renamed the wall-clock stop (:func:`time_limit_from_budget`).
+    Version 6 renamed the wall-clock stop (:func:`time_limit_from_budget`). Version 7
+    (:func:`one_name_per_number`) keeps one name per number and adds the raw timings and the
+    family's and task's versions, None in older records (not recorded).
     """
     if "plugin" not in record:
         record = {**record, "plugin": None}
     version = record.get("schema_version")
     if record.get("kind") == "accuracy" and "time_budget_s" in record:
         record = time_limit_from_budget(record)
-    if record.get("kind") != "perf" or (isinstance(version, int) and version >= 4):
-        return record
+    if record.get("kind") == "perf" and not (isinstance(version, int) and version >= 4):
+        record = perf_before_4(record)
+    return one_name_per_number(record)
+
+
+def perf_before_4(record: dict) -> dict:
+    """A perf record of a version before 4: a ``bench speed`` timing (it has a ``scope``) becomes a
+    speed record, any other loses the bench's fields (see :func:`upgrade`)."""
     if record.get("scope") is not None:
         speed = {name: record[name] for name in record if name in COMMON_FIELDS or name == "error_traceback"}
         speed.update({name: record.get(name) for name in SPEED_FIELDS}, kind="speed")
+        for old, new in RENAMED_IN_7["speed"]:
+            if speed.get(new) is None:
+                speed[new] = record.get(old)
         return speed
     perf = {name: value for name, value in record.items() if name not in _NOT_PERF_SINCE_4}
     for new, old in (("train_step_ms", "median_ms"), ("timing_repeats", "repeats")):
         if perf.get(new) is None and record.get(old) is not None:
             perf[new] = record[old]
     return perf
+
+
+def one_name_per_number(record: dict) -> dict:
+    """A record of a version before 7 in version 7's names: a speed record's ``median_ms`` and
+    ``repeats`` become ``train_step_ms`` and ``timing_repeats`` (perf's names for the same
+    numbers); an accuracy record's ``train_steps`` becomes ``steps_trained`` and its ``train_len``
+    (always its ``seq_len``) goes. Fields version 7 added (the raw timings, ``family_version``,
+    ``task_version``) are None: not recorded. Records of version 7 or later are unchanged."""
+    version = record.get("schema_version")
+    if isinstance(version, int) and version >= 7:
+        return record
+    kind = record.get("kind")
+    renamed = RENAMED_IN_7.get(kind, ())
+    added = NEW_IN_7.get(kind, ("family_version", "task_version"))
+    if not any(old in record for old, _ in renamed) and all(name in record for name in added):
+        return record
+    upgraded = {name: value for name, value in record.items() if name not in {old for old, _ in renamed}}
+    for old, new in renamed:
+        if upgraded.get(new) is None and record.get(old) is not None:
+            upgraded[new] = record[old]
+    for name in added:
+        upgraded.setdefault(name, None)
+    return upgraded
 
 
 def time_limit_from_budget(record: dict) -> dict:

@@ -223,7 +223,7 @@ def test_bench_subjects_that_cannot_be_built_are_records(monkeypatch):
     assert statuses[("scan", "minlstm:triton")] == "oom" and len(records) == 2 + 6
 
 
-def speed_record(model, backend, median_ms, noisy, scope="mixer"):
+def speed_record(model, backend, train_step_ms, noisy, scope="mixer"):
     return {
         "model": model,
         "family": model.partition(":")[0],
@@ -231,7 +231,7 @@ def speed_record(model, backend, median_ms, noisy, scope="mixer"):
         "scope": scope,
         "seq_len": 64,
         "status": "ok",
-        "median_ms": median_ms,
+        "train_step_ms": train_step_ms,
         "timing_noisy": noisy,
     }
 

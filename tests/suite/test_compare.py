@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from suite.commands.cli import main
-from suite.analysis.compare import compare_runs, load_run
+from suite.analysis.compare import GATES, Tolerances, compare_runs, load_run
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "results" / "baselines" / "cpu-smoke"
@@ -293,3 +293,115 @@ def test_v3_bench_records_compare_as_speed_records_against_the_reference_of_thei
     code, out, _ = run_compare(capsys, bench, tmp_path / "current", "--gate", "speed")
     label = f"mingru:log speed {slowed['scope']} T={slowed['seq_len']} seed=0 train_speed_ratio"
     assert code == 1 and f"REGRESSION: 1 regression(s): {label}" in out
+
+
+# --------------------------------------------------------------------------- the noise-aware speed gate
+
+
+def with_raw_train_steps(spread: float, slow_mingru_by: float = 1.0):
+    """A record editor: every perf record quiet, its train step's raw repeats five values whose IQR is
+    ``spread`` of their median; mingru at T=256 slowed ``slow_mingru_by`` times (schema 7)."""
+
+    def edit(record):
+        quiet(record)
+        if record["kind"] != "perf":
+            return
+        record["schema_version"] = 7
+        if record["model"] == "mingru" and record["seq_len"] == 256:
+            record["train_tokens_per_s"] /= slow_mingru_by
+        median = 1000 * record["batch_size"] * record["seq_len"] / record["train_tokens_per_s"]
+        half = spread / 2 * median
+        record["train_step_raw_ms"] = [median - 2 * half, median - half, median, median + half, median + 2 * half]
+
+    return edit
+
+
+def speed_verdict(baseline, current, ratio="train_speed_ratio"):
+    comparison = compare_runs(load_run(baseline), load_run(current), Tolerances(speed_percent=1.0, gates=GATES))
+    rows = comparison.rows
+    picked = rows[(rows["model"] == "mingru") & (rows["seq_len"] == 256) & (rows["metric"] == ratio)]
+    assert len(picked) == 1
+    return picked.iloc[0]
+
+
+def test_a_speed_change_within_both_runs_noise_is_same(tmp_path):
+    """The raw repeats spread 40% in both runs: a 20% fall of mingru's ratio is within the noise."""
+    baseline = copy_baseline(tmp_path / "baseline", with_raw_train_steps(0.4))
+    current = copy_baseline(tmp_path / "current", with_raw_train_steps(0.4, slow_mingru_by=1.25))
+    row = speed_verdict(baseline, current)
+    assert row["verdict"] == "same" and row["change"] == pytest.approx(-20) and "within the noise" in row["reason"]
+
+
+def test_a_speed_change_beyond_both_runs_noise_is_a_regression(tmp_path, capsys):
+    """The same 20% fall with raw repeats spread 2%: beyond the noise, and beyond the 1% floor."""
+    baseline = copy_baseline(tmp_path / "baseline", with_raw_train_steps(0.02))
+    current = copy_baseline(tmp_path / "current", with_raw_train_steps(0.02, slow_mingru_by=1.25))
+    row = speed_verdict(baseline, current)
+    assert row["verdict"] == "regression" and "noise 4%" in row["reason"]  # hypot of 4 spreads of 2%
+    code, out, _ = run_compare(capsys, baseline, current, "--gate", "speed", "--speed-percent", "1")
+    assert code == 1 and "mingru perf T=256 seed=0 train_speed_ratio" in out
+
+
+def test_records_without_raw_repeats_are_judged_on_their_recorded_spread(tmp_path):
+    """The committed baseline (schema 6) has no raw values: its iqr_ms over train_step_ms is the noise."""
+    from suite.analysis.speed_gate import timing_noise
+
+    record = find(read(BASELINE), model="mingru", seq_len=256, kind="perf")
+    assert timing_noise(record, "train_tokens_per_s") == pytest.approx(record["iqr_ms"] / record["train_step_ms"])
+    assert timing_noise(record, "decode_ms_per_token") == pytest.approx(
+        record["decode_iqr_ms"] / record["decode_ms_per_token"]
+    )
+    baseline = copy_baseline(tmp_path / "baseline", quiet)
+
+    def slow(record):
+        quiet(record)
+        if record["model"] == "mingru" and record["kind"] == "perf" and record["seq_len"] == 256:
+            record["train_tokens_per_s"] /= 2
+
+    row = speed_verdict(baseline, copy_baseline(tmp_path / "current", slow))
+    assert row["verdict"] == "regression" and "noise" in row["reason"] and "unknown" not in row["reason"]
+
+
+def test_relative_spread_of_raw_timings():
+    from suite.analysis.speed_gate import relative_spread
+
+    assert relative_spread([1.0, 2.0, 3.0, 4.0, 5.0]) == pytest.approx(2.0 / 3.0)  # quartiles 2 and 4, median 3
+    assert relative_spread([2.0]) is None and relative_spread([]) is None
+
+
+def test_speed_is_not_gated_between_two_cpu_models_and_compare_says_so(tmp_path, capsys):
+    def other_cpu(record):
+        quiet(record)
+        record["device_name"] = "Another CPU model"
+        if record["model"] == "mingru" and record["kind"] == "perf" and record["seq_len"] == 256:
+            record["train_tokens_per_s"] /= 2
+
+    baseline = copy_baseline(tmp_path / "baseline", quiet)
+    current = copy_baseline(tmp_path / "current", other_cpu)
+    (current / "manifest.json").unlink()  # the records alone say which CPU ran them
+    comparison = compare_runs(load_run(baseline), load_run(current), Tolerances(gates=GATES))
+    assert comparison.machine_differences and "Another CPU model" in comparison.machine_differences[0]
+    ratios = comparison.rows[comparison.rows["metric"].str.endswith("_speed_ratio")]
+    assert len(ratios) and set(ratios["verdict"]) == {"info"}
+    code, out, _ = run_compare(capsys, baseline, current, "--gate", "speed")
+    assert code == 0 and "warning: speed ratios not gated: the runs ran on different machines" in out
+    assert "Another CPU model" in out
+
+
+def test_compare_warns_when_a_family_or_task_version_differs(tmp_path, capsys):
+    def versions(family_version):
+        def edit(record):
+            record.update(schema_version=7, family_version=1, task_version=1 if record["task"] else None)
+            if record["model"] == "mingru" and record["kind"] == "accuracy" and record["task"] == "mqar":
+                record["family_version"] = family_version
+
+        return edit
+
+    baseline = copy_baseline(tmp_path / "baseline", versions(1))
+    current = copy_baseline(tmp_path / "current", versions(2))
+    code, out, _ = run_compare(capsys, baseline, current)
+    assert code == 0 and "1 matched record(s) ran a different version" in out
+    assert "mingru mqar T=64 seed=0 (family_version 1 -> 2)" in out
+    code, out, _ = run_compare(capsys, BASELINE, current)  # the committed baseline predates versions
+    assert "carry family/task versions in one run only" in out
+    assert "ran a different version" not in run_compare(capsys, baseline, baseline)[1]
