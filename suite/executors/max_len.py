@@ -18,37 +18,8 @@ import time
 from suite.measure.cell import record_header
 from suite.executors import RecordSink
 from suite.executors.isolated import run_one
-from suite.plan.planning import Cell, model_config, perf_config
+from suite.plan.planning import boundary_cell, probe_cell
 from suite.plan.settings import Dispatch
-
-
-def probe_cell(preset, spec: str, seq_len: int, seed: int, device: str) -> Cell:
-    config = {**perf_config(preset, device), "warmup": 1, "repeats": 1, "decode_tokens": 2, "probe": "max_len"}
-    return Cell(
-        "perf",
-        spec,
-        None,
-        seq_len,
-        preset.perf_batch_size,
-        seed,
-        {"vocab_size": preset.perf_vocab_size},
-        model_config(preset, spec, preset.perf_vocab_size),
-        config,
-    )
-
-
-def boundary_cell(preset, spec: str, seed: int, start: int, limit: int, mem_limit_bytes, device: str) -> Cell:
-    return Cell(
-        "max_len",
-        spec,
-        None,
-        0,
-        preset.perf_batch_size,
-        seed,
-        {"vocab_size": preset.perf_vocab_size},
-        model_config(preset, spec, preset.perf_vocab_size),
-        {**perf_config(preset, device), "start_len": start, "limit_len": limit, "mem_limit_bytes": mem_limit_bytes},
-    )
 
 
 def lengths(start: int, limit: int) -> list[int]:
@@ -62,7 +33,7 @@ def lengths(start: int, limit: int) -> list[int]:
 def search(
     spec: str, preset, dispatch: Dispatch, sink: RecordSink, done: dict, start: int, limit: int, seed: int = 0
 ) -> dict:
-    """Probe ``spec`` by doubling; append probe records and the boundary record; return the latter.
+    """Probe ``spec`` by doubling; hand probe records and the boundary record to ``sink``; return the latter.
     ``done`` maps cell keys already recorded (on resume) to their records."""
     device, mem_limit_bytes = dispatch.device, dispatch.settings.mem_limit_bytes
     boundary = boundary_cell(preset, spec, seed, start, limit, mem_limit_bytes, device)
@@ -95,5 +66,5 @@ def search(
         )
     result["status"] = "ok" if last_ok is not None and backend else (failing or {}).get("status", "error")
     result["error"] = None if result["status"] == "ok" else f"no length from {start} fitted: {failing['error']}"
-    sink.writer.append(result)
+    sink.put_derived(result)
     return result
