@@ -30,7 +30,7 @@ from suite.measure import perf
 from suite.measure import train
 from suite.measure.timing import HostActivity, apply_numerics, noise_reasons, numerics_fields
 from suite.devices import is_cuda
-from suite.plan.planning import Cell
+from suite.plan.cells import AccuracyCell, Cell, PerfCell
 from suite.registry import (
     BackendUnavailable,
     build_model,
@@ -62,20 +62,20 @@ def one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[:300]}" if not isinstance(error, BackendUnavailable) else text[:400]
 
 
-def _build(cell: Cell, device: str, decode_budget: int):
-    config = cell.model_config
-    options = dict(config["options"])
+def _build(cell: AccuracyCell | PerfCell, device: str, decode_budget: int):
+    config = cell.architecture
+    options = dict(config.options)
     family = get_family(cell.family)
     if cell.kind == "perf" and "max_seq_len" in family.defaults:
         options.setdefault("max_seq_len", cell.seq_len + decode_budget)  # KV cache sized once, up front
     torch.manual_seed(cell.seed)
     return build_model(
         cell.model,
-        vocab_size=config["vocab_size"],
-        d_model=config["d_model"],
-        n_layers=config["n_layers"],
+        vocab_size=config.vocab_size,
+        d_model=config.d_model,
+        n_layers=config.n_layers,
         device=device,
-        mlp_mult=config["mlp_mult"],
+        mlp_mult=config.mlp_mult,
         **options,
     )
 
@@ -104,7 +104,7 @@ def record_header(cell: Cell, device: str, context: RunContext | None = None) ->
         seq_len=cell.seq_len,
         batch_size=cell.batch_size,
         seed=cell.seed,
-        dtype=cell.train_config.get("dtype"),
+        dtype=cell.dtype,
         torch_threads=context.torch_threads or torch.get_num_threads(),
         device=device,
         device_name=context.device_name,
@@ -121,7 +121,7 @@ def record_header(cell: Cell, device: str, context: RunContext | None = None) ->
 
 def eval_lens(cell: Cell) -> list[int]:
     """The lengths an accuracy cell is scored at (its training length unless ``eval_lens`` is set)."""
-    return [int(length) for length in cell.train_config.get("eval_lens") or [cell.seq_len]]
+    return cell.eval_lens
 
 
 def per_eval_len(cell: Cell, record: dict) -> list[dict]:
@@ -136,7 +136,7 @@ def is_recorded(cell: Cell, done: dict) -> bool:
     record at every evaluation length (``done`` maps keys and (key, eval_len) to records)."""
     if cell.key not in done:
         return False
-    if cell.kind != "accuracy" or not cell.train_config.get("eval_lens"):
+    if cell.kind != "accuracy" or not cell.training.eval_lens:
         return True
     return all((cell.key, length) in done for length in eval_lens(cell))
 
@@ -175,59 +175,92 @@ def positional_encoding(model) -> str:
     return ",".join(sorted(schemes)) or "none"
 
 
-def run_cell(cell: Cell, device: str, context: RunContext | None = None) -> list[dict]:
-    """Run ``cell`` on ``device`` in this process and return its records (one per evaluation
-    length of an extrapolation cell, else one; see the module docstring), whatever happens."""
+def run_header(cell: Cell, device: str, context: RunContext | None) -> dict:
+    """:func:`record_header` completed where the cell runs: its threads, device, host and visible GPUs,
+    and the numerics set for it (the same in every executor and isolation)."""
     record = record_header(cell, device, context)
     record["torch_threads"] = torch.get_num_threads()
     record["device_name"] = environment.device_name(device)
     record["hostname"] = socket.gethostname()  # where the cell ran: a Ray or Slurm node, not the driver
     record["cuda_visible_devices"] = os.environ.get("CUDA_VISIBLE_DEVICES") if is_cuda(device) else None
-    apply_numerics(tf32=bool(cell.train_config.get("tf32")))  # the same in every executor and isolation
+    apply_numerics(tf32=cell.tf32)
     record.update(numerics_fields())
+    return record
+
+
+def describe_model(model, record: dict, seq_len: int) -> None:
+    """What was built: backend, parameter count, state size at ``seq_len``, positional scheme."""
+    record["backend"] = model.backend
+    record["params"] = model.num_params()
+    record["state_bytes"] = model.state_bytes(1, seq_len)
+    record["positional_encoding"] = positional_encoding(model)
+
+
+def train_and_score(cell: AccuracyCell, device: str, record: dict) -> list[dict]:
+    """Train an accuracy cell (the best of its rate sweep) and score it at each evaluation length:
+    one record per length, each with the task's regime and the state size at that length."""
+    task = get_task(cell.task, **cell.task_params)
+    record["chance_accuracy"] = task.chance_accuracy
+    with HostActivity() as activity:
+        model, metrics = train.train_best_lr(
+            lambda: _build(cell, device, 0), task, cell.seq_len, cell.batch_size, cell.seed, cell.training, device
+        )
+    record.update(
+        metrics, max_steps_key=cell.training.max_steps_key, **training_load(activity, record["torch_threads"])
+    )
+    record["backend"] = model.backend  # what ran, now that it has run (kernels are picked per call)
+    scored = []
+    for length in cell.eval_lens:
+        scored.append(
+            {
+                **record,
+                "eval_len": length,
+                **train.evaluate(model, task, length, cell.seed, cell.training, device),
+                **task_regime(task, length),
+                "state_bytes": model.state_bytes(1, length),
+            }
+        )
+    return scored
+
+
+def time_perf(cell: PerfCell, model, device: str, record: dict) -> None:
+    """Time and measure a perf cell's model (:func:`suite.measure.perf.measure`)."""
+    record.update(perf.measure(model, cell.seq_len, cell.batch_size, cell.seed, cell.timing, device))
+    record["backend"] = model.backend  # what ran, now that it has run (kernels are picked per call)
+
+
+def decode_budget(cell: Cell) -> int:
+    """Positions a model's KV cache needs beyond ``seq_len``: a perf cell's decode steps, and a margin."""
+    return (cell.timing.decode_tokens if cell.kind == "perf" else 0) + 8
+
+
+def finished(cell: Cell, record: dict, scored: list[dict] | None, wall_s: float) -> list[dict]:
+    """The cell's records with their status and wall time: an accuracy cell's scored records, or its
+    failure once per evaluation length; any other cell's one record."""
+    if cell.kind == "accuracy":
+        records = scored if record["status"] == "ok" else per_eval_len(cell, record)
+        for one in records:
+            one.update(status=record["status"], wall_s=wall_s)
+        return records
+    record["wall_s"] = wall_s
+    return [record]
+
+
+def run_cell(cell: Cell, device: str, context: RunContext | None = None) -> list[dict]:
+    """Run ``cell`` on ``device`` in this process and return its records (one per evaluation
+    length of an extrapolation cell, else one; see the module docstring), whatever happens."""
+    record = run_header(cell, device, context)
     start = time.perf_counter()
     model = None
     scored = None
     try:
-        model = _build(cell, device, decode_budget=cell.train_config.get("decode_tokens", 0) + 8)
-        record["backend"] = model.backend
-        record["params"] = model.num_params()
-        record["state_bytes"] = model.state_bytes(1, cell.seq_len)
-        record["positional_encoding"] = positional_encoding(model)
+        model = _build(cell, device, decode_budget=decode_budget(cell))
+        describe_model(model, record, cell.seq_len)
         if cell.kind == "accuracy":
-            task = get_task(cell.task, **cell.task_params)
-            record["chance_accuracy"] = task.chance_accuracy
             model = None  # the sweep builds each model afresh from the same seed
-            with HostActivity() as activity:
-                model, metrics = train.train_best_lr(
-                    lambda: _build(cell, device, 0),
-                    task,
-                    cell.seq_len,
-                    cell.batch_size,
-                    cell.seed,
-                    cell.train_config,
-                    device,
-                )
-            record.update(
-                metrics,
-                max_steps_key=cell.train_config.get("max_steps_key"),
-                **training_load(activity, record["torch_threads"]),
-            )
-            scored = []
-            record["backend"] = model.backend  # what ran, now that it has run (kernels are picked per call)
-            for length in eval_lens(cell):
-                scored.append(
-                    {
-                        **record,
-                        "eval_len": length,
-                        **train.evaluate(model, task, length, cell.seed, cell.train_config, device),
-                        **task_regime(task, length),
-                    }
-                )
-                scored[-1]["state_bytes"] = model.state_bytes(1, length)
+            scored = train_and_score(cell, device, record)
         else:
-            record.update(perf.measure(model, cell.seq_len, cell.batch_size, cell.seed, cell.train_config, device))
-            record["backend"] = model.backend  # what ran, now that it has run (kernels are picked per call)
+            time_perf(cell, model, device, record)
         record["status"] = "ok"
     except Exception as error:  # every failure is data; the plan goes on
         record["status"] = classify(error)
@@ -238,11 +271,4 @@ def run_cell(cell: Cell, device: str, context: RunContext | None = None) -> list
         del model
         if is_cuda(device):
             torch.cuda.empty_cache()
-    wall_s = time.perf_counter() - start
-    if cell.kind == "accuracy":
-        records = scored if record["status"] == "ok" else per_eval_len(cell, record)
-        for one in records:
-            one.update(status=record["status"], wall_s=wall_s)
-        return records
-    record["wall_s"] = wall_s
-    return [record]
+    return finished(cell, record, scored, time.perf_counter() - start)

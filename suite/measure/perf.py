@@ -48,6 +48,7 @@ from suite.measure import energy
 from suite.measure.memory import PhaseMemory
 from suite.measure.timing import HostActivity, Timing, noise_fields, synchronize, time_repeats
 from suite.measure.train import autocast_context
+from suite.plan.cells import TimingConfig
 from suite.records.schema import ENERGY_NOT_REQUESTED
 
 
@@ -80,14 +81,14 @@ def _decode_timing(
     return Timing([seconds / tokens for seconds in timing.seconds])
 
 
-def measure(model, seq_len: int, batch_size: int, seed: int, config: dict, device: str) -> dict:
+def measure(model, seq_len: int, batch_size: int, seed: int, config: TimingConfig, device: str) -> dict:
     """Every perf metric of the record for one model; see the module docstring."""
     vocab_size = model.vocab_size
     tokens = random_tokens(vocab_size, batch_size, seq_len, seed, device)
     inputs, targets = tokens[:, :-1], tokens[:, 1:]
-    dtype, warmup = config["dtype"], config["warmup"]
-    repeats = {"min_repeats": config["repeats"], "min_time_s": config.get("min_time_s") or 0.0}
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config["lr"])
+    dtype, warmup = config.dtype, config.warmup
+    repeats = {"min_repeats": config.repeats, "min_time_s": config.min_time_s or 0.0}
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr)
     model.train()
 
     def train_step():
@@ -123,8 +124,8 @@ def measure(model, seq_len: int, batch_size: int, seed: int, config: dict, devic
         prefill_timing = time_repeats(prefill, device, warmup=warmup, **repeats)
 
         with PhaseMemory(device) as decode_memory:
-            decode = _decode_timing(model, inputs, config["decode_tokens"], device, dtype, repeats, decode_memory)
-        decode_batch1 = _decode_timing(model, inputs[:1], config["decode_tokens"], device, dtype, repeats)
+            decode = _decode_timing(model, inputs, config.decode_tokens, device, dtype, repeats, decode_memory)
+        decode_batch1 = _decode_timing(model, inputs[:1], config.decode_tokens, device, dtype, repeats)
 
     timings = {"train step": train, "prefill": prefill_timing, "decode": decode}
     memory = {"train": train_memory, "prefill": prefill_memory, "decode": decode_memory}
@@ -165,24 +166,25 @@ def memory_fields(memory: dict) -> dict:
     return fields
 
 
-def wants_energy(config: dict, seq_len: int) -> bool:
-    lengths = config.get("energy_seq_lens")
-    return bool(config.get("energy")) and (not lengths or seq_len in lengths)
+def wants_energy(config: TimingConfig, seq_len: int) -> bool:
+    """Whether energy is measured at ``seq_len``: asked for, at every length or at this one."""
+    lengths = config.energy_seq_lens
+    return bool(config.energy) and (not lengths or seq_len in lengths)
 
 
-def _energy(model, train_step, inputs, config: dict, device: str) -> dict:
+def _energy(model, train_step, inputs, config: TimingConfig, device: str) -> dict:
     """Energy per training and per decoded token (see the module docstring and :mod:`suite.measure.energy`)."""
     batch, seq_len = inputs.shape
-    decode_tokens = max(1, config["decode_tokens"])
+    decode_tokens = max(1, config.decode_tokens)
     model.eval()
-    with torch.no_grad(), autocast_context(device, config["dtype"]):
+    with torch.no_grad(), autocast_context(device, config.dtype):
         logits, prefilled = model(inputs, return_state=True)
         first = logits[:, -1].argmax(-1)
         del logits
 
     def decode():
         state, token = prefilled, first
-        with torch.no_grad(), autocast_context(device, config["dtype"]):
+        with torch.no_grad(), autocast_context(device, config.dtype):
             for _ in range(decode_tokens):
                 logits, state = model.step(token, state)
                 token = logits.argmax(-1)

@@ -69,6 +69,7 @@ test data into the choice (MAD-lab's protocol).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import time
 
@@ -77,6 +78,7 @@ from torch.nn import functional as F
 
 from suite.devices import is_cuda
 from suite.analysis.stats import wilson_interval
+from suite.plan.cells import TrainConfig
 from tasks.base import stream
 
 
@@ -122,20 +124,19 @@ def scored_logits(model, batch):
     return model(batch.inputs, positions=batch.mask)
 
 
-def eval_every(config: dict) -> int:
+def eval_every(config: TrainConfig) -> int:
     """Steps between validation evaluations: ``eval_every``, or 0 for about 20 over the budget."""
-    return int(config.get("eval_every") or 0) or max(1, int(config["steps"]) // 20)
+    return int(config.eval_every or 0) or max(1, int(config.steps) // 20)
 
 
 class EarlyStopping:
     """The validation curve, the best checkpoint and the stop rule (see the module docstring)."""
 
-    def __init__(self, config: dict):
-        self.patience = int(config.get("patience") or 0)
-        self.min_delta = float(config.get("min_delta") or 0.0)
-        target = config.get("target_accuracy")
+    def __init__(self, config: TrainConfig):
+        self.patience = int(config.patience or 0)
+        self.min_delta = float(config.min_delta or 0.0)
+        target, limit = config.target_accuracy, config.time_limit_s
         self.target = None if target is None else float(target)
-        limit = config.get("time_limit_s")
         self.time_limit_s = None if limit is None else float(limit)
         self.curve = []
         self.best = None  # (accuracy, step, weights)
@@ -184,36 +185,34 @@ class EarlyStopping:
         }
 
 
-def train_step(model, optimizer, batch, config: dict, device: str, step: int) -> float:
-    with autocast_context(device, config["dtype"]):
+def train_step(model, optimizer, batch, config: TrainConfig, device: str, step: int) -> float:
+    with autocast_context(device, config.dtype):
         logits = scored_logits(model, batch)
     loss = F.cross_entropy(logits.float(), batch.targets[batch.mask])
     if not torch.isfinite(loss):
         raise NonFiniteLoss(f"training loss became {loss.item()} at step {step}")
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), config["grad_clip"])
+    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
     optimizer.step()
     return loss.item()
 
 
-def train(model, task, seq_len: int, batch_size: int, seed: int, config: dict, device: str) -> dict:
-    """Train in place at peak rate ``config["lr"]`` with early stopping, and leave the best
+def train(model, task, seq_len: int, batch_size: int, seed: int, config: TrainConfig, device: str) -> dict:
+    """Train in place at peak rate ``config.lr`` with early stopping, and leave the best
     validation weights in ``model``; returns ``final_loss`` (mean of the last 10% of steps),
     ``steps_trained``, ``train_s`` and the early-stopping fields (see the module docstring)."""
-    optimizer = make_optimizer(model, config["lr"], config["weight_decay"])
+    optimizer = make_optimizer(model, config.lr, config.weight_decay)
     generator = stream(seed, "train")
-    max_steps, every = int(config["steps"]), eval_every(config)
-    curve_config = {**config, "eval_batches": int(config.get("curve_batches") or 1)}
+    max_steps, every = int(config.steps), eval_every(config)
+    curve_config = dataclasses.replace(config, eval_batches=int(config.curve_batches or 1))
     stopper = EarlyStopping(config)
     losses, train_s = [], 0.0
     for step in range(1, max_steps + 1):
         model.train()
         started = time.perf_counter()
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(
-                step - 1, config["lr"], config["warmup_steps"], max_steps, config.get("schedule", "cosine")
-            )
+            group["lr"] = learning_rate(step - 1, config.lr, config.warmup_steps, max_steps, config.schedule)
         batch = task.sample(generator, batch_size, seq_len).to(device)
         losses.append(train_step(model, optimizer, batch, config, device, step - 1))
         train_s += time.perf_counter() - started
@@ -238,16 +237,16 @@ def train(model, task, seq_len: int, batch_size: int, seed: int, config: dict, d
     }
 
 
-def train_best_lr(build, task, seq_len: int, batch_size: int, seed: int, config: dict, device: str):
-    """Train one model per rate in ``config["lr_sweep"]`` (or just ``config["lr"]``); keep the one with
+def train_best_lr(build, task, seq_len: int, batch_size: int, seed: int, config: TrainConfig, device: str):
+    """Train one model per rate in ``config.lr_sweep`` (or just ``config.lr``); keep the one with
     the best validation accuracy. ``build()`` returns a freshly initialised model (same seed, same
     initial weights each time). Returns ``(model, training metrics of the winner + lr + lr_valid_accuracy)``."""
-    rates = list(config.get("lr_sweep") or [config["lr"]])
+    rates = list(config.lr_sweep or [config.lr])
     best = None
     valid = {}
     for rate in rates:
         model = build()
-        metrics = train(model, task, seq_len, batch_size, seed, {**config, "lr": rate}, device)
+        metrics = train(model, task, seq_len, batch_size, seed, dataclasses.replace(config, lr=rate), device)
         if len(rates) == 1:
             return model, {**metrics, "lr": rate, "lr_valid_accuracy": None}
         score = metrics["best_valid_accuracy"]
@@ -261,14 +260,14 @@ def train_best_lr(build, task, seq_len: int, batch_size: int, seed: int, config:
 
 
 @torch.no_grad()
-def evaluate(model, task, seq_len: int, seed: int, config: dict, device: str, split: str = "test") -> dict:
+def evaluate(model, task, seq_len: int, seed: int, config: TrainConfig, device: str, split: str = "test") -> dict:
     """Score the weights on the ``split`` stream at ``seq_len``; see the module docstring."""
     model.eval()
     generator = stream(seed, split)
     correct = scored = sequences_right = sequences = last_right = 0
-    for _ in range(config["eval_batches"]):
-        batch = task.sample(generator, config["eval_batch_size"], seq_len).to(device)
-        with autocast_context(device, config["dtype"]):
+    for _ in range(config.eval_batches):
+        batch = task.sample(generator, config.eval_batch_size, seq_len).to(device)
+        with autocast_context(device, config.dtype):
             logits = scored_logits(model, batch)
         hits = torch.zeros_like(batch.mask)
         hits[batch.mask] = logits.argmax(-1) == batch.targets[batch.mask]

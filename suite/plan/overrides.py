@@ -7,11 +7,12 @@ dotted path, ``--set task_params.mqar.num_kv_pairs=8``. A value is read as a TOM
 (``3``, ``1e-3``, ``true``, ``[64, 128]``, ``"text"``); a bare word is a string. It is
 checked against the field's type: an integer field takes an integer, a float field a number,
 a boolean ``true``/``false``, a tuple field a list (or comma-separated values), a dict field
-a TOML inline table or a dotted path. An unknown field gets "did you mean", exit 2.
+a TOML inline table or a dotted path. An unknown field gets "did you mean", exit 2. A field may
+also be named with its group (:mod:`suite.plan.preset_groups`): ``--set training.lr=1e-3``.
 
 ``--config FILE.toml`` defines a whole preset: its top-level keys are preset fields, checked
-the same way, with an optional ``base = "<preset>"`` to start from a built-in one; ``name``
-defaults to the file's stem.
+the same way (or grouped in tables such as ``[training]``), with an optional ``base = "<preset>"``
+to start from a built-in one; ``name`` defaults to the file's stem.
 
 What was set is part of the run's options in the manifest, and the changed values reach
 the cells' configurations, so their cell keys differ from the preset's own: ``--resume``
@@ -34,7 +35,25 @@ ALIASES = {"max_steps": "train_steps", "time_budget_s": "time_limit_s"}
 
 
 def _fields(preset_type) -> dict:
-    return {one.name: one for one in dataclasses.fields(preset_type)}
+    """Every field ``--set`` and ``--config`` can name, by its flat name (see :mod:`suite.plan.preset_groups`)."""
+    from suite.plan.preset_groups import preset_fields
+
+    return preset_fields()
+
+
+def flat_key(key: str) -> str:
+    """A key's flat form: an alias (``max_steps``) or a grouped key (``training.lr``) as the field's own
+    name (``train_steps``, ``lr``); any other key as given."""
+    from suite.plan.preset_groups import GROUP_OF, GROUPS
+
+    top, _, rest = key.partition(".")
+    if top in GROUPS and rest:
+        name, _, deeper = rest.partition(".")
+        name = ALIASES.get(name, name)
+        if GROUP_OF.get(name) == top:
+            return name + ("." + deeper if deeper else "")
+    top = ALIASES.get(top, top)
+    return top + ("." + rest if rest else "")
 
 
 def read_value(text: str):
@@ -105,8 +124,7 @@ def apply_one(preset, assignment: str):
     if not equals or not key:
         raise UsageError(f"--set {assignment!r}: write key=value, e.g. --set train_steps=500")
     known = _fields(type(preset))
-    top, *path = key.split(".")
-    top = ALIASES.get(top, top)
+    top, *path = flat_key(key).split(".")
     if top not in known or top == "name":
         raise did_you_mean("--set field", top, sorted(set(known) - {"name"}))
     where = f"--set {assignment}"
@@ -131,6 +149,19 @@ def apply_overrides(preset, assignments) -> object:
     return preset
 
 
+def flatten_groups(table: dict) -> dict:
+    """A ``--config`` table with its group tables (``[training]``) opened into flat keys (``training.lr``)."""
+    from suite.plan.preset_groups import GROUPS
+
+    flat = {}
+    for key, value in table.items():
+        if key in GROUPS and isinstance(value, dict):
+            flat.update({f"{key}.{name}": inner for name, inner in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
 def preset_from_file(path):
     """The preset a TOML file defines (see the module docstring)."""
     from suite.plan.presets import PRESETS as presets, Preset as preset_type
@@ -151,8 +182,8 @@ def preset_from_file(path):
         "name": table.pop("name", path.stem),
         "description": table.pop("description", f"from {path.name}" + (f" (on {base_name})" if base_name else "")),
     }
-    for key, value in table.items():
-        key = ALIASES.get(key, key)
+    for key, value in flatten_groups(table).items():
+        key = flat_key(key)
         if key not in known:
             raise did_you_mean(f"--config {path}: field", key, sorted(known))
         values[key] = checked(value, known[key].type, getattr(base, key), f"--config {path}: {key}", key)

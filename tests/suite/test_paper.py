@@ -14,6 +14,7 @@ from suite.analysis import published
 from suite.measure import train
 from suite.commands.cli import main
 from suite.plan.settings import RunContext
+from suite.plan.cells import TrainConfig
 from suite.plan.planning import build_plan
 from suite.plan.presets import PAPER_PRESETS, get_preset
 from suite.registry import build_model, get_task
@@ -38,7 +39,7 @@ def _train(eval_every):
         "eval_every": eval_every,
         "curve_batches": 1,
     }
-    return train.train(model, task, 8, 4, 0, config, "cpu")
+    return train.train(model, task, 8, 4, 0, TrainConfig(**config), "cpu")
 
 
 def test_a_target_stops_training_with_the_steps_and_seconds_to_it():

@@ -42,8 +42,9 @@ def test_task_overrides_of_steps_and_batch():
     preset = get_preset("cpu-full")
     cells = {c.task: c for c in build_plan(preset, models=["gru"], kinds=("accuracy",))}
     assert cells["mqar"].batch_size == preset.task_train["mqar"]["batch_size"]
-    assert cells["mqar"].train_config["steps"] == preset.task_train["mqar"]["train_steps"]
-    assert cells["selective-copy"].train_config["steps"] == preset.train_steps
+    assert cells["mqar"].training.steps == preset.training.task_train["mqar"]["train_steps"]
+    assert cells["mqar"].training.max_steps_key == "task_train.mqar.train_steps"
+    assert cells["selective-copy"].training.steps == preset.training.train_steps
 
 
 def test_dtype_follows_the_device():
@@ -52,7 +53,7 @@ def test_dtype_follows_the_device():
     with pytest.raises(ValueError, match="unknown dtype"):
         resolve_dtype("fp8", "cpu")
     cells = build_plan(get_preset("tiny"), models=["mingru"], device="cuda:0")
-    assert all(c.train_config["dtype"] == "bfloat16-autocast" for c in cells)
+    assert all(c.dtype == "bfloat16-autocast" for c in cells)
 
 
 def test_unknown_names_fail_before_anything_runs():

@@ -3,7 +3,10 @@
 import pytest
 import torch
 
+import dataclasses
+
 from suite.measure import train
+from suite.plan.cells import TrainConfig
 from suite.registry import build_model, get_task
 
 
@@ -24,8 +27,23 @@ def feed(stopper, accuracies, model=None):
     return stopper, model
 
 
+def stopping(**settings) -> TrainConfig:
+    """A training configuration whose early-stopping settings are ``settings``."""
+    return TrainConfig(
+        steps=100,
+        lr=1e-2,
+        weight_decay=0.0,
+        warmup_steps=0,
+        grad_clip=1.0,
+        eval_batches=1,
+        eval_batch_size=4,
+        dtype="float32",
+        **settings,
+    )
+
+
 def test_plateau_stops_after_patience_evaluations_without_a_real_improvement():
-    config = {"patience": 3, "min_delta": 0.01}
+    config = stopping(patience=3, min_delta=0.01)
     stopper, model = feed(train.EarlyStopping(config), [0.2, 0.5, 0.505, 0.509, 0.5, 0.9])
     assert stopper.stop_reason == "plateau" and len(stopper.curve) == 5  # 0.505 and 0.509 are not > 0.5 + 0.01
     metrics = stopper.metrics()
@@ -36,20 +54,20 @@ def test_plateau_stops_after_patience_evaluations_without_a_real_improvement():
 
 
 def test_target_stops_early_and_gives_steps_and_seconds_to_target():
-    stopper, _ = feed(train.EarlyStopping({"patience": 5, "target_accuracy": 0.9}), [0.3, 0.6, 0.92, 0.99])
+    stopper, _ = feed(train.EarlyStopping(stopping(patience=5, target_accuracy=0.9)), [0.3, 0.6, 0.92, 0.99])
     metrics = stopper.metrics()
     assert metrics["stop_reason"] == "target" and metrics["steps_to_target"] == 30
     assert metrics["seconds_to_target"] == 2.0 and [p[0] for p in metrics["valid_curve"]] == [10, 20, 30]
 
 
 def test_no_target_never_stops_on_target_and_zero_patience_never_plateaus():
-    stopper, _ = feed(train.EarlyStopping({"patience": 0}), [0.5] * 30)
+    stopper, _ = feed(train.EarlyStopping(stopping(patience=0)), [0.5] * 30)
     assert stopper.stop_reason is None and stopper.metrics()["steps_to_target"] is None
     assert stopper.metrics()["still_rising"] is True  # nothing said it stopped learning
 
 
 def test_a_rising_curve_is_still_rising():
-    stopper, _ = feed(train.EarlyStopping({"patience": 2, "min_delta": 0.01}), [0.1, 0.2, 0.3, 0.4])
+    stopper, _ = feed(train.EarlyStopping(stopping(patience=2, min_delta=0.01)), [0.1, 0.2, 0.3, 0.4])
     assert stopper.stop_reason is None and stopper.metrics()["still_rising"] is True
 
 
@@ -57,19 +75,19 @@ def tiny(**extra):
     torch.manual_seed(0)
     model = build_model("mingru", vocab_size=16, d_model=8, n_layers=1, mlp_mult=0)
     task = get_task("selective-copy", vocab_size=16, num_data_tokens=2)
-    config = {
-        "steps": 12,
-        "lr": 1e-2,
-        "weight_decay": 0.0,
-        "warmup_steps": 2,
-        "grad_clip": 1.0,
-        "eval_batches": 1,
-        "eval_batch_size": 4,
-        "dtype": "float32",
-        "eval_every": 2,
-        "curve_batches": 1,
+    config = TrainConfig(
+        steps=12,
+        lr=1e-2,
+        weight_decay=0.0,
+        warmup_steps=2,
+        grad_clip=1.0,
+        eval_batches=1,
+        eval_batch_size=4,
+        dtype="float32",
+        eval_every=2,
+        curve_batches=1,
         **extra,
-    }
+    )
     return model, task, config
 
 
@@ -82,7 +100,7 @@ def test_train_records_every_early_stopping_field_and_scores_the_best_checkpoint
     assert seconds == sorted(seconds) and seconds[-1] <= metrics["train_s"] + 1e-3
     best = max(metrics["valid_curve"], key=lambda point: point[2])
     assert metrics["best_valid_accuracy"] == best[2]
-    curve_config = {**config, "eval_batches": 1}
+    curve_config = dataclasses.replace(config, eval_batches=1)
     again = train.evaluate(model, task, 8, 0, curve_config, "cpu", split="valid")["accuracy"]
     assert again == metrics["best_valid_accuracy"]  # the model holds the best weights, not the last
 
