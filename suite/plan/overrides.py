@@ -50,8 +50,9 @@ def flat_key(key: str) -> str:
     if top in GROUPS and rest:
         name, _, deeper = rest.partition(".")
         name = ALIASES.get(name, name)
-        if GROUP_OF.get(name) == top:
-            return name + ("." + deeper if deeper else "")
+        if GROUP_OF.get(name) != top:
+            raise did_you_mean(f"{top} field", name, sorted(n for n, group in GROUP_OF.items() if group == top))
+        return name + ("." + deeper if deeper else "")
     top = ALIASES.get(top, top)
     return top + ("." + rest if rest else "")
 

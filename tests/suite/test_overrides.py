@@ -1,6 +1,7 @@
 """``--set key=value`` and ``--config FILE.toml``: preset fields changed without Python, type
 checked, with "did you mean" for an unknown field, and recorded so --resume and compare see them."""
 
+import dataclasses
 import json
 
 import pytest
@@ -8,7 +9,8 @@ import pytest
 from suite.commands.cli import main
 from suite.errors import UsageError
 from suite.plan.overrides import apply_overrides, preset_from_file
-from suite.plan.presets import get_preset
+from suite.paths import REPO_ROOT
+from suite.plan.presets import Preset, get_preset
 from suite.records.store import read_manifest, read_records
 
 TINY_MQAR = ["run", "--preset", "tiny", "--models", "mingru", "--tasks", "mqar", "--kinds", "accuracy", "--no-report"]
@@ -188,3 +190,33 @@ def test_config_and_preset_together_are_refused(tmp_path, capsys):
     config.write_text('base = "tiny"\n')
     assert main(["run", "--config", str(config), "--preset", "tiny", "--out", str(tmp_path / "run")]) == 2
     assert "give --config or --preset, not both" in capsys.readouterr().err
+
+
+def test_fields_live_in_groups_and_keep_their_flat_names():
+    preset = apply_overrides(
+        get_preset("tiny"), ["training.lr=0.02", "stopping.patience=3", "perf.perf_repeats=4", "max_steps=7"]
+    )
+    assert (preset.training.lr, preset.stopping.patience, preset.perf.perf_repeats) == (0.02, 3, 4)
+    assert (preset.lr, preset.patience, preset.train_steps) == (0.02, 3, 7)  # flat names read the groups
+    assert dataclasses.replace(preset, d_model=24).model.d_model == 24 and preset.model.d_model == 16
+    with pytest.raises(UsageError, match="did you mean 'lr'"):
+        apply_overrides(preset, ["training.lrr=1"])
+    with pytest.raises(TypeError, match="unknown fields: widht"):
+        Preset(name="x", description="", widht=3)
+
+
+def test_a_config_file_may_group_its_fields_in_tables(tmp_path):
+    path = tmp_path / "grouped.toml"
+    path.write_text('base = "tiny"\ntrain_steps = 5\n[stopping]\npatience = 2\n[model]\nd_model = 24\n')
+    preset = preset_from_file(path)
+    assert (preset.name, preset.train_steps, preset.patience, preset.d_model) == ("grouped", 5, 2, 24)
+
+
+def test_manifests_written_before_the_groups_match_the_grouped_preset():
+    """An older run's ``preset_config`` (flat, as the manifest keeps it) is what ``as_dict`` gives
+    now, so ``--resume`` of that run does not see a changed preset."""
+    manifest = read_manifest(REPO_ROOT / "results/baselines/cpu-smoke")
+    current = json.loads(json.dumps(get_preset("smoke").as_dict()))
+    stored = manifest["preset_config"]
+    assert set(stored) <= set(current)
+    assert {name: current[name] for name in stored} == stored
