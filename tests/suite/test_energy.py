@@ -1,13 +1,16 @@
 """Energy counters and the per-token arithmetic, with fake counters and a fake clock."""
 
+import statistics
 import sys
 import types
+from dataclasses import replace
 
 import pytest
 import torch
 
 from suite.measure import energy
 from suite.measure import perf
+from suite.plan.cells import TimingConfig
 from suite.registry import build_model
 
 
@@ -122,10 +125,16 @@ def test_perf_cells_carry_the_energy_fields(monkeypatch):
     monkeypatch.setattr(energy, "open_counter", unavailable)
     torch.manual_seed(0)
     model = build_model("mingru", vocab_size=16, d_model=8, n_layers=1)
-    config = {"dtype": "float32", "warmup": 1, "repeats": 1, "decode_tokens": 2, "lr": 1e-3}
+    config = TimingConfig(dtype="float32", warmup=1, repeats=2, decode_tokens=2, lr=1e-3)
     plain = perf.measure(model, 8, 2, 0, config, "cpu")
     assert plain["energy_reason"].startswith("not measured") and plain["train_joules_per_token"] is None
-    asked = perf.measure(model, 8, 2, 0, {**config, "energy": True, "energy_seq_lens": [8]}, "cpu")
+    asked = perf.measure(model, 8, 2, 0, replace(config, energy=True, energy_seq_lens=(8,)), "cpu")
     assert asked["energy_reason"] == "no counter in this test" and asked["decode_joules_per_token"] is None
-    elsewhere = perf.measure(model, 8, 2, 0, {**config, "energy": True, "energy_seq_lens": [16]}, "cpu")
+    elsewhere = perf.measure(model, 8, 2, 0, replace(config, energy=True, energy_seq_lens=(16,)), "cpu")
     assert elsewhere["energy_reason"].startswith("not measured")
+    # every timed repeat is kept, in milliseconds, beside the median it gives (schema 7)
+    assert len(plain["train_step_raw_ms"]) == plain["timing_repeats"] == 2
+    assert plain["train_step_ms"] == pytest.approx(statistics.median(plain["train_step_raw_ms"]), abs=1e-5)
+    for phase in ("prefill_raw_ms", "decode_raw_ms", "decode_batch1_raw_ms"):
+        assert len(plain[phase]) >= 2 and all(ms > 0 for ms in plain[phase])
+    assert plain["decode_ms_per_token"] == pytest.approx(statistics.median(plain["decode_raw_ms"]), abs=1e-5)
