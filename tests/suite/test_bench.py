@@ -197,3 +197,108 @@ def test_an_existing_run_is_never_overwritten(bench_run, capsys):
     code = main(["bench", "speed", "--out", str(bench_run / "run"), "--no-report", "--seq-lens", "8"])
     assert code == 2 and "error" in capsys.readouterr().err
     assert (bench_run / "run" / "records.jsonl").read_bytes() == before
+
+
+TINY_BENCH = [
+    "bench",
+    "speed",
+    "--device",
+    "cpu",
+    "--seq-lens",
+    "8,16",
+    "--batch-size",
+    "1",
+    "--d-model",
+    "4",
+    "--repeats",
+    "1",
+    "--warmup",
+    "0",
+    "--min-time-s",
+    "0",
+    "--models",
+    "mingru:log,gru",
+    "--scopes",
+    "mixer",
+    "--no-report",
+]
+
+
+def test_two_benches_into_one_out_one_runs_and_the_other_is_refused_by_the_lock(tmp_path):
+    """Two `bench speed` processes started together into one --out: one takes the run lock and
+    finishes (exit 0), the other is refused in one line naming the lock (exit 2) and writes nothing."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "bench"
+    argv = [sys.executable, "-m", "suite", *TINY_BENCH, "--out", str(out)]
+    processes = [subprocess.Popen(argv, cwd=root, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(process.wait(timeout=600), process.stderr.read()) for process in processes]
+    assert sorted(code for code, _ in results) == [0, 2]
+    refused = next(err for code, err in results if code == 2)
+    assert len(refused.strip().splitlines()) == 1 and "is in use by" in refused and "flock lock" in refused
+    records = read_records(out)
+    assert len(records) == 2 * 3 and len({r["cell_key"] for r in records}) == 6  # the winner's, each once
+
+
+def test_resume_retimes_only_the_units_without_a_record_of_every_subject(tmp_path, capsys):
+    """A bench killed while timing its second unit (T=16; one of its three records written) is
+    finished by --resume: the first unit's records stay as they were, the second unit is timed
+    again whole (interleaving is the method, so a unit is the smallest thing re-timed)."""
+    out = tmp_path / "bench"
+    assert main([*TINY_BENCH, "--out", str(out)]) == 0
+    lines = (out / "records.jsonl").read_text().splitlines(keepends=True)
+    first = [json.loads(line) for line in lines]
+    assert [r["seq_len"] for r in first] == [8, 8, 8, 16, 16, 16]
+    (out / "records.jsonl").write_text("".join(lines[:4]))  # the kill: unit T=16 had written one record
+    capsys.readouterr()
+
+    assert main(["bench", "speed", "--resume", "--out", str(out), "--no-report"]) == 0
+    assert "1 of 2 units already recorded" in capsys.readouterr().err
+    after = (out / "records.jsonl").read_text().splitlines(keepends=True)
+    assert after[:4] == lines[:4]
+    retimed = [json.loads(line) for line in after[4:]]
+    assert [r["seq_len"] for r in retimed] == [16, 16, 16]
+    assert [r["cell_key"] for r in retimed] == [r["cell_key"] for r in first[3:]]  # the same cells, planned again
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "finished" and len(manifest["resumes"]) == 1
+    assert manifest["options"]["seq_lens"] == [8, 16] and manifest["plan"]["units"] == 2
+
+    assert main(["bench", "speed", "--resume", "--out", str(out), "--no-report"]) == 0  # nothing left to time
+    assert (out / "records.jsonl").read_text().splitlines(keepends=True) == after
+
+
+def test_resume_refuses_options_that_contradict_the_bench(tmp_path, capsys):
+    out = tmp_path / "bench"
+    assert main([*TINY_BENCH, "--out", str(out)]) == 0
+    before = (out / "records.jsonl").read_bytes()
+    capsys.readouterr()
+    assert main(["bench", "speed", "--resume", "--out", str(out), "--seq-lens", "8", "--no-report"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "was made with --seq-lens 8,16, this command says --seq-lens 8" in error
+    assert (out / "records.jsonl").read_bytes() == before
+
+
+def test_a_unit_whose_process_died_is_one_record_per_subject():
+    """A unit's child that timed out or died: the driver writes a valid record for every subject."""
+    from suite.executors.jobs import failure_records
+    from suite.measure.speed_units import plan_units
+    from suite.plan.cells import SpeedTiming
+    from suite.plan.settings import RunContext
+
+    timing = SpeedTiming(dtype="float32", warmup=0, repeats=1, min_time_s=0.0)
+    [unit] = plan_units(["mingru:log", "gru"], ["mixer"], [8], 1, 4, 0, timing)
+    records = failure_records(unit, "cpu", RunContext(run_id="r"), "timeout", "no result within 1 s", 1.0)
+    assert [r["model"] for r in records] == ["mingru:projections", "mingru:log", "gru"]
+    assert [r["cell_key"] for r in records] == [cell.key for cell in unit.cells]
+    assert all(validate(r) == [] and r["status"] == "timeout" and r["scope"] == "mixer" for r in records)
+
+
+def test_resume_refuses_a_run_that_is_not_a_bench(tmp_path, capsys):
+    (tmp_path / "manifest.json").write_text(json.dumps({"run_id": "r", "preset": "tiny", "options": {"seeds": [0]}}))
+    assert main(["bench", "speed", "--resume", "--out", str(tmp_path), "--no-report"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "holds a `suite run`, not a bench" in error
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["manifest.json"]
