@@ -43,6 +43,11 @@ What counts as a regression (each is a *gate*; ``--gate`` picks which apply):
     ``memory_percent`` percent. Applied only to cells that ran on a GPU in both
     runs (CUDA's allocator counts exactly); CPU peaks are shown, not gated.
 
+Verdicts (solved, fails, undertrained ...) are read from each run's analysis
+(``analysis.json`` beside its records when current, else built from the records:
+:func:`suite.analysis.analyse.load_analysis`) and compared outcome by outcome
+(:mod:`suite.analysis.verdict_changes`): shown, never gated.
+
 Changes beyond a tolerance in the good direction are listed as improvements.
 Absolute throughputs, and a ``max_len`` record's longest length that fitted, are
 shown for reading, never gated.
@@ -56,7 +61,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from suite.analysis import tables as analysis
 from suite.analysis.cell_labels import Labels, cell_order, keyed, unmatched
 from suite.analysis.speed import SPEED_RATIOS, speed_ratios
 from suite.analysis.speed_gate import (
@@ -68,19 +72,14 @@ from suite.analysis.speed_gate import (
     ratio_noises,
     version_warnings,
 )
+from suite.analysis.runs import CompareError, Run, load_run
 from suite.analysis.tables import TIMED_KINDS
-from suite.errors import UsageError
+from suite.analysis.verdict_changes import verdict_rows
 from suite.naming import did_you_mean
-from suite.records.store import check_readable, read_manifest
 
 GATES = ("status", "accuracy", "speed", "memory")
 DEFAULT_GATES = ("status", "accuracy", "memory")
 SHOWN_METRICS = ("train_tokens_per_s",)
-PROVENANCE_KEYS = ("git_commit", "device_name", "torch_version", "torch_threads", "platform", "python")
-
-
-class CompareError(UsageError):
-    """Bad input to compare; the message names the problem and the fix."""
 
 
 @dataclass(frozen=True)
@@ -123,50 +122,6 @@ def parse_gates(value) -> tuple:
     if unknown:
         raise did_you_mean("gate", unknown[0], GATES)
     return tuple(dict.fromkeys(names))
-
-
-@dataclass
-class Run:
-    """One side of a comparison: its records (latest per cell) and manifest."""
-
-    path: Path
-    records: pd.DataFrame
-    manifest: dict = field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        return self.manifest.get("run_id") or analysis.join_distinct(self.records["run_id"]) or str(self.path)
-
-    def provenance(self) -> dict:
-        environment = self.manifest.get("environment") or {}
-        facts = {key: environment.get(key) for key in PROVENANCE_KEYS}
-        for key in ("git_commit", "device_name", "torch_version", "torch_threads"):
-            if facts.get(key) is None:
-                facts[key] = analysis.join_distinct(self.records[key]) or None
-        facts["device"] = environment.get("device") or analysis.join_distinct(self.records["device"])
-        facts["git_dirty"] = environment.get("git_dirty")
-        facts["preset"] = self.manifest.get("preset") or analysis.join_distinct(self.records["preset"])
-        facts["created"] = self.manifest.get("created")
-        facts["backends"] = backends_by_model(self.records)
-        return facts
-
-
-def load_run(path) -> Run:
-    path = Path(path)
-    check_readable(path)  # the rules of `report`: it exists and holds records, no garbage lines, no newer schema
-    records = analysis.latest_records(analysis.load_results(path))
-    if records.empty or analysis.record_identity(records).isna().all():
-        raise CompareError(f"{path} holds no records: pass a run that finished at least one cell")
-    try:
-        manifest = read_manifest(path)
-    except (FileNotFoundError, ValueError):
-        manifest = {}
-    return Run(path, records, manifest)
-
-
-def backends_by_model(records: pd.DataFrame) -> dict:
-    ok = records[records["status"] == "ok"]
-    return {model: analysis.join_distinct(group["backend"]) for model, group in ok.groupby("model")}
 
 
 @dataclass
@@ -218,6 +173,7 @@ def compare_runs(baseline: Run, current: Run, tolerances: Tolerances = Tolerance
         + accuracy_rows(base, cur, shared, tolerances, labels)
         + timed_rows(base, cur, shared, tolerances, labels, machines)
         + max_len_rows(base, cur, shared, labels)
+        + verdict_rows(baseline.analysis, current.analysis)
     )
     frame = sorted_rows(pd.DataFrame(rows, columns=list(ROW_COLUMNS)))
     comparison = Comparison(baseline, current, tolerances, frame, missing, new, machine_differences=machines)

@@ -178,6 +178,14 @@ def missing_message(comparison) -> str:
     return "error: " + " | ".join(parts) + ". " + fix
 
 
+def analysis_sources(baseline, current) -> str:
+    """Where the verdicts compared come from: each run's ``analysis.json``, or its records where the
+    file is missing or stale (:func:`suite.analysis.analyse.load_analysis`)."""
+    if baseline.analysis_source == current.analysis_source == "analysis.json":
+        return "verdicts from analysis.json (baseline and current)"
+    return f"verdicts: baseline {baseline.analysis_source}; current {current.analysis_source}"
+
+
 def command(args) -> int:
     from suite.analysis.compare import CompareError, compare_runs, exit_code, load_run
 
@@ -190,6 +198,7 @@ def command(args) -> int:
         f"baseline {baseline.label} ({baseline.path}) vs current {current.label} ({current.path}); "
         f"gates: {','.join(tolerances.gates) or 'none'}; speed relative to {tolerances.reference}"
     )
+    print(analysis_sources(baseline, current))
     for note in comparison.warnings:
         print(f"warning: {note}")
     shown = comparison.rows if args.all else comparison.rows[~comparison.rows["verdict"].isin(["same", "info"])]

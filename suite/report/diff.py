@@ -14,7 +14,7 @@ VERDICT_TITLES = {
     "regression": "Regressions",
     "worse": "Worse (not gated)",
     "improvement": "Improvements",
-    "changed": "Status changes",
+    "changed": "Status and verdict changes",
     "noisy": "Noisy timings (not gated)",
     "same": "Within tolerance",
     "info": "Shown, not gated",

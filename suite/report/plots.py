@@ -18,12 +18,11 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
 
-from suite.analysis.missing import is_missing, is_present
+from suite.analysis.missing import is_present
 from suite.analysis.tables import is_flag_set
 from suite.report.palette import label_of, model_palette, series_palette, with_palette
 
@@ -36,7 +35,6 @@ STYLE = {
     "xtick.labelsize": 8,
     "ytick.labelsize": 8,
 }
-MISSING_CELL_COLOUR = "#d9d9d9"
 BYTES_PER_MIB = 2**20
 
 
@@ -48,93 +46,10 @@ def figure_to_png_base64(figure: Figure, dpi: int = 110) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-# --------------------------------------------------------------------------- accuracy heatmap
-def _cell_text(row) -> str:
-    """What a heatmap cell says: the accuracy, how many seeds succeeded when not
-    all did, or the status text when none did."""
-    if row is None:
-        return ""
-    if row["n_ok"] and is_present(row["accuracy"]):
-        text = f"{row['accuracy']:.3f}"
-        return text if row["n_ok"] == row["n_runs"] else f"{text}\n({row['status']})"
-    if row["n_ok"]:
-        return f"{row['status']}\n(no accuracy\nrecorded)"
-    return str(row["status"]).replace(", ", "\n")
-
-
 def chance_of(table: pd.DataFrame) -> float:
     """The task's chance accuracy (median if the rows disagree; NaN if unknown)."""
     values = table["chance_accuracy"].dropna()
     return float(values.median()) if len(values) else math.nan
-
-
-def accuracy_heatmap(table: pd.DataFrame, task: str) -> str | None:
-    """Model × seq_len heatmap of one task's accuracy rows (from
-    :func:`suite.analysis.tables.accuracy_table`).
-
-    Numbers are seed-mean accuracies; cells where no seed succeeded are grey and
-    show their status text. The diverging colour scale is centred on the chance
-    level (white = chance, red = below, blue = above), which the colour bar marks
-    with a line and the title states.
-    """
-    table = table[table["task"] == task]
-    if table.empty:
-        return None
-    models = sorted(table["model"].map(label_of).unique())
-    lengths = sorted(table["seq_len"].dropna().unique())
-    grid = np.full((len(models), len(lengths)), np.nan)
-    texts = [["" for _ in lengths] for _ in models]
-    for _, row in table.iterrows():
-        if pd.isna(row["seq_len"]):
-            continue
-        i, j = models.index(label_of(row["model"])), lengths.index(row["seq_len"])
-        if row["n_ok"]:
-            grid[i, j] = row["accuracy"]
-        texts[i][j] = _cell_text(row)
-    chance = chance_of(table)
-    if 0.0 < chance < 1.0:
-        norm, title = TwoSlopeNorm(vmin=0.0, vcenter=chance, vmax=1.0), f"{task}: accuracy (chance = {chance:.3g})"
-    else:
-        norm, title = Normalize(vmin=0.0, vmax=1.0), f"{task}: accuracy (chance level unknown)"
-    cmap = matplotlib.colormaps["RdBu"]
-    with matplotlib.rc_context(STYLE):
-        figure = Figure(figsize=(2.2 + 0.95 * len(lengths), 1.2 + 0.48 * len(models)), layout="constrained")
-        axes = figure.subplots()
-        axes.set_facecolor(MISSING_CELL_COLOUR)
-        sns.heatmap(
-            pd.DataFrame(grid, index=models, columns=[str(int(length)) for length in lengths]),
-            ax=axes,
-            cmap=cmap,
-            norm=norm,
-            vmin=0.0,
-            vmax=1.0,
-            linewidths=0.5,
-            linecolor="white",
-            cbar_kws={"label": "accuracy"},
-        )
-        axes.grid(False)
-        colourbar = axes.collections[0].colorbar
-        if 0.0 < chance < 1.0 and colourbar is not None:
-            colourbar.ax.axhline(chance, color="black", linewidth=1.5)
-            ticks = [0.0, chance] + [t for t in (0.25, 0.5, 0.75, 1.0) if t - chance > 0.08]
-            colourbar.set_ticks(ticks, labels=[f"{t:.3g}" if t != chance else f"chance {t:.3g}" for t in ticks])
-        for i in range(len(models)):
-            for j in range(len(lengths)):
-                value = grid[i, j]
-                if is_missing(value):
-                    colour, style = "#444444", "italic"
-                else:
-                    red, green, blue, _ = cmap(norm(value))
-                    colour = "white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.5 else "black"
-                    style = "normal"
-                axes.text(
-                    j + 0.5, i + 0.5, texts[i][j], ha="center", va="center", fontsize=7.5, color=colour, fontstyle=style
-                )
-        axes.set_title(title)
-        axes.set_xlabel("seq_len (training length, tokens)")
-        axes.set_ylabel("model")
-        axes.tick_params(axis="y", rotation=0)
-        return figure_to_png_base64(figure)
 
 
 # --------------------------------------------------------------------------- metric vs seq_len
@@ -299,7 +214,6 @@ __all__ = [
     "label_of",
     "model_palette",
     "chance_of",
-    "accuracy_heatmap",
     "series_labels",
     "metric_vs_seq_len",
     "BYTES_PER_MIB",

@@ -191,10 +191,15 @@ def test_several_lengths_seeds_and_an_lr_sweep_compare_per_length(tmp_path, caps
     code, out, err = run_cli(capsys, "compare", baseline, baseline, "--all")
     assert code == 0, err
     rows = compare_runs(load_run(baseline), load_run(baseline)).rows
+    verdicts, rows = rows[rows["metric"] == "verdict"], rows[rows["metric"] != "verdict"]
     assert sorted(rows["cell"]) == sorted(
         f"{model} mqar T=64{at} (3 seeds)" for model in ("mingru", "gru") for at in ("", " @128", " @256")
     )
     assert set(rows["metric"]) == {"accuracy"} and set(rows["verdict"]) == {"same"}
+    assert sorted(verdicts["cell"]) == sorted(  # one verdict per outcome: a cell at one evaluation length
+        f"{model} mqar T=64{at} (verdict)" for model in ("mingru", "gru") for at in ("", " @128", " @256")
+    )
+    assert set(verdicts["verdict"]) == {"same"}
     assert (
         out.index("gru mqar T=64 (3 seeds)")
         < out.index("gru mqar T=64 @128 (3 seeds)")

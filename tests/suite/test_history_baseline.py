@@ -7,7 +7,7 @@ from pathlib import Path
 
 from suite.commands import baseline
 from suite.commands.cli import main
-from suite.report import sections
+from suite.report.sections import headline
 from suite.report.plots import pareto_frontier
 
 import pandas as pd
@@ -49,7 +49,7 @@ def test_headline_and_pareto_pick_the_right_models():
     accuracy = pd.DataFrame(
         {"model": ["a", "b", "c"], "task": ["t"] * 3, "seq_len": [64] * 3, "accuracy": [0.5, 0.9, 0.9]}
     )
-    best = sections.best_rows(accuracy, ["task", "seq_len"], "accuracy")
+    best = headline.best_rows(accuracy, ["task", "seq_len"], "accuracy")
     assert best == [
         {"group": {"task": "t", "seq_len": 64}, "models": ["b", "c"], "value": 0.9, "others": 1, "noisy": False}
     ]

@@ -9,7 +9,7 @@ import torch
 
 from suite.measure import cell as cell_module
 from suite.analysis import tables as analysis
-from suite.analysis import paper
+from suite.analysis import paper, paper_depth
 from suite.analysis import published
 from suite.measure import train
 from suite.commands.cli import main
@@ -185,7 +185,7 @@ def test_selective_copy_report_has_the_tables_and_curves(paper_run):
     ):
         assert published_text in html
     assert "validation accuracy vs training step" in html and "400k vs 4 steps" in html
-    table = paper.accuracy_by_layers(analysis.load_results(paper_run / "copy"))
+    table = paper_depth.accuracy_by_layers(analysis.load_results(paper_run / "copy"))
     assert sorted(set(table["n_layers"])) == [1, 3] and table["valid_curve"].map(len).eq(2).all()
 
 

@@ -229,7 +229,9 @@ def test_verdicts_need_a_positive_control():
 def test_a_width_and_key_value_sweep_draws_accuracy_against_state_size(tmp_path):
     import dataclasses
 
-    from suite.report.questions import questions_section, recall_state_figure
+    from suite.analysis.analyse import analyse
+    from suite.report.sections.question_figures import recall_state_figure
+    from suite.report.sections.questions import questions_section
     from suite.records.store import RecordWriter
 
     preset = dataclasses.replace(
@@ -250,9 +252,10 @@ def test_a_width_and_key_value_sweep_draws_accuracy_against_state_size(tmp_path)
     records = load_results(tmp_path)
     sizes = questions.outcome_table(records).groupby("model")["state_bytes"].nunique()
     assert (sizes == 2).all()  # two widths -> two state sizes per family
-    assert recall_state_figure(records)
-    assert "Recall vs state size" in questions_section(records)
-    assert recall_state_figure(records.iloc[:1]) is None  # one point is not a sweep
+    outcomes = questions.outcome_table(records)
+    assert recall_state_figure(outcomes)
+    assert "Recall vs state size" in questions_section(analyse(records))
+    assert recall_state_figure(questions.outcome_table(records.iloc[:1])) is None  # one point is not a sweep
 
 
 def test_resume_accepts_a_run_begun_before_the_new_preset_fields(extrapolation_run, tmp_path, capsys):

@@ -18,7 +18,7 @@ from suite.records.schema import NUMERIC_FIELDS, SCHEMA_VERSION, SPEED_FIELDS, b
 from suite.records.store import read_manifest, read_records, upgrade
 from suite.report import write_report
 from suite.report.format import NO_VALUE, format_value
-from suite.report.html import shared_cores_warnings
+from suite.report.sections.header import shared_cores_warnings
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT_ERROR = "<script>alert('pwned')</script> exploded in the scan"
@@ -377,7 +377,8 @@ def test_older_perf_records_lose_the_bench_fields():
 
 @pytest.mark.parametrize("example", ["bench-speed-cpu", "cpu-default"])
 def test_the_committed_examples_still_report(tmp_path, example):
-    page = write_report(EXAMPLES / example, tmp_path / "report.html").read_text()
+    page = write_report(EXAMPLES / example, tmp_path / "report.html", analysis_dir=tmp_path).read_text()
+    assert (tmp_path / "analysis.json").is_file() and not (EXAMPLES / example / "analysis.json").exists()
     assert "Benchmark report" in page
     if example == "bench-speed-cpu":
         assert "Speed: training-step time vs length" in page and "Scan bandwidth" in page

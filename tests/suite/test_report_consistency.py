@@ -12,7 +12,9 @@ from matplotlib.colors import to_hex
 
 from suite.analysis.tables import load_results
 from suite.records.schema import blank_record
-from suite.report import compute, paper, plots, questions, write_report
+from suite.analysis.analyse import analyse
+from suite.report import heatmap, plots, write_report
+from suite.report.sections import compute, paper, question_figures
 from suite.report.html import build_report_html
 from tests.suite.test_report_browser import CHROMIUM_ARGS, chromium_path
 
@@ -139,7 +141,7 @@ def captured_figures(monkeypatch):
         figures.append(figure)
         return render(figure, *args, **kwargs)
 
-    for module in (plots, questions, compute, paper):
+    for module in (plots, heatmap, question_figures, compute, paper):
         monkeypatch.setattr(module, "figure_to_png_base64", keep)
     return figures
 
@@ -214,7 +216,7 @@ def test_the_header_status_table_and_summary_count_cells_not_records(tmp_path):
 def test_equal_compute_headings_name_only_their_own_tasks_parameters(tmp_path):
     more_pairs = [r for model in ("transformer", "mingru") for r in accuracy_records(model, "mqar", num_kv_pairs=8)]
     records = load_results(write(tmp_path / "run", run_records() + more_pairs))
-    titles = sorted(group["title"] for group in compute.compute_groups(records))
+    titles = sorted(group["title"] for group in compute.compute_groups(analyse(records)))
     # mqar's two variants differ in num_kv_pairs only; selective-copy has one variant: no parameters named,
     # and never another task's parameters (None in every mqar record)
     assert titles == [

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from suite.analysis import paper
+from suite.analysis import paper_depth
 from suite.analysis.tables import load_results
 from suite.report import write_report
 from tests.suite.test_verdicts import record
@@ -115,7 +115,7 @@ def test_the_paper_section_says_whether_the_depth_effect_holds(tmp_path):
         _depth("minlstm", 3, 40.0, "max_steps", rising=True),
     ]
     run = write(tmp_path / "copy", records, preset="paper-selective-copy-cpu")
-    effects = {e["model"]: e for e in paper.depth_effect(load_results(run))}
+    effects = {e["model"]: e for e in paper_depth.depth_effect(load_results(run))}
     assert effects["mingru"]["trend"] == "grows" and effects["mingru"]["bar_at_3"] and effects["mingru"]["finished"]
     assert effects["mingru"]["sentence"] == (
         "mingru at T=64: 1 layer 60.0% (plateau), 2 layers 85.0% (plateau), 3 layers 97.0% (target); accuracy "

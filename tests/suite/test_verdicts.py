@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from suite.analysis import questions
+from suite.analysis import equal_compute, questions
 from suite.analysis.tables import load_results
 from suite.records.schema import blank_record
-from suite.report.compute import compute_sentence
+from suite.report.sections.compute import compute_sentence
 
 FAMILIES = {"mingru": "log", "minlstm": "log", "lstm": "cudnn", "transformer": "sdpa-math"}
 
@@ -196,8 +196,8 @@ def test_equal_compute_ratios_and_the_sentence(tmp_path):
         _timed("mingru", 1, 280, 8.0),
         _timed("mingru:log", 0, 1, 1.0),
     ]
-    table = questions.equal_compute_table(questions.outcome_table(load(tmp_path, records)))
-    [entry] = questions.compute_ratios(table)
+    table = equal_compute.equal_compute_table(questions.outcome_table(load(tmp_path, records)))
+    [entry] = equal_compute.compute_ratios(table)
     assert entry["reference_row"]["model"] == "mingru"  # the plain spec stands for the family
     assert entry["steps_ratio"] == pytest.approx(2.5) and entry["seconds_ratio"] == pytest.approx(2.0)
     sentence = compute_sentence(entry)
@@ -211,19 +211,23 @@ def test_equal_compute_ratios_and_the_sentence(tmp_path):
 def test_equal_compute_says_why_a_ratio_cannot_be_given(tmp_path):
     never = record("mingru", 0.4, task="selective-copy", target_accuracy=0.9, steps_to_target=None)
     records = [_timed("transformer", 0, 500, 10.0), never]
-    [entry] = questions.compute_ratios(questions.equal_compute_table(questions.outcome_table(load(tmp_path, records))))
+    [entry] = equal_compute.compute_ratios(
+        equal_compute.equal_compute_table(questions.outcome_table(load(tmp_path, records)))
+    )
     assert entry["missing"] == "never reached"
     assert compute_sentence(entry) == (
         "Cannot be said here: minGRU never reached 90% (0 of 1 seeds; stopped: plateau)."
     )
-    alone = questions.compute_ratios(
-        questions.equal_compute_table(questions.outcome_table(load(tmp_path, [_timed("transformer", 0, 500, None)])))
+    alone = equal_compute.compute_ratios(
+        equal_compute.equal_compute_table(
+            questions.outcome_table(load(tmp_path, [_timed("transformer", 0, 500, None)]))
+        )
     )
     assert compute_sentence(alone[0]) == "Cannot be said here: the run has no minGRU cell at this setting."
 
 
 def test_mqar_keys_in_the_filler_are_flagged_above_five_percent(tmp_path):
-    from suite.report.questions import regime_notes
+    from suite.report.sections.questions import regime_notes
 
     high = record("mingru", 0.5, task_diagnostics={"key_in_filler_rate": 0.31})
     low = record("transformer", 0.9, task_params={"vocab_size": 8192}, task_diagnostics={"key_in_filler_rate": 0.006})

@@ -8,7 +8,7 @@ bandwidth against a copy of the same bytes. How the numbers are taken is in
 
 from __future__ import annotations
 
-from suite.analysis import speed as analysis
+
 from suite.report import plots
 from suite.report.format import NO_VALUE, NOISY_MARK, Cell, cells, format_number, timed_cell
 from suite.report.template import section
@@ -18,7 +18,7 @@ SCOPE_TITLES = {"mixer": "mixer alone, fwd+bwd", "model": "whole model, fwd+loss
 
 def speed_section(inputs):
     """The section, or None when the run has no speed records."""
-    speed = analysis.speed_table(inputs.records)
+    speed = inputs.analysis.speed
     if speed.empty:
         return None
     timed = speed[speed["scope"] != "scan"].copy()
@@ -43,7 +43,7 @@ def speed_section(inputs):
             r.baseline_backend,
             Cell((NOISY_MARK if r.noisy else "") + f"{r.speedup:.2f}x", "num noisy" if r.noisy else "num"),
         ]
-        for r in analysis.speedups(speed).itertuples()
+        for r in inputs.analysis.speedups.itertuples()
     ]
     scans = []
     measured = speed[(speed["scope"] == "scan") & speed["bytes_per_s"].notna() & (speed["backend"] != "copy")]

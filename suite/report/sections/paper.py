@@ -4,7 +4,7 @@ Feng et al. 2024's published numbers (:mod:`suite.analysis.published`) overlaid 
 the run measured: speed-up vs length (log-log, the paper's points as black
 crosses), memory ratios, the selective-copying table beside the paper's and the
 Mamba paper's, whether the paper's depth effect holds (one sentence per minRNN,
-:func:`suite.analysis.paper.depth_effect`), steps to the target validation
+:func:`suite.analysis.paper_depth.depth_effect`), steps to the target validation
 accuracy with the curves behind them and how each cell stopped, energy per
 token, and the published Shakespeare numbers (no such task here). Each row says
 agrees / disagrees / not measured here and why; the rules are in
@@ -25,13 +25,6 @@ from suite.report.format import NO_VALUE, NOISY_MARK, Cell, cells
 from suite.report.palette import with_palette
 from suite.report.plots import STYLE, figure_to_png_base64, ring_noisy
 from suite.report.template import section
-
-
-def is_paper_run(inputs) -> bool:
-    preset = inputs.manifest.get("preset") or ""
-    if not preset and "preset" in inputs.records:
-        preset = next((p for p in inputs.records["preset"].dropna().astype(str)), "")
-    return str(preset).startswith("paper-")
 
 
 def _number(value, digits: str = ".3g", suffix: str = "") -> str:
@@ -142,14 +135,9 @@ def steps_rows(accuracy: pd.DataFrame) -> list[list[str]]:
     return rows
 
 
-def paper_section(inputs):
-    """The section, or None for runs that are not of a ``paper-*`` preset."""
-    if not is_paper_run(inputs):
-        return None
-    records = inputs.records
-    data = published.load()
-    speed = paper.speedup_table(records)
-    speed_rows = [
+def speed_rows(speed: pd.DataFrame) -> list:
+    """The published speed-ups next to the measured ones; a noisy timing is marked."""
+    return [
         [
             r.model,
             r.baseline,
@@ -164,8 +152,11 @@ def paper_section(inputs):
         ]
         for r in speed.itertuples()
     ]
-    memory = paper.memory_table(records)
-    memory_rows = [
+
+
+def memory_rows(memory: pd.DataFrame) -> list:
+    """The published memory ratios next to the measured ones."""
+    return [
         [
             r.model,
             r.reference,
@@ -177,8 +168,11 @@ def paper_section(inputs):
         ]
         for r in memory.itertuples()
     ]
-    copy = paper.selective_copy_table(records)
-    copy_rows = [
+
+
+def copy_rows(copy: pd.DataFrame) -> list:
+    """The published selective-copying accuracies (by model and depth) next to the measured ones."""
+    return [
         [
             r.model,
             _number(r.n_layers, ".0f"),
@@ -189,9 +183,11 @@ def paper_section(inputs):
         ]
         for r in copy.itertuples()
     ]
-    accuracy = paper.accuracy_by_layers(records)
-    energy = paper.energy_table(records)
-    energy_rows = [
+
+
+def energy_rows(energy: pd.DataFrame) -> list:
+    """The energy per token measured, where the run measured it."""
+    return [
         [
             r.model,
             r.backend or NO_VALUE,
@@ -205,6 +201,16 @@ def paper_section(inputs):
         ]
         for r in energy.itertuples()
     ]
+
+
+def paper_section(inputs):
+    """The section, or None for runs that are not of a ``paper-*`` preset (whose analysis has no
+    paper tables)."""
+    tables = inputs.analysis.paper
+    if not tables:
+        return None
+    data = published.load()
+    accuracy = tables["accuracy_by_layers"]
     shakespeare = data["shakespeare"]
     shakespeare_rows = [
         [r["model"], f"{r['test_loss']:.3f}", str(r["steps_to_best"]), shakespeare["measured_here"]]
@@ -219,16 +225,16 @@ def paper_section(inputs):
         mamba_citation=data["mamba_source"]["citation"],
         data_version=data["version"],
         speed_setting=f"{data['speed']['hardware']}, {data['speed']['setting']}",
-        speed_png=speedup_figure(speed, inputs.palette),
-        speed_rows=cells(speed_rows),
+        speed_png=speedup_figure(tables["speedups"], inputs.palette),
+        speed_rows=cells(speed_rows(tables["speedups"])),
         memory_setting=f"{data['memory']['hardware']}, {data['memory']['setting']}",
-        memory_rows=cells(memory_rows),
+        memory_rows=cells(memory_rows(tables["memory"])),
         copy_setting=data["selective_copy"]["setting"],
-        copy_rows=cells(copy_rows),
-        depth=[entry["sentence"] for entry in paper.depth_effect(records)],
+        copy_rows=cells(copy_rows(tables["selective_copy"])),
+        depth=[entry["sentence"] for entry in tables["depth_effect"]],
         steps_png=steps_figure(accuracy, inputs.palette),
         steps_rows=cells(steps_rows(accuracy)) if len(accuracy) else [],
-        energy_rows=cells(energy_rows),
+        energy_rows=cells(energy_rows(tables["energy"])),
         shakespeare_setting=shakespeare["setting"],
         shakespeare_rows=cells(shakespeare_rows),
         rules={"speed": paper.SPEED_ORDERS, "memory": paper.MEMORY_TOLERANCE},

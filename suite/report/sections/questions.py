@@ -7,190 +7,26 @@ headline (:func:`headline_verdicts`) and the notes on a task's measured regime
 (:func:`regime_notes`: MQAR keys recurring in the filler, ListOps's majority
 class) shown under its results.
 
-Each function takes the records DataFrame and returns a figure (base64 PNG, or
-``None`` when the run has nothing to draw), table rows, or the section's body
-rendered by ``templates/questions.html.j2`` (:mod:`suite.report.template`, so
+Each function takes the run's analysis (:class:`suite.analysis.analyse.RunAnalysis`:
+its verdict table is built once per run) and returns table rows or the section's body
+rendered by ``templates/questions.html.j2``; the figures are
+:mod:`suite.report.sections.question_figures` (:mod:`suite.report.template`, so
 every value is escaped); a run with nothing to show gets no section, so runs
 without these dimensions are unchanged.
 """
 
 from __future__ import annotations
 
-import json
-import math
 
-import matplotlib
 import pandas as pd
-from matplotlib.figure import Figure
 
 from suite.analysis import questions, regimes
+from suite.analysis.analyse import RunAnalysis
 from suite.analysis.missing import is_missing
 from suite.report.format import NO_VALUE, Cell
-from suite.report.palette import label_of, with_palette
-from suite.report.plots import STYLE, figure_to_png_base64
+from suite.report.sections.question_figures import extrapolation_figure, recall_state_figure
 from suite.report.template import Section, render
-
-
-def _lengths_vary(outcomes: pd.DataFrame) -> bool:
-    return not outcomes.empty and (outcomes["eval_len"] != outcomes["train_len"]).any()
-
-
-def extrapolation_figure(records: pd.DataFrame, palette: dict | None = None) -> str | None:
-    """Accuracy vs evaluation length, one panel per (task, train length), one line per model
-    (colours from ``palette``, the report's), the seed-mean with its 95% interval as a band; the
-    training length is a dashed vertical line and chance a dotted horizontal one."""
-    outcomes = questions.outcome_table(records)
-    if not _lengths_vary(outcomes):
-        return None
-    outcomes = outcomes[outcomes["n_ok"] > 0]
-    panels = list(
-        outcomes.groupby(["task", "task_variant", "train_len", "param_match", "budget_width", "n_layers"], sort=True)
-    )
-    palette = with_palette(outcomes["model"], palette)
-    columns = min(3, len(panels))
-    rows = math.ceil(len(panels) / columns)
-    with matplotlib.rc_context(STYLE):
-        figure = Figure(figsize=(4.2 * columns, 3.2 * rows))
-        for index, ((task, _, train_len, _, _, _), panel) in enumerate(panels):
-            axes = figure.add_subplot(rows, columns, index + 1)
-            for model, line in panel.groupby("model"):
-                line = line.sort_values("eval_len")
-                colour = palette[label_of(model)]
-                axes.plot(line["eval_len"], line["accuracy"], marker="o", color=colour, label=label_of(model))
-                if line["accuracy_ci_low"].notna().any():
-                    axes.fill_between(
-                        line["eval_len"],
-                        line["accuracy_ci_low"],
-                        line["accuracy_ci_high"],
-                        color=colour,
-                        alpha=0.15,
-                        linewidth=0,
-                    )
-            axes.axvline(train_len, color="black", linestyle="--", linewidth=1, label=f"train length {int(train_len)}")
-            chance = panel["chance_accuracy"].median()
-            if pd.notna(chance):
-                axes.axhline(chance, color="grey", linestyle=":", linewidth=1, label="chance")
-            axes.set_xscale("log", base=2)
-            axes.set_xticks(sorted(panel["eval_len"].unique()))
-            axes.set_xticklabels([str(int(v)) for v in sorted(panel["eval_len"].unique())])
-            axes.set_ylim(-0.02, 1.02)
-            axes.set_xlabel("evaluation length (tokens)")
-            axes.set_ylabel("accuracy")
-            axes.set_title(f"{task}: trained at {int(train_len)}")
-        handles, labels = figure.axes[0].get_legend_handles_labels()
-        seen = dict(zip(labels, handles))
-        for axes in figure.axes[1:]:
-            for handle, label in zip(*axes.get_legend_handles_labels()):
-                seen.setdefault(label, handle)
-        figure.legend(
-            seen.values(),
-            seen.keys(),
-            loc="lower center",
-            ncol=min(5, len(seen)),
-            bbox_to_anchor=(0.5, -0.02 - 0.04 * math.ceil(len(seen) / 5)),
-        )
-        figure.tight_layout()
-        return figure_to_png_base64(figure)
-
-
-def variant_params(variant: str) -> dict:
-    """A task-parameter JSON (``task_variant``) as a dict, without the parameters that are unset."""
-    try:
-        params = json.loads(variant) if isinstance(variant, str) else {}
-    except ValueError:
-        return {}
-    if not isinstance(params, dict):
-        return {}
-    return {key: value for key, value in params.items() if not is_missing(value)}
-
-
-def _params_text(params: dict, keys) -> str:
-    return ", ".join(f"{key}={params[key]}" for key in keys if key in params)
-
-
-def variant_labels(variants) -> dict:
-    """Each task-parameter JSON → the parameters that differ between them (``num_kv_pairs=4``), or
-    ``default`` where there is one variant. Pass one task's variants: another task's parameters
-    would otherwise count as differing."""
-    parsed = {variant: variant_params(variant) for variant in variants}
-    keys = sorted(
-        {
-            key
-            for params in parsed.values()
-            for key in params
-            if len({json.dumps(p.get(key), default=str) for p in parsed.values()}) > 1
-        }
-    )
-    return {variant: _params_text(params, keys) or "default" for variant, params in parsed.items()}
-
-
-def variant_labels_by_task(table: pd.DataFrame) -> dict:
-    """``(task, task_variant)`` → :func:`variant_labels` among that task's variants only."""
-    labels = {}
-    for task, group in table.groupby("task", sort=False):
-        for variant, label in variant_labels(group["task_variant"].unique()).items():
-            labels[(task, variant)] = label
-    return labels
-
-
-def variant_text(variant: str) -> str:
-    """All of a task variant's parameters, readable: ``num_kv_pairs=4, vocab_size=32``."""
-    params = variant_params(variant)
-    return _params_text(params, sorted(params)) or "default parameters"
-
-
-def recall_state_figure(records: pd.DataFrame, task: str = "mqar", palette: dict | None = None) -> str | None:
-    """Zoology's figure: accuracy (seed mean, 95% interval as error bars) against the state size
-    in bytes after the training length (log scale), one panel per task variant (e.g. MQAR's
-    number of key-value pairs), one colour per model, at the training length."""
-    outcomes = questions.outcome_table(records)
-    if outcomes.empty:
-        return None
-    points = outcomes[
-        (outcomes["task"] == task)
-        & (outcomes["eval_len"] == outcomes["train_len"])
-        & (outcomes["n_ok"] > 0)
-        & outcomes["state_bytes"].notna()
-    ]
-    if points.empty or points[["state_bytes", "task_variant"]].drop_duplicates().shape[0] < 3:
-        return None  # not a sweep: the accuracy section already shows it
-    palette = with_palette(points["model"], palette)
-    labels = variant_labels(points["task_variant"].unique())
-    variants = sorted(labels, key=lambda v: labels[v])
-    with matplotlib.rc_context(STYLE):
-        figure = Figure(figsize=(4.0 * len(variants), 3.4))
-        for index, variant in enumerate(variants):
-            axes = figure.add_subplot(1, len(variants), index + 1)
-            for model, group in points[points["task_variant"] == variant].groupby("model"):
-                group = group.sort_values("state_bytes")
-                low = (group["accuracy"] - group["accuracy_ci_low"]).fillna(0).clip(lower=0)
-                high = (group["accuracy_ci_high"] - group["accuracy"]).fillna(0).clip(lower=0)
-                axes.errorbar(
-                    group["state_bytes"],
-                    group["accuracy"],
-                    yerr=[low, high],
-                    marker="o",
-                    color=palette[label_of(model)],
-                    capsize=2,
-                    label=label_of(model),
-                )
-            chance = points.loc[points["task_variant"] == variant, "chance_accuracy"].median()
-            if pd.notna(chance):
-                axes.axhline(chance, color="grey", linestyle=":", linewidth=1, label="chance")
-            axes.set_xscale("log")
-            axes.set_ylim(-0.02, 1.02)
-            axes.set_xlabel("state bytes after the training length (log)")
-            axes.set_ylabel("accuracy")
-            axes.set_title(task if labels[variant] == "default" else f"{task}: {labels[variant]}")
-        seen = {}
-        for axes in figure.axes:
-            for handle, label in zip(*axes.get_legend_handles_labels()):
-                seen.setdefault(label, handle)
-        figure.legend(
-            seen.values(), seen.keys(), loc="lower center", ncol=min(8, len(seen)), bbox_to_anchor=(0.5, -0.08)
-        )
-        figure.tight_layout()
-        return figure_to_png_base64(figure)
+from suite.report.variants import variant_text
 
 
 def _format(value, digits=3) -> str:
@@ -226,9 +62,10 @@ def _steps(row) -> str:
     return f"{_int(trained)}" + ("" if is_missing(budget) else f" / {_int(budget)}")
 
 
-def verdict_table(records: pd.DataFrame) -> pd.DataFrame:
-    """:func:`suite.analysis.questions.verdicts` of the run's outcomes, in the report's order."""
-    table = questions.verdicts(questions.outcome_table(records))
+def verdict_table(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """The analysis's outcomes with their verdicts (:attr:`suite.analysis.analyse.RunAnalysis.outcomes`),
+    in the report's order."""
+    table = outcomes
     return table.sort_values(["task", "task_variant", "train_len", "eval_len", "model"]) if len(table) else table
 
 
@@ -327,10 +164,11 @@ def undertrained_items(table: pd.DataFrame) -> list[dict]:
     return list(items.values())
 
 
-def headline_verdicts(records: pd.DataFrame) -> list[dict]:
+def headline_verdicts(outcomes: pd.DataFrame) -> list[dict]:
     """Per (task, training length), at the training length: the models of each verdict kind
-    (solved, fails, undertrained, inconclusive ...), for the report's headline."""
-    table = verdict_table(records)
+    (solved, fails, undertrained, inconclusive ...), for the report's headline; ``outcomes``: the
+    analysis's verdict table."""
+    table = verdict_table(outcomes)
     if table.empty:
         return []
     table = table[table["eval_len"] == table["train_len"]]
@@ -400,35 +238,35 @@ def _percent(fraction: float) -> str:
     return f"{100 * fraction:.2g}%"
 
 
-def questions_section(records: pd.DataFrame, palette: dict | None = None) -> str:
+def questions_section(analysis: RunAnalysis, palette: dict | None = None) -> str:
     """The section's body (rendered by ``templates/questions.html.j2``, which escapes every value):
     undertrained trainings with the line that trains them longer, task-regime notes, verdicts,
     extrapolation figure, recall vs state figure (whichever apply); ``""`` when the run has no
-    accuracy cells."""
-    if questions.outcome_table(records).empty:
+    accuracy cells. ``analysis``: the run's :class:`suite.analysis.analyse.RunAnalysis`."""
+    if analysis.outcomes.empty:
         return ""
-    table = verdict_table(records)
+    table = verdict_table(analysis.outcomes)
     figures = [
         {"title": title, "png": png, "alt": alt}
         for title, png, alt in (
-            ("Length extrapolation", extrapolation_figure(records, palette), "accuracy vs evaluation length"),
-            ("Recall vs state size", recall_state_figure(records, palette=palette), "MQAR accuracy vs state bytes"),
+            ("Length extrapolation", extrapolation_figure(table, palette), "accuracy vs evaluation length"),
+            ("Recall vs state size", recall_state_figure(table, palette=palette), "MQAR accuracy vs state bytes"),
         )
         if png
     ]
     return render(
         "questions.html.j2",
         solved=f"{questions.SOLVED_ACCURACY:g}",
-        matching=questions.matching_used(records),
+        matching=questions.matching_used(analysis.records),
         headers=VERDICT_HEADERS,
         groups=verdict_groups(table),
         undertrained=undertrained_items(table),
-        notes=regime_notes(records),
+        notes=regime_notes(analysis.records),
         figures=figures,
     )
 
 
 def questions_report_section(inputs):
     """The report's section builder (see :func:`suite.report.html.section_builders`)."""
-    body = questions_section(inputs.records, inputs.palette)
+    body = questions_section(inputs.analysis, inputs.palette)
     return Section("questions", "Which family solves what", body) if body else None

@@ -4,8 +4,8 @@ needed to reach the target validation accuracy, and the transformer's as a multi
 Feng et al. 2024 say that on selective copying "Transformers required ~2.5x more training steps"
 than minGRU; this section says what the ratio is on the machine that ran the records, per task and
 training length, or why it cannot be said (a family never reached the target, or did not run).
-Numbers come from :func:`suite.analysis.questions.equal_compute_table` (medians over the seeds that
-reached the target, and how many did) and :func:`suite.analysis.questions.compute_ratios`. Seconds
+Numbers come from :func:`suite.analysis.equal_compute.equal_compute_table` (medians over the seeds that
+reached the target, and how many did) and :func:`suite.analysis.equal_compute.compute_ratios`. Seconds
 are training seconds only, evaluation excluded (``valid_curve``'s seconds); they depend on the
 device and on everything else running on it, steps do not.
 
@@ -24,12 +24,14 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from suite.analysis import questions
+from suite.analysis.analyse import RunAnalysis
+from suite.analysis.equal_compute import COMPUTE_KEYS
 from suite.analysis.tables import curve_points
 from suite.analysis.missing import is_missing
 from suite.report.format import NO_VALUE, cells, format_number
 from suite.report.palette import label_of, with_palette
 from suite.report.plots import STYLE, figure_to_png_base64
-from suite.report.questions import variant_labels_by_task
+from suite.report.variants import variant_labels_by_task
 from suite.report.template import section
 
 NAMES = {"transformer": "the transformer", "mingru": "minGRU"}
@@ -62,7 +64,7 @@ def _never(row, family: str, target: str) -> str:
 
 
 def compute_sentence(entry: dict) -> str:
-    """One :func:`suite.analysis.questions.compute_ratios` entry in words: the ratio of steps and of
+    """One :func:`suite.analysis.equal_compute.compute_ratios` entry in words: the ratio of steps and of
     seconds, the seeds behind each median, the paper's ratio where it gives one; or why the ratio
     cannot be said here."""
     family, reference = entry["family"], entry["reference"]
@@ -107,17 +109,17 @@ def _row_cells(row) -> list:
     ]
 
 
-def compute_groups(records: pd.DataFrame) -> list[dict]:
+def compute_groups(analysis: RunAnalysis) -> list[dict]:
     """One entry per (task, variant, training length, width, matching) with a target: its title,
     target, table rows and the transformer-vs-minGRU sentence."""
-    table = questions.equal_compute_table(questions.outcome_table(records))
+    table = analysis.equal_compute
     if table.empty:
         return []
-    ratios = {tuple(e[k] for k in questions.COMPUTE_KEYS): e for e in questions.compute_ratios(table)}
+    ratios = {tuple(e[k] for k in COMPUTE_KEYS): e for e in analysis.compute_ratios}
     labels = variant_labels_by_task(table)  # a task's own parameters, never another task's
     widths = table.groupby("task")["budget_width"].nunique()
     out = []
-    for key, group in table.groupby(list(questions.COMPUTE_KEYS), sort=True, dropna=False):
+    for key, group in table.groupby(list(COMPUTE_KEYS), sort=True, dropna=False):
         task, variant, train_len, width, n_layers, match = key
         title = f"{task}, trained at {int(train_len)}"
         if table["n_layers"].nunique() > 1:
@@ -189,7 +191,7 @@ def seconds_figure(records: pd.DataFrame, palette: dict | None = None) -> str | 
 
 def compute_section(inputs):
     """The report's section builder: None for runs without a target accuracy or timed curves."""
-    groups = compute_groups(inputs.records)
+    groups = compute_groups(inputs.analysis)
     png = seconds_figure(inputs.records, inputs.palette)
     if not groups and png is None:
         return None
