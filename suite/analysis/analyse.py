@@ -37,6 +37,7 @@ import pandas as pd
 
 from suite.analysis import cells as counting
 from suite.analysis import paper, questions
+from suite.analysis.cell_labels import probe_mask
 from suite.analysis.equal_compute import compute_ratios, equal_compute_table
 from suite.analysis.json_values import json_rows, json_value
 from suite.analysis.paper_depth import accuracy_by_layers, depth_effect, selective_copy_table
@@ -177,12 +178,14 @@ def paper_tables(records: pd.DataFrame) -> dict:
 
 def timed_ratios(records: pd.DataFrame, reference: str = SPEED_REFERENCE) -> pd.DataFrame:
     """:func:`suite.analysis.speed.speed_ratios` of the latest records, each row with the keys that
-    name its cell (:data:`RATIO_KEYS`)."""
+    name its cell (:data:`RATIO_KEYS`) and whether it is a probe of ``run --find-max-len`` (timed
+    once, up to the memory cap: ``history`` leaves those out)."""
     latest = latest_records(records)
     ratios = speed_ratios(latest, reference)
     if ratios.empty:
-        return pd.DataFrame(columns=[*RATIO_KEYS, *SPEED_RATIOS, "noisy"])
+        return pd.DataFrame(columns=[*RATIO_KEYS, "max_len_probe", *SPEED_RATIOS, "noisy"])
     named = latest.loc[ratios.index].reindex(columns=list(RATIO_KEYS))
+    named["max_len_probe"] = probe_mask(latest.loc[ratios.index]).astype(bool)
     return named.join(ratios)
 
 

@@ -11,6 +11,11 @@ manifest of one smoke run made with :data:`RUN_ARGS`, and
   ``--out`` and compares it against the baseline: exit 0 clean, 1 on a
   regression, 2 when the grid changed (then run ``update``) or on bad input.
 
+Both write the run's ``analysis.json`` beside its records (the grid runs with
+``--no-report``), so ``compare`` reads the verdicts of both sides from files
+(docs/analysis-json.md); a baseline committed before it existed is analysed
+from its records, and compare says so.
+
 Both pin ``--threads 1``: results are bit-identical for the same config, seed
 and thread count, so accuracy compares exactly on the same kind of machine.
 """
@@ -58,6 +63,13 @@ def run_grid(out: Path, report: str | None = None) -> int:
         return 2
 
 
+def write_run_analysis(run_dir: Path) -> Path:
+    """The run's ``analysis.json`` beside its records (:mod:`suite.analysis.analyse`)."""
+    from suite.analysis.analyse import analyse_run, write_analysis
+
+    return write_analysis(analyse_run(run_dir), run_dir)
+
+
 def update(name: str) -> int:
     from suite.records.store import read_records
 
@@ -82,6 +94,7 @@ def update(name: str) -> int:
         return 2
     for leftover in ("report.html",):
         (fresh / leftover).unlink(missing_ok=True)
+    write_run_analysis(fresh)
     old = None
     if target.exists():
         old = BASELINES / f".{name}-old-{os.getpid()}"
@@ -108,6 +121,7 @@ def check(args) -> int:
     code = run_grid(out, args.report)
     if code != 0:
         return code
+    write_run_analysis(out)
     compare_args = argparse.Namespace(
         baseline=str(baseline),
         current=str(out),

@@ -2,10 +2,11 @@
 
 Runs are ordered by the date of the commit they ran (``git show`` in this
 checkout; when the commit is unknown here, the run's creation time). Per run and
-model it takes: seed-and-length-mean accuracy per task, the median over lengths
-of the training-throughput ratio to the reference model (timed in the same run,
-see :mod:`suite.analysis.compare`), and the training peak memory at the longest perf
-length. Each run is compared with the one before it (the shared cells, under
+model it takes, from the run's analysis (``analysis.json``, or built from the
+records of a run without one: docs/analysis-json.md): seed-and-length-mean
+accuracy per task, the median over lengths of the training-throughput ratio to
+the reference model (timed in the same run, see :mod:`suite.analysis.compare`),
+and, from the records, the training peak memory at the longest perf length. Each run is compared with the one before it (the shared cells, under
 the default gates of :mod:`suite.analysis.compare`); runs with a regression are flagged
 in the table and shaded red in the plot.
 """
@@ -42,38 +43,58 @@ def commit_date(commit) -> str | None:
     return done.stdout.strip() or None if done.returncode == 0 else None
 
 
-def run_metrics(run, reference: str) -> list[dict]:
-    """One row per model and metric of ``run`` (a :class:`suite.analysis.compare.Run`); the probes
-    of ``run --find-max-len`` are left out of the speed and memory metrics."""
+def accuracy_metrics(run) -> list[dict]:
+    """Seed-and-length-mean accuracy per model and task, from the run's analysis (its accuracy table)."""
+    accuracy = pd.DataFrame(run.analysis["tables"]["accuracy"], columns=["model", "task", "accuracy"])
+    accuracy = accuracy.dropna(subset=["accuracy"])
+    return [
+        {"model": model, "metric": f"accuracy: {task}", "value": group["accuracy"].mean()}
+        for (model, task), group in accuracy.groupby(["model", "task"])
+    ]
+
+
+def speed_metrics(run, reference: str) -> list[dict]:
+    """Median over lengths of each model's training-throughput ratio to ``reference``, max-len probes
+    left out: the analysis's ratios when it divided by the same reference, else taken now from the
+    records (:func:`suite.analysis.speed.speed_ratios`)."""
+    from suite.analysis.cell_labels import probe_mask
+    from suite.analysis.speed import speed_ratios
+
+    if run.analysis["speed"]["reference"] == reference:
+        ratios = pd.DataFrame(run.analysis["speed"]["ratios"], columns=["model", "max_len_probe", "train_speed_ratio"])
+        ratios = ratios[~ratios["max_len_probe"].astype(bool)]
+    else:
+        records = run.records[~probe_mask(run.records)]
+        ratios = speed_ratios(records, reference)
+        ratios = records.loc[ratios.index, ["model"]].join(ratios)
+    return [
+        {"model": model, "metric": f"train speed / {reference}", "value": group["train_speed_ratio"].median()}
+        for model, group in ratios.dropna(subset=["train_speed_ratio"]).groupby("model")
+    ]
+
+
+def memory_metrics(run) -> list[dict]:
+    """Training peak memory per model at the longest perf length, max-len probes left out (the
+    analysis's perf table keeps them: a probe times one repeat up to the memory cap)."""
     from suite.analysis import tables as analysis
     from suite.analysis.cell_labels import probe_mask
-    from suite.analysis.compare import speed_ratios
 
-    records = run.records
-    rows = []
-    accuracy = analysis.accuracy_table(records).dropna(subset=["accuracy"])
-    for (model, task), group in accuracy.groupby(["model", "task"]):
-        rows.append({"model": model, "metric": f"accuracy: {task}", "value": group["accuracy"].mean()})
-    records = records[~probe_mask(records)]  # a max-len search's probes time one repeat each, up to the memory cap
-    ratios = speed_ratios(records, reference)
-    if not ratios.empty:
-        joined = records.loc[ratios.index, ["model"]].join(ratios)
-        for model, group in joined.groupby("model"):
-            rows.append(
-                {"model": model, "metric": f"train speed / {reference}", "value": group["train_speed_ratio"].median()}
-            )
-    perf = analysis.perf_table(records).dropna(subset=["train_peak_mem_bytes"])
-    if len(perf):
-        longest = perf[perf["seq_len"] == perf["seq_len"].max()]
-        for _, row in longest.iterrows():
-            rows.append(
-                {
-                    "model": row["model"],
-                    "metric": f"train peak MiB @ {int(row['seq_len'])}",
-                    "value": row["train_peak_mem_bytes"] / 2**20,
-                }
-            )
-    return rows
+    perf = analysis.perf_table(run.records[~probe_mask(run.records)]).dropna(subset=["train_peak_mem_bytes"])
+    longest = perf[perf["seq_len"] == perf["seq_len"].max()] if len(perf) else perf
+    return [
+        {
+            "model": row["model"],
+            "metric": f"train peak MiB @ {int(row['seq_len'])}",
+            "value": row["train_peak_mem_bytes"] / 2**20,
+        }
+        for _, row in longest.iterrows()
+    ]
+
+
+def run_metrics(run, reference: str) -> list[dict]:
+    """One row per model and metric of ``run`` (a :class:`suite.analysis.runs.Run`, whose analysis is
+    its ``analysis.json`` or built from its records)."""
+    return accuracy_metrics(run) + speed_metrics(run, reference) + memory_metrics(run)
 
 
 def build_history(paths, reference: str = "gru") -> tuple[pd.DataFrame, pd.DataFrame]:

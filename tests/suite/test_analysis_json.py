@@ -81,6 +81,7 @@ RATIO_ENTRY = {
     "scope": TEXT,
     "seq_len": NUMBER,
     "batch_size": NUMBER,
+    "max_len_probe": bool,
     "train_speed_ratio": OPTIONAL_NUMBER,
     "prefill_speed_ratio": OPTIONAL_NUMBER,
     "decode_speed_ratio": OPTIONAL_NUMBER,
@@ -228,3 +229,23 @@ def test_compare_reads_verdicts_from_analysis_json_without_a_report(example_run,
     comparison = compare_runs(load_run(baseline), load_run(current))
     changed = comparison.rows[(comparison.rows["metric"] == "verdict") & (comparison.rows["verdict"] != "same")]
     assert len(changed) == 1 and not is_missing(changed.iloc[0]["reason"])
+
+
+def test_history_reads_accuracy_and_speed_from_analysis_json(example_run, tmp_path):
+    from suite.commands.history import build_history
+
+    run = tmp_path / "run"
+    shutil.copytree(example_run, run)
+    _, before = build_history([run])
+    path = run / "analysis.json"
+    document = json.loads(path.read_text())
+    for row in document["tables"]["accuracy"]:
+        row["accuracy"] = 0.25
+    for row in document["speed"]["ratios"]:
+        row["train_speed_ratio"] = 7.0
+    path.write_text(json.dumps(document))
+    _, after = build_history([run])
+    for prefix, value in (("accuracy: ", 0.25), ("train speed / gru", 7.0)):
+        mine = after[after["metric"].str.startswith(prefix)]
+        assert len(mine) == len(before[before["metric"].str.startswith(prefix)]) > 0
+        assert (mine["value"] == value).all()
