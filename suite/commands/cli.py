@@ -102,6 +102,7 @@ def command_report(args) -> int:
     check_report_path(out, f"--out {out}" if args.out else f"the report {out}", "choose another --out", run_dir)
     path = write_report(run_dir, out)
     print(f"report: {path}")
+    print(f"analysis: {run_dir / 'analysis.json'}")  # beside the records: what compare and history read
     return 0
 
 

@@ -27,6 +27,7 @@ import pandas as pd
 
 from suite.analysis.analyse import RunAnalysis, analyse, records_digest, write_analysis
 from suite.analysis.tables import load_results
+from suite.errors import UsageError
 from suite.records.store import read_manifest
 from suite.report import plots
 from suite.report.format import distinct
@@ -131,7 +132,14 @@ def write_report(run_dir, out_path=None, analysis_dir=None) -> Path:
         manifest_problem = f"Manifest unavailable, provenance is incomplete: {error}"
     folder = run_dir if run_dir.is_dir() else run_dir.parent
     analysis = analyse(records, manifest, records_digest(run_dir))
-    write_analysis(analysis, Path(analysis_dir) if analysis_dir is not None else folder)
+    analysis_dir = Path(analysis_dir) if analysis_dir is not None else folder
+    try:
+        write_analysis(analysis, analysis_dir)
+    except OSError as error:
+        raise UsageError(
+            f"analysis.json cannot be written into {analysis_dir} ({error.strerror}): it goes beside the "
+            "records, so make the run folder writable (or copy the run somewhere writable)"
+        ) from None
     out_path = Path(out_path) if out_path is not None else folder / "report.html"
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(build_report_html(records, manifest, manifest_problem, analysis), encoding="utf-8")
