@@ -1,167 +1,61 @@
-"""What defines a run and how a started one is found again: the options that
-make its cells (new runs fill defaults; ``--resume`` takes them from the
-manifest and refuses contradictions), the manifest of a new run (its
-``command`` stays the one that started it; each ``--resume`` is appended to
-``resumes``), the records a resumed run already has, and how a run ends: where
-its report goes, checked before the first cell, and the report written whole
-or not at all.
+"""How a command's run begins and ends, on the command line's side: the flags that name its
+outputs (:class:`Outputs`), the ``run`` flags turned into :class:`suite.plan.settings.RunOptions`
+(merged with the manifest on ``--resume`` by :func:`suite.records.manifest.merge_options`), the
+environment read where cells run, where the report goes (checked before the first cell), and the
+report written whole or not at all. What defines a run, its manifest and resume are in
+:mod:`suite.records.manifest`.
 """
 
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import shlex
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from suite.errors import UsageError
 from suite.plan.settings import ChildSettings, RunOptions
+from suite.records.manifest import ResumeError, flag_of, merge_options
+
+__all__ = ["Outputs", "ResumeError", "flag_of", "run_options", "read_environment", "finish_run"]
 
 
-class ResumeError(UsageError):
-    """A run cannot be started or resumed as asked; the message says the fix."""
+@dataclass(frozen=True)
+class Outputs:
+    """Where a run goes and whether it continues one (``--out``, ``--report``, ``--no-report``,
+    ``--resume``): read from the flags once, then passed instead of them."""
 
+    out: str | None = None
+    report: str | None = None
+    no_report: bool = False
+    resume: bool = False
 
-# The command-line flag of each RunOptions field whose flag is not ``--`` + its name with dashes.
-FLAGS = {"overrides": "--set"}
-REPEATED = ("overrides", "plugin")  # flags given once per value
-
-
-def flag_of(name: str) -> str:
-    return FLAGS.get(name, "--" + name.replace("_", "-"))
-
-
-def as_typed(name: str, value) -> str:
-    """A run option as it is written on the command line: ``--set a=1 --set b=2``, ``--models mingru,gru``,
-    ``no --set`` for an empty or unset one."""
-    flag = flag_of(name)
-    if value is None or value is False or value == []:
-        return f"no {flag}"
-    if value is True:
-        return flag
-    if name in REPEATED:
-        return " ".join(f"{flag} {shlex.quote(str(item))}" for item in value)
-    if isinstance(value, (list, tuple)):
-        return f"{flag} {','.join(str(item) for item in value)}"
-    return f"{flag} {shlex.quote(str(value))}"
-
-
-def invocation() -> list[str]:
-    """This process's command line, as the manifest records it."""
-    return [sys.executable, "-m", "suite", *sys.argv[1:]]
+    @classmethod
+    def from_args(cls, args) -> Outputs:
+        return cls(args.out, args.report, bool(args.no_report), bool(getattr(args, "resume", False)))
 
 
 def run_options(args, run_dir: Path | None) -> RunOptions:
-    """The options that define a run. A new run fills unset ones with defaults; ``--resume``
-    takes them from the manifest and refuses options that contradict it."""
+    """The options that define a run, not yet validated. A new run fills unset ones with defaults;
+    ``--resume`` takes them from the manifest and refuses options that contradict it."""
     given = {name: getattr(args, name) for name in RunOptions.names()}
-    defaults = RunOptions().as_dict()
-    if not args.resume:
-        return RunOptions(**{name: defaults[name] if value is None else value for name, value in given.items()})
-    from suite.records.store import read_manifest
-
-    if not (run_dir / "manifest.json").is_file():
-        if (run_dir / "records.jsonl").is_file() and (run_dir / "records.jsonl").stat().st_size:
-            raise ResumeError(
-                f"--resume: {run_dir} holds records but no manifest.json, so what made them is "
-                "unknown: choose a new --out"
-            )
-        if not run_dir.is_dir():
-            raise ResumeError(f"--resume: {run_dir} does not exist; start the run without --resume")
-        from suite.records.lock import left_by_a_run
-
-        if not left_by_a_run(run_dir):
-            raise ResumeError(
-                f"--resume: {run_dir} never held a run (no manifest.json, no lock): check --out, "
-                "or start the run without --resume"
-            )
-        recorded = {}  # a run stopped before its first write: it starts afresh with these options
-    else:
-        recorded = read_manifest(run_dir).get("options") or {}
-    for name, value in given.items():
-        if value is not None and name in recorded and value != recorded[name]:
-            raise ResumeError(
-                f"--resume: the run in {run_dir} was made with {as_typed(name, recorded[name])}, this "
-                f"command says {as_typed(name, value)}; resume with the same options (or none) or "
-                "choose a new --out"
-            )
-    return RunOptions(
-        **{name: recorded.get(name, defaults[name]) if value is None else value for name, value in given.items()}
-    )
+    return RunOptions(**merge_options(given, RunOptions().as_dict(), run_dir, bool(args.resume)))
 
 
-def resume_state(run_dir: Path, preset) -> tuple[dict, dict]:
-    """The manifest of the run to finish and its records by cell key (a torn tail cut off first)."""
-    from suite.records.store import read_manifest, read_records, repair_torn_tail
-
-    manifest = read_manifest(run_dir)
-    current = json.loads(json.dumps(preset.as_dict()))  # as stored: tuples → lists
-    defaults = json.loads(json.dumps(type(preset)(name=preset.name, description="").as_dict()))
-    stored = manifest.get("preset_config") or {}
-    # a field added to Preset since the run began counts as unchanged while it holds its default
-    stored = {**{k: v for k, v in current.items() if k not in stored and v == defaults.get(k)}, **stored}
-    if stored != current:
-        raise ResumeError(
-            f"--resume: preset {preset.name!r} has changed since the run in {run_dir} began; "
-            "its cells would not match: choose a new --out"
-        )
-    done = {}
-    if not (run_dir / "records.jsonl").is_file():  # stopped before its first record
-        return manifest, done
-    repair_torn_tail(run_dir)
-    for record in read_records(run_dir, strict=True):
-        done[record.get("cell_key")] = record
-        if record.get("eval_len") is not None:  # an extrapolation cell: remember every length it has
-            done[(record.get("cell_key"), record["eval_len"])] = record
-    return manifest, done
-
-
-def read_environment(device: str, options: RunOptions, settings: ChildSettings) -> dict:
+def read_environment(device: str, isolation: str, settings: ChildSettings) -> dict:
     """Versions and device; read in a child when cells run in children, so the driver never touches CUDA."""
-    from suite.measure import environment
     from suite.executors import isolated
+    from suite.measure import environment
 
-    if options.isolation != "process":
+    if isolation != "process":
         return environment.collect(device)
     env, failure = isolated.call_in_child(environment.collect, (device,), settings, 300)
     if failure:
         raise ResumeError(f"could not read the environment in a child process: {failure[1]}")
     return env
-
-
-def new_manifest(run_id: str, preset, options: RunOptions, cells, env: dict) -> dict:
-    """A new run's manifest; ``command`` is the command that started it, and stays that when the
-    run is resumed (:func:`note_resume`)."""
-    return {
-        "run_id": run_id,
-        "created": datetime.datetime.now(datetime.UTC).isoformat(),
-        "command": invocation(),
-        "preset": preset.name,
-        "preset_config": preset.as_dict(),
-        "environment": env,
-        "options": options.as_dict(),
-        "plan": {
-            "accuracy_cells": sum(c.kind == "accuracy" for c in cells),
-            "perf_cells": sum(c.kind == "perf" for c in cells),
-            "models": list(dict.fromkeys(c.model for c in cells)),
-            "tasks": list(dict.fromkeys(c.task for c in cells if c.task)),
-            "seq_lens": sorted({c.seq_len for c in cells if c.kind == "accuracy"}),
-            "perf_seq_lens": sorted({c.seq_len for c in cells if c.kind == "perf"}),
-            "seeds": list(options.seeds),
-        },
-    }
-
-
-def note_resume(manifest: dict) -> None:
-    """Record this ``--resume`` in the manifest: ``command`` stays the command that started the run,
-    ``resumes`` gains this one and when it began."""
-    manifest.setdefault("command", invocation())  # a run killed before it recorded its command
-    manifest.setdefault("resumes", []).append(
-        {"command": invocation(), "at": datetime.datetime.now(datetime.UTC).isoformat()}
-    )
 
 
 def report_label(args, run_id: str) -> tuple[str, str]:

@@ -184,10 +184,11 @@ def child_base_bytes() -> int | None:
 
 
 def run_cell_entry(cell, device: str, context: RunContext) -> list[dict]:
-    """:func:`suite.measure.cell.run_cell`, imported in the child (the caller never needs torch)."""
-    from suite.measure.cell import run_cell
+    """:func:`suite.executors.jobs.run_job` (a cell, or a ``bench speed`` unit), imported in the
+    child (the caller never needs torch)."""
+    from suite.executors.jobs import run_job
 
-    return run_cell(cell, device, context)
+    return run_job(cell, device, context)
 
 
 def child_device(device: str, settings: ChildSettings) -> str:
@@ -198,9 +199,9 @@ def child_device(device: str, settings: ChildSettings) -> str:
 
 def run_one(cell, dispatch: Dispatch, started=None) -> list[dict]:
     """The records of ``cell`` run in its own child: the child's own, or the driver's
-    :func:`suite.measure.cell.failure_records` when the child timed out or died (naming the GPU
+    :func:`suite.executors.jobs.failure_records` when the child timed out or died (naming the GPU
     the child was pinned to, if any). ``started`` as in :func:`call_in_child`."""
-    from suite.measure.cell import failure_records
+    from suite.executors.jobs import failure_records
 
     start = time.perf_counter()
     settings = dispatch.settings

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 
 from suite.executors import RecordSink
-from suite.measure.cell import run_cell
+from suite.executors.jobs import run_job
 from suite.plan.settings import Dispatch
 
 
@@ -21,4 +21,4 @@ def run(cells, dispatch: Dispatch, sink: RecordSink) -> None:
     gc.freeze()
     for cell in cells:
         sink.start(cell.label())
-        sink.put(run_cell(cell, dispatch.device, dispatch.context))
+        sink.put(run_job(cell, dispatch.device, dispatch.context))

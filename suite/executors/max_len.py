@@ -33,7 +33,7 @@ def lengths(start: int, limit: int) -> list[int]:
 def search(
     spec: str, preset, dispatch: Dispatch, sink: RecordSink, done: dict, start: int, limit: int, seed: int = 0
 ) -> dict:
-    """Probe ``spec`` by doubling; append probe records and the boundary record; return the latter.
+    """Probe ``spec`` by doubling; hand probe records and the boundary record to ``sink``; return the latter.
     ``done`` maps cell keys already recorded (on resume) to their records."""
     device, mem_limit_bytes = dispatch.device, dispatch.settings.mem_limit_bytes
     boundary = boundary_cell(preset, spec, seed, start, limit, mem_limit_bytes, device)
@@ -66,5 +66,5 @@ def search(
         )
     result["status"] = "ok" if last_ok is not None and backend else (failing or {}).get("status", "error")
     result["error"] = None if result["status"] == "ok" else f"no length from {start} fitted: {failing['error']}"
-    sink.writer.append(result)
+    sink.put_derived(result)
     return result

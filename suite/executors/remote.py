@@ -49,8 +49,8 @@ def run_on_worker(cell, dispatch: Dispatch) -> dict:
 
 def records_of(cell, outcome: dict, dispatch: Dispatch) -> list[dict]:
     """Driver side: the cell's records from a worker's outcome (its failure becomes
-    :func:`suite.measure.cell.failure_records`, naming the host it ran on)."""
-    from suite.measure.cell import failure_records
+    :func:`suite.executors.jobs.failure_records`, naming the host it ran on)."""
+    from suite.executors.jobs import failure_records
 
     if outcome.get("failure"):
         status, error = outcome["failure"]
@@ -64,6 +64,6 @@ def records_of(cell, outcome: dict, dispatch: Dispatch) -> list[dict]:
 
 def lost_records(cell, dispatch: Dispatch, error: str, wall_s: float) -> list[dict]:
     """Driver side: the records of a cell whose worker died or whose node was lost."""
-    from suite.measure.cell import failure_records
+    from suite.executors.jobs import failure_records
 
     return failure_records(cell, dispatch.device, dispatch.context, "error", error, wall_s)

@@ -87,12 +87,24 @@ class Subject:
     noise: dict = field(default_factory=dict)  # suite.measure.timing.noise_fields of its group
 
 
-def mixer_subject(spec: str, seq_len: int, batch: int, d_model: int, device: str, dtype: str, seed: int) -> Subject:
-    family, backend = resolve_backend(spec, device)
+def mixer_options(family, seq_len: int) -> dict:
+    """The options a mixer-scope subject of ``family`` (a registry family) is built with: its
+    defaults at equal hidden width, a KV cache of ``seq_len``, unset ones left out. The plan of a
+    unit (:mod:`suite.measure.speed_units`) records the same, so a record says what was built."""
     options = {**family.defaults, **EQUAL_WIDTH_OPTIONS.get(family.name, {})}
     if "max_seq_len" in options:
         options["max_seq_len"] = seq_len
-    options = {key: value for key, value in options.items() if value is not None}
+    return {key: value for key, value in options.items() if value is not None}
+
+
+def model_options(family, seq_len: int) -> dict:
+    """The options a model-scope subject of ``family`` is built with beyond its defaults."""
+    return {"max_seq_len": seq_len} if "max_seq_len" in family.defaults else {}
+
+
+def mixer_subject(spec: str, seq_len: int, batch: int, d_model: int, device: str, dtype: str, seed: int) -> Subject:
+    family, backend = resolve_backend(spec, device)
+    options = mixer_options(family, seq_len)
     torch.manual_seed(seed)
     mixer = family.make_mixer(d_model, backend, 0, **options).to(device)
     generator = torch.Generator().manual_seed(seed)
@@ -153,7 +165,7 @@ def projections_subject(
 
 def model_subject(spec: str, seq_len: int, batch: int, d_model: int, device: str, dtype: str, seed: int) -> Subject:
     family, _ = resolve_backend(spec, device)
-    options = {"max_seq_len": seq_len} if "max_seq_len" in family.defaults else {}
+    options = model_options(family, seq_len)
     torch.manual_seed(seed)
     model = build_model(
         spec, vocab_size=MODEL_VOCAB_SIZE, d_model=d_model, n_layers=MODEL_LAYERS, device=device, **options
@@ -190,9 +202,9 @@ def scan_subjects(seq_len: int, batch: int, d_model: int, device: str, dtype: st
     """Every min-RNN scan backend's forward, plus the copy of the same bytes."""
     from models.scans import gated, linear_space
 
-    element = torch.bfloat16 if dtype.startswith("bfloat16") else torch.float32
+    element = getattr(torch, scan_input_dtype(dtype).removeprefix("torch."))
     subjects = []
-    for family, width in (("mingru", 2), ("minlstm", 3)):
+    for family, width in SCAN_FAMILIES:
         generator = torch.Generator().manual_seed(seed)
         projection = torch.randn(batch, seq_len, width * d_model, generator=generator).to(device=device, dtype=element)
         moved = projection.numel() * projection.element_size() + batch * seq_len * d_model * 4
@@ -239,6 +251,15 @@ def scan_subjects(seq_len: int, batch: int, d_model: int, device: str, dtype: st
             )
         )
     return subjects
+
+
+def scan_input_dtype(dtype: str) -> str:
+    """The element type of a scan subject's projection, as records name it: the step's (bfloat16
+    under bfloat16 autocast, else float32)."""
+    return "torch.bfloat16" if dtype.startswith("bfloat16") else "torch.float32"
+
+
+SCAN_FAMILIES = (("mingru", 2), ("minlstm", 3))  # each min-RNN family and its projection's width in D
 
 
 def triton_forward_bytes(projection: torch.Tensor, hidden: int) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from suite.commands import bench
+from suite.commands import bench_summary
 from suite.commands.cli import build_parser, main
 from suite.plan.presets import PRESETS
 from suite.records.schema import validate
@@ -198,10 +198,9 @@ def test_bench_refuses_bad_shapes_and_flags_in_one_line(argv, message, tmp_path,
 
 
 def test_bench_subjects_that_cannot_be_built_are_records(monkeypatch):
-    import argparse
-
     from suite.measure import speed
-    from suite.measure.cell import classify, one_line
+    from suite.measure.speed_units import plan_units, run_unit
+    from suite.plan.cells import SpeedTiming
     from suite.plan.settings import RunContext
 
     def no_memory(*args):
@@ -209,18 +208,14 @@ def test_bench_subjects_that_cannot_be_built_are_records(monkeypatch):
 
     monkeypatch.setattr(speed, "projections_subject", no_memory)
     monkeypatch.setattr(speed, "scan_subjects", no_memory)
-    args = argparse.Namespace(batch_size=1, d_model=8, seed=0, models=["mingru:log"])
-    subjects = bench.subjects_of("mixer", 8, args, "cpu", "float32") + bench.subjects_of(
-        "scan", 8, args, "cpu", "float32"
-    )
-    speed.time_interleaved(subjects, "cpu", 0, 1, classify, one_line)
-    settings = bench.BenchSettings("float32", 1, 0, 0, 1, 0.0)
+    timing = SpeedTiming(dtype="float32", warmup=0, repeats=1, min_time_s=0.0)
     context = RunContext(run_id="r", preset="bench-speed", git_commit=None, hostname="h", device_name="cpu")
-    records = [bench.to_record(subject, 8, "cpu", context, settings) for subject in subjects]
+    units = plan_units(["mingru:log"], ["mixer", "scan"], [8], 1, 8, 0, timing)
+    records = [record for unit in units for record in run_unit(unit, "cpu", context)]
     assert all(validate(record) == [] for record in records)
     statuses = {(record["scope"], record["model"]): record["status"] for record in records}
     assert statuses[("mixer", "mingru:projections")] == "oom" and statuses[("mixer", "mingru:log")] == "ok"
-    assert statuses[("scan", "minlstm:triton")] == "oom" and len(records) == 2 + 6
+    assert statuses[("scan", "minlstm:triton")] == "oom" and len(records) == 2 + 8  # 6 scans and 2 copies
 
 
 def speed_record(model, backend, train_step_ms, noisy, scope="mixer"):
@@ -243,7 +238,7 @@ def test_bench_console_marks_noisy_figures_as_the_report_does(noisy, capsys):
         speed_record("gru", "aten", 4.0, False),
         speed_record("mingru:projections", "projections", 0.5, False),
     ]
-    bench.print_summary(records, bench.speed_ratios(records))
+    bench_summary.print_summary(records, bench_summary.speed_ratios(records))
     out = capsys.readouterr().out
     assert ("~4.00x" in out) == noisy and ("4.00x" in out)
     assert ("~2.00x" in out) == noisy  # the step over its projections

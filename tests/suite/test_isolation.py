@@ -159,6 +159,49 @@ def test_find_max_len_records_a_boundary_per_model_and_reports_it(tmp_path):
     assert "Out-of-memory boundary" in (tmp_path / "report.html").read_text()
 
 
+def test_max_len_probes_and_their_boundary_pass_through_the_record_sink(monkeypatch):
+    """Every record of a max-len search, probes and boundary, is handed to the run's RecordSink (the
+    single writer); probes move the progress bar (found, not planned), the boundary does not."""
+    from suite.executors import RecordSink, max_len
+    from suite.plan.presets import get_preset
+    from suite.plan.settings import Dispatch, RunContext
+    from suite.progress import Progress
+
+    class Writer:
+        path = "run/records.jsonl"
+
+        def __init__(self):
+            self.records = []
+
+        def append(self, record):
+            self.records.append(record)
+
+    def probe(cell, dispatch):  # a probe's child: lengths up to 32 fit, 64 does not
+        fits = cell.seq_len <= 32
+        error = None if fits else "RuntimeError: DefaultCPUAllocator: can't allocate memory"
+        return [{"cell_key": cell.key, "seq_len": cell.seq_len, "status": "ok" if fits else "oom", "error": error}]
+
+    class Sink(RecordSink):  # notes each record handed to it: one written past it would be missing here
+        handed: list = []
+
+        def put(self, records, label=None):
+            self.handed.extend(id(record) for record in records)
+            super().put(records, label)
+
+        def put_derived(self, record):
+            self.handed.append(id(record))
+            super().put_derived(record)
+
+    monkeypatch.setattr(max_len, "run_one", probe)
+    writer, progress = Writer(), Progress(0, stream=io.StringIO())
+    sink = Sink(writer, progress)
+    boundary = max_len.search("mingru", get_preset("tiny"), Dispatch("cpu", RunContext(run_id="r")), sink, {}, 16, 256)
+    assert [r["seq_len"] for r in writer.records] == [16, 32, 64, 0] and writer.records[-1] is boundary
+    assert sink.handed == [id(record) for record in writer.records]
+    assert (boundary["max_seq_len"], boundary["first_failing_len"], boundary["first_failing_status"]) == (32, 64, "oom")
+    assert progress.done == progress.total == 3
+
+
 def test_ctrl_c_kills_the_cell_keeps_the_records_and_says_how_to_resume(tmp_path):
     out = tmp_path / "run"
     command = [
