@@ -195,13 +195,14 @@ def analyse(records: pd.DataFrame, manifest: dict | None = None, records_sha256:
     outcomes = questions.verdicts(questions.outcome_table(records))
     compute = equal_compute_table(outcomes)
     speed = speed_table(records)
+    accuracy, perf = accuracy_table(records), perf_table(records)
     return RunAnalysis(
         records=records,
         manifest=manifest,
-        accuracy=accuracy_table(records),
-        perf=perf_table(records),
+        accuracy=accuracy,
+        perf=perf,
         max_len=max_len_table(records),
-        summary=summary_table(records),
+        summary=summary_table(records, accuracy, perf),
         speed=speed,
         speedups=speedups(speed),
         outcomes=outcomes,

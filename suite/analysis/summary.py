@@ -19,7 +19,9 @@ from suite.analysis.tables import (
 )
 
 
-def summary_table(records: pd.DataFrame) -> pd.DataFrame:
+def summary_table(
+    records: pd.DataFrame, accuracy: pd.DataFrame | None = None, perf: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per model: ``backend`` (every backend that ran), ``params``,
     ``cells`` and ``not_ok`` counts, ``best_accuracy[TASK]`` (the highest
     seed-mean accuracy over that task's seq_lens), ``train_tokens_per_s[seq_len=L]``
@@ -27,11 +29,13 @@ def summary_table(records: pd.DataFrame) -> pd.DataFrame:
     measured at.
 
     A metric cell holds the number, or the status text (e.g. ``"oom"``) where
-    the model had such cells but none succeeded, or NaN where it had none.
+    the model had such cells but none succeeded, or NaN where it had none. ``accuracy`` and ``perf``:
+    the run's :func:`~suite.analysis.tables.accuracy_table` and :func:`~suite.analysis.tables.perf_table`
+    where the caller has them (the analysis builds each once), else built here.
     """
     cells = latest_records(records)
-    accuracy = accuracy_table(records)
-    perf = perf_table(records)
+    accuracy = accuracy_table(records) if accuracy is None else accuracy
+    perf = perf_table(records) if perf is None else perf
     tasks = sorted(accuracy["task"].dropna().unique())
     perf_lengths = sorted(perf["seq_len"].dropna().unique())
     rows = []
