@@ -45,7 +45,7 @@ What counts as a regression (each is a *gate*; ``--gate`` picks which apply):
 
 Verdicts (solved, fails, undertrained ...) are read from each run's analysis
 (``analysis.json`` beside its records when current, else built from the records:
-:func:`suite.analysis.analyse.load_analysis`) and compared outcome by outcome
+:func:`suite.analysis.run_analysis.load_analysis`) and compared outcome by outcome
 (:mod:`suite.analysis.verdict_changes`): shown, never gated.
 
 Changes beyond a tolerance in the good direction are listed as improvements.

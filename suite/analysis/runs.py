@@ -1,5 +1,5 @@
 """One side of a comparison (``compare``, ``history``, ``baseline check``): a run's latest records, its
-manifest and its analysis (:func:`suite.analysis.analyse.load_analysis`: its ``analysis.json`` when
+manifest and its analysis (:func:`suite.analysis.run_analysis.load_analysis`: its ``analysis.json`` when
 current, else built from the records), loaded under the rules of ``report`` (:func:`load_run`).
 Reads records only (no torch)."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from suite.analysis import tables as analysis
-from suite.analysis.analyse import load_analysis
+from suite.analysis.run_analysis import load_analysis
 from suite.errors import UsageError
 from suite.records.store import check_readable, read_manifest
 
@@ -29,7 +29,7 @@ class Run:
     path: Path
     records: pd.DataFrame
     manifest: dict = field(default_factory=dict)
-    analysis: dict = field(default_factory=dict)  # its analysis.json document (suite.analysis.analyse)
+    analysis: dict = field(default_factory=dict)  # its analysis.json document (suite.analysis.run_analysis)
     analysis_source: str = ""  # "analysis.json", or why it was built from the records
 
     @property

@@ -1,5 +1,5 @@
 """What ``compare`` says about verdicts: the verdicts of two runs' analyses
-(:mod:`suite.analysis.analyse`, read from each run's ``analysis.json`` where it is current, built from
+(:mod:`suite.analysis.run_analysis`, read from each run's ``analysis.json`` where it is current, built from
 the records otherwise), matched outcome by outcome.
 
 An outcome is one (task, task parameters, model, width, depth, matching, training length,

@@ -64,8 +64,8 @@ def run_grid(out: Path, report: str | None = None) -> int:
 
 
 def write_run_analysis(run_dir: Path) -> Path:
-    """The run's ``analysis.json`` beside its records (:mod:`suite.analysis.analyse`)."""
-    from suite.analysis.analyse import analyse_run, write_analysis
+    """The run's ``analysis.json`` beside its records (:mod:`suite.analysis.run_analysis`)."""
+    from suite.analysis.run_analysis import analyse_run, write_analysis
 
     return write_analysis(analyse_run(run_dir), run_dir)
 

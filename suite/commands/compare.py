@@ -180,7 +180,7 @@ def missing_message(comparison) -> str:
 
 def analysis_sources(baseline, current) -> str:
     """Where the verdicts compared come from: each run's ``analysis.json``, or its records where the
-    file is missing or stale (:func:`suite.analysis.analyse.load_analysis`)."""
+    file is missing or stale (:func:`suite.analysis.run_analysis.load_analysis`)."""
     if baseline.analysis_source == current.analysis_source == "analysis.json":
         return "verdicts from analysis.json (baseline and current)"
     return f"verdicts: baseline {baseline.analysis_source}; current {current.analysis_source}"

@@ -4,7 +4,7 @@ headline, accuracy heatmaps and curves, the verdicts and equal-compute tables
 throughput / decode latency / memory plots, and tables of the summary, of every
 cell that did not finish ok and of every record.
 
-The run is analysed once (:func:`suite.analysis.analyse.analyse`); every section
+The run is analysed once (:func:`suite.analysis.run_analysis.analyse`); every section
 renders from that analysis, and :func:`write_report` writes it beside the records
 as ``analysis.json`` (docs/analysis-json.md), which ``compare``, ``history`` and
 the baseline check read.
@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from suite.analysis.analyse import RunAnalysis, analyse, records_digest, write_analysis
+from suite.analysis.run_analysis import RunAnalysis, analyse, records_digest, write_analysis
 from suite.analysis.tables import load_results
 from suite.errors import UsageError
 from suite.records.store import read_manifest
@@ -56,7 +56,7 @@ class ReportInputs(NamedTuple):
     :func:`suite.analysis.tables.load_results`), its manifest, why the manifest could not be read
     (None when it could), a colour per model (:func:`suite.report.plots.model_palette` of every
     model of the run: every figure draws a model in this colour) and the run's analysis, built
-    once (:class:`suite.analysis.analyse.RunAnalysis`: its tables and verdicts)."""
+    once (:class:`suite.analysis.run_analysis.RunAnalysis`: its tables and verdicts)."""
 
     records: pd.DataFrame
     manifest: dict

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from suite.analysis.analyse import ANALYSIS_VERSION, analyse, analyse_run, load_analysis, write_analysis
+from suite.analysis.run_analysis import ANALYSIS_VERSION, analyse, analyse_run, load_analysis, write_analysis
 from suite.analysis.compare import compare_runs, load_run
 from suite.analysis.missing import is_missing
 from suite.commands.cli import main
@@ -249,3 +249,10 @@ def test_history_reads_accuracy_and_speed_from_analysis_json(example_run, tmp_pa
         mine = after[after["metric"].str.startswith(prefix)]
         assert len(mine) == len(before[before["metric"].str.startswith(prefix)]) > 0
         assert (mine["value"] == value).all()
+
+
+def test_the_package_exports_analyse():
+    import suite.analysis
+    from suite.analysis import run_analysis
+
+    assert suite.analysis.analyse is run_analysis.analyse and suite.analysis.load_analysis is load_analysis

@@ -229,7 +229,7 @@ def test_verdicts_need_a_positive_control():
 def test_a_width_and_key_value_sweep_draws_accuracy_against_state_size(tmp_path):
     import dataclasses
 
-    from suite.analysis.analyse import analyse
+    from suite.analysis.run_analysis import analyse
     from suite.report.sections.question_figures import recall_state_figure
     from suite.report.sections.questions import questions_section
     from suite.records.store import RecordWriter

@@ -12,7 +12,7 @@ from matplotlib.colors import to_hex
 
 from suite.analysis.tables import load_results
 from suite.records.schema import blank_record
-from suite.analysis.analyse import analyse
+from suite.analysis.run_analysis import analyse
 from suite.report import heatmap, plots, write_report
 from suite.report.sections import compute, paper, question_figures
 from suite.report.html import build_report_html

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from suite.analysis import questions
-from suite.analysis.analyse import RunAnalysis
+from suite.analysis.run_analysis import RunAnalysis
 from suite.analysis.equal_compute import COMPUTE_KEYS
 from suite.analysis.tables import curve_points
 from suite.analysis.missing import is_missing

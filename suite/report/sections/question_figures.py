@@ -23,7 +23,7 @@ def extrapolation_figure(outcomes: pd.DataFrame, palette: dict | None = None) ->
     """Accuracy vs evaluation length, one panel per (task, train length), one line per model
     (colours from ``palette``, the report's), the seed-mean with its 95% interval as a band; the
     training length is a dashed vertical line and chance a dotted horizontal one. ``outcomes``: the
-    analysis's outcome table (:attr:`suite.analysis.analyse.RunAnalysis.outcomes`)."""
+    analysis's outcome table (:attr:`suite.analysis.run_analysis.RunAnalysis.outcomes`)."""
     if not _lengths_vary(outcomes):
         return None
     outcomes = outcomes[outcomes["n_ok"] > 0]

@@ -7,7 +7,7 @@ headline (:func:`headline_verdicts`) and the notes on a task's measured regime
 (:func:`regime_notes`: MQAR keys recurring in the filler, ListOps's majority
 class) shown under its results.
 
-Each function takes the run's analysis (:class:`suite.analysis.analyse.RunAnalysis`:
+Each function takes the run's analysis (:class:`suite.analysis.run_analysis.RunAnalysis`:
 its verdict table is built once per run) and returns table rows or the section's body
 rendered by ``templates/questions.html.j2``; the figures are
 :mod:`suite.report.sections.question_figures` (:mod:`suite.report.template`, so
@@ -21,7 +21,7 @@ from __future__ import annotations
 import pandas as pd
 
 from suite.analysis import questions, regimes
-from suite.analysis.analyse import RunAnalysis
+from suite.analysis.run_analysis import RunAnalysis
 from suite.analysis.missing import is_missing
 from suite.report.format import NO_VALUE, Cell
 from suite.report.sections.question_figures import extrapolation_figure, recall_state_figure
@@ -63,7 +63,7 @@ def _steps(row) -> str:
 
 
 def verdict_table(outcomes: pd.DataFrame) -> pd.DataFrame:
-    """The analysis's outcomes with their verdicts (:attr:`suite.analysis.analyse.RunAnalysis.outcomes`),
+    """The analysis's outcomes with their verdicts (:attr:`suite.analysis.run_analysis.RunAnalysis.outcomes`),
     in the report's order."""
     table = outcomes
     return table.sort_values(["task", "task_variant", "train_len", "eval_len", "model"]) if len(table) else table
@@ -242,7 +242,7 @@ def questions_section(analysis: RunAnalysis, palette: dict | None = None) -> str
     """The section's body (rendered by ``templates/questions.html.j2``, which escapes every value):
     undertrained trainings with the line that trains them longer, task-regime notes, verdicts,
     extrapolation figure, recall vs state figure (whichever apply); ``""`` when the run has no
-    accuracy cells. ``analysis``: the run's :class:`suite.analysis.analyse.RunAnalysis`."""
+    accuracy cells. ``analysis``: the run's :class:`suite.analysis.run_analysis.RunAnalysis`."""
     if analysis.outcomes.empty:
         return ""
     table = verdict_table(analysis.outcomes)
