@@ -1,8 +1,9 @@
 """The HTML report of a run: ``write_report(run_dir)`` writes one self-contained
-``report.html`` (figures embedded as base64 PNG, no external resources).
+``report.html`` (figures embedded as base64 PNG, no external resources) and the run's
+``analysis.json`` beside its records.
 
-Reads Records only (via :mod:`suite.analysis.tables`); needs pandas, matplotlib and
-seaborn, not torch.
+Reads records only, analysed once (:mod:`suite.analysis.run_analysis`); one module per
+section in :mod:`suite.report.sections`; needs pandas, matplotlib and seaborn, not torch.
 """
 
 __all__ = ["write_report", "build_report_html"]
