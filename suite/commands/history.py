@@ -6,9 +6,10 @@ model it takes, from the run's analysis (``analysis.json``, or built from the
 records of a run without one: docs/analysis-json.md): seed-and-length-mean
 accuracy per task, the median over lengths of the training-throughput ratio to
 the reference model (timed in the same run, see :mod:`suite.analysis.compare`),
-and, from the records, the training peak memory at the longest perf length. Each run is compared with the one before it (the shared cells, under
-the default gates of :mod:`suite.analysis.compare`); runs with a regression are flagged
-in the table and shaded red in the plot.
+and, from the records, the training peak memory at the longest perf length. Each
+run is compared with the one before it (the shared cells, under the default gates of
+:mod:`suite.analysis.compare`); runs with a regression are flagged in the table and
+shaded red in the plot.
 """
 
 from __future__ import annotations
