@@ -114,4 +114,4 @@ def test_stats_imports_nothing_heavy():
         "import sys; import suite.analysis.stats; "
         "heavy = {'torch', 'numpy', 'pandas', 'scipy'} & set(sys.modules); assert not heavy, heavy"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[3])

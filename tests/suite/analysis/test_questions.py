@@ -176,7 +176,7 @@ def test_params_matching_sizes_every_family_within_ten_percent():
 
 
 def _outcome(family, accuracy, eval_len, task="parity", ci_high=None):
-    """An outcome row whose three seeds all stopped on a plateau (see tests/suite/test_verdicts.py
+    """An outcome row whose three seeds all stopped on a plateau (see tests/suite/analysis/test_verdicts.py
     for the other ways training ends)."""
     return dict(
         task=task,

@@ -14,7 +14,7 @@ from suite.analysis.compare import compare_runs, load_run
 from suite.analysis.missing import is_missing
 from suite.commands.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "reports" / "examples" / "cpu-default"
 DOC = ROOT / "docs" / "analysis-json.md"
 

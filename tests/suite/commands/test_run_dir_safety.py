@@ -17,7 +17,7 @@ from suite.commands.cli import main
 from suite.records.lock import RunDirBusy, RunLock
 from suite.records.store import read_manifest, read_records
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TINY = ["run", "--preset", "tiny", "--models", "mingru", "--no-report"]
 
 

@@ -15,7 +15,7 @@ from suite.analysis.compare import compare_runs, load_run
 from suite.commands.cli import main
 from suite.records.schema import blank_record
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "reports" / "examples"
 EXAMPLE_RUNS = sorted(path for path in EXAMPLES.iterdir() if path.is_dir())
 WITH_RECORDS = [path for path in EXAMPLE_RUNS if (path / "records.jsonl").is_file()]

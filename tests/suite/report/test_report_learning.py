@@ -11,7 +11,7 @@ import pytest
 from suite.analysis import paper_depth
 from suite.analysis.tables import load_results
 from suite.report import write_report
-from tests.suite.test_verdicts import record
+from tests.suite.analysis.test_verdicts import record
 
 
 def curve(*accuracies, every=50, seconds_per_step=0.02):

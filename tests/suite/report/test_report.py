@@ -20,7 +20,7 @@ from suite.report import write_report
 from suite.report.format import NO_VALUE, format_value
 from suite.report.sections.header import shared_cores_warnings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCRIPT_ERROR = "<script>alert('pwned')</script> exploded in the scan"
 OOM_ERROR = "CUDA out of memory. Tried to allocate 2.00 GiB (synthetic test data)"
 MAMBA_DETAIL = "reference-torch (mamba_ssm not available: No module named 'mamba_ssm')"

@@ -11,7 +11,7 @@ import pytest
 from suite.commands.cli import main
 from suite.analysis.compare import GATES, Tolerances, compare_runs, load_run
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BASELINE = ROOT / "results" / "baselines" / "cpu-smoke"
 
 

@@ -14,7 +14,7 @@ from suite.progress import EXIT_CELLS_FAILED
 from suite.registry import builtin_family_names
 from suite.records.store import read_records
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 BROKEN_PLUGIN = '''
 import torch

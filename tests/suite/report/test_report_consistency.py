@@ -16,7 +16,7 @@ from suite.analysis.run_analysis import analyse
 from suite.report import heatmap, plots, write_report
 from suite.report.sections import compute, paper, question_figures
 from suite.report.html import build_report_html
-from tests.suite.test_report_browser import CHROMIUM_ARGS, chromium_path
+from tests.suite.report.test_report_browser import CHROMIUM_ARGS, chromium_path
 
 ACCURACY_MODELS = ("transformer", "mingru", "lstm")
 PERF_MODELS = ACCURACY_MODELS + ("gru:loop", "mamba")  # more models than the accuracy cells have

@@ -78,7 +78,7 @@ def test_a_plugin_travels_as_text_and_loads_where_its_file_does_not_exist(tmp_pa
     plugin = tmp_path / "shipped_plugin.py"
     plugin.write_text(
         "from suite import register_model\n"
-        "from tests.suite.crashy_plugin import Crashy\n"
+        "from tests.suite.executors.crashy_plugin import Crashy\n"
         "register_model('shipped', lambda d_model, backend, layer_index: Crashy(d_model, backend),"
         " backends=('fine',))\n"
     )
@@ -125,7 +125,7 @@ def test_ctrl_c_with_two_jobs_kills_the_running_children_and_keeps_the_records(t
     import time
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     out = tmp_path / "run"
     command = [
         sys.executable,

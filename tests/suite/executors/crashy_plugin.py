@@ -1,5 +1,5 @@
 """Models that fail in every way a cell can fail; registered only by the tests
-(``--plugin tests/suite/crashy_plugin.py``). The kind of failure is the backend name;
+(``--plugin tests/suite/executors/crashy_plugin.py``). The kind of failure is the backend name;
 ``fine`` comes first, so the contract check (``suite.measure.contract``, which builds a
 bare family's first backend) passes the family and each cell fails as its backend says.
 

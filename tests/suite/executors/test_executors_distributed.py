@@ -35,7 +35,7 @@ pytestmark = [
     ),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PLUGIN = str(Path(__file__).with_name("crashy_plugin.py"))
 SLURM_MODELS = "mingru,gru,transformer"
 SAME_FIELDS = ("status", "accuracy", "seq_accuracy", "final_loss", "params", "backend", "torch_threads", "error")
@@ -119,7 +119,7 @@ def is_loopback(address: str) -> bool:
 
 
 def test_local_ray_instance_listens_on_loopback_only(ray_temp_dir):
-    from listening import listening_sockets_of_descendants
+    from tests.suite.executors.listening import listening_sockets_of_descendants
     from suite.executors import ray_executor
 
     with ray_executor.connect(None, num_cpus=2, temp_dir=ray_temp_dir) as session:

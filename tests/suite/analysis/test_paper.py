@@ -43,7 +43,7 @@ def _train(eval_every):
 
 
 def test_a_target_stops_training_with_the_steps_and_seconds_to_it():
-    """What the paper section's steps-to-target table reads (the stop rules: tests/suite/test_training.py)."""
+    """What the paper section's steps-to-target table reads (the stop rules: tests/suite/measure/test_training.py)."""
     metrics = _train(2)
     assert metrics["stop_reason"] == "target" and metrics["steps_trained"] == 2 and metrics["max_steps"] == 6
     [(step, seconds, _)] = metrics["valid_curve"]  # [step, train seconds, validation accuracy]

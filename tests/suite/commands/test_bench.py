@@ -231,7 +231,7 @@ def test_two_benches_into_one_out_one_runs_and_the_other_is_refused_by_the_lock(
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     out = tmp_path / "bench"
     argv = [sys.executable, "-m", "suite", *TINY_BENCH, "--out", str(out)]
     processes = [subprocess.Popen(argv, cwd=root, stderr=subprocess.PIPE, text=True) for _ in range(2)]

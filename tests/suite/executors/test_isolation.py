@@ -18,7 +18,7 @@ from suite.commands.cli import main
 from suite.progress import EXIT_CELLS_FAILED
 from suite.records.store import read_records
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PLUGIN = str(Path(__file__).with_name("crashy_plugin.py"))
 
 

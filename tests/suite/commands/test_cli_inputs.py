@@ -16,7 +16,7 @@ from suite.plan.presets import PRESETS
 from suite.records.schema import validate
 from suite.records.store import read_manifest, read_records
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TINY = ["run", "--preset", "tiny", "--models", "mingru", "--tasks", "mqar", "--kinds", "accuracy"]
 
 
@@ -254,14 +254,14 @@ def test_a_reader_that_goes_away_ends_the_command_quietly():
     """``python -m suite compare A B | head -2``: no BrokenPipeError traceback, exit 141 (128 + SIGPIPE)."""
     import fcntl
 
-    example = str(Path(__file__).resolve().parents[2] / "reports" / "examples" / "cpu-default")
+    example = str(Path(__file__).resolve().parents[3] / "reports" / "examples" / "cpu-default")
     read, write = os.pipe()
     fcntl.fcntl(write, 1031, 4096)  # F_SETPIPE_SZ: a small pipe, so the compare table cannot fit in it
     child = subprocess.Popen(
         [sys.executable, "-m", "suite", "compare", example, example],
         stdout=write,
         stderr=subprocess.PIPE,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
         env=_buffered_env(),
     )
     os.close(write)
@@ -280,7 +280,7 @@ def test_a_reader_gone_before_a_short_output_is_flushed_ends_quietly():
         [sys.executable, "-m", "suite", "list"],
         stdout=write,
         stderr=subprocess.PIPE,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
         env=_buffered_env(),
     )
     os.close(write)

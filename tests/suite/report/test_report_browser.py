@@ -10,7 +10,7 @@ import pytest
 
 from suite.report import write_report
 
-from tests.suite.test_report import synthetic_records, write_run
+from tests.suite.report.test_report import synthetic_records, write_run
 
 pytestmark = pytest.mark.browser
 EVIL_MODEL = "evil<script>window.pwned=1</script>"

@@ -11,7 +11,7 @@ from suite.records.schema import ALL_FIELDS, SCHEMA_VERSION, blank_record, valid
 from suite.records.store import read_records, upgrade
 from suite.registry import MODEL_FAMILIES, TASKS, builtin_family_names, builtin_task_names, record_versions
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 COMMITTED = sorted(
     folder
     for folder in [*(ROOT / "reports" / "examples").iterdir(), ROOT / "results" / "baselines" / "cpu-smoke"]

@@ -12,7 +12,7 @@ from suite.report.plots import pareto_frontier
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BASELINE = ROOT / "results" / "baselines" / "cpu-smoke"
 
 
