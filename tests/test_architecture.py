@@ -300,3 +300,44 @@ def test_records_analysis_and_report_import_no_torch():
         [sys.executable, "-c", TORCH_FREE_IMPORTS], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
+
+
+# --- every stage module has a test -----------------------------------------------------------
+
+STAGES = ("plan", "records", "measure", "executors", "analysis", "report", "commands")
+
+
+def _modules_imported_by(test_files) -> set[str]:
+    """Every dotted name a test file imports (``import a.b``, ``from a.b import c`` as a.b and a.b.c)."""
+    names = set()
+    for path in test_files:
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _untested_modules(base: Path, tests: Path) -> list[str]:
+    imported = _modules_imported_by(sorted(tests.rglob("*.py")))
+    stage_modules = [
+        name
+        for name, path in _modules(base, roots=("suite",)).items()
+        if name.count(".") >= 1 and name.split(".")[1] in STAGES and path.name != "__init__.py"
+    ]
+    return [name for name in stage_modules if not any(i == name or i.startswith(name + ".") for i in imported)]
+
+
+def test_every_stage_module_is_imported_by_a_test():
+    """Each module of a stage folder (suite/plan ... suite/commands) is imported by some test under tests/,
+    so none is exercised only through a subprocess or not at all."""
+    assert _untested_modules(ROOT, ROOT / "tests") == []
+
+
+def test_the_untested_module_check_finds_a_planted_module(tmp_path):
+    tree = _copy_tree(tmp_path)
+    (tree / "suite" / "records" / "planted_untested.py").write_text("X = 1\n")
+    shutil.copytree(ROOT / "tests", tree / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    assert "suite.records.planted_untested" in _untested_modules(tree, tree / "tests")
