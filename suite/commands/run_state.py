@@ -128,14 +128,18 @@ def write_report_atomically(run_dir: Path, path: Path) -> Path:
 
 
 def finish_run(args, run_dir: Path, manifest: dict, **fields) -> int:
-    """Mark the run finished (with ``fields``), say where its records are, and write its report
-    unless ``--no-report``: how ``run`` and ``bench`` end."""
+    """Mark the run finished (with ``fields``), say where its records are, and write its report and
+    ``analysis.json`` beside the records (only the analysis with ``--no-report``): how ``run`` and ``bench`` end."""
     from suite.records.store import write_manifest
 
     manifest.update(status="finished", finished=datetime.datetime.now(datetime.UTC).isoformat(), **fields)
     write_manifest(run_dir, manifest)
     print(f"records: {run_dir / 'records.jsonl'}")
-    if not args.no_report:
+    if args.no_report:  # the analysis is written either way: compare, history and CI read it
+        from suite.analysis.run_analysis import analyse_run, write_analysis
+
+        print(f"analysis: {write_analysis(analyse_run(run_dir), run_dir)}")
+    else:
         path = report_path(args, manifest["run_id"])
         try:
             write_report_atomically(run_dir, path)
