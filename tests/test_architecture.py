@@ -3,6 +3,7 @@ import cycles, size limits, and the torch-free stages (records, analysis, report
 
 import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -307,12 +308,18 @@ def test_records_analysis_and_report_import_no_torch():
 STAGES = ("plan", "records", "measure", "executors", "analysis", "report", "commands")
 
 
+IMPORT_IN_TEXT = re.compile(r"^\s*(?:import|from)\s+(suite(?:\.\w+)+)", re.MULTILINE)
+
+
 def _modules_imported_by(test_files) -> set[str]:
-    """Every dotted name a test file imports (``import a.b``, ``from a.b import c`` as a.b and a.b.c)."""
+    """Every dotted name a test file imports (``import a.b``, ``from a.b import c`` as a.b and a.b.c),
+    and the suite modules imported by code it runs in a child process (an import line in a string)."""
     names = set()
     for path in test_files:
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            if isinstance(node, ast.Import):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                names.update(IMPORT_IN_TEXT.findall(node.value))
+            elif isinstance(node, ast.Import):
                 names.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 names.add(node.module)
