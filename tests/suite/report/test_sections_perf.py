@@ -4,28 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from suite.analysis.run_analysis import analyse
-from suite.analysis.tables import load_results
-from suite.records.store import read_manifest
-from suite.report.html import ReportInputs
-from suite.report.palette import model_palette
 import pandas as pd
 
 from suite.report.sections.perf import PERF_HEADERS, boundary_failures, boundary_rows, perf_section
 from tests.suite.report.test_report import make_record, write_run
+from tests.suite.report.section_inputs import inputs_of
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def inputs_of(run_dir, manifest_problem=None):
-    """The section builders' inputs for the run in ``run_dir``, its analysis built from the records."""
-    records = load_results(run_dir)
-    try:
-        manifest = read_manifest(run_dir)
-    except FileNotFoundError:
-        manifest = {}
-    palette = model_palette(records["model"])
-    return ReportInputs(records, manifest, manifest_problem, palette, analyse(records, manifest))
 
 
 @pytest.fixture(scope="module")
