@@ -140,14 +140,9 @@ class AccuracyCell(_CellBase):
         return [int(length) for length in self.training.eval_lens or (self.seq_len,)]
 
 
-@dataclass(frozen=True)
-class PerfCell(_CellBase):
-    architecture: ModelConfig
-    seq_len: int
-    batch_size: int
-    seed: int
-    timing: TimingConfig
-    kind: str = field(default="perf", init=False)
+class _TimedModel:
+    """What a perf cell and a max-len cell share: a model timed on random tokens of its vocabulary,
+    no task (``task_params`` is the vocabulary alone)."""
 
     def spec_of(self) -> str:
         return self.architecture.spec
@@ -163,13 +158,23 @@ class PerfCell(_CellBase):
     def model_config(self) -> dict:
         return self.architecture.record_dict()
 
+
+@dataclass(frozen=True)
+class PerfCell(_TimedModel, _CellBase):
+    architecture: ModelConfig
+    seq_len: int
+    batch_size: int
+    seed: int
+    timing: TimingConfig
+    kind: str = field(default="perf", init=False)
+
     @property
     def train_config(self) -> dict:
         return self.timing.record_dict()
 
 
 @dataclass(frozen=True)
-class MaxLenCell(_CellBase):
+class MaxLenCell(_TimedModel, _CellBase):
     """A model's memory boundary; ``seq_len`` is 0 (the cell spans lengths)."""
 
     architecture: ModelConfig
@@ -179,20 +184,6 @@ class MaxLenCell(_CellBase):
     probe: ProbeConfig
     seq_len: int = 0
     kind: str = field(default="max_len", init=False)
-
-    def spec_of(self) -> str:
-        return self.architecture.spec
-
-    def settings(self) -> TimingConfig:
-        return self.timing
-
-    @property
-    def task_params(self) -> dict:
-        return {"vocab_size": self.architecture.vocab_size}
-
-    @property
-    def model_config(self) -> dict:
-        return self.architecture.record_dict()
 
     @property
     def train_config(self) -> dict:
