@@ -143,7 +143,8 @@ class CausalSelfAttention(nn.Module):
             return "flash_attn"
         if self.kernel_used is None:  # not run yet: what the weights' device and dtype will pick
             weight = self.to_qkv.weight
-            return "sdpa-" + prefill_kernel(str(weight.device), weight.dtype, self.head_dim)
+            pick = masked_kernel if self.window else prefill_kernel
+            return "sdpa-" + pick(str(weight.device), weight.dtype, self.head_dim)
         return "sdpa-" + self.kernel_used
 
     def init_state(self, batch: int, device=None, dtype=None):

@@ -80,6 +80,7 @@ def command_list(args) -> int:
         for backend in family["backends"]:
             mark = "yes" if backend["available"] else f"no  ({backend['reason']})"
             print(f"      {family['family']}:{backend['backend']:<10} {mark}")
+    print_stack_syntax()
     print("tasks:")
     for task in tasks:
         print(f"  {task['task']:<15} {task['description']}  {task['params']}")
@@ -87,6 +88,15 @@ def command_list(args) -> int:
     for preset in presets:
         print(f"  {preset['preset']:<10} [{preset['device']}] {preset['description']}")
     return 0
+
+
+def print_stack_syntax() -> None:
+    """How to write a mixed stack (suite.stacks), with an example."""
+    from suite.stacks import EXAMPLE
+
+    print("mixed stacks (layers bottom first, joined by +; *N repeats; [key=value;...] gives a layer options):")
+    print(f"  --models '{EXAMPLE}'   three minGRU layers, then sliding-window attention over 16 positions")
+    print("  --models 'mingru+mingru+transformer+mingru'   one attention layer at position 2")
 
 
 def command_report(args) -> int:

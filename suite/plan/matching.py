@@ -30,7 +30,7 @@ TOLERANCE = 0.10
 @functools.cache
 def param_count(family: str, vocab_size: int, d_model: int, n_layers: int, mlp_mult: int, options: tuple):
     """Parameters of ``family`` at this size, or ``None`` when the width is not valid for it."""
-    from suite.registry import build_model
+    from suite.stacks import build_model
 
     try:
         model = build_model(

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from models.transformer import CausalSelfAttention
-from suite.registry import build_model
+from suite.stacks import build_model
 
 VOCAB = 11
 
