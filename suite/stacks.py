@@ -166,11 +166,28 @@ def windows_of(config) -> list:
     return [layer_options(layer, config.options).get("window") for layer in parse_stack(config.spec)]
 
 
-def check_windows(cells) -> None:
-    """Every window of the plan is an integer >= 1 and at most the run's longest length (a wider
-    window is full attention at every length the run has): else one-line :class:`UsageError`."""
+def check_options(config) -> None:
+    """A uniform model's options (the preset's ``family_options`` of its family) are the family's:
+    else one-line did-you-mean (a stack's layers were checked as they were read)."""
+    from suite.naming import did_you_mean
+    from suite.registry import get_family
+
+    if config.layers is not None:
+        return
+    family = get_family(config.family)
+    unknown = sorted(set(config.options) - set(family.defaults))
+    if unknown:
+        known = sorted(family.defaults) or ["(none)"]
+        raise did_you_mean(f"option of {family.name} (family_options.{family.name})", unknown[0], known)
+
+
+def check_models(cells) -> None:
+    """Every model of the plan takes the options it is given, and every window is an integer >= 1 and
+    at most the run's longest length (a wider window is full attention at every length the run has):
+    else one-line :class:`UsageError`, before anything is written."""
     longest = max((max([cell.seq_len, *getattr(cell, "eval_lens", [])]) for cell in cells), default=0)
     for cell in cells:
+        check_options(cell.architecture)
         for window in windows_of(cell.architecture):
             if window is None:
                 continue

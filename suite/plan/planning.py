@@ -48,7 +48,7 @@ from suite.plan.cells import (
 )
 from suite.plan.presets import Preset, resolve_dtype
 from suite.registry import builtin_family_names, builtin_task_names, get_task, parse_spec
-from suite.stacks import check_windows, is_stack, parse_stack
+from suite.stacks import check_models, is_stack, parse_stack
 
 
 def expand_names(requested, every: list[str], kind: str) -> list[str]:
@@ -239,7 +239,7 @@ def build_plan(
     if "perf" in kinds:
         extra = [s for s in preset.perf.perf_extra_models if s not in specs] if "all" in models else []
         cells.extend(perf_cells(preset, specs + extra, perf_seq_lens, seeds[0], device))
-    check_windows(cells)
+    check_models(cells)
     return cells
 
 
