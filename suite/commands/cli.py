@@ -72,7 +72,8 @@ def command_list(args) -> int:
     ]
     presets = [{"preset": p.name, "description": p.description, "device": p.device} for p in PRESETS.values()]
     if args.json:
-        print(json.dumps({"device": device, "families": families, "tasks": tasks, "presets": presets}, indent=2))
+        listing = {"device": device, "families": families, "stacks": stack_syntax(), "tasks": tasks, "presets": presets}
+        print(json.dumps(listing, indent=2))
         return 0
     print(f"model families (backends on {device}; auto = first available):")
     for family in families:
@@ -90,13 +91,24 @@ def command_list(args) -> int:
     return 0
 
 
-def print_stack_syntax() -> None:
-    """How to write a mixed stack (suite.stacks), with an example."""
+def stack_syntax() -> dict:
+    """How to write a mixed stack (suite.stacks), with examples."""
     from suite.stacks import EXAMPLE
 
-    print("mixed stacks (layers bottom first, joined by +; *N repeats; [key=value;...] gives a layer options):")
-    print(f"  --models '{EXAMPLE}'   three minGRU layers, then sliding-window attention over 16 positions")
-    print("  --models 'mingru+mingru+transformer+mingru'   one attention layer at position 2")
+    return {
+        "syntax": "layers bottom first, joined by +; *N repeats a layer; [key=value;...] gives a layer options",
+        "examples": {
+            EXAMPLE: "three minGRU layers, then sliding-window attention over 16 positions",
+            "mingru+mingru+transformer+mingru": "one attention layer at position 2",
+        },
+    }
+
+
+def print_stack_syntax() -> None:
+    stacks = stack_syntax()
+    print(f"mixed stacks ({stacks['syntax']}):")
+    for example, meaning in stacks["examples"].items():
+        print(f"  --models '{example}'   {meaning}")
 
 
 def command_report(args) -> int:

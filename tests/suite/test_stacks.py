@@ -99,3 +99,14 @@ def test_a_config_file_and_set_name_stacks(tmp_path):
 def test_a_bad_stack_is_one_usage_error(spec, message):
     with pytest.raises(UsageError, match=message.replace("[", r"\[")):
         parse_stack(spec)
+
+
+def test_suite_list_shows_the_syntax_with_examples_that_build(capsys):
+    assert main(["list"]) == 0
+    text = capsys.readouterr().out
+    assert "mixed stacks (layers bottom first, joined by +" in text
+    assert main(["list", "--json"]) == 0
+    stacks = json.loads(capsys.readouterr().out)["stacks"]
+    assert stacks["examples"] and all(f"--models '{example}'" in text for example in stacks["examples"])
+    for example in stacks["examples"]:
+        assert len(build_model(example, vocab_size=11, d_model=16).blocks) == 4
