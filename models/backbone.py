@@ -102,7 +102,9 @@ class LanguageModel(nn.Module):
 
     @property
     def backend(self) -> str:
-        return self.blocks[0].mixer.backend
+        """What runs: one name, or one per layer joined by ``+`` (bottom first) when they differ."""
+        backends = [block.mixer.backend for block in self.blocks]
+        return backends[0] if len(set(backends)) == 1 else "+".join(backends)
 
     def forward(self, tokens: torch.Tensor, state=None, return_state: bool = False, positions=None):
         """``tokens[B, T]`` → ``logits[B, T, V]`` (and the per-layer states).

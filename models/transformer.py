@@ -32,6 +32,13 @@ Backends, in preference order:
   aligned top-left, which is wrong for queries that continue after a cache, so
   one new token attends to the whole cache with no mask, and several new tokens
   use an explicit bottom-right-aligned boolean mask on the MATH kernel.
+
+Sliding window (``window=W``, W >= 1): query t attends to keys t-W+1..t only. The
+parallel forward uses a banded causal boolean mask (``flash_attn``: its
+``window_size=(W-1, 0)``); the decode state is a ring buffer of W slots (key of
+position p in slot p mod W, rotated at its own position), so the state stops
+growing past W. ``backend`` then ends in ``+window<W>`` (e.g. ``sdpa-math+window16``).
+Window >= T is full causal attention.
 """
 
 from __future__ import annotations
@@ -49,7 +56,8 @@ from models.probe import cuda_reason, first_reason, import_reason
 VERSION = 1  # bump when this family's maths changes: compare warns across versions (suite.registry)
 DESCRIPTION = "Transformer: causal multi-head softmax attention with RoPE and a KV cache"
 BACKENDS = ("flash_attn", "sdpa")
-DEFAULTS = {"n_heads": None, "rope_base": 10000.0, "max_seq_len": 2048}  # n_heads None: d_model // 32, >= 1
+# n_heads None: d_model // 32, >= 1; window None: full causal attention, else the last `window` positions
+DEFAULTS = {"n_heads": None, "rope_base": 10000.0, "max_seq_len": 2048, "window": None}
 
 SDPA_KERNELS = {
     "flash": SDPBackend.FLASH_ATTENTION,
@@ -106,6 +114,7 @@ class CausalSelfAttention(nn.Module):
         rope_base: float = 10000.0,
         max_seq_len: int = 2048,
         backend: str = "sdpa",
+        window: int | None = None,
     ):
         super().__init__()
         if backend not in BACKENDS:
@@ -116,6 +125,9 @@ class CausalSelfAttention(nn.Module):
         if self.head_dim * self.n_heads != d_model or self.head_dim % 2:
             raise ValueError(f"d_model={d_model} must split into {self.n_heads} heads of even width")
         self.rope_base = float(rope_base)
+        if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
+            raise ValueError(f"window must be an integer >= 1 (or None for full attention), not {window!r}")
+        self.window = window
         self.max_seq_len = max(1, int(max_seq_len))
         self.requested_backend = backend
         self.to_qkv = nn.Linear(d_model, 3 * d_model, bias=False)
@@ -124,23 +136,29 @@ class CausalSelfAttention(nn.Module):
 
     @property
     def backend(self) -> str:
+        return self._kernel_name() + (f"+window{self.window}" if self.window else "")
+
+    def _kernel_name(self) -> str:
         if self.requested_backend == "flash_attn":
             return "flash_attn"
         if self.kernel_used is None:  # not run yet: what the weights' device and dtype will pick
             weight = self.to_qkv.weight
-            return "sdpa-" + prefill_kernel(str(weight.device), weight.dtype, self.head_dim)
+            pick = masked_kernel if self.window else prefill_kernel
+            return "sdpa-" + pick(str(weight.device), weight.dtype, self.head_dim)
         return "sdpa-" + self.kernel_used
 
     def init_state(self, batch: int, device=None, dtype=None):
         weight = self.to_qkv.weight
-        shape = (batch, self.n_heads, self.max_seq_len, self.head_dim)
+        shape = (batch, self.n_heads, self.window or self.max_seq_len, self.head_dim)
         cache = dict(device=device or weight.device, dtype=dtype or weight.dtype)
         return {"k": torch.zeros(shape, **cache), "v": torch.zeros(shape, **cache), "pos": 0}
 
     def state_elements(self, seq_len: int) -> int:
-        return 2 * seq_len * self.d_model  # K and V
+        return 2 * min(seq_len, self.window or seq_len) * self.d_model  # K and V (a window's ring buffer)
 
     def forward(self, x, state=None, return_state=False):
+        if self.window is not None:
+            return self._forward_windowed(x, state, return_state)
         batch, length, _ = x.shape
         start = 0 if state is None else state["pos"]
         q, k, v = self._heads(x, start)
@@ -158,6 +176,40 @@ class CausalSelfAttention(nn.Module):
     def step(self, x, state):
         y, state = self.forward(x.unsqueeze(1), state, return_state=True)
         return y[:, 0], state
+
+    def _forward_windowed(self, x, state, return_state):
+        """Banded causal attention over the cached last ``window`` keys and the new ones, then the
+        ring buffer updated with the last ``window`` of them."""
+        batch, length, _ = x.shape
+        start = 0 if state is None else state["pos"]
+        q, k, v = self._heads(x, start)
+        if start == 0 and self.requested_backend == "flash_attn":
+            y = _flash_attn_causal(q, k, v, self.window)
+        else:
+            previous = min(start, self.window)
+            slots = torch.arange(start - previous, start, device=x.device) % self.window
+            keys = k if not previous else torch.cat([state["k"][:, :, slots].to(k.dtype), k], dim=2)
+            values = v if not previous else torch.cat([state["v"][:, :, slots].to(v.dtype), v], dim=2)
+            y = self._attend_band(q, keys, values, start, start - previous)
+        if return_state:
+            state = state or self.init_state(batch, x.device, k.dtype)
+            kept = min(length, self.window)
+            slots = torch.arange(start + length - kept, start + length, device=x.device) % self.window
+            state["k"][:, :, slots] = k[:, :, length - kept :]
+            state["v"][:, :, slots] = v[:, :, length - kept :]
+            state = {"k": state["k"], "v": state["v"], "pos": start + length}
+        y = self.to_out(y.transpose(1, 2).reshape(batch, length, self.d_model))
+        return (y, state) if return_state else y
+
+    def _attend_band(self, q, keys, values, first_query: int, first_key: int):
+        """Queries at ``first_query..`` against keys at ``first_key..``: key p is seen by query t when
+        t - window < p <= t (a banded causal boolean mask)."""
+        query_pos = torch.arange(first_query, first_query + q.shape[2], device=q.device)[:, None]
+        key_pos = torch.arange(first_key, first_key + keys.shape[2], device=q.device)[None, :]
+        mask = (key_pos <= query_pos) & (key_pos > query_pos - self.window)
+        self.kernel_used = masked_kernel(str(q.device), q.dtype, self.head_dim)
+        with sdpa_kernel([SDPA_KERNELS[self.kernel_used]]):
+            return F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)
 
     def _heads(self, x, start: int):
         """``x[B, T, D]`` → q, k (rotated to positions start..start+T-1) and v, each ``[B, H, T, head_dim]``."""
@@ -207,7 +259,24 @@ def _grown(cache: torch.Tensor, capacity: int, used: int) -> torch.Tensor:
     return grown
 
 
-def _flash_attn_causal(q, k, v):
+@functools.cache
+def masked_kernel(device: str, dtype: torch.dtype, head_dim: int) -> str:
+    """The first of SDPA's ``efficient``, ``math`` kernels that accepts a boolean mask on this device,
+    dtype and head width (the flash kernel takes no mask)."""
+    sample = torch.zeros(1, 1, 2, head_dim, device=device, dtype=dtype)
+    mask = torch.ones(2, 2, dtype=torch.bool, device=device).tril()
+    if str(device).startswith("cuda"):
+        try:
+            with warnings.catch_warnings(), sdpa_kernel([SDPA_KERNELS["efficient"]]):
+                warnings.simplefilter("ignore")
+                F.scaled_dot_product_attention(sample, sample, sample, attn_mask=mask)
+            return "efficient"
+        except RuntimeError:
+            pass
+    return "math"
+
+
+def _flash_attn_causal(q, k, v, window: int | None = None):
     """``flash_attn_func`` wants ``[B, T, H, head_dim]`` in fp16/bf16; not runnable on a CPU machine."""
     if q.dtype not in (torch.float16, torch.bfloat16):
         raise TypeError(
@@ -216,7 +285,9 @@ def _flash_attn_causal(q, k, v):
         )
     from flash_attn import flash_attn_func  # lazy: only this CUDA path needs the package
 
-    return flash_attn_func(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), causal=True).transpose(1, 2)
+    band = (-1, -1) if window is None else (window - 1, 0)  # flash_attn's (left, right) window; -1: unbounded
+    q, k, v = (tensor.transpose(1, 2) for tensor in (q, k, v))
+    return flash_attn_func(q, k, v, causal=True, window_size=band).transpose(1, 2)
 
 
 def make_mixer(
@@ -226,5 +297,8 @@ def make_mixer(
     n_heads: int | None = None,
     rope_base: float = 10000.0,
     max_seq_len: int = 2048,
+    window: int | None = None,
 ) -> nn.Module:
-    return CausalSelfAttention(d_model, n_heads=n_heads, rope_base=rope_base, max_seq_len=max_seq_len, backend=backend)
+    return CausalSelfAttention(
+        d_model, n_heads=n_heads, rope_base=rope_base, max_seq_len=max_seq_len, backend=backend, window=window
+    )

@@ -5,7 +5,8 @@ The Python API the CLI is built on::
     from suite import build_model, get_task, load_results, register_model, register_task
 """
 
-from suite.registry import build_model, get_task, register_model, register_task
+from suite.registry import get_task, register_model, register_task
+from suite.stacks import build_model
 
 __version__ = "0.1.0"
 

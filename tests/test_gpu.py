@@ -174,3 +174,36 @@ def test_bench_speed_runs_on_cuda(tmp_path):
     records = read_records(tmp_path / "bench")
     assert all(r["status"] == "ok" for r in records), [(r["model"], r["error"]) for r in records if r["error"]]
     assert {r["backend"] for r in records if r["model"] == "gru"} == {"cudnn"}
+
+
+@pytest.mark.parametrize("spec", ["transformer:sdpa[window=8]*2", "mingru*3+transformer:sdpa[window=8]"])
+def test_sliding_window_and_hybrid_parallel_equals_step_on_cuda(spec):
+    from suite.stacks import build_model as build_any
+
+    torch.manual_seed(0)
+    model = build_any(spec, vocab_size=VOCAB, d_model=64, device="cuda:0").eval()
+    tokens = torch.randint(0, VOCAB, (2, 48), device="cuda:0")
+    with torch.no_grad():
+        parallel = model(tokens)
+        state, stepped = model.init_state(2), []
+        for t in range(tokens.shape[1]):
+            logits, state = model.step(tokens[:, t], state)
+            stepped.append(logits)
+    torch.testing.assert_close(parallel, torch.stack(stepped, 1), rtol=2e-3, atol=2e-3)
+    assert model.backend.endswith("+window8") and "sdpa-" in model.backend  # the kernel that ran is named
+
+
+def test_flash_attn_window_matches_the_sdpa_band_on_cuda():
+    if get_family("transformer").probe("flash_attn", "cuda:0") is not None:
+        pytest.skip("flash_attn does not run here")
+    from suite.stacks import build_model as build_any
+
+    models = []
+    for backend in ("sdpa", "flash_attn"):
+        torch.manual_seed(0)
+        models.append(build_any(f"transformer:{backend}[window=16]*2", vocab_size=VOCAB, d_model=64, device="cuda:0"))
+    tokens = torch.randint(0, VOCAB, (2, 96), device="cuda:0")
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+        band, flash = (model(tokens).float() for model in models)
+    torch.testing.assert_close(flash, band, rtol=3e-2, atol=3e-2)
+    assert models[1].backend == "flash_attn+window16"

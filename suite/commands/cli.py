@@ -72,7 +72,8 @@ def command_list(args) -> int:
     ]
     presets = [{"preset": p.name, "description": p.description, "device": p.device} for p in PRESETS.values()]
     if args.json:
-        print(json.dumps({"device": device, "families": families, "tasks": tasks, "presets": presets}, indent=2))
+        listing = {"device": device, "families": families, "stacks": stack_syntax(), "tasks": tasks, "presets": presets}
+        print(json.dumps(listing, indent=2))
         return 0
     print(f"model families (backends on {device}; auto = first available):")
     for family in families:
@@ -80,6 +81,7 @@ def command_list(args) -> int:
         for backend in family["backends"]:
             mark = "yes" if backend["available"] else f"no  ({backend['reason']})"
             print(f"      {family['family']}:{backend['backend']:<10} {mark}")
+    print_stack_syntax()
     print("tasks:")
     for task in tasks:
         print(f"  {task['task']:<15} {task['description']}  {task['params']}")
@@ -87,6 +89,26 @@ def command_list(args) -> int:
     for preset in presets:
         print(f"  {preset['preset']:<10} [{preset['device']}] {preset['description']}")
     return 0
+
+
+def stack_syntax() -> dict:
+    """How to write a mixed stack (suite.stacks), with examples."""
+    from suite.stacks import EXAMPLE
+
+    return {
+        "syntax": "layers bottom first, joined by +; *N repeats a layer; [key=value;...] gives a layer options",
+        "examples": {
+            EXAMPLE: "three minGRU layers, then sliding-window attention over 16 positions",
+            "mingru+mingru+transformer+mingru": "one attention layer at position 2",
+        },
+    }
+
+
+def print_stack_syntax() -> None:
+    stacks = stack_syntax()
+    print(f"mixed stacks ({stacks['syntax']}):")
+    for example, meaning in stacks["examples"].items():
+        print(f"  --models '{example}'   {meaning}")
 
 
 def command_report(args) -> int:

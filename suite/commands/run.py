@@ -301,7 +301,7 @@ def finish(outputs: Outputs, run_dir: Path, manifest: dict, summary: str, device
 
 def backends_seen(records, device: str) -> dict:
     """spec → the backend that ran (and why faster ones were passed over), or why none could."""
-    from suite.registry import passed_over
+    from suite.stacks import passed_over
 
     seen = {}
     for record in records:

@@ -33,13 +33,13 @@ from suite.devices import is_cuda
 from suite.plan.cells import AccuracyCell, Cell, PerfCell
 from suite.registry import (
     BackendUnavailable,
-    build_model,
     get_family,
     get_task,
     plugin_provenance,
     record_versions,
 )
 from suite.records.schema import blank_record
+from suite.stacks import build_model
 from suite.plan.settings import RunContext
 
 OOM_MARKERS = ("out of memory", "can't allocate memory", "CUDA error: out of memory")
@@ -65,8 +65,12 @@ def one_line(error: BaseException) -> str:
 def _build(cell: AccuracyCell | PerfCell, device: str, decode_budget: int):
     config = cell.architecture
     options = dict(config.options)
-    family = get_family(cell.family)
-    if cell.kind == "perf" and "max_seq_len" in family.defaults:
+    if config.layers is not None:  # a stack: options per family (suite.stacks)
+        options = {name: dict(value) for name, value in options.items()}
+        for name in dict.fromkeys(layer.partition("[")[0].partition(":")[0] for layer in config.layers):
+            if cell.kind == "perf" and "max_seq_len" in get_family(name).defaults:
+                options.setdefault(name, {}).setdefault("max_seq_len", cell.seq_len + decode_budget)
+    elif cell.kind == "perf" and "max_seq_len" in get_family(cell.family).defaults:
         options.setdefault("max_seq_len", cell.seq_len + decode_budget)  # KV cache sized once, up front
     torch.manual_seed(cell.seed)
     return build_model(

@@ -16,7 +16,9 @@ class ModelConfig:
     ``options`` are the family's own options (``--set family_options...``); ``param_match`` and
     ``reference_d_model`` are set under ``run --match params`` (the width was chosen so parameter counts
     agree with the family at ``reference_d_model``). ``layers`` is None for a uniform stack of
-    ``n_layers`` mixers of ``spec``'s family; room for a mixed stack (one spec per layer)."""
+    ``n_layers`` mixers of ``spec``'s family; for a mixed stack (:mod:`suite.stacks`) it is one
+    ``family[:backend][options]`` per layer, bottom first, and ``options`` maps each of its families
+    to the preset's ``family_options`` of that family."""
 
     spec: str
     vocab_size: int
@@ -30,11 +32,14 @@ class ModelConfig:
 
     @property
     def family(self) -> str:
-        return self.spec.partition(":")[0]
+        from suite.stacks import spec_family
+
+        return spec_family(self.spec)
 
     @property
     def backend(self) -> str | None:
-        return self.spec.partition(":")[2] or None
+        """The backend the spec names (None: the first that runs; a stack names one per layer)."""
+        return None if self.layers is not None else self.spec.partition(":")[2] or None
 
     def record_dict(self) -> dict:
         """``model_config`` as records store it (and as the key hashes it)."""

@@ -41,6 +41,7 @@ from suite.plan.cell_configs import (
     TimingConfig,
     TrainConfig,
 )
+from suite.stacks import spec_family
 
 KINDS = ("accuracy", "perf", "speed", "max_len")
 
@@ -64,7 +65,7 @@ class _CellBase:
 
     @property
     def family(self) -> str:
-        return self.model.partition(":")[0]
+        return spec_family(self.model)  # "stack" for a mixed stack (suite.stacks)
 
     @property
     def task(self) -> str | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 
 from suite.errors import UsageError
+from suite.stacks import is_stack
 
 MATCHES = ("width", "params")
 REFERENCE_FAMILY = "transformer"
@@ -30,7 +31,7 @@ TOLERANCE = 0.10
 @functools.cache
 def param_count(family: str, vocab_size: int, d_model: int, n_layers: int, mlp_mult: int, options: tuple):
     """Parameters of ``family`` at this size, or ``None`` when the width is not valid for it."""
-    from suite.registry import build_model
+    from suite.stacks import build_model
 
     try:
         model = build_model(
@@ -54,7 +55,7 @@ def _count(preset, family: str, vocab_size: int, d_model: int):
 
 def matched_d_model(spec: str, preset, vocab_size: int, width: int) -> int:
     """The width of ``spec``'s family whose parameter count is closest to the reference's at ``width``."""
-    family = spec.partition(":")[0]
+    family = spec if is_stack(spec) else spec.partition(":")[0]  # a stack is sized as a whole
     target = _count(preset, REFERENCE_FAMILY, vocab_size, width)
     if target is None:
         raise UsageError(f"--match params: the reference {REFERENCE_FAMILY} cannot be built at d_model {width}")

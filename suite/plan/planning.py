@@ -48,6 +48,7 @@ from suite.plan.cells import (
 )
 from suite.plan.presets import Preset, resolve_dtype
 from suite.registry import builtin_family_names, builtin_task_names, get_task, parse_spec
+from suite.stacks import check_models, is_stack, parse_stack
 
 
 def expand_names(requested, every: list[str], kind: str) -> list[str]:
@@ -72,15 +73,23 @@ def model_setup(
     """The model a cell builds: the preset's shape, at ``d_model``/``n_layers`` when given; under
     ``match="params"`` the width was matched to ``reference_d_model`` (:mod:`suite.plan.matching`)."""
     model = preset.model
+    layers = parse_stack(spec) if is_stack(spec) else None
+    if layers is None:
+        options = dict(model.family_options.get(spec.partition(":")[0], {}))
+    else:  # a stack: its own depth, and the preset's options of each family it holds
+        n_layers = len(layers)
+        families = dict.fromkeys(layer.family for layer in layers if layer.family in model.family_options)
+        options = {name: dict(model.family_options[name]) for name in families}
     return ModelConfig(
         spec=spec,
         vocab_size=vocab_size,
         d_model=d_model or model.d_model,
         n_layers=n_layers or model.n_layers,
         mlp_mult=model.mlp_mult,
-        options=dict(model.family_options.get(spec.partition(":")[0], {})),
+        options=options,
         param_match=None if match == "width" else match,
         reference_d_model=None if match == "width" else reference_d_model,
+        layers=None if layers is None else tuple(layer.text for layer in layers),
     )
 
 
@@ -218,7 +227,7 @@ def build_plan(
 
     specs = expand_names(models, builtin_family_names(), "models")
     for spec in specs:
-        parse_spec(spec)  # unknown family or backend: fail before anything runs
+        parse_stack(spec) if is_stack(spec) else parse_spec(spec)  # unknown names: fail before anything runs
     if match not in MATCHES:
         raise UsageError(f"unknown --match {match!r}: use {' or '.join(MATCHES)}")
     task_names = expand_names(tasks or preset.accuracy.tasks, builtin_task_names(), "tasks")
@@ -230,6 +239,7 @@ def build_plan(
     if "perf" in kinds:
         extra = [s for s in preset.perf.perf_extra_models if s not in specs] if "all" in models else []
         cells.extend(perf_cells(preset, specs + extra, perf_seq_lens, seeds[0], device))
+    check_models(cells)
     return cells
 
 

@@ -5,7 +5,8 @@ prefill-then-step = forward on the longer sequence."""
 import pytest
 import torch
 
-from suite.registry import BackendUnavailable, builtin_family_names, get_family, build_model
+from suite.registry import BackendUnavailable, builtin_family_names, get_family
+from suite.stacks import build_model
 
 VOCAB = 11
 
@@ -21,6 +22,14 @@ def runnable_specs(device="cpu"):
 
 
 SPECS = runnable_specs()
+# Mixed stacks (suite.stacks) and sliding-window attention keep the same contract.
+STACK_SPECS = [
+    "mingru*3+transformer:sdpa",
+    "mingru+transformer:sdpa[window=5]+mingru:log",
+    "transformer:sdpa[window=5]*2",
+    "mamba:reference+transformer:sdpa",
+]
+CONTRACT_SPECS = SPECS + STACK_SPECS
 
 
 def small_model(spec, dtype, seed=0, **config):
@@ -43,7 +52,7 @@ def test_every_builtin_family_has_a_cpu_backend():
     assert families == set(builtin_family_names())
 
 
-@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("spec", CONTRACT_SPECS)
 @pytest.mark.parametrize("seq_len", [1, 7, 23, 64, 257])
 def test_parallel_forward_equals_step_loop_float64(spec, seq_len):
     model = small_model(spec, torch.float64)
@@ -55,7 +64,7 @@ def test_parallel_forward_equals_step_loop_float64(spec, seq_len):
     torch.testing.assert_close(parallel, stepped, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("spec", CONTRACT_SPECS)
 @pytest.mark.parametrize("seq_len", [7, 64, 257])
 def test_parallel_forward_equals_step_loop_float32(spec, seq_len):
     model = small_model(spec, torch.float32)
@@ -67,7 +76,7 @@ def test_parallel_forward_equals_step_loop_float32(spec, seq_len):
     torch.testing.assert_close(parallel, stepped, rtol=tolerance, atol=tolerance)
 
 
-@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("spec", CONTRACT_SPECS)
 def test_causal(spec):
     model = small_model(spec, torch.float64)
     tokens = torch.randint(0, VOCAB, (2, 40), generator=torch.Generator().manual_seed(1))
@@ -79,7 +88,7 @@ def test_causal(spec):
     assert not torch.allclose(before[:, 25:], after[:, 25:])
 
 
-@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("spec", CONTRACT_SPECS)
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_prefill_state_then_step_equals_longer_forward(spec, dtype):
     model = small_model(spec, dtype)
@@ -96,7 +105,7 @@ def test_prefill_state_then_step_equals_longer_forward(spec, dtype):
     torch.testing.assert_close(torch.stack(stepped, 1), full[:, 21:], rtol=tolerance, atol=tolerance)
 
 
-@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("spec", CONTRACT_SPECS)
 def test_forward_continues_from_a_state(spec):
     model = small_model(spec, torch.float64)
     tokens = torch.randint(0, VOCAB, (2, 24), generator=torch.Generator().manual_seed(3))
@@ -107,7 +116,7 @@ def test_forward_continues_from_a_state(spec):
     torch.testing.assert_close(rest, full[:, 10:], rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("spec", CONTRACT_SPECS)
 def test_state_bytes_positive_and_backend_named(spec):
     model = small_model(spec, torch.float32)
     assert model.state_bytes(batch=2, seq_len=100) > 0
@@ -130,7 +139,7 @@ def state_storage_bytes(state) -> int:
     return 0
 
 
-@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("spec", CONTRACT_SPECS)
 def test_returned_state_does_not_pin_the_prefix(spec):
     """Decoding after a long prefill must hold the state, not the prefill's activations."""
     model = small_model(spec, torch.float32)
