@@ -312,6 +312,14 @@ def passed_over(spec: str, device: str) -> list[str]:
     return reasons
 
 
+def check_family_options(family, options, where: str = "") -> None:
+    """``options`` are all ``family``'s (keys of its defaults): else one-line did-you-mean naming the
+    first unknown key (``where`` says where the options came from, e.g. `` (family_options.gru)``)."""
+    unknown = sorted(set(options) - set(family.defaults))
+    if unknown:
+        raise did_you_mean(f"option of {family.name}{where}", unknown[0], family.defaults or ["(none)"])
+
+
 def build_model(
     spec: str, vocab_size: int, d_model: int = 64, n_layers: int = 2, device: str = "cpu", mlp_mult: int = 2, **config
 ):
@@ -323,9 +331,7 @@ def build_model(
     from models.backbone import LanguageModel
 
     family, backend = resolve_backend(spec, device)
-    unknown = sorted(set(config) - set(family.defaults))
-    if unknown:
-        raise did_you_mean(f"option of {family.name}", unknown[0], family.defaults or ["(none)"])
+    check_family_options(family, config)
     options = {**family.defaults, **config}
     model = LanguageModel(
         vocab_size, d_model, n_layers, lambda index: family.make_mixer(d_model, backend, index, **options), mlp_mult

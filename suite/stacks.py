@@ -133,7 +133,7 @@ def build_stack(spec: str, vocab_size: int, d_model: int, device: str, mlp_mult,
     """A ``models.backbone.LanguageModel`` whose layer ``i`` is a mixer of ``spec``'s layer ``i``."""
     from models.backbone import LanguageModel
     from suite.naming import did_you_mean
-    from suite.registry import resolve_backend
+    from suite.registry import check_family_options, resolve_backend
 
     layers = parse_stack(spec)
     families = sorted({layer.family for layer in layers})
@@ -144,9 +144,7 @@ def build_stack(spec: str, vocab_size: int, d_model: int, device: str, mlp_mult,
     for layer in layers:
         family, backend = resolve_backend(layer.spec, device)
         options = layer_options(layer, family_options)
-        unknown = sorted(set(options) - set(family.defaults))
-        if unknown:
-            raise did_you_mean(f"option of {family.name}", unknown[0], family.defaults or ["(none)"])
+        check_family_options(family, options)
         makers.append((family, backend, {**family.defaults, **options}))
 
     def make_mixer(index: int):
@@ -169,16 +167,12 @@ def windows_of(config) -> list:
 def check_options(config) -> None:
     """A uniform model's options (the preset's ``family_options`` of its family) are the family's:
     else one-line did-you-mean (a stack's layers were checked as they were read)."""
-    from suite.naming import did_you_mean
-    from suite.registry import get_family
+    from suite.registry import check_family_options, get_family
 
     if config.layers is not None:
         return
     family = get_family(config.family)
-    unknown = sorted(set(config.options) - set(family.defaults))
-    if unknown:
-        known = sorted(family.defaults) or ["(none)"]
-        raise did_you_mean(f"option of {family.name} (family_options.{family.name})", unknown[0], known)
+    check_family_options(family, config.options, f" (family_options.{family.name})")
 
 
 def check_models(cells) -> None:
