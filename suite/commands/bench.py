@@ -203,12 +203,12 @@ def time_units(outputs: Outputs, run_dir: Path, manifest: dict, remaining: list,
 
 def finish(outputs: Outputs, run_dir: Path, manifest: dict) -> int:
     """Print the bench's figures, keep its speed ratios in the manifest and write its report."""
-    from suite.commands.bench_summary import print_summary, projection_overheads, speed_ratios
+    from suite.commands.bench_summary import print_summary, projection_overheads, speedups_of
     from suite.records.store import read_records
 
     latest = {record["cell_key"]: record for record in read_records(run_dir) if record["kind"] == "speed"}
     records = list(latest.values())  # a unit re-timed on resume: its latest records
-    ratios = speed_ratios(records)
+    ratios = speedups_of(records)
     print_summary(records, ratios)
     overheads = projection_overheads(records)
     return finish_run(outputs, run_dir, manifest, speed_ratios=ratios, projection_overheads=overheads)

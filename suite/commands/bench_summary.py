@@ -13,7 +13,7 @@ from suite.analysis.tables import is_flag_set
 from suite.report.format import NOISY_MARK
 
 
-def speed_ratios(records: list[dict]) -> list[dict]:
+def speedups_of(records: list[dict]) -> list[dict]:
     """How many times faster each min-RNN backend is than each baseline, per scope and length,
     from medians taken in this run (:func:`suite.analysis.speed.speedups`)."""
     import pandas as pd

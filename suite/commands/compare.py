@@ -14,7 +14,7 @@ import math
 import sys
 from pathlib import Path
 
-from suite.commands.run_state import flag_of
+from suite.records.manifest import flag_of
 from suite.paths import REPO_ROOT
 
 GATES = ("status", "accuracy", "speed", "memory")  # suite.analysis.compare.GATES; repeated so --help needs no pandas

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from suite.errors import UsageError
 from suite.plan.settings import ChildSettings, RunOptions
-from suite.records.manifest import ResumeError, flag_of, merge_options
+from suite.records.manifest import ResumeError, merge_options
 
-__all__ = ["Outputs", "ResumeError", "flag_of", "run_options", "read_environment", "finish_run"]
+__all__ = ["Outputs", "run_options", "read_environment", "finish_run"]
 
 
 @dataclass(frozen=True)

@@ -238,7 +238,7 @@ def test_bench_console_marks_noisy_figures_as_the_report_does(noisy, capsys):
         speed_record("gru", "aten", 4.0, False),
         speed_record("mingru:projections", "projections", 0.5, False),
     ]
-    bench_summary.print_summary(records, bench_summary.speed_ratios(records))
+    bench_summary.print_summary(records, bench_summary.speedups_of(records))
     out = capsys.readouterr().out
     assert ("~4.00x" in out) == noisy and ("4.00x" in out)
     assert ("~2.00x" in out) == noisy  # the step over its projections

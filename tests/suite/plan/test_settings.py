@@ -72,7 +72,8 @@ def test_a_resume_takes_the_options_of_an_older_manifest(tmp_path):
     a flag that contradicts the manifest is refused in one line."""
     import json
 
-    from suite.commands.run_state import ResumeError, run_options
+    from suite.commands.run_state import run_options
+    from suite.records.manifest import ResumeError
 
     stored = {**RunOptions(seeds=[3], preset="tiny").as_dict(), "no_longer_an_option": 1}
     stored.pop("tf32")
