@@ -140,17 +140,13 @@ def measure(model, seq_len: int, batch_size: int, seed: int, config: TimingConfi
 def timing_fields(timings: dict, decode_batch1, tokens_per_step: int) -> dict:
     train, prefill_timing, decode = timings["train step"], timings["prefill"], timings["decode"]
     return {
-        "train_step_ms": train.median_ms,
+        **train.step_fields(),
         "train_tokens_per_s": tokens_per_step / (train.median_ms / 1000),
         "prefill_tokens_per_s": tokens_per_step / (prefill_timing.median_ms / 1000),
         "decode_ms_per_token": decode.median_ms,
         "decode_ms_per_token_batch1": decode_batch1.median_ms,
-        "timing_repeats": train.repeats,
-        "iqr_ms": train.iqr_ms,
-        "min_ms": train.min_ms,
         "prefill_iqr_ms": prefill_timing.iqr_ms,
         "decode_iqr_ms": decode.iqr_ms,
-        "train_step_raw_ms": train.raw_ms,
         "prefill_raw_ms": prefill_timing.raw_ms,
         "decode_raw_ms": decode.raw_ms,
         "decode_batch1_raw_ms": decode_batch1.raw_ms,

@@ -193,14 +193,7 @@ def to_record(subject, cell: SpeedCell, device: str, context: RunContext) -> dic
     timing = subject.timing
     if subject.status == "ok" and timing.repeats:
         median_ms = timing.median_ms
-        record.update(
-            train_step_ms=median_ms,
-            train_step_raw_ms=timing.raw_ms,
-            iqr_ms=timing.iqr_ms,
-            min_ms=timing.min_ms,
-            timing_repeats=timing.repeats,
-            **subject.noise,
-        )
+        record.update(**timing.step_fields(), **subject.noise)
         if cell.scope == "scan":
             record["bytes_per_s"] = subject.bytes_moved / (median_ms / 1000)
         else:

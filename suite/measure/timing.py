@@ -121,6 +121,17 @@ class Timing:
     def relative_iqr(self) -> float:
         return self.iqr_ms / self.median_ms if self.median_ms > 0 else 0.0
 
+    def step_fields(self) -> dict:
+        """The record fields of a timed training step (perf and speed records alike): its median
+        ``train_step_ms``, every repeat in ``train_step_raw_ms``, ``iqr_ms``, ``min_ms`` and ``timing_repeats``."""
+        return {
+            "train_step_ms": self.median_ms,
+            "train_step_raw_ms": self.raw_ms,
+            "iqr_ms": self.iqr_ms,
+            "min_ms": self.min_ms,
+            "timing_repeats": self.repeats,
+        }
+
     def wants_more(self, min_repeats: int, min_time_s: float, max_repeats: int) -> bool:
         """Whether another timed call is due: fewer than ``min_repeats`` (at least 1) so far, or
         less than ``min_time_s`` in all while under ``max_repeats``."""
