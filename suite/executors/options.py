@@ -12,10 +12,16 @@ Torch threads are pinned in every executor and recorded in each record's
 ``torch_threads``: ``--threads`` if given; otherwise torch's default for one
 local job, ``cores // jobs`` for several, and the cell's CPUs under Ray or Slurm.
 Different thread counts change float sums: compare records at equal settings.
+
+Timed cells never share this machine's cores with each other: under ``--executor local --jobs N`` on
+a CPU the untimed cells (accuracy) run N at a time, then the timed ones (perf, max-len) one at a
+time, alone, with ``--threads`` or torch's default, so their throughput and memory are a cell's
+alone while training still uses every core.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import importlib.util
 import math
@@ -160,6 +166,8 @@ class ExecutorPlan:
     options: object = None  # jobs/gpu_ids for local, RayOptions, SlurmOptions
     at_once: int | None = None  # cells at once (None: as many as a cluster allows)
     shares_cores: bool = False  # timed cells ran side by side on the same CPU cores
+    timed_alone: bool = False  # local --jobs N on a CPU: timed cells after the others, one at a time
+    timed_threads: int | None = None  # ... with these torch threads (None: torch's default)
 
     def validate(self) -> ExecutorPlan:
         if self.threads is not None and self.threads < 1:
@@ -185,6 +193,7 @@ class ExecutorPlan:
             "started": datetime.datetime.now(datetime.UTC).isoformat(),
             "cells_at_once": self.at_once,
             "timed_cells_shared_cores": self.shares_cores,
+            "timed_cells_alone": self.timed_alone,
             **shown,
         }
 
@@ -197,6 +206,11 @@ def visible_gpu_ids() -> list[str]:
     import torch
 
     return [str(index) for index in range(torch.cuda.device_count())]
+
+
+def is_timed(cell) -> bool:
+    """A cell whose numbers are times or memory (perf, max-len): never run beside another on a CPU."""
+    return cell.kind != "accuracy"
 
 
 def _local_plan(options: ExecutorOptions, run: RunOptions, device: str, threads, cores: int):
@@ -249,8 +263,9 @@ def plan_executor(options: ExecutorOptions, run: RunOptions, device: str, cells)
         )
         label = "slurm" if options.slurm_cluster == "slurm" else "slurm (submitit local)"
     has_perf = any(cell.kind == "perf" for cell in cells)
-    shares = not cuda and has_perf and (at_once is None or at_once > 1)
-    return ExecutorPlan(name, label, threads, spread, at_once, shares).validate()
+    timed_alone = name == "local" and not cuda and (at_once or 1) > 1
+    shares = not cuda and has_perf and (at_once is None or at_once > 1) and not timed_alone
+    return ExecutorPlan(name, label, threads, spread, at_once, shares, timed_alone, run.threads).validate()
 
 
 def run(plan: ExecutorPlan, cells, dispatch: Dispatch, sink: RecordSink) -> None:
@@ -261,6 +276,16 @@ def run(plan: ExecutorPlan, cells, dispatch: Dispatch, sink: RecordSink) -> None
         return slurm.run(cells, dispatch, sink, plan.options)
     from suite.executors import isolated, pool
 
+    if plan.options["jobs"] > 1 and plan.timed_alone:
+        pool.run([cell for cell in cells if not is_timed(cell)], dispatch, sink, **plan.options)
+        return isolated.run([cell for cell in cells if is_timed(cell)], alone(dispatch, plan.timed_threads), sink)
     if plan.options["jobs"] > 1:
         return pool.run(cells, dispatch, sink, **plan.options)
     return isolated.run(cells, dispatch, sink)
+
+
+def alone(dispatch: Dispatch, threads: int | None) -> Dispatch:
+    """``dispatch`` for a cell run alone on this machine: ``threads`` torch threads (None: torch's default)."""
+    settings = dataclasses.replace(dispatch.settings, threads=threads)
+    context = dataclasses.replace(dispatch.context, torch_threads=threads)
+    return dataclasses.replace(dispatch, settings=settings, context=context)

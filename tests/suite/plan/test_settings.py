@@ -104,17 +104,26 @@ def test_executor_options_validate_against_the_run(argv, message):
     assert isinstance(error.value, UsageError)
 
 
-def test_a_two_job_cpu_plan_shares_cores_and_splits_threads(monkeypatch):
+class PerfCell:
+    kind = "perf"
+
+
+def test_a_four_job_cpu_plan_splits_threads_and_times_perf_cells_alone(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 8)
     args = run_parser().parse_args(["--jobs", "4"])
-
-    class PerfCell:
-        kind = "perf"
-
     plan = plan_executor(ExecutorOptions.from_args(args), RunOptions(), "cpu", [PerfCell()])
-    assert (plan.label, plan.threads, plan.at_once, plan.shares_cores) == ("local --jobs 4", 2, 4, True)
+    assert (plan.label, plan.threads, plan.at_once, plan.shares_cores) == ("local --jobs 4", 2, 4, False)
+    assert plan.timed_alone and plan.timed_threads is None  # alone: torch's default threads
     notes = plan.manifest()
-    assert notes["timed_cells_shared_cores"] and notes["cells_at_once"] == 4 and "gpu_ids" not in notes
+    assert notes["timed_cells_alone"] and notes["cells_at_once"] == 4 and "gpu_ids" not in notes
+
+
+def test_a_local_cluster_with_perf_cells_side_by_side_shares_cores(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    args = run_parser().parse_args(["--executor", "slurm", "--slurm-cluster", "local", "--jobs", "4"])
+    plan = plan_executor(ExecutorOptions.from_args(args), RunOptions(), "cpu", [PerfCell()])
+    assert plan.shares_cores and not plan.timed_alone
+    assert plan.manifest()["timed_cells_shared_cores"]
 
 
 def test_a_remote_cell_may_have_more_threads_than_this_machine_has_cores(monkeypatch):
