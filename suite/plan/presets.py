@@ -13,6 +13,8 @@ command line overrides (models, tasks, lengths, seeds, device).
 - ``mqar-zoology-cpu``: MQAR at Zoology's vocabulary (8192), where a queried key
   almost never recurs in the filler (0.04% of queries, against 28% at the
   ``cpu`` preset's 32): the regime published MQAR numbers come from.
+- ``hybrid-cpu``: four-layer stacks mixing minGRU (or Mamba) with one or two attention layers,
+  full or sliding-window, on Zoology-regime MQAR and selective copying (:data:`HYBRID_MODELS`).
 - ``standard``: the GPU preset (bf16 autocast, longer sequences, more steps).
 - ``paper-speed``, ``paper-memory``, ``paper-selective-copy`` and their ``-cpu``
   variants: Feng et al. 2024's settings where the paper states them, for the
@@ -29,6 +31,23 @@ from suite.plan.preset_checks import DEVICES, DTYPES, LR_SCHEDULES, PresetValueE
 from suite.plan.preset_groups import CPU_FAMILY_LR, STATE_FAMILY_LR, Preset
 
 __all__ = ["DEVICES", "DTYPES", "LR_SCHEDULES", "PAPER_PRESETS", "PRESETS", "Preset", "PresetValueError"]
+
+# The hybrid preset's stacks (suite.stacks), four layers each, bottom first: the two pure stacks, one attention
+# layer at the bottom, in the middle (position 2) and on top, two attention layers (positions 1 and 3, the
+# alternation of Jamba and Based), one sliding-window layer in the middle at two windows, and Mamba with one
+# attention layer in the middle. Mamba's hybrid comes first: it is the slowest cell on a CPU, and the cells
+# run in this order.
+HYBRID_MODELS = (
+    "mamba*2+transformer+mamba",
+    "mingru*4",
+    "transformer*4",
+    "transformer+mingru*3",
+    "mingru*2+transformer+mingru",
+    "mingru*3+transformer",
+    "mingru+transformer+mingru+transformer",
+    "mingru*2+transformer[window=8]+mingru",
+    "mingru*2+transformer[window=32]+mingru",
+)
 
 PRESETS = {
     "tiny": Preset(
@@ -224,6 +243,44 @@ PRESETS = {
         target_accuracy=0.99,
         perf_seq_lens=(128,),
         cell_timeout_s=1500,  # a guard: Mamba takes ~0.33 s a step here, 3000 steps ~17 min
+    ),
+    "hybrid-cpu": Preset(
+        name="hybrid-cpu",
+        description="does one attention layer close minGRU's recall gap? Four-layer stacks (pure minGRU, pure "
+        "attention, one attention layer at the bottom, middle or top, two attention layers, a sliding window of 8 "
+        "or 32 in the middle, Mamba with one attention layer) at d_model 64 on Zoology-regime MQAR (vocabulary "
+        "8192, T 64, 4 pairs) and selective copying (T 64, 8 data tokens), every stack at one rate (3e-3); early "
+        "stopping at 99% or a plateau (under 1 point in 800 steps), at most 3000 steps; scored at T 64, 128 and "
+        "256; state bytes and throughput at T 64 and 256. Run it with --jobs 2 (the timed cells run alone after)",
+        d_model=64,
+        n_layers=4,
+        models=HYBRID_MODELS,
+        kinds=("accuracy", "perf"),
+        tasks=("mqar", "selective-copy"),
+        task_params={
+            "mqar": {"vocab_size": 8192, "num_kv_pairs": 4},
+            "selective-copy": {"vocab_size": 16, "num_data_tokens": 8},
+        },
+        seq_lens=(64,),
+        eval_len_multiples=(1, 2, 4),
+        train_steps=3000,
+        batch_size=64,
+        task_train={"selective-copy": {"batch_size": 32}},
+        lr=3e-3,
+        warmup_steps=100,
+        eval_batches=4,
+        eval_batch_size=64,
+        eval_every=100,
+        curve_batches=2,
+        patience=8,
+        min_delta=0.01,
+        target_accuracy=0.99,
+        perf_seq_lens=(64, 256),
+        perf_batch_size=8,
+        perf_repeats=5,
+        decode_tokens=32,
+        perf_extra_models=(),
+        cell_timeout_s=3600,
     ),
     "standard": Preset(
         name="standard",
