@@ -72,6 +72,7 @@ import math
 
 import pandas as pd
 
+from suite.analysis.layers import plain_family
 from suite.analysis.missing import is_missing, is_present
 from suite.analysis.stats import seed_interval
 from suite.analysis.tables import chance_levels, curve_points, group_status, is_flag_set, join_distinct, latest_records
@@ -201,6 +202,9 @@ def accuracy_records(records: pd.DataFrame) -> pd.DataFrame:
     cells["train_len"] = cells["seq_len"]  # an accuracy record's seq_len is its training length
     cells["eval_len"] = cells["eval_len"].fillna(cells["train_len"])
     cells["chance_accuracy"] = chance_levels(cells)
+    cells["plain_family"] = [  # transformer*4 is a transformer: a control for the run's hybrids
+        plain_family({"family": f, "model_config": c}) for f, c in zip(cells["family"], cells["model_config"])
+    ]
     return cells
 
 
@@ -237,6 +241,7 @@ def outcome_table(records: pd.DataFrame) -> pd.DataFrame:
             seeds=", ".join(str(int(s)) for s in sorted(ok["seed"].dropna().unique())),
             backend=join_distinct(ok["backend"]),
             positional_encoding=join_distinct(ok["positional_encoding"]),
+            plain_family=group["plain_family"].iloc[0],
             status=group_status(group["status"]),
             **_learning_fields(ok),
         )
@@ -290,8 +295,13 @@ def _own_miss(row) -> str | None:
     return None
 
 
+def _family_of(table: pd.DataFrame) -> pd.Series:
+    """Each row's family as a control (``plain_family``: a uniform stack counts as its family)."""
+    return table["plain_family"].fillna(table["family"]) if "plain_family" in table else table["family"]
+
+
 def _control_rows(table: pd.DataFrame, row, control) -> pd.DataFrame:
-    same = table[table["family"] == control]
+    same = table[_family_of(table) == control]
     for column in ("task", "task_variant", "budget_width", "n_layers", "param_match", "train_len", "eval_len"):
         if column in table:  # n_layers: tables built before depth grids had no such column
             same = same[(same[column] == row[column]) | (same[column].isna() & pd.isna(row[column]))]
@@ -309,7 +319,8 @@ def _verdict(row, control, same: pd.DataFrame) -> str:
     own = _own_miss(row)
     if own is not None:
         return own
-    if row["family"] == control:
+    own_family = row.get("plain_family") if is_present(row.get("plain_family")) else row["family"]
+    if own_family == control:
         return "control fails (plateaued): failures on this task are inconclusive"
     if control is None or not len(same) or is_missing(control_acc):
         return "inconclusive (no control run)"

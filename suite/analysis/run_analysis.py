@@ -15,6 +15,9 @@ What it holds (:class:`RunAnalysis`; the JSON file's keys are documented in docs
   depth, energy) for runs of a ``paper-*`` preset;
 - speed within the run: every ok timed cell's throughput over the reference model's
   (:func:`suite.analysis.speed.speed_ratios`) and the min-RNN speed-ups of ``bench speed``;
+- hybrid stacks (:mod:`suite.analysis.hybrids`): each model's layers, where its attention sits, its
+  accuracy, state bytes and throughput, and the cheapest stack that solves each task (runs with a
+  mixed stack only);
 - cell counts (one per ``cell_key``, :mod:`suite.analysis.cells`).
 
 The file is versioned: ``analysis_version`` (this module's :data:`ANALYSIS_VERSION`, bumped when a
@@ -39,6 +42,7 @@ from suite.analysis import cells as counting
 from suite.analysis import paper, questions
 from suite.analysis.cell_labels import probe_mask
 from suite.analysis.equal_compute import compute_ratios, equal_compute_table
+from suite.analysis.hybrids import cheapest_solvers, hybrid_table
 from suite.analysis.json_values import json_rows, json_value
 from suite.analysis.paper_depth import accuracy_by_layers, depth_effect, selective_copy_table
 from suite.analysis.speed import SPEED_RATIOS, speed_ratios, speed_table, speedups
@@ -72,6 +76,8 @@ class RunAnalysis:
     not_ok: pd.DataFrame
     status_counts: pd.DataFrame
     paper: dict = field(default_factory=dict)  # name -> DataFrame or list (paper-* presets only)
+    hybrids: pd.DataFrame = field(default_factory=pd.DataFrame)  # hybrids.hybrid_table (runs with a mixed stack)
+    hybrid_cheapest: pd.DataFrame = field(default_factory=pd.DataFrame)  # hybrids.cheapest_solvers
     records_sha256: str | None = None
 
     @property
@@ -110,6 +116,7 @@ class RunAnalysis:
                 name: json_rows(value) if isinstance(value, pd.DataFrame) else json_value(value)
                 for name, value in self.paper.items()
             },
+            "hybrids": {"rows": json_rows(self.hybrids), "cheapest": json_rows(self.hybrid_cheapest)},
             "speed": {
                 "reference": SPEED_REFERENCE,
                 "ratios": json_rows(self.speed_ratios.reset_index(drop=True)),
@@ -196,6 +203,7 @@ def analyse(records: pd.DataFrame, manifest: dict | None = None, records_sha256:
     compute = equal_compute_table(outcomes)
     speed = speed_table(records)
     accuracy, perf = accuracy_table(records), perf_table(records)
+    stacks = hybrid_table(records, outcomes)
     return RunAnalysis(
         records=records,
         manifest=manifest,
@@ -213,6 +221,8 @@ def analyse(records: pd.DataFrame, manifest: dict | None = None, records_sha256:
         status_counts=counting.status_counts(records),
         paper=paper_tables(records) if _is_paper_run(records, manifest) else {},
         records_sha256=records_sha256,
+        hybrids=stacks,
+        hybrid_cheapest=cheapest_solvers(stacks),
     )
 
 

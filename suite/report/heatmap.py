@@ -76,7 +76,10 @@ def accuracy_heatmap(table: pd.DataFrame, task: str) -> str | None:
         norm, title = Normalize(vmin=0.0, vmax=1.0), f"{task}: accuracy (chance level unknown)"
     cmap = matplotlib.colormaps["RdBu"]
     with matplotlib.rc_context(STYLE):
-        figure = Figure(figsize=(2.2 + 0.95 * len(lengths), 1.2 + 0.48 * len(models)), layout="constrained")
+        label_inches = 0.06 * max((len(str(model)) for model in models), default=0)  # a stack's name is long
+        figure = Figure(
+            figsize=(1.6 + label_inches + 0.95 * len(lengths), 1.2 + 0.48 * len(models)), layout="constrained"
+        )
         axes = figure.subplots()
         axes.set_facecolor(MISSING_CELL_COLOUR)
         sns.heatmap(

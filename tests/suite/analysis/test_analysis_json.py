@@ -51,6 +51,7 @@ VERDICT_ENTRY = {
     "lr": str,
     "backend": str,
     "positional_encoding": str,
+    "plain_family": str,
     "stop_reasons": str,
     "n_stop_recorded": int,
     "rising_at": str,
@@ -107,6 +108,7 @@ SCHEMA = {
     "verdicts": [VERDICT_ENTRY],
     "equal_compute": {"rows": [dict], "ratios": [dict]},
     "paper": dict,
+    "hybrids": {"rows": [dict], "cheapest": [dict]},
     "speed": {"reference": str, "ratios": [RATIO_ENTRY], "speedups": [dict]},
 }
 
