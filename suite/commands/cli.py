@@ -1,4 +1,4 @@
-"""``python -m suite run | list | report | bench | compare | baseline | history``.
+"""``python -m suite run | list | report | bench | compare | baseline | history | data``.
 
 Bad input (an unknown model, task or preset, a length a task cannot make, an
 ``--out`` that already holds a run) gets one line on stderr naming the problem
@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from suite.commands import baseline, bench, compare, history, run
+from suite.commands import baseline, bench, compare, data, history, run
 from suite.commands.arguments import OneLineParser
 from suite.errors import UsageError
 from suite.paths import REPO_ROOT
@@ -27,6 +27,7 @@ COMMAND_MODULES = {
     "compare": (compare, "compare two runs; exit 1 on a regression (status, accuracy, speed ratio, memory)"),
     "baseline": (baseline, "regenerate the committed smoke baseline under results/baselines/"),
     "history": (history, "plot key metrics of several runs over commit history"),
+    "data": (data, "fetch a real data set (shakespeare, fashion-mnist) or list those known and here"),
 }
 
 

@@ -129,6 +129,7 @@ def atomic_write(path: Path, chunks) -> None:
             for chunk in chunks:
                 handle.write(chunk)
             handle.flush()
+            os.fchmod(handle.fileno(), 0o644)  # mkstemp makes it 0600; data is for every user
             os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
