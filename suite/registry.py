@@ -111,6 +111,7 @@ _BUILTIN_TASKS = {
 # which stay the synthetic tasks every machine can generate.
 _DATA_TASKS = {
     "char-lm": "tasks.char_lm",
+    "seq-fashion-mnist": "tasks.seq_fashion_mnist",
 }
 _BUILTIN_TASKS.update(_DATA_TASKS)
 

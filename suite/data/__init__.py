@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from suite.data import shakespeare
+from suite.data import fashion_mnist, shakespeare
 from suite.data.store import Dataset, DatasetInfo, DataMissing, data_root
 from suite.data.text import CorpusError, file_info, read_text
 from suite.naming import did_you_mean
@@ -26,12 +26,13 @@ __all__ = [
     "fetch",
     "file_info",
     "get_dataset",
+    "image_set",
     "locate",
     "read_text",
     "text_corpus",
 ]
 
-DATASETS: dict[str, Dataset] = {dataset.name: dataset for dataset in (shakespeare.DATASET,)}
+DATASETS: dict[str, Dataset] = {dataset.name: dataset for dataset in (shakespeare.DATASET, fashion_mnist.DATASET)}
 
 
 def get_dataset(name: str) -> Dataset:
@@ -65,6 +66,12 @@ def text_corpus(corpus: str, data_root: Path | str | None = None) -> DatasetInfo
     if path.exists() or "/" in corpus or "." in path.name:
         return file_info(path)
     raise did_you_mean("data set", corpus, DATASETS)
+
+
+def image_set(data_dir: Path | str | None = None, data_root: Path | str | None = None):
+    """Fashion-MNIST's record info and arrays (key -> (dims, bytes)), from ``data_dir`` when given,
+    else where the data set is found (:mod:`suite.data.fashion_mnist`); never downloads."""
+    return fashion_mnist.load(_root(data_root), data_dir)
 
 
 def _root(explicit) -> Path:
