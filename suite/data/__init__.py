@@ -56,16 +56,16 @@ def fetch(name: str, data_root: Path | str | None = None, offline: bool = False,
 def text_corpus(corpus: str, data_root: Path | str | None = None) -> DatasetInfo:
     """A text corpus: a data set name (located, never downloaded) or a path to a text file. A bare
     word that is neither a data set nor an existing file is an unknown data set (did you mean)."""
+    text_sets = sorted(name for name, dataset in DATASETS.items() if dataset.kind == "text")
     if corpus in DATASETS:
-        dataset = DATASETS[corpus]
-        if dataset.kind != "text":
-            text_sets = sorted(name for name, d in DATASETS.items() if d.kind == "text")
+        if corpus not in text_sets:
             raise CorpusError(f"data set {corpus!r} is not text: use one of {', '.join(text_sets)} or a text file")
         return locate(corpus, data_root)
     path = Path(corpus).expanduser()
     if path.exists() or "/" in corpus or "." in path.name:
         return file_info(path)
-    raise did_you_mean("data set", corpus, DATASETS)
+    error = did_you_mean("text data set", corpus, text_sets)
+    raise type(error)(f"{error}, or the path of a UTF-8 text file") from None
 
 
 def image_set(data_dir: Path | str | None = None, data_root: Path | str | None = None):

