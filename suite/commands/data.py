@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 
-from suite.data import DATASETS, DataMissing, data_root, fetch, locate
+from suite.data import DATASETS, data_root, fetch, locate
 from suite.errors import UsageError
 
 
@@ -49,9 +49,7 @@ def status(name: str, root) -> dict:
     """Where data set ``name`` is here (sha256-checked), or why it cannot be used."""
     try:
         info = locate(name, root)
-    except DataMissing as error:
-        return {"here": False, "problem": str(error)}
-    except UsageError as error:  # a corrupt cache: refused, with the command that fetches it again
+    except UsageError as error:  # missing (how to get it), or a corrupt cache (the command that replaces it)
         return {"here": False, "problem": str(error)}
     return {"here": True, "path": str(info.path), "size_bytes": info.size_bytes, "sha256": info.sha256}
 

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,8 +174,8 @@ class Dataset:
     version: str
     licence: str
     source: str
-    locate: object
-    fetch: object
+    locate: Callable[[Path], DatasetInfo]
+    fetch: Callable[[Path, bool, bool], DatasetInfo]
 
 
 def locate_cached(name: str, root: Path) -> DatasetInfo:
