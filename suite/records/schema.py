@@ -81,7 +81,7 @@ SCHEMA_VERSION = 8
 # 8: accuracy: objective ("accuracy", or "lm" for a language model); a language model's test loss and its
 #    error (test_loss, test_loss_se, test_loss_ci_low/high), bits_per_char, loss_by_position, the recall split
 #    (recall_ngram, recall_fraction, recall_loss, other_loss), best_valid_loss, target_loss, lr_valid_loss; the
-#    data of a real-data task (dataset, dataset_version, dataset_sha256, dataset_licence, split_chars)
+#    data of a real-data task (dataset, dataset_version, dataset_sha256, dataset_licence, split_chars, split_images)
 # 7: one name per number: speed's median_ms/repeats are train_step_ms/timing_repeats (as perf's); accuracy's
 #    train_steps is steps_trained, train_len is seq_len; the raw timings (train_step_raw_ms, prefill_raw_ms,
 #    decode_raw_ms, decode_batch1_raw_ms); family_version and task_version in every record
@@ -200,11 +200,13 @@ ACCURACY_FIELDS = (
     "target_loss",  # the validation loss that stops training early (None: none)
     "lr_valid_loss",  # --lrs: {lr: best validation loss}; the lowest is kept
     # a task on real data (tasks.base.Task.data_fields); None for synthetic tasks:
-    "dataset",  # the data set's name (suite.data), or the path of a text file given as the corpus
-    "dataset_version",  # its version, as the data set names it
+    "dataset",  # the data set's name (suite.data), or the file name of a text file given as the corpus
+    "dataset_version",  # its version, as the data set names it ("file" for a text file given as the corpus)
+    # (the sha256 says which file it was)
     "dataset_sha256",  # the sha256 of the data the task read
     "dataset_licence",  # its licence
     "split_chars",  # char-lm: {"train": [start, end], "valid": [...], "test": [...]} in characters
+    "split_images",  # seq-fashion-mnist: {"train": "<file>[start:end]", ...}, the images of each split
 )
 
 PERF_FIELDS = (
@@ -288,6 +290,7 @@ NON_NUMERIC_FIELDS = frozenset(
         "dataset_sha256",
         "dataset_licence",
         "split_chars",
+        "split_images",
         "valid_curve",
         "stop_reason",
         "still_rising",

@@ -130,8 +130,8 @@ RENAMED_IN_7 = {
     "speed": (("median_ms", "train_step_ms"), ("repeats", "timing_repeats")),
     "accuracy": (("train_steps", "steps_trained"), ("train_len", "seq_len")),
 }
-# the fields version 8 added to accuracy records: objective .. split_chars
-NEW_IN_8 = ACCURACY_FIELDS[ACCURACY_FIELDS.index("objective") : ACCURACY_FIELDS.index("split_chars") + 1]
+# the fields version 8 added to accuracy records: objective .. split_images
+NEW_IN_8 = ACCURACY_FIELDS[ACCURACY_FIELDS.index("objective") : ACCURACY_FIELDS.index("split_images") + 1]
 NEW_IN_7 = {
     "perf": ("family_version", "task_version", *RAW_TIMING_FIELDS),
     "speed": ("family_version", "task_version", "train_step_raw_ms"),
