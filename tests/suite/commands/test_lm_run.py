@@ -39,7 +39,6 @@ def run(corpus, out, *extra) -> int:
             "accuracy",
             "--isolation",
             "none",
-            "--no-report",
             "--set",
             f"task_params.char-lm.corpus={corpus}",
             "--out",
@@ -50,7 +49,11 @@ def run(corpus, out, *extra) -> int:
 
 
 def test_a_tiny_lm_run_records_the_loss_the_recall_split_and_the_data(corpus, tmp_path):
-    assert run(corpus, tmp_path / "run", "--set", "train_steps=4", "--set", "eval_every=2") == 0
+    report = tmp_path / "report.html"
+    assert (
+        run(corpus, tmp_path / "run", "--set", "train_steps=4", "--set", "eval_every=2", "--report", str(report)) == 0
+    )
+    assert "char-lm" in report.read_text()  # the analysis and the report read language-model records
     records = read_records(tmp_path / "run")
     assert sorted(r["model"] for r in records) == ["mingru", "transformer"]
     for record in records:
