@@ -107,6 +107,13 @@ _BUILTIN_TASKS = {
     "listops": "tasks.listops",
     "induction": "tasks.induction",
 }
+# Real-data tasks (suite.data): built by name, never part of `--tasks all` or builtin_task_names(),
+# which stay the synthetic tasks every machine can generate.
+_DATA_TASKS = {
+    "char-lm": "tasks.char_lm",
+    "seq-fashion-mnist": "tasks.seq_fashion_mnist",
+}
+_BUILTIN_TASKS.update(_DATA_TASKS)
 
 
 _LOADING: list[dict] = []  # origins of the plugin files being run, innermost last
@@ -260,7 +267,13 @@ def task_names() -> list[str]:
 
 
 def builtin_task_names() -> list[str]:
-    return list(_BUILTIN_TASKS)
+    """The synthetic built-in tasks (``--tasks all``); the real-data ones are in :func:`data_task_names`."""
+    return [name for name in _BUILTIN_TASKS if name not in _DATA_TASKS]
+
+
+def data_task_names() -> list[str]:
+    """The built-in tasks that read a real data set (they need it on disk: ``python -m suite data fetch``)."""
+    return list(_DATA_TASKS)
 
 
 def get_family(name: str) -> ModelFamily:

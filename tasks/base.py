@@ -12,6 +12,12 @@ A task is a small object with:
 - ``sample(generator, batch, seq_len) -> Batch``: a seeded, pure function of
   the ``torch.Generator`` it is given. No global RNG is touched.
 
+Real-data tasks (``tasks/char_lm.py``, ``tasks/seq_fashion_mnist.py``) add:
+``has_splits`` and ``sample_split(generator, batch, seq_len, split)``, which
+draws only from that split's part of the data; ``data_fields()``, the data
+set's identity for the records; and ``objective`` ("lm" for language
+modelling: every position is scored and the loss is the measure).
+
 ``stream(seed, split)`` derives an independent generator per (seed, split), so
 every model of a run trains on the same batches and is scored on the same test
 batches.
@@ -90,9 +96,27 @@ class Task:
     # True when the sequence score (all scored positions right) is meaningful,
     # e.g. a whole copied string; reported as ``seq_accuracy``.
     has_sequence_score: bool = True
+    # What training optimises and early stopping watches: "accuracy" (scored
+    # positions right) or "lm" (next-token loss over every position).
+    objective: str = "accuracy"
+    # True when the task draws train, valid and test batches from disjoint parts
+    # of its data (``sample_split``); synthetic tasks draw every split from one
+    # distribution and tell splits apart only by their generators (``stream``).
+    has_splits: bool = False
 
     def sample(self, generator: torch.Generator, batch: int, seq_len: int) -> Batch:
         raise NotImplementedError
+
+    def sample_split(self, generator: torch.Generator, batch: int, seq_len: int, split: str) -> Batch:
+        """A batch of ``split`` ("train", "valid" or "test"). By default ``sample``: a
+        task with real splits (``has_splits``) overrides it and draws only from that
+        split's part of its data."""
+        return self.sample(generator, batch, seq_len)
+
+    def data_fields(self) -> dict:
+        """What a real-data task's records say about its data (data set name,
+        version, sha256, licence, split bounds); ``{}`` for a synthetic task."""
+        return {}
 
     def check_len(self, seq_len: int) -> None:
         """One clear error when a length is outside what the task can generate."""

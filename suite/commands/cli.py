@@ -1,4 +1,4 @@
-"""``python -m suite run | list | report | bench | compare | baseline | history``.
+"""``python -m suite run | list | report | bench | compare | baseline | history | data``.
 
 Bad input (an unknown model, task or preset, a length a task cannot make, an
 ``--out`` that already holds a run) gets one line on stderr naming the problem
@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from suite.commands import baseline, bench, compare, history, run
+from suite.commands import baseline, bench, compare, data, history, run
 from suite.commands.arguments import OneLineParser
 from suite.errors import UsageError
 from suite.paths import REPO_ROOT
@@ -27,6 +27,7 @@ COMMAND_MODULES = {
     "compare": (compare, "compare two runs; exit 1 on a regression (status, accuracy, speed ratio, memory)"),
     "baseline": (baseline, "regenerate the committed smoke baseline under results/baselines/"),
     "history": (history, "plot key metrics of several runs over commit history"),
+    "data": (data, "fetch a real data set (shakespeare, fashion-mnist) or list those known and here"),
 }
 
 
@@ -67,7 +68,7 @@ def command_list(args) -> int:
             {"family": name, "description": family.description, "options": family.defaults, "backends": backends}
         )
     tasks = [
-        {"task": name, "description": task_description(name), "params": get_task(name).params()}
+        {"task": name, "description": task_description(name), "params": _default_params(get_task, name)}
         for name in task_names()
     ]
     presets = [{"preset": p.name, "description": p.description, "device": p.device} for p in PRESETS.values()]
@@ -89,6 +90,14 @@ def command_list(args) -> int:
     for preset in presets:
         print(f"  {preset['preset']:<10} [{preset['device']}] {preset['description']}")
     return 0
+
+
+def _default_params(get_task, name: str) -> dict:
+    """A task's default parameters; for a real-data task whose data set is not here, why not."""
+    try:
+        return get_task(name).params()
+    except UsageError as error:
+        return {"unavailable": str(error)}
 
 
 def stack_syntax() -> dict:

@@ -26,6 +26,7 @@ import traceback
 import torch
 
 from suite.measure import environment
+from suite.measure import lm_metrics
 from suite.measure import perf
 from suite.measure import train
 from suite.measure.timing import HostActivity, apply_numerics, noise_reasons, numerics_fields
@@ -202,9 +203,14 @@ def describe_model(model, record: dict, seq_len: int) -> None:
 
 def train_and_score(cell: AccuracyCell, device: str, record: dict) -> list[dict]:
     """Train an accuracy cell (the best of its rate sweep) and score it at each evaluation length:
-    one record per length, each with the task's regime and the state size at that length."""
+    one record per length, each with the task's regime and the state size at that length. The
+    record says what was optimised (``objective``: ``accuracy``, or ``lm`` for a language model,
+    scored by :mod:`suite.measure.lm_metrics`) and, for a task on real data, which data
+    (``Task.data_fields()``: data set, version, sha256, licence, split bounds)."""
     task = get_task(cell.task, **cell.task_params)
     record["chance_accuracy"] = task.chance_accuracy
+    record["objective"] = "lm" if lm_metrics.is_lm(task) else "accuracy"
+    record.update(task.data_fields() if hasattr(task, "data_fields") else {})
     with HostActivity() as activity:
         model, metrics = train.train_best_lr(
             lambda: _build(cell, device, 0), task, cell.seq_len, cell.batch_size, cell.seed, cell.training, device
@@ -219,7 +225,7 @@ def train_and_score(cell: AccuracyCell, device: str, record: dict) -> list[dict]
             {
                 **record,
                 "eval_len": length,
-                **train.evaluate(model, task, length, cell.seed, cell.training, device),
+                **train.score(model, task, length, cell.seed, cell.training, device),
                 **task_regime(task, length),
                 "state_bytes": model.state_bytes(1, length),
             }

@@ -9,9 +9,11 @@ not on biases, norms, embeddings, nor on any parameter marked
 ``_no_weight_decay`` (Mamba's ``A_log`` and ``D``, as ``mamba_ssm`` does; a minRNN
 input projection with ``decay_gates=False``, as the official minRNNs code does).
 Every model of a run sees the same training batches: they come from
-``tasks.base.stream(seed, "train")``. On CUDA with a ``bfloat16-autocast`` preset
-the forward runs under ``torch.autocast(bfloat16)``; recurrences accumulate in
-float32 inside the models.
+``task.sample_split(stream(seed, "train"), ..., "train")`` (validation and test batches likewise
+from the ``"valid"`` and ``"test"`` splits; a synthetic task's ``sample_split`` is its ``sample``,
+and a task with real splits draws each from its own region of the data). On CUDA with a
+``bfloat16-autocast`` preset the forward runs under ``torch.autocast(bfloat16)``; recurrences
+accumulate in float32 inside the models.
 
 Early stopping on the validation stream (:class:`EarlyStopping`): every
 ``eval_every`` optimizer steps the weights are scored on ``curve_batches``
@@ -32,6 +34,15 @@ Training stops at the first of:
   on the CPU model. A cell the guard cuts says so (``cut_by_time``), and the
   analysis keeps it out of every verdict: rerun it on a quieter machine or
   with a larger ``--set time_limit_s``. No built-in preset sets it.
+
+Language models (a task whose ``objective`` is ``"lm"``, e.g. ``char-lm``): the loss is the
+cross-entropy at every position of a window (the head at every position), and early stopping
+watches the validation *loss* (lower is better) on the same ``curve_batches`` batches:
+``valid_curve`` entries are ``[step, train seconds, loss]``, ``target`` is a loss at most
+``target_loss``, an improvement is a drop greater than ``min_delta``, and the best checkpoint is
+the lowest loss (``best_valid_loss``; ``best_valid_accuracy`` and ``target_accuracy`` are None). Its
+test metrics are :mod:`suite.measure.lm_metrics`'s; a rate sweep keeps the lowest
+validation loss (``lr_valid_loss``).
 
 The weights of the best validation evaluation (``best_step``,
 ``best_valid_accuracy``; the earliest of equals) are restored and are what the
@@ -78,6 +89,7 @@ from torch.nn import functional as F
 
 from suite.devices import is_cuda
 from suite.analysis.stats import wilson_interval
+from suite.measure import lm_metrics
 from suite.plan.cells import TrainConfig
 from tasks.base import stream
 
@@ -130,30 +142,39 @@ def eval_every(config: TrainConfig) -> int:
 
 
 class EarlyStopping:
-    """The validation curve, the best checkpoint and the stop rule (see the module docstring)."""
+    """The validation curve, the best checkpoint and the stop rule (see the module docstring): on
+    validation accuracy (higher is better), or on validation loss for a language model
+    (``lower_is_better``: ``target_loss``, and an improvement is a drop greater than ``min_delta``)."""
 
-    def __init__(self, config: TrainConfig):
+    def __init__(self, config: TrainConfig, lower_is_better: bool = False):
+        self.lower_is_better = lower_is_better
+        self.sign = -1.0 if lower_is_better else 1.0
         self.patience = int(config.patience or 0)
         self.min_delta = float(config.min_delta or 0.0)
-        target, limit = config.target_accuracy, config.time_limit_s
+        target, limit = (config.target_loss if lower_is_better else config.target_accuracy), config.time_limit_s
         self.target = None if target is None else float(target)
         self.time_limit_s = None if limit is None else float(limit)
         self.curve = []
-        self.best = None  # (accuracy, step, weights)
+        self.best = None  # (score, step, weights)
         self.since_improvement = 0
-        self.reference = -math.inf  # the accuracy an improvement must beat by more than min_delta
+        self.reference = -math.inf  # the score an improvement must beat by more than min_delta
         self.stop_reason = None
 
-    def update(self, step: int, train_s: float, accuracy: float, model) -> str | None:
-        """Record one evaluation; returns why to stop (or None)."""
-        self.curve.append([step, round(train_s, 4), accuracy])
-        if self.best is None or accuracy > self.best[0]:
-            self.best = (accuracy, step, {k: v.detach().clone() for k, v in model.state_dict().items()})
-        if accuracy > self.reference + self.min_delta:
-            self.reference, self.since_improvement = accuracy, 0
+    def reached(self, value: float) -> bool:
+        """Whether ``value`` is at or beyond the target (at least a target accuracy, at most a target loss)."""
+        return self.target is not None and self.sign * value >= self.sign * self.target
+
+    def update(self, step: int, train_s: float, value: float, model) -> str | None:
+        """Record one evaluation (an accuracy, or a loss when lower is better); returns why to stop (or None)."""
+        self.curve.append([step, round(train_s, 4), value])
+        score = self.sign * value
+        if self.best is None or score > self.best[0]:
+            self.best = (score, step, {k: v.detach().clone() for k, v in model.state_dict().items()})
+        if score > self.reference + self.min_delta:
+            self.reference, self.since_improvement = score, 0
         else:
             self.since_improvement += 1
-        if self.target is not None and accuracy >= self.target:
+        if self.reached(value):
             self.stop_reason = "target"
         elif self.patience and self.since_improvement >= self.patience:
             self.stop_reason = "plateau"
@@ -166,29 +187,33 @@ class EarlyStopping:
         model.load_state_dict(self.best[2])
 
     def metrics(self) -> dict:
-        reached = [
-            (step, seconds) for step, seconds, acc in self.curve if self.target is not None and acc >= self.target
-        ]
-        return {
+        reached = [(step, seconds) for step, seconds, value in self.curve if self.reached(value)]
+        best = self.sign * self.best[0]
+        metrics = {
             "stop_reason": self.stop_reason,
             "best_step": self.best[1],
-            "best_valid_accuracy": self.best[0],
+            "best_valid_accuracy": None if self.lower_is_better else best,
             "still_rising": not self.patience or self.since_improvement < self.patience,  # False after a plateau
             "patience": self.patience,
             "min_delta": self.min_delta,
-            "target_accuracy": self.target,
+            "target_accuracy": None if self.lower_is_better else self.target,
             "time_limit_s": self.time_limit_s,
             "cut_by_time": self.stop_reason == "time_limit",
             "valid_curve": self.curve,
             "steps_to_target": reached[0][0] if reached else None,
             "seconds_to_target": reached[0][1] if reached else None,
         }
+        if self.lower_is_better:
+            metrics.update(best_valid_loss=best, target_loss=self.target)
+        return metrics
 
 
-def train_step(model, optimizer, batch, config: TrainConfig, device: str, step: int) -> float:
+def train_step(model, optimizer, batch, config: TrainConfig, device: str, step: int, lm: bool = False) -> float:
+    """One optimizer step; the loss is over the scored positions, or over every position of a
+    language model's windows (the head at every position)."""
     with autocast_context(device, config.dtype):
-        logits = scored_logits(model, batch)
-    loss = F.cross_entropy(logits.float(), batch.targets[batch.mask])
+        logits = model(batch.inputs).flatten(0, 1) if lm else scored_logits(model, batch)
+    loss = F.cross_entropy(logits.float(), batch.targets.flatten() if lm else batch.targets[batch.mask])
     if not torch.isfinite(loss):
         raise NonFiniteLoss(f"training loss became {loss.item()} at step {step}")
     optimizer.zero_grad(set_to_none=True)
@@ -205,21 +230,20 @@ def train(model, task, seq_len: int, batch_size: int, seed: int, config: TrainCo
     optimizer = make_optimizer(model, config.lr, config.weight_decay)
     generator = stream(seed, "train")
     max_steps, every = int(config.steps), eval_every(config)
-    curve_config = dataclasses.replace(config, eval_batches=int(config.curve_batches or 1))
-    stopper = EarlyStopping(config)
+    lm = lm_metrics.is_lm(task)
+    stopper = EarlyStopping(config, lower_is_better=lm)
     losses, train_s = [], 0.0
     for step in range(1, max_steps + 1):
         model.train()
         started = time.perf_counter()
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step - 1, config.lr, config.warmup_steps, max_steps, config.schedule)
-        batch = task.sample(generator, batch_size, seq_len).to(device)
-        losses.append(train_step(model, optimizer, batch, config, device, step - 1))
+        batch = lm_metrics.draw(task, generator, batch_size, seq_len, "train").to(device)
+        losses.append(train_step(model, optimizer, batch, config, device, step - 1, lm))
         train_s += time.perf_counter() - started
         out_of_time = stopper.out_of_time(train_s)
         if step % every == 0 or step == max_steps or out_of_time:
-            accuracy = evaluate(model, task, seq_len, seed, curve_config, device, split="valid")["accuracy"]
-            if stopper.update(step, train_s, accuracy, model):
+            if stopper.update(step, train_s, validation_score(model, task, seq_len, seed, config, device), model):
                 break
         if out_of_time:
             stopper.stop_reason = "time_limit"
@@ -237,26 +261,51 @@ def train(model, task, seq_len: int, batch_size: int, seed: int, config: TrainCo
     }
 
 
+def validation_score(model, task, seq_len: int, seed: int, config: TrainConfig, device: str) -> float:
+    """What early stopping watches, on ``curve_batches`` batches of the validation stream: the
+    accuracy, or a language model's loss."""
+    batches = int(config.curve_batches or 1)
+    if lm_metrics.is_lm(task):
+        autocast = lambda: autocast_context(device, config.dtype)
+        return lm_metrics.validation_loss(model, task, seq_len, seed, batches, config.eval_batch_size, device, autocast)
+    curve_config = dataclasses.replace(config, eval_batches=batches)
+    return evaluate(model, task, seq_len, seed, curve_config, device, split="valid")["accuracy"]
+
+
 def train_best_lr(build, task, seq_len: int, batch_size: int, seed: int, config: TrainConfig, device: str):
     """Train one model per rate in ``config.lr_sweep`` (or just ``config.lr``); keep the one with
-    the best validation accuracy. ``build()`` returns a freshly initialised model (same seed, same
-    initial weights each time). Returns ``(model, training metrics of the winner + lr + lr_valid_accuracy)``."""
+    the best validation accuracy (a language model: the lowest validation loss). ``build()`` returns a
+    freshly initialised model (same seed, same initial weights each time). Returns ``(model, training
+    metrics of the winner + lr + lr_valid_accuracy)``; a language model's sweep is ``lr_valid_loss``."""
     rates = list(config.lr_sweep or [config.lr])
+    lm = lm_metrics.is_lm(task)
+    name, sign = ("lr_valid_loss", -1.0) if lm else ("lr_valid_accuracy", 1.0)
     best = None
     valid = {}
     for rate in rates:
         model = build()
         metrics = train(model, task, seq_len, batch_size, seed, dataclasses.replace(config, lr=rate), device)
         if len(rates) == 1:
-            return model, {**metrics, "lr": rate, "lr_valid_accuracy": None}
-        score = metrics["best_valid_accuracy"]
-        valid[repr(rate)] = score
+            return model, {**metrics, "lr": rate, name: None}
+        valid[repr(rate)] = metrics["best_valid_loss" if lm else "best_valid_accuracy"]
+        score = sign * valid[repr(rate)]
         if best is None or score > best[0]:
             best = (score, rate, model, metrics)
         else:
             del model
     _, rate, model, metrics = best
-    return model, {**metrics, "lr": rate, "lr_valid_accuracy": valid}
+    return model, {**metrics, "lr": rate, name: valid}
+
+
+def score(model, task, seq_len: int, seed: int, config: TrainConfig, device: str) -> dict:
+    """The test metrics at ``seq_len``: :func:`evaluate`'s, or a language model's
+    (:func:`suite.measure.lm_metrics.evaluate_lm`, with the preset's ``recall_ngram``)."""
+    if not lm_metrics.is_lm(task):
+        return evaluate(model, task, seq_len, seed, config, device)
+    autocast = lambda: autocast_context(device, config.dtype)
+    n = config.recall_ngram or lm_metrics.RECALL_NGRAM
+    batches, size = config.eval_batches, config.eval_batch_size
+    return lm_metrics.evaluate_lm(model, task, seq_len, seed, batches, size, device, autocast, n)
 
 
 @torch.no_grad()
@@ -266,7 +315,7 @@ def evaluate(model, task, seq_len: int, seed: int, config: TrainConfig, device: 
     generator = stream(seed, split)
     correct = scored = sequences_right = sequences = last_right = 0
     for _ in range(config.eval_batches):
-        batch = task.sample(generator, config.eval_batch_size, seq_len).to(device)
+        batch = lm_metrics.draw(task, generator, config.eval_batch_size, seq_len, split).to(device)
         with autocast_context(device, config.dtype):
             logits = scored_logits(model, batch)
         hits = torch.zeros_like(batch.mask)

@@ -75,7 +75,10 @@ class TrainConfig:
     of ``eval_batch_size``. ``max_steps_key`` names the ``--set`` key of the step budget.
 
     Optional: ``time_limit_s`` (a guard against runaway cells), ``tf32``, ``eval_lens`` (the lengths it
-    is scored at, ``run --eval-lens``), ``lr_sweep`` (the rates swept, ``run --lrs``). The planner sets
+    is scored at, ``run --eval-lens``), ``lr_sweep`` (the rates swept, ``run --lrs``); a language-model
+    task's cells (``objective == "lm"``) set ``recall_ngram`` (the ``n`` of the recall split,
+    :mod:`suite.measure.lm_metrics`) and ``target_loss`` (the validation loss that stops training, when
+    the preset sets one); every other cell leaves them None, out of its key. The planner sets
     every field (:func:`suite.plan.planning.training_setup`); the defaults say what an unset field means
     (every 20th of the budget, one curve batch, no plateau stop, no target)."""
 
@@ -99,6 +102,8 @@ class TrainConfig:
     tf32: bool = False
     eval_lens: tuple[int, ...] | None = None
     lr_sweep: tuple[float, ...] | None = None
+    target_loss: float | None = None
+    recall_ngram: int | None = None
 
     def record_dict(self) -> dict:
         """``train_config`` as records store it (and as the key hashes it)."""
@@ -111,6 +116,10 @@ class TrainConfig:
             config["eval_lens"] = list(self.eval_lens)
         if self.lr_sweep:
             config["lr_sweep"] = list(self.lr_sweep)
+        if self.target_loss is not None:
+            config["target_loss"] = self.target_loss
+        if self.recall_ngram is not None:
+            config["recall_ngram"] = self.recall_ngram
         return config
 
 

@@ -4,7 +4,10 @@
   stopping within the preset's step budget (:class:`~suite.plan.cells.TrainConfig`:
   ``steps``, ``eval_every``, ``patience``, ``min_delta``, ``target_accuracy``, and
   ``time_limit_s`` only when a guard is set; see :mod:`suite.measure.train`), then score
-  the best validation checkpoint on the task's test stream.
+  the best validation checkpoint on the task's test stream. A language-model task's cells
+  (``objective == "lm"``, e.g. ``char-lm``) stop on validation loss (``target_loss``) and carry the
+  ``recall_ngram`` of their test metrics (:mod:`suite.measure.lm_metrics`); a task whose data is
+  missing stops the plan when it is built, before anything is written.
 - *Perf cells*: model × length (× the preset's perf batch) — random weights, no
   training; time a training step, a prefill and decode steps, measure memory
   (:class:`~suite.plan.cells.TimingConfig`).
@@ -99,9 +102,12 @@ def budget_key(preset: Preset, task: str) -> str:
     return f"task_train.{task}.train_steps" if overridden else "train_steps"
 
 
-def training_setup(preset: Preset, family: str, task: str, device: str, eval_lens=None, lrs=None) -> TrainConfig:
+def training_setup(
+    preset: Preset, family: str, task: str, device: str, eval_lens=None, lrs=None, lm: bool = False
+) -> TrainConfig:
     """How an accuracy cell of ``family`` on ``task`` trains: the preset's training and early-stopping
-    groups, the task's step budget, the family's rate; ``eval_lens`` and ``lrs`` when given."""
+    groups, the task's step budget, the family's rate; ``eval_lens`` and ``lrs`` when given; a
+    language-model task (``lm``) its ``recall_ngram`` and ``target_loss``."""
     training, stopping = preset.training, preset.stopping
     return TrainConfig(
         steps=preset.steps_for(task),
@@ -123,6 +129,8 @@ def training_setup(preset: Preset, family: str, task: str, device: str, eval_len
         tf32=bool(preset.tf32),
         eval_lens=tuple(int(length) for length in eval_lens) if eval_lens else None,
         lr_sweep=tuple(float(rate) for rate in lrs) if lrs else None,
+        target_loss=float(stopping.target_loss) if lm and stopping.target_loss is not None else None,
+        recall_ngram=int(training.recall_ngram) if lm else None,
     )
 
 
@@ -163,7 +171,8 @@ def task_variants(preset: Preset, task_name: str) -> list[dict]:
 
 
 def check_lengths(preset: Preset, task, lengths, eval_lens) -> None:
-    """Every training and scoring length the task must generate: a usage error if it cannot."""
+    """Every training and scoring length the task must generate: a usage error if it cannot (a task on
+    real data: a window longer than its smallest split's region)."""
     every_length = {n for length in lengths for n in scored_lens(preset, int(length), eval_lens) or []}
     for length in sorted(set(lengths) | every_length):
         try:
@@ -178,11 +187,13 @@ def accuracy_cells(preset: Preset, specs, task_name: str, seq_lens, seeds, devic
 
     model = preset.model
     for params in task_variants(preset, task_name):
-        task = get_task(task_name, **params)
+        task = get_task(task_name, **params)  # a task whose data is missing stops the run here (DataMissing)
+        lm = getattr(task, "objective", "accuracy") == "lm"
         lengths = seq_lens or preset.lengths_for(task_name)
         check_lengths(preset, task, lengths, eval_lens)
         widths, depths = model.d_models or (model.d_model,), model.n_layers_grid or (model.n_layers,)
         for width, n_layers, seq_len, seed, spec in product(widths, depths, lengths, seeds, specs):
+            scored = scored_lens(preset, int(seq_len), eval_lens)
             d_model = matched_d_model(spec, preset, task.vocab_size, width) if match == "params" else width
             yield AccuracyCell(
                 architecture=model_setup(preset, spec, task.vocab_size, d_model, match, width, n_layers),
@@ -190,9 +201,7 @@ def accuracy_cells(preset: Preset, specs, task_name: str, seq_lens, seeds, devic
                 seq_len=int(seq_len),
                 batch_size=preset.batch_for(task_name),
                 seed=int(seed),
-                training=training_setup(
-                    preset, spec.partition(":")[0], task_name, device, scored_lens(preset, int(seq_len), eval_lens), lrs
-                ),
+                training=training_setup(preset, spec.partition(":")[0], task_name, device, scored, lrs, lm),
             )
 
 

@@ -38,6 +38,7 @@ COUNTS = (
     "perf_batch_size",
     "perf_repeats",
     "decode_tokens",
+    "recall_ngram",
 )  # integers >= 1
 NON_NEGATIVE_COUNTS = ("mlp_mult", "warmup_steps", "eval_every", "patience", "perf_warmup")  # integers >= 0
 LENGTH_LISTS = ("seq_lens", "eval_lens", "d_models", "n_layers_grid", "perf_seq_lens", "energy_seq_lens")
@@ -101,6 +102,8 @@ def value_problems(preset) -> list[str]:
         _is_number(preset.target_accuracy) and 0 < preset.target_accuracy <= 1
     ):
         problems.append(f"target_accuracy must be in (0, 1] (or none), got {preset.target_accuracy!r}")
+    if preset.target_loss is not None and not (_is_number(preset.target_loss) and preset.target_loss > 0):
+        problems.append(f"target_loss must be a positive loss in nats per token (or none), got {preset.target_loss!r}")
     for name, allowed in (("lr_schedule", LR_SCHEDULES), ("dtype", DTYPES), ("device", DEVICES)):
         if getattr(preset, name) not in allowed:
             problems.append(f"{name} must be one of {', '.join(allowed)}, got {getattr(preset, name)!r}")

@@ -61,6 +61,7 @@ class TrainingGroup:
     grad_clip: float = 1.0
     eval_batches: int = 4
     eval_batch_size: int = 64
+    recall_ngram: int = 3  # language-model tasks: the n of the recall-token split (suite.measure.lm_metrics)
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,14 @@ class StoppingGroup:
     """Early stopping (suite.measure.train): validation accuracy every ``eval_every`` steps (0: about 20
     evaluations over the budget) on ``curve_batches`` batches; stop at ``target_accuracy``, or after
     ``patience`` evaluations without an improvement > ``min_delta`` (0: never), or at ``train_steps``;
-    test the best checkpoint. ``time_limit_s`` is a guard against runaway cells, not a budget: a cell it
+    test the best checkpoint. A language-model task stops on validation loss instead: at ``target_loss`` (a
+    loss in nats per token at most that) or after ``patience`` evaluations without a drop > ``min_delta``.
+    ``time_limit_s`` is a guard against runaway cells, not a budget: a cell it
     cuts is marked cut_by_time and kept out of verdicts, since its result would depend on the machine's
     load. No built-in preset sets it: budgets are steps."""
 
     target_accuracy: float | None = None
+    target_loss: float | None = None
     eval_every: int = 0
     curve_batches: int = 2
     patience: int = 8

@@ -55,7 +55,8 @@ plugin           None when the cell's model family and task are built in; else
                  path, SHA-256 of its bytes) of the ``--plugin`` file that registered it, or None
                  for a built-in side (``suite.registry.plugin_provenance``)
 
-Accuracy cells add :data:`ACCURACY_FIELDS`; perf cells of ``suite run``
+Accuracy cells add :data:`ACCURACY_FIELDS` (a language-model task's cells, ``objective`` ``"lm"``,
+fill their loss fields, and a task on real data names its data); perf cells of ``suite run``
 :data:`PERF_FIELDS`; the timings of ``suite bench speed`` (kind ``"speed"``, one
 record per subject, scope and length: a mixer or whole model timed interleaved
 with the others, or a scan's bandwidth) :data:`SPEED_FIELDS`; out-of-memory
@@ -76,7 +77,11 @@ Records written by older versions are brought to this shape when read
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
+# 8: accuracy: objective ("accuracy", or "lm" for a language model); a language model's test loss and its
+#    error (test_loss, test_loss_se, test_loss_ci_low/high), bits_per_char, loss_by_position, the recall split
+#    (recall_ngram, recall_fraction, recall_loss, other_loss), best_valid_loss, target_loss, lr_valid_loss; the
+#    data of a real-data task (dataset, dataset_version, dataset_sha256, dataset_licence, split_chars, split_images)
 # 7: one name per number: speed's median_ms/repeats are train_step_ms/timing_repeats (as perf's); accuracy's
 #    train_steps is steps_trained, train_len is seq_len; the raw timings (train_step_raw_ms, prefill_raw_ms,
 #    decode_raw_ms, decode_batch1_raw_ms); family_version and task_version in every record
@@ -153,8 +158,9 @@ ACCURACY_FIELDS = (
     "stop_reason",  # target | plateau | max_steps | time_limit: why training stopped
     "steps_trained",  # optimizer steps taken
     "max_steps",  # the step budget
-    "best_step",  # the step of the best validation accuracy: the weights scored on the test stream
-    "best_valid_accuracy",  # that validation accuracy
+    "best_step",  # the step of the best validation accuracy (a language model: loss): the weights scored on the
+    # test stream
+    "best_valid_accuracy",  # that validation accuracy (None for a language model: best_valid_loss)
     "still_rising",  # at the stop, validation had improved by > min_delta within the last patience evaluations
     "eval_every",  # optimizer steps between two validation evaluations
     "patience",  # evaluations without an improvement > min_delta that stop training (plateau)
@@ -163,9 +169,11 @@ ACCURACY_FIELDS = (
     "time_limit_s",  # a guard: the training seconds that cut it (None: none; see suite.measure.train)
     "cut_by_time",  # True: the guard cut training, so the result depends on the machine's speed and
     # load; kept out of every verdict
-    "steps_to_target",  # the first evaluated step whose validation accuracy >= target (None: never)
+    "steps_to_target",  # the first evaluated step whose validation accuracy >= target (a language model: loss
+    # <= target_loss) (None: never)
     "seconds_to_target",  # the training seconds at that evaluation
-    "valid_curve",  # [[step, train seconds, validation accuracy], ...] at every evaluation
+    "valid_curve",  # [[step, train seconds, validation accuracy], ...] at every evaluation (a language
+    # model: validation loss)
     "max_steps_key",  # the --set key of this cell's step budget (train_steps, task_train.<task>.train_steps)
     "task_diagnostics",  # measured facts about the task's regime at eval_len (tasks.base.Task.diagnostics)
     "load_avg_before",  # the host's 1-minute load average before and after training (suite.measure.timing)
@@ -174,6 +182,31 @@ ACCURACY_FIELDS = (
     "train_time_noisy",  # True: a loaded host, so train_s and the seconds to target are slowed; steps and
     # accuracies are not affected
     "train_time_noisy_reason",  # why, in words; None when not noisy
+    "objective",  # what training optimised: "accuracy" (scored positions right) or "lm" (next-token loss over
+    # every position; early stopping on validation loss: valid_curve entries are [step, train seconds, loss])
+    # language models (objective "lm", suite.measure.lm_metrics); None for every other cell:
+    "test_loss",  # mean test cross-entropy, nats per token (a character for char-lm), over every position
+    "test_loss_se",  # its standard error over the test windows
+    "test_loss_ci_low",  # test_loss -/+ 1.96 test_loss_se
+    "test_loss_ci_high",
+    "bits_per_char",  # test_loss / ln 2
+    "loss_by_position",  # [mean test loss at position 0, 1, ..., eval_len - 1], 4 decimals
+    "recall_ngram",  # n of the recall split: a recall token's n characters and next character occurred earlier
+    # in its window
+    "recall_fraction",  # the share of test positions that are recall tokens
+    "recall_loss",  # mean test loss on recall tokens (None: none)
+    "other_loss",  # mean test loss on every other position (None: none)
+    "best_valid_loss",  # the lowest validation loss: the weights scored on the test stream
+    "target_loss",  # the validation loss that stops training early (None: none)
+    "lr_valid_loss",  # --lrs: {lr: best validation loss}; the lowest is kept
+    # a task on real data (tasks.base.Task.data_fields); None for synthetic tasks:
+    "dataset",  # the data set's name (suite.data), or the file name of a text file given as the corpus
+    "dataset_version",  # its version, as the data set names it ("file" for a text file given as the corpus)
+    # (the sha256 says which file it was)
+    "dataset_sha256",  # the sha256 of the data the task read
+    "dataset_licence",  # its licence
+    "split_chars",  # char-lm: {"train": [start, end], "valid": [...], "test": [...]} in characters
+    "split_images",  # seq-fashion-mnist: {"train": "<file>[start:end]", ...}, the images of each split
 )
 
 PERF_FIELDS = (
@@ -249,6 +282,15 @@ ALL_FIELDS = tuple(dict.fromkeys(COMMON_FIELDS + tuple(name for fields in KINDS.
 NON_NUMERIC_FIELDS = frozenset(
     {
         "lr_valid_accuracy",
+        "lr_valid_loss",
+        "loss_by_position",
+        "objective",
+        "dataset",
+        "dataset_version",
+        "dataset_sha256",
+        "dataset_licence",
+        "split_chars",
+        "split_images",
         "valid_curve",
         "stop_reason",
         "still_rising",

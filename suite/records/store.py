@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 
 from suite.errors import UsageError
-from suite.records.schema import COMMON_FIELDS, RAW_TIMING_FIELDS, SPEED_FIELDS, validate
+from suite.records.schema import ACCURACY_FIELDS, COMMON_FIELDS, RAW_TIMING_FIELDS, SPEED_FIELDS, validate
 
 RECORDS = "records.jsonl"
 MANIFEST = "manifest.json"
@@ -130,6 +130,8 @@ RENAMED_IN_7 = {
     "speed": (("median_ms", "train_step_ms"), ("repeats", "timing_repeats")),
     "accuracy": (("train_steps", "steps_trained"), ("train_len", "seq_len")),
 }
+# the fields version 8 added to accuracy records: objective .. split_images
+NEW_IN_8 = ACCURACY_FIELDS[ACCURACY_FIELDS.index("objective") : ACCURACY_FIELDS.index("split_images") + 1]
 NEW_IN_7 = {
     "perf": ("family_version", "task_version", *RAW_TIMING_FIELDS),
     "speed": ("family_version", "task_version", "train_step_raw_ms"),
@@ -152,7 +154,9 @@ def upgrade(record: dict) -> dict:
     lacks them, and readers take that as "not recorded" (its verdicts cannot say ``fails``).
     Version 6 renamed the wall-clock stop (:func:`time_limit_from_budget`). Version 7
     (:func:`one_name_per_number`) keeps one name per number and adds the raw timings and the
-    family's and task's versions, None in older records (not recorded).
+    family's and task's versions, None in older records (not recorded). Version 8
+    (:func:`objective_before_8`) adds language models: an older accuracy record's ``objective`` is
+    ``"accuracy"`` (no other existed) and its language-model and data fields are None.
     """
     if "plugin" not in record:
         record = {**record, "plugin": None}
@@ -161,7 +165,16 @@ def upgrade(record: dict) -> dict:
         record = time_limit_from_budget(record)
     if record.get("kind") == "perf" and not (isinstance(version, int) and version >= 4):
         record = perf_before_4(record)
-    return one_name_per_number(record)
+    return objective_before_8(one_name_per_number(record))
+
+
+def objective_before_8(record: dict) -> dict:
+    """An accuracy record of a version before 8 with the fields version 8 added (see :func:`upgrade`);
+    any other record unchanged."""
+    version = record.get("schema_version")
+    if record.get("kind") != "accuracy" or (isinstance(version, int) and version >= 8) or "objective" in record:
+        return record
+    return {**dict.fromkeys(NEW_IN_8), **record, "objective": "accuracy"}
 
 
 def perf_before_4(record: dict) -> dict:

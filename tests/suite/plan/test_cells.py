@@ -122,6 +122,7 @@ PLANS = [
     ("paper-selective-copy-cpu", [], {}),  # n_layers_grid, family options
     ("paper-speed-cpu", [], {}),  # energy, perf only
     ("smoke", ["lr=1", "mlp_mult=4"], {}),  # an integer rate stays an integer in the key
+    ("cpu", ["target_loss=1.5", "recall_ngram=5"], {}),  # language-model settings leave synthetic keys alone
 ]
 
 

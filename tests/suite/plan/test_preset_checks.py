@@ -40,6 +40,8 @@ def test_a_valid_preset_has_no_problems():
         ({"task_seq_lens": {"mqar": 0}}, "task_seq_lens.mqar must hold integers >= 1, got 0"),
         ({"target_accuracy": 1.5}, "target_accuracy must be in (0, 1] (or none), got 1.5"),
         ({"time_limit_s": 0}, "time_limit_s must be a positive number of seconds (or none), got 0"),
+        ({"target_loss": 0.0}, "target_loss must be a positive loss in nats per token (or none), got 0.0"),
+        ({"recall_ngram": 0}, "recall_ngram must be an integer >= 1, got 0"),
         ({"lr_schedule": "linear"}, "lr_schedule must be one of cosine, constant, got 'linear'"),
         ({"device": "tpu"}, "device must be one of cpu, cuda, got 'tpu'"),
     ],

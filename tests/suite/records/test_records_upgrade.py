@@ -1,4 +1,5 @@
-"""Schema 7: one name per number, raw timings and versions; every older record still reads in the new names."""
+"""Schema 7: one name per number, raw timings and versions; schema 8: language models; every older record still
+reads in the new names."""
 
 import importlib
 from pathlib import Path
@@ -8,7 +9,7 @@ import pytest
 from suite.errors import UsageError
 from suite.measure.timing import Timing
 from suite.records.schema import ALL_FIELDS, SCHEMA_VERSION, blank_record, validate
-from suite.records.store import read_records, upgrade
+from suite.records.store import NEW_IN_8, read_records, upgrade
 from suite.registry import MODEL_FAMILIES, TASKS, builtin_family_names, builtin_task_names, record_versions
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -21,7 +22,7 @@ OLD_NAMES = ("median_ms", "repeats", "train_steps", "train_len")
 
 
 def test_the_old_names_are_gone_from_the_schema():
-    assert SCHEMA_VERSION == 7
+    assert SCHEMA_VERSION == 8
     assert not set(OLD_NAMES) & set(ALL_FIELDS)
     assert {"train_step_raw_ms", "prefill_raw_ms", "decode_raw_ms", "family_version", "task_version"} <= set(ALL_FIELDS)
 
@@ -33,6 +34,7 @@ def test_every_committed_run_reads_in_the_new_names(folder):
     for record in records:
         assert not set(OLD_NAMES) & set(record), record["cell_key"]
         assert record["family_version"] is None and record["task_version"] is None  # not recorded then
+        assert record["kind"] != "accuracy" or record["objective"] == "accuracy"
         assert upgrade(record) == record  # idempotent
         if record["kind"] in ("perf", "speed"):
             assert record["train_step_raw_ms"] is None  # older records kept summaries only
@@ -56,6 +58,24 @@ def test_a_v6_accuracy_record_keeps_one_step_count_and_one_length():
     upgraded = upgrade(v6)
     assert upgraded["steps_trained"] == 40 and upgraded["seq_len"] == 64 and upgraded["eval_len"] == 128
     assert not {"train_steps", "train_len"} & set(upgraded) and validate(upgraded) == []
+
+
+def test_a_v7_accuracy_record_was_an_accuracy_objective_and_has_no_loss_fields():
+    v7 = dict(blank_record("accuracy"), schema_version=7, status="ok", backend="log", accuracy=0.5, seq_len=64)
+    for name in NEW_IN_8:
+        del v7[name]
+    upgraded = upgrade(v7)
+    assert upgraded["objective"] == "accuracy" and validate(upgraded) == []
+    assert all(upgraded[name] is None for name in NEW_IN_8 if name != "objective")
+    assert upgrade(upgraded) == upgraded and upgraded["schema_version"] == 7
+    perf = dict(blank_record("perf"), schema_version=7, status="ok", backend="log")
+    assert upgrade(perf) == perf  # only accuracy records gained fields
+
+
+def test_a_current_language_model_record_is_unchanged():
+    record = dict(blank_record("accuracy"), status="ok", backend="log", accuracy=0.5, objective="lm", test_loss=1.5)
+    assert upgrade(record) == record and validate(record) == []
+    assert {"test_loss", "bits_per_char", "loss_by_position", "recall_loss", "dataset_sha256"} <= set(NEW_IN_8)
 
 
 def test_a_current_record_is_unchanged():
