@@ -109,7 +109,10 @@ def attention_sentences(rows: pd.DataFrame) -> list[str]:
         if solving.empty:
             sentences.append(f"{start} solves it at no place tried: {_listed(one)}{base}.")
         else:
-            where = "every place tried" if len(solving) == len(one) else f"the {_listed(solving)} only"
+            if len(one) == 1:
+                where = f"the only place tried, {_listed(solving)}"
+            else:
+                where = "every place tried" if len(solving) == len(one) else f"the {_listed(solving)} only"
             others = one.drop(solving.index)
             rest = f" (not at {_listed(others)})" if len(others) else ""
             sentences.append(f"{start} solves it at {where}{rest}{base}.")

@@ -4,6 +4,7 @@ cell, the cheapest solver by state and by speed; and the report's Hybrids sectio
 
 import json
 
+import pandas as pd
 import pytest
 
 from suite.analysis.hybrids import cheapest_solvers, has_hybrids, hybrid_table
@@ -171,3 +172,22 @@ def test_the_report_says_where_one_attention_layer_solves_recall_and_draws_the_f
     assert "Cheapest solver by decode state: mingru*2+transformer+mingru (33.5 KiB)" in page
     front = frontier(at_train)
     assert list(front["model"]) == ["mingru*4", "mingru*2+transformer[window=8]+mingru", "mingru*2+transformer+mingru"]
+
+
+def test_one_place_tried_is_said_as_one():
+    rows = pd.DataFrame(
+        [
+            {
+                "other_family": "mamba",
+                "windows": "",
+                "n_attention": 1,
+                "n_layers": 4,
+                "attention_at": "middle (2)",
+                "accuracy": 0.98,
+                "verdict": "solved",
+            }
+        ]
+    )
+    assert attention_sentences(rows) == [
+        "mamba with one full attention layer of 4 solves it at the only place tried, middle (2) (0.980)."
+    ]
