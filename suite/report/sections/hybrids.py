@@ -24,7 +24,7 @@ from suite.analysis.missing import is_missing
 from suite.analysis.questions import SOLVED_ACCURACY
 from suite.report.format import NO_VALUE, Cell, format_accuracy, format_bytes, format_count, format_rate
 from suite.report.palette import label_of, with_palette
-from suite.report.plots import STYLE, figure_to_png_base64, plain_log_ticks
+from suite.report.plots import STYLE, figure_to_png_base64, pareto_frontier, plain_log_ticks
 from suite.report.sections.questions import VERDICT_CSS
 from suite.report.template import section
 
@@ -161,17 +161,14 @@ def hybrid_groups(table: pd.DataFrame, cheapest: pd.DataFrame) -> list[dict]:
 
 
 def frontier(points: pd.DataFrame) -> pd.DataFrame:
-    """The points no other beats on both: less (or equal) state and more (or equal) accuracy."""
-    keep = [
-        index
-        for index, row in points.iterrows()
-        if not (
-            (points["state_bytes"] <= row["state_bytes"])
-            & (points["accuracy"] >= row["accuracy"])
-            & ((points["state_bytes"] < row["state_bytes"]) | (points["accuracy"] > row["accuracy"]))
-        ).any()
-    ]
-    return points.loc[keep].sort_values("state_bytes")
+    """The points no other beats on both: less (or equal) state and more (or equal) accuracy
+    (:func:`suite.report.plots.pareto_frontier` with the state negated: less is better)."""
+    negated = points.assign(negated_state_bytes=-points["state_bytes"])
+    return (
+        pareto_frontier(negated, "negated_state_bytes", "accuracy")
+        .drop(columns="negated_state_bytes")
+        .sort_values("state_bytes")
+    )
 
 
 def frontier_figure(table: pd.DataFrame, palette: dict | None = None) -> str | None:
