@@ -36,7 +36,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from models.probe import cuda_reason, first_reason, import_reason
+from models.probe import cuda_package_reason, first_reason, import_reason
 from models.scans import scan_dtype
 from models.scans.selective_scan import selective_scan, selective_scan_step
 
@@ -67,7 +67,9 @@ def probe_package(backend: str, device: str, module: str) -> str | None:
         return None
     if backend == "mamba_ssm":
         return first_reason(
-            lambda: cuda_reason(device), lambda: import_reason("mamba_ssm"), lambda: import_reason(module)
+            lambda: cuda_package_reason(device, "mamba_ssm"),
+            lambda: import_reason("mamba_ssm"),
+            lambda: import_reason(module),
         )
     return f"unknown backend {backend!r}"
 
@@ -205,9 +207,9 @@ class PackageMixer(nn.Module):
 
     backend = "mamba_ssm-cuda"
 
-    def __init__(self, inner: nn.Module, state_size: int):
+    def __init__(self, inner: nn.Module, state_size: int, backend: str = "mamba_ssm-cuda"):
         super().__init__()
-        self.inner, self.state_size = inner, state_size
+        self.inner, self.state_size, self.backend = inner, state_size, backend
 
     def _cache(self, batch: int, state: ConvSSMState | None):
         """The package's ``(conv_state, ssm_state)``, filled from ``state`` (zeros if None)."""
@@ -244,6 +246,15 @@ class PackageMixer(nn.Module):
         return self.state_size
 
 
+def package_label(scan: str) -> str:
+    """The record's label of a ``mamba_ssm`` mixer: its scan's kernel (``cuda`` for Mamba-1's
+    selective scan, ``triton`` for Mamba-2's chunked scan) and its convolution's: fused in
+    ``causal_conv1d`` when that imports, else torch's ``nn.Conv1d`` (the package's fallback,
+    which for Mamba-1 also leaves its fused ``mamba_inner_fn`` unused in training)."""
+    conv = "causal_conv1d" if import_reason("causal_conv1d") is None else "torch-conv"
+    return f"mamba_ssm-{scan}+{conv}"
+
+
 class _InferenceCache:
     """The two fields of ``mamba_ssm.utils.generation.InferenceParams`` the mixers read
     (importing that module pulls in ``transformers``)."""
@@ -272,5 +283,5 @@ def make_mixer(
         from mamba_ssm.modules.mamba_simple import Mamba as PackageMamba
 
         inner = PackageMamba(d_model, layer_idx=layer_index, **options)
-        return PackageMixer(inner, inner.d_inner * (inner.d_state + inner.d_conv - 1))
+        return PackageMixer(inner, inner.d_inner * (inner.d_state + inner.d_conv - 1), package_label("cuda"))
     raise ValueError(f"unknown backend {backend!r} of mamba: {BACKENDS}")

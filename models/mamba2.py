@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from models.mamba import ConvSSMState, PackageMixer, causal_conv, causal_conv_step, probe_package
+from models.mamba import ConvSSMState, PackageMixer, causal_conv, causal_conv_step, package_label, probe_package
 from models.probe import import_reason
 from models.scans import scan_dtype
 from models.scans.ssd import ssd_scan, ssd_step
@@ -194,5 +194,6 @@ def make_mixer(
         fused = import_reason("causal_conv1d") is None  # the fused path needs causal_conv1d
         inner = PackageMamba2(d_model, layer_idx=layer_index, use_mem_eff_path=fused, **options)
         conv_dim = inner.d_ssm + 2 * inner.ngroups * inner.d_state
-        return PackageMixer(inner, inner.nheads * inner.headdim * inner.d_state + (inner.d_conv - 1) * conv_dim)
+        state = inner.nheads * inner.headdim * inner.d_state + (inner.d_conv - 1) * conv_dim
+        return PackageMixer(inner, state, package_label("triton"))
     raise ValueError(f"unknown backend {backend!r} of mamba2: {BACKENDS}")

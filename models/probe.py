@@ -34,6 +34,38 @@ def cuda_reason(device: str) -> str | None:
     return None
 
 
+def installed(module: str) -> str | None:
+    """The installed version of the package that provides ``module`` (``"present"`` when its
+    metadata names none), or ``None`` when it is not installed. Nothing is imported: a package
+    can be told present on a machine where importing it would need a GPU."""
+    import importlib.metadata
+    import importlib.util
+
+    try:
+        if importlib.util.find_spec(module) is None:
+            return None
+    except (ImportError, ValueError):
+        return None
+    for distribution in importlib.metadata.packages_distributions().get(module, []):
+        try:
+            return importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "present"
+
+
+def cuda_package_reason(device: str, module: str) -> str | None:
+    """``cuda_reason(device)``, saying also whether the package behind ``module`` is installed,
+    so that a listing on a CPU machine tells "install it" from "it needs the GPU"."""
+    reason = cuda_reason(device)
+    if reason is None:
+        return None
+    version = installed(module)
+    if version is None:
+        return f"{reason}; {module} is not installed either: pip install '.[cuda]'"
+    return f"{reason} ({module} {version} is installed)"
+
+
 def first_reason(*checks) -> str | None:
     """Run the checks (callables returning ``None`` or a reason) in order and stop at
     the first reason, so a package is never imported for a device that cannot run it."""

@@ -51,7 +51,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from models.probe import cuda_reason, first_reason, import_reason
+from models.probe import cuda_package_reason, first_reason, import_reason
 
 VERSION = 1  # bump when this family's maths changes: compare warns across versions (suite.registry)
 DESCRIPTION = "Transformer: causal multi-head softmax attention with RoPE and a KV cache"
@@ -68,7 +68,7 @@ SDPA_KERNELS = {
 
 def probe(backend: str, device: str) -> str | None:
     if backend == "flash_attn":
-        reason = cuda_reason(device)
+        reason = cuda_package_reason(device, "flash_attn")
         if reason is None and torch.cuda.get_device_capability(device) < (8, 0):
             reason = "flash_attn needs an Ampere or newer GPU (compute capability >= 8.0)"
         return first_reason(lambda: reason, lambda: import_reason("flash_attn"))

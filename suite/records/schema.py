@@ -18,7 +18,7 @@ family_version   the family's version (``suite.registry``: a module's ``VERSION`
                  ``version=``), bumped when its maths changes; None where the family is not
                  registered (a copy in ``bench speed``'s scan scope) or in records from before (v7)
 backend          what actually ran (``log``, ``cudnn``, ``loop``, ``reference-torch``,
-                 ``mamba_ssm-cuda``, ``sdpa-flash``, ``sdpa-math+window16``, ...); a mixed stack
+                 ``mamba_ssm-cuda+causal_conv1d``, ``sdpa-flash``, ``sdpa-math+window16``, ...); a mixed stack
                  (family ``stack``, its layers in ``model_config["layers"]``) names one per layer,
                  bottom first, joined by ``+`` when they differ
 task             task name (perf cells: None — random tokens over ``task_params["vocab_size"]``)
