@@ -4,6 +4,8 @@
 #   step NAME TIMEOUT_S CMD...  runs CMD with its output in $work/NAME.log; its status, seconds and
 #                               last lines go into the summary; a failure or timeout ends the script
 #   step_keep_going NAME ...    the same, but the script goes on (and finish 0 then exits 1)
+#   skip_step NAME WHY          a summary row saying the step was skipped, and why
+#   install_carried_wheels NAME TIMEOUT_S DIR   a step installing DIR's wheels offline (see below)
 #   finish STATUS               writes the summary's details, tars $work into $out, exits STATUS
 #
 # $out is --out, else $OUT, else results/gpu/<time>; it receives exactly two files:
@@ -28,7 +30,7 @@ gpu_steps_init() {
     mkdir -p "$out" || exit 2
     out=$(cd "$out" && pwd)
     work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
+    trap 'rm -rf "$work" "$work.site"' EXIT
     summary="$out/$gpu_steps_name-summary.md"
     details="$work/details.md"
     : > "$details"
@@ -47,6 +49,34 @@ gpu_steps_init() {
 
 step() {
     run_step "$@" || finish 1
+}
+
+skip_step() {  # NAME WHY: a row that says the step was skipped and why
+    echo "| $1 | skipped: $2 | 0 | 0 |" >> "$summary"
+    echo "== $1 skipped: $2"
+}
+
+# install_carried_wheels NAME TIMEOUT_S DIR: the cp312 wheels that scripts/build-cuda-wheels made (mamba-ssm,
+# causal-conv1d), carried beside the working tree, installed offline into $work.site (outside the tarball) and put
+# first on PYTHONPATH, so every later step imports them. A dry run unpacks them the same way for
+# Python 3.12 without importing them (the CPU's Python may be another version). No wheels: the
+# step is skipped and the summary says so.
+install_carried_wheels() {
+    local name=$1 limit=$2 dir=$3 wheels
+    shopt -s nullglob
+    wheels=("$dir"/*.whl)
+    shopt -u nullglob
+    if [ ${#wheels[@]} -eq 0 ]; then
+        skip_step "$name" "no wheels in $dir (scripts/build-cuda-wheels makes them); mamba_ssm and causal_conv1d run only if installed"
+        return 0
+    fi
+    local site="$work.site" target=()
+    [ "$dry" = 1 ] && target=(--python-version 3.12 --implementation cp --abi cp312 --platform linux_x86_64 --only-binary :all:)
+    step "$name" "$limit" "$PYTHON" -m pip install --no-index --no-deps --no-compile --disable-pip-version-check \
+        --target "$site" "${target[@]}" "${wheels[@]}"
+    [ "$dry" = 1 ] || export PYTHONPATH="$site:$PYTHONPATH"
+    CARRIED_WHEELS=$(for wheel in "${wheels[@]}"; do basename "$wheel"; done | tr '\n' ' ')
+    export CARRIED_WHEELS
 }
 
 step_keep_going() {

@@ -6,6 +6,7 @@ sees it.
     python3 scripts/gpu_checks.py triton-float64 [--dry-run]   Triton vs the float64 scan, B=64 T=4096 D=256
     python3 scripts/gpu_checks.py offsets64 [--dry-run]        Triton where B*T*W*H passes 2**31 (T=65536)
     python3 scripts/gpu_checks.py perf-claims RUN_DIR          one ok perf cell per model, kernel as claimed
+    python3 scripts/gpu_checks.py backends [--device cuda]     every backend: runs here, or why not
 """
 
 from __future__ import annotations
@@ -144,9 +145,15 @@ def perf_claims(args) -> int:
     from suite.devices import is_cuda
 
     device = "cuda" if any(is_cuda(r.get("device")) for r in records) else "cpu"
+    from models.probe import import_reason
+
+    claims_here = dict(CLAIMS[device])
+    if device == "cuda" and import_reason("mamba_ssm") is None:
+        # the package imports (a carried wheel, say): its kernels must be what ran, not the reference
+        claims_here.update(mamba=("mamba_ssm-cuda",), mamba2=("mamba_ssm-triton",))
     failed = False
     print(f"  {'model':<12} {'backend':<22} {'dtype':<18} {'status':<7} {'step ms':>9} {'IQR ms':>8} noisy")
-    for family, claims in CLAIMS[device].items():
+    for family, claims in claims_here.items():
         mine = [r for r in records if r["family"] == family and r["kind"] == "perf"]
         for r in mine:
             print(
@@ -160,8 +167,36 @@ def perf_claims(args) -> int:
                 f"  FAIL  {family}: no ok perf record whose backend starts with {' or '.join(claims)}"
                 + (f" ({mine[0]['status']}: {mine[0]['error']})" if mine else " (none ran)")
             )
-    print(f"  {'FAIL' if failed else 'PASS'}  perf cells on {device}: {', '.join(CLAIMS[device])}")
+    print(f"  {'FAIL' if failed else 'PASS'}  perf cells on {device}: {', '.join(claims_here)}")
     return 1 if failed else 0
+
+
+def backends(args) -> int:
+    """Every registered backend on ``--device``: runs here, or the probe's reason (as
+    ``suite list`` gives it), then the kernels behind the ones that run. On CUDA, a carried
+    mamba-ssm wheel (``$CARRIED_WHEELS``) whose backends do not run is a failure: the wheel was
+    carried to run them."""
+    from models.probe import import_reason
+    from suite.registry import get_family, model_family_names
+
+    real, fallen = [], []
+    print(f"  {'backend':<26} {'runs':<5} why not")
+    for name in model_family_names():
+        family = get_family(name)
+        for backend in family.backends:
+            reason = family.probe(backend, args.device)
+            print(f"  {name + ':' + backend:<26} {'yes' if reason is None else 'no':<5} {reason or ''}")
+            (real if reason is None else fallen).append(f"{name}:{backend}")
+    conv = import_reason("causal_conv1d")
+    print(f"  causal_conv1d: {'imports (mamba_ssm fuses the conv)' if conv is None else conv}")
+    print(f"  runs here: {', '.join(real)}")
+    print(f"  does not run here: {', '.join(fallen) or 'none'}")
+    carried = os.environ.get("CARRIED_WHEELS", "")
+    missing = [spec for spec in ("mamba:mamba_ssm", "mamba2:mamba_ssm") if spec in fallen]
+    if "mamba_ssm" in carried and args.device.startswith("cuda") and missing:
+        print(f"  FAIL  mamba_ssm was carried ({carried}) but {', '.join(missing)} does not run")
+        return 1
+    return 0
 
 
 def main(argv=None) -> int:
@@ -171,6 +206,9 @@ def main(argv=None) -> int:
         sub = commands.add_parser(name)
         sub.add_argument("--dry-run", action="store_true", help="tiny shapes on the CPU (Triton interpreted)")
         sub.set_defaults(function=function)
+    listing = commands.add_parser("backends")
+    listing.add_argument("--device", default="cuda")
+    listing.set_defaults(function=backends)
     claims = commands.add_parser("perf-claims")
     claims.add_argument("run_dir")
     claims.set_defaults(function=perf_claims)
