@@ -35,11 +35,10 @@ __all__ = ["DEVICES", "DTYPES", "LR_SCHEDULES", "PAPER_PRESETS", "PRESETS", "Pre
 # The hybrid preset's stacks (suite.stacks), four layers each, bottom first: the two pure stacks, one attention
 # layer at the bottom, in the middle (position 2) and on top, two attention layers (positions 1 and 3, the
 # alternation of Jamba and Based), one sliding-window layer in the middle at two windows, and Mamba with one
-# attention layer in the middle (Mamba-2: Mamba-1's reference scan costs three times as much a step on a
-# CPU, which put the preset past 45 minutes). Mamba's hybrid comes first: it is the slowest cell on a CPU,
-# and the cells run in this order.
+# attention layer in the middle. Mamba's hybrid comes first: it is the slowest cell on a CPU, and the cells
+# run in this order.
 HYBRID_MODELS = (
-    "mamba2*2+transformer+mamba2",
+    "mamba*2+transformer+mamba",
     "mingru*4",
     "transformer*4",
     "transformer+mingru*3",
@@ -245,26 +244,17 @@ PRESETS = {
         perf_seq_lens=(128,),
         cell_timeout_s=1500,  # a guard: Mamba takes ~0.33 s a step here, 3000 steps ~17 min
     ),
-    # Rates: every stack at 3e-3, but two. The pure attention stack at 1e-3: at 3e-3 it never left chance on
-    # MQAR (2.4% at its plateau), at 1e-3 it reaches 85% (`--models 'transformer*4' --tasks mqar --set
-    # lr=0.001 --set patience=40 --set task_train.mqar.train_steps=4000`, seed 0); the minGRU stack with
-    # attention in the middle stays at 0% at either rate. Attention at the bottom at 1e-2: at 3e-3 it was
-    # still rising a point per 100 steps on both tasks at 3000 steps, so no budget here let it plateau.
-    # MQAR gets 4000 steps (the pure attention stack rises only after ~1200), selective copying 3000.
     "hybrid-cpu": Preset(
         name="hybrid-cpu",
         description="does one attention layer close minGRU's recall gap? Four-layer stacks (pure minGRU, pure "
         "attention, one attention layer at the bottom, middle or top, two attention layers, a sliding window of 8 "
-        "or 32 in the middle, Mamba-2 with one attention layer) at d_model 64 on Zoology-regime MQAR (vocabulary "
-        "8192, T 64, 4 pairs) and selective copying (T 64, 8 data tokens); every stack at 3e-3 except pure "
-        "attention (1e-3, where it learns MQAR) and attention at the bottom (1e-2, where it stops rising); early "
-        "stopping at 99% or a plateau (under 1 point in 600 steps), at most 4000 steps on MQAR and 3000 on "
-        "selective copying; scored at T 64, 128 and 256; state bytes and throughput at T 64 and 256. Run it "
-        "with --jobs 2 (the timed cells run alone after); ~45 min on 2 cores",
+        "or 32 in the middle, Mamba with one attention layer) at d_model 64 on Zoology-regime MQAR (vocabulary "
+        "8192, T 64, 4 pairs) and selective copying (T 64, 8 data tokens), every stack at one rate (3e-3); early "
+        "stopping at 99% or a plateau (under 1 point in 800 steps), at most 3000 steps; scored at T 64, 128 and "
+        "256; state bytes and throughput at T 64 and 256. Run it with --jobs 2 (the timed cells run alone after)",
         d_model=64,
         n_layers=4,
         models=HYBRID_MODELS,
-        family_options={"mamba2": {"headdim": 32}},
         kinds=("accuracy", "perf"),
         tasks=("mqar", "selective-copy"),
         task_params={
@@ -275,15 +265,14 @@ PRESETS = {
         eval_len_multiples=(1, 2, 4),
         train_steps=3000,
         batch_size=64,
-        task_train={"mqar": {"train_steps": 4000}, "selective-copy": {"batch_size": 32}},
+        task_train={"selective-copy": {"batch_size": 32}},
         lr=3e-3,
-        family_lr={"transformer*4": 1e-3, "transformer+mingru*3": 1e-2},
         warmup_steps=100,
         eval_batches=4,
         eval_batch_size=64,
         eval_every=100,
         curve_batches=2,
-        patience=6,
+        patience=8,
         min_delta=0.01,
         target_accuracy=0.99,
         perf_seq_lens=(64, 256),
