@@ -6,10 +6,13 @@
 
 Because no gate sees h_{t-1}, the whole sequence is one linear recurrence
 h_t = a_t h_{t-1} + b_t with a = 1 - z, b = z g(h~), trained in parallel by one of
-three scans (``models/scans/gated.py``): ``triton`` (fused kernels, CUDA),
-``linear`` (linear-space, hand-written backward) or ``log`` (the paper's
-log-space scan: log a = -softplus(k), log b = -softplus(-k) + log g(W_h x), k = W_z x).
-``step`` is the same recurrence one token at a time (inference mode).
+four scans (``models/scans/gated.py``): ``triton`` (fused kernels, CUDA),
+``linear`` (linear-space, hand-written backward), ``log`` (the paper's
+log-space scan: log a = -softplus(k), log b = -softplus(-k) + log g(W_h x), k = W_z x)
+or ``fla`` (these gates, the scan by flash-linear-attention's ``chunk_hgrn``, CUDA and
+``.[cuda]``: a third-party peer of ``triton``, used only when named).
+``step`` is the same recurrence one token at a time (inference mode), the suite's own
+one line h = (1 - z) h + z g(h~) on every backend, ``fla`` included.
 The hidden width is ``expansion * d_model``, projected back to ``d_model`` by ``to_out``
 (none when the two are equal).
 
@@ -40,8 +43,8 @@ from models.scans import gated
 from models.scans.log_space import g
 
 VERSION = 1  # bump when this family's maths changes: compare warns across versions (suite.registry)
-DESCRIPTION = "minGRU: input-only update gate, parallel scan (Triton / linear-space / log-space)"
-BACKENDS = gated.BACKENDS  # triton (CUDA), linear, log: see models/scans/gated.py
+DESCRIPTION = "minGRU: input-only update gate, parallel scan (Triton / linear-space / log-space / FLA)"
+BACKENDS = gated.BACKENDS  # triton (CUDA), linear, log, fla (CUDA): see models/scans/gated.py
 DEFAULTS = {"expansion": 2.0, "bias": False, "learn_init_state": False, "decay_gates": True}
 
 

@@ -6,10 +6,13 @@
 
 With ``gate_norm=False`` (the official code's ``use_coeff_norm=False``) the gates stay
 free: h_t = f_t * h_{t-1} + i_t * h~_t. No output gate; the cell state is the hidden
-state. Trained by the same three scans as minGRU (``models/scans/gated.py``): ``triton``,
-``linear``, or the paper's log space (its Appendix B): diff = softplus(-k_f) - softplus(-k_i),
+state. Trained by the same four scans as minGRU (``models/scans/gated.py``): ``triton``,
+``linear``, the paper's log space (its Appendix B): diff = softplus(-k_f) - softplus(-k_i),
 log f' = -softplus(diff), log i' = -softplus(-diff); without the normalisation
-log f = -softplus(-k_f), log i = -softplus(-k_i) (scan kind ``lstm-unnormalised``).
+log f = -softplus(-k_f), log i = -softplus(-k_i) (scan kind ``lstm-unnormalised``), or ``fla``
+(those log-space gates, the scan by flash-linear-attention's ``chunk_hgrn``, CUDA and
+``.[cuda]``: a third-party peer of ``triton``, used only when named). ``step`` is the suite's own
+one line h = f' h + i' g(h~) (or f h + i g(h~)) on every backend, ``fla`` included.
 
 Options (``DEFAULTS``, keyword arguments of ``make_mixer``):
 
@@ -46,9 +49,9 @@ from models.scans.log_space import g
 VERSION = 1  # bump when this family's maths changes: compare warns across versions (suite.registry)
 DESCRIPTION = (
     "minLSTM: input-only forget/input gates (normalised to sum 1 unless gate_norm=false), "
-    "parallel scan (Triton / linear-space / log-space)"
+    "parallel scan (Triton / linear-space / log-space / FLA)"
 )
-BACKENDS = gated.BACKENDS  # triton (CUDA), linear, log: see models/scans/gated.py
+BACKENDS = gated.BACKENDS  # triton (CUDA), linear, log, fla (CUDA): see models/scans/gated.py
 DEFAULTS = {
     "expansion": 2.0,
     "bias": False,

@@ -18,7 +18,7 @@ for name in builtin_family_names():
 for name in builtin_task_names():
     get_task(name)
     assert record_versions(None, name)["task_version"] >= 1
-loaded = sorted(m for m in ("mamba_ssm", "flash_attn", "triton", "causal_conv1d") if m in sys.modules)
+loaded = sorted(m for m in ("mamba_ssm", "flash_attn", "triton", "causal_conv1d", "fla") if m in sys.modules)
 print(",".join(loaded))
 """
 

@@ -1,4 +1,4 @@
-"""The three ways to run the min-RNN recurrence, behind one call.
+"""The ways to run the min-RNN recurrence, behind one call.
 
 ``recurrence(backend, x, weight, h0, hidden, kind, bias=None)`` → ``h[B, T, H]`` in
 float32 (float64 for float64 inputs) from the layer input and its input projection
@@ -7,7 +7,9 @@ for ``backend`` in:
 
 - ``triton``: fused Triton kernels (``triton_scan``), CUDA only;
 - ``linear``: linear-space chunked scan with a hand-written backward (``linear_space``);
-- ``log``: the paper's log-space scan (``log_space``), kept as the faithful reference.
+- ``log``: the paper's log-space scan (``log_space``), kept as the faithful reference;
+- ``fla``: the gates of ``log``, the scan by flash-linear-attention's ``chunk_hgrn``
+  (``fla_hgrn``), CUDA only: a third-party peer of ``triton``, never chosen by default.
 
 ``kind`` is the gate arithmetic (``KINDS``), the same on every backend:
 
@@ -31,36 +33,26 @@ from torch.nn import functional as F
 from models.probe import cuda_reason, first_reason, import_reason
 from models.scans import linear_space, scan_dtype
 from models.scans.linear_space import KINDS
-from models.scans.log_space import g, log_g, parallel_scan_log
+from models.scans.log_space import g, log_g, log_gates, parallel_scan_log
 
-BACKENDS = ("triton", "linear", "log")  # preference order: the first that runs is the default
+# Preference order: the first that runs is the default. ``fla`` comes last, so a bare
+# ``mingru``/``minlstm`` never runs the third-party package: it is asked for by name.
+BACKENDS = ("triton", "linear", "log", "fla")
 
 
 def probe(backend: str, device: str) -> str | None:
     if backend == "triton":
         return first_reason(lambda: cuda_reason(device), lambda: import_reason("triton"))
+    if backend == "fla":
+        return first_reason(lambda: cuda_reason(device), lambda: import_reason("fla.ops.hgrn"))
     return None  # linear and log are plain torch: they run everywhere
 
 
 def log_scan(projection: torch.Tensor, h0, hidden: int, kind: str) -> torch.Tensor:
     """The paper's Appendix B: log a, log b from the gates, then ``parallel_scan_log``."""
     projection = projection.to(scan_dtype(projection.dtype))
-    candidate = projection[..., :hidden]
-    if kind == "gru":
-        gate = projection[..., hidden:]
-        log_coeffs = -F.softplus(gate)  # log(1 - z)
-        log_values = -F.softplus(-gate) + log_g(candidate)  # log(z) + log(g(h~))
-    elif kind == "lstm":
-        forget, inp = projection[..., hidden : 2 * hidden], projection[..., 2 * hidden :]
-        diff = F.softplus(-forget) - F.softplus(-inp)
-        log_coeffs = -F.softplus(diff)  # log f'
-        log_values = -F.softplus(-diff) + log_g(candidate)  # log i' + log g(h~)
-    elif kind == "lstm-unnormalised":
-        forget, inp = projection[..., hidden : 2 * hidden], projection[..., 2 * hidden :]
-        log_coeffs = -F.softplus(-forget)  # log f
-        log_values = -F.softplus(-inp) + log_g(candidate)  # log i + log g(h~)
-    else:
-        raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, not {kind!r}")
+    log_coeffs, log_weights = log_gates(projection, hidden, kind)
+    log_values = log_weights + log_g(projection[..., :hidden])  # log s + log g(h~)
     if h0 is None:
         return parallel_scan_log(log_coeffs, log_values, has_initial=False)
     log_values = torch.cat([torch.log(h0).unsqueeze(1).to(log_values.dtype), log_values], dim=1)
@@ -93,6 +85,10 @@ def scan_projection(backend: str, projection: torch.Tensor, h0, hidden: int, kin
         from models.scans.triton_scan import triton_gated_scan  # imports triton: only when asked for
 
         return triton_gated_scan(projection, h0, hidden, kind)
+    if backend == "fla":
+        from models.scans.fla_hgrn import fla_gated_scan  # imports fla: only when asked for
+
+        return fla_gated_scan(projection, h0, hidden, kind)
     raise ValueError(f"unknown min-RNN scan backend {backend!r}: known {', '.join(BACKENDS)}")
 
 

@@ -19,9 +19,11 @@ from suite.errors import UsageError
 
 DEFAULT_MODELS = (
     "mingru:triton",
+    "mingru:fla",
     "mingru:linear",
     "mingru:log",
     "minlstm:triton",
+    "minlstm:fla",
     "minlstm:linear",
     "minlstm:log",
     "gru",

@@ -22,6 +22,7 @@ TRACKED_PACKAGES = (
     "mamba-ssm",
     "flash-attn",
     "causal-conv1d",
+    "fla-core",
     "numpy",
     "pandas",
     "seaborn",

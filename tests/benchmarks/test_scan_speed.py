@@ -74,6 +74,8 @@ def test_scan_forward_backward(benchmark, backend, kind):
             "lstm:loop",
             "mingru:triton",
             "minlstm:triton",
+            "mingru:fla",
+            "minlstm:fla",
         ]
     ),
 )

@@ -158,9 +158,11 @@ def test_timing_statistics():
 def test_default_models_cover_every_backend_and_baseline():
     assert {
         "mingru:triton",
+        "mingru:fla",
         "mingru:linear",
         "mingru:log",
         "minlstm:triton",
+        "minlstm:fla",
         "minlstm:linear",
         "minlstm:log",
         "gru",

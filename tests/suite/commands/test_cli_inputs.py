@@ -215,7 +215,7 @@ def test_bench_subjects_that_cannot_be_built_are_records(monkeypatch):
     assert all(validate(record) == [] for record in records)
     statuses = {(record["scope"], record["model"]): record["status"] for record in records}
     assert statuses[("mixer", "mingru:projections")] == "oom" and statuses[("mixer", "mingru:log")] == "ok"
-    assert statuses[("scan", "minlstm:triton")] == "oom" and len(records) == 2 + 8  # 6 scans and 2 copies
+    assert statuses[("scan", "minlstm:triton")] == "oom" and len(records) == 2 + 10  # 8 scans and 2 copies
 
 
 def speed_record(model, backend, train_step_ms, noisy, scope="mixer"):
