@@ -5,7 +5,8 @@ sees it.
 
     python3 scripts/gpu_checks.py triton-float64 [--dry-run]   Triton vs the float64 scan, B=64 T=4096 D=256
     python3 scripts/gpu_checks.py offsets64 [--dry-run]        Triton where B*T*W*H passes 2**31 (T=65536)
-    python3 scripts/gpu_checks.py perf-claims RUN_DIR          one ok perf cell per model, kernel as claimed
+    python3 scripts/gpu_checks.py perf-claims RUN_DIR          one ok perf cell per model, kernel as claimed (and
+                                                               the decode method shown)
     python3 scripts/gpu_checks.py backends [--device cuda]     every backend: runs here, or why not
 """
 
@@ -138,9 +139,14 @@ CLAIMS = {
 }
 
 
+def _ms(value) -> str:
+    return f"{value:>12.4f}" if isinstance(value, (int, float)) else f"{'-':>12}"
+
+
 def perf_claims(args) -> int:
     """Every family of CLAIMS has one ok perf record whose backend starts with what that device
-    runs; prints the table (model, backend, dtype, train step median and IQR, noisy)."""
+    runs; prints the table (model, backend, dtype, train step median and IQR, noisy, the decode
+    method with the eager and graph medians) and, on CUDA, why a cell's decode was not a graph."""
     records = [json.loads(line) for line in (Path(args.run_dir) / "records.jsonl").read_text().splitlines() if line]
     from suite.devices import is_cuda
 
@@ -152,14 +158,21 @@ def perf_claims(args) -> int:
         # the package imports (a carried wheel, say): its kernels must be what ran, not the reference
         claims_here.update(mamba=("mamba_ssm-cuda",), mamba2=("mamba_ssm-triton",))
     failed = False
-    print(f"  {'model':<12} {'backend':<22} {'dtype':<18} {'status':<7} {'step ms':>9} {'IQR ms':>8} noisy")
+    print(
+        f"  {'model':<12} {'backend':<22} {'dtype':<18} {'status':<7} {'step ms':>9} {'IQR ms':>8} {'noisy':<6} "
+        f"{'decode':<10} {'eager ms/tok':>12} {'graph ms/tok':>12}"
+    )
     for family, claims in claims_here.items():
         mine = [r for r in records if r["family"] == family and r["kind"] == "perf"]
         for r in mine:
             print(
                 f"  {r['model']:<12} {str(r['backend']):<22} {str(r['dtype']):<18} {r['status']:<7} "
-                f"{r['train_step_ms'] or 0:>9.3f} {r['iqr_ms'] or 0:>8.3f} {r['timing_noisy']}"
+                f"{r['train_step_ms'] or 0:>9.3f} {r['iqr_ms'] or 0:>8.3f} {str(r['timing_noisy']):<6} "
+                f"{str(r.get('decode_method') or '-'):<10} {_ms(r.get('decode_ms_per_token_eager'))} "
+                f"{_ms(r.get('decode_ms_per_token_graph'))}"
             )
+            if device == "cuda" and r["status"] == "ok" and r.get("decode_method") != "cuda_graph":
+                print(f"  note  {r['model']}: decode timed eagerly: {r.get('decode_graph_reason')}")
         good = [r for r in mine if r["status"] == "ok" and str(r["backend"]).startswith(claims)]
         if not good:
             failed = True

@@ -207,3 +207,89 @@ def test_flash_attn_window_matches_the_sdpa_band_on_cuda():
         band, flash = (model(tokens).float() for model in models)
     torch.testing.assert_close(flash, band, rtol=3e-2, atol=3e-2)
     assert models[1].backend == "flash_attn+window16"
+
+
+GRAPH_SPECS = ["mingru", "transformer:sdpa", "mingru*2+transformer:sdpa", "mingru+transformer:sdpa[window=8]"]
+
+
+@pytest.mark.parametrize("spec", GRAPH_SPECS[:3])
+def test_decode_captured_in_a_cuda_graph_replays_the_eager_tokens(spec):
+    from suite.measure.decode_graph import capture_cuda_graph
+    from suite.stacks import build_model as build_any
+
+    torch.manual_seed(0)
+    model = build_any(spec, vocab_size=VOCAB, d_model=64, n_layers=2, device="cuda:0").eval()
+    prompt = torch.randint(0, VOCAB, (4, 24), device="cuda:0")
+    with torch.no_grad():
+        logits, prefilled = model(prompt, return_state=True)
+        first = logits[:, -1].argmax(-1)
+
+        def run():
+            state, token, out = prefilled, first, []
+            for _ in range(6):
+                logits, state = model.step(token, state)
+                token = logits.argmax(-1)
+                out.append(token)
+            return out
+
+        expected = torch.stack(run(), 1)
+        replay, outputs = capture_cuda_graph(run)
+        for _ in range(2):
+            for output in outputs:
+                output.fill_(-1)
+            replay()
+            torch.cuda.synchronize()
+            assert torch.equal(torch.stack(outputs, 1), expected)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16-autocast"])
+@pytest.mark.parametrize("spec", GRAPH_SPECS)
+def test_graph_decode_timing_captures_and_checks_on_cuda(spec, dtype):
+    from suite.measure.decode_graph import graph_decode_timing
+    from suite.stacks import build_model as build_any
+
+    torch.manual_seed(0)
+    model = build_any(spec, vocab_size=VOCAB, d_model=64, n_layers=2, device="cuda:0").eval()
+    prompt = torch.randint(0, VOCAB, (4, 24), device="cuda:0")
+    graph = graph_decode_timing(model, prompt, 8, "cuda:0", dtype, {"min_repeats": 3, "min_time_s": 0.0})
+    assert graph.reason is None and graph.timing.repeats >= 3 and graph.timing.median_ms > 0
+
+
+def test_a_step_that_syncs_falls_back_and_leaves_the_device_usable():
+    from suite.measure.decode_graph import graph_decode_timing
+
+    torch.manual_seed(0)
+    model = build_model("mingru", vocab_size=VOCAB, d_model=32, n_layers=1, device="cuda:0").eval()
+    step = model.step
+
+    def syncing_step(tokens, state):
+        if tokens.sum().item() < 0:  # a host sync: not allowed while capturing
+            raise AssertionError("never")
+        return step(tokens, state)
+
+    model.step = syncing_step
+    prompt = torch.randint(0, VOCAB, (2, 16), device="cuda:0")
+    repeats = {"min_repeats": 2, "min_time_s": 0.0}
+    failed = graph_decode_timing(model, prompt, 4, "cuda:0", "float32", repeats)
+    assert failed.timing is None and failed.reason.startswith("capture failed:"), failed.reason
+    assert float((torch.ones(4, device="cuda:0") * 2).sum()) == 8.0  # the device still works
+    model.step = step
+    assert graph_decode_timing(model, prompt, 4, "cuda:0", "float32", repeats).reason is None
+
+
+def test_perf_records_on_cuda_head_with_the_graph_decode():
+    from suite.measure.cell import run_cell
+    from suite.plan.planning import build_plan
+    from suite.plan.presets import get_preset
+    from suite.plan.settings import RunContext
+
+    cells = build_plan(get_preset("tiny"), models=GRAPH_SPECS[:3], kinds=("perf",), device="cuda:0")
+    assert len(cells) == 3
+    for cell in cells:
+        [record] = run_cell(cell, "cuda:0", RunContext(run_id="gpu-test"))
+        assert record["status"] == "ok", record["error"]
+        assert record["decode_method"] == "cuda_graph", record["decode_graph_reason"]
+        assert record["decode_graph_reason"] is None
+        assert record["decode_ms_per_token"] == record["decode_ms_per_token_graph"] > 0
+        assert record["decode_ms_per_token_batch1"] == record["decode_ms_per_token_batch1_graph"] > 0
+        assert record["decode_ms_per_token_eager"] > 0 and record["decode_ms_per_token_batch1_eager"] > 0

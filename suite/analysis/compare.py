@@ -37,7 +37,9 @@ What counts as a regression (each is a *gate*; ``--gate`` picks which apply):
     run (``suite.measure.timing``: spread above 10%, too few repeats, a busy host) is
     never gated: its verdict is ``noisy`` and the comparison says how many. Nor is
     any ratio between runs on different devices, hardware or torch versions
-    (``Comparison.machine_differences``, said in a warning), as pyperf refuses to.
+    (``Comparison.machine_differences``, said in a warning), as pyperf refuses to,
+    nor a ``decode_speed_ratio`` whose cell or reference changed its ``decode_method``
+    (a CUDA graph's replays against an eager loop: a different measurement).
 ``memory``
     Peak memory per phase (train, prefill, decode) that grew by more than
     ``memory_percent`` percent. Applied only to cells that ran on a GPU in both
@@ -64,6 +66,7 @@ import pandas as pd
 from suite.analysis.cell_labels import Labels, cell_order, keyed, unmatched
 from suite.analysis.speed import SPEED_RATIOS, speed_ratios
 from suite.analysis.speed_gate import (
+    decode_methods,
     judged_memory,
     judged_ratios,
     machine_differences,
@@ -283,6 +286,7 @@ def timed_rows(
     base_ratios, cur_ratios = speed_ratios(base, tol.reference), speed_ratios(cur, tol.reference)
     base_noise = ratio_noises(base, tol.reference, SPEED_RATIOS)
     cur_noise = ratio_noises(cur, tol.reference, SPEED_RATIOS)
+    base_methods, cur_methods = decode_methods(base, tol.reference), decode_methods(cur, tol.reference)
     rows = []
     for key in shared:
         b, c = base.loc[key], cur.loc[key]
@@ -291,7 +295,8 @@ def timed_rows(
         label = labels.cell(key)
         if key in base_ratios.index and key in cur_ratios.index and b["model"] != tol.reference:
             noises = tuple(noise.loc[key] if key in noise.index else None for noise in (base_noise, cur_noise))
-            judged = judged_ratios(base_ratios.loc[key], cur_ratios.loc[key], noises, tol, machines)
+            methods = (base_methods.get(key), cur_methods.get(key))
+            judged = judged_ratios(base_ratios.loc[key], cur_ratios.loc[key], noises, tol, machines, methods)
             rows += [row(b, label, *judgement) for judgement in judged]
         for metric in SHOWN_METRICS:
             if pd.notna(b[metric]) and pd.notna(c[metric]) and b[metric] > 0:

@@ -37,6 +37,13 @@ Machines
     (``Comparison.machine_differences``, a warning line in ``compare``'s output). A ratio is a
     property of a machine and a software stack; across them it is a different measurement.
 
+Decode methods
+    A perf record's decode figures are a CUDA graph's replays or an eager Python loop's
+    (``decode_method``; :mod:`suite.measure.decode_graph`), and at a small batch on a GPU the two
+    differ several-fold. ``decode_speed_ratio`` is gated only where the cell and the reference
+    decoded by the same methods in both runs (:func:`decode_methods`); else its verdict is ``info``,
+    naming the methods. Records from before the field (schema 9) decoded eagerly.
+
 Versions
     Every record carries its family's and task's version (``family_version``, ``task_version``;
     :mod:`suite.registry`). :func:`version_warnings` names the matched cells whose versions differ
@@ -139,6 +146,31 @@ def ratio_noises(records: pd.DataFrame, reference: str, ratios: dict) -> pd.Data
     return pd.DataFrame.from_dict(out, orient="index", columns=list(ratios))
 
 
+def decode_methods(records: pd.DataFrame, reference: str) -> dict:
+    """Per ok perf record (keyed as ``records``): the decode methods behind its ``decode_speed_ratio``,
+    its own and the reference's, as ``"cuda_graph / eager"`` (the reference's joined when its seeds
+    differ); grouped as :func:`suite.analysis.speed.speed_ratios` groups."""
+    from suite.analysis.cell_labels import probe_mask
+
+    if "decode_method" not in records:
+        return {}
+    perf = records[(records["kind"] == "perf") & (records["status"] == "ok")]
+    perf = perf.assign(scope=pd.Series("", index=perf.index).where(~probe_mask(perf), "max-len probe"))
+    methods = {}
+    for _, group in perf.groupby(["scope", "seq_len", "batch_size"]):
+        ref = group[group["model"] == reference]
+        if ref.empty:
+            continue
+        ref_method = join_distinct(ref["decode_method"].map(_method)) or "unrecorded"
+        for index, row in group.iterrows():
+            methods[index] = f"{_method(row['decode_method'])} / {ref_method}"
+    return methods
+
+
+def _method(value) -> str:
+    return value if isinstance(value, str) and value else "unrecorded"
+
+
 def change_noise(baseline_noise, current_noise) -> float | None:
     """The relative noise of a ratio's change between two runs: both runs' noises combined."""
     base, current = _number(baseline_noise), _number(current_noise)
@@ -230,12 +262,16 @@ def version_warnings(base: pd.DataFrame, cur: pd.DataFrame, shared, labels) -> l
     return notes
 
 
-def judged_ratios(base_ratios: pd.Series, cur_ratios: pd.Series, noises: tuple, tol, machines: list) -> list[tuple]:
+def judged_ratios(
+    base_ratios: pd.Series, cur_ratios: pd.Series, noises: tuple, tol, machines: list, methods: tuple = (None, None)
+) -> list[tuple]:
     """One cell's speed ratios (to the reference, each run's own) judged, as ``(ratio, baseline, current,
     verdict, reason, change in percent)``: beyond the noise of the change and the tolerance (see the
-    module docstring); a noisy timing on either side, or runs on different machines, never gated.
-    ``noises`` is the cell's row of :func:`ratio_noises` in the baseline and in the current run."""
+    module docstring); a noisy timing on either side, runs on different machines, or a decode ratio
+    whose decode methods changed, never gated. ``noises`` is the cell's row of :func:`ratio_noises`
+    in the baseline and in the current run, ``methods`` its :func:`decode_methods` in each."""
     base_noise, cur_noise = noises
+    base_methods, cur_methods = methods
     judged = []
     for ratio in base_ratios.index.drop("noisy", errors="ignore"):
         b_value, c_value = base_ratios[ratio], cur_ratios[ratio]
@@ -244,6 +280,9 @@ def judged_ratios(base_ratios: pd.Series, cur_ratios: pd.Series, noises: tuple, 
         change = (c_value / b_value - 1) * 100
         if machines:
             verdict, reason = "info", "not gated: the runs ran on different machines or software"
+        elif ratio == "decode_speed_ratio" and base_methods != cur_methods:
+            verdict = "info"
+            reason = f"not gated: decode timed as {base_methods} (cell / reference), now {cur_methods}"
         elif base_ratios["noisy"] or cur_ratios["noisy"]:
             verdict, reason = "noisy", "not gated: noisy timing in the baseline or current run"
         else:

@@ -258,6 +258,7 @@ PERF_COLUMNS = (
     ("model", "task", "seq_len", "batch_size", "status", "n_runs", "n_ok")
     + PERF_METRICS
     + (
+        "decode_method",  # how the decode figures were timed: cuda_graph | eager (a record's decode_method)
         "peak_mem_method",
         "timing_repeats",
         "timing_noisy",
@@ -313,6 +314,7 @@ def perf_table(records: pd.DataFrame) -> pd.DataFrame:
         row.update({metric: ok[metric].median() for metric in PERF_METRICS})
         noisy = ok[noisy_flags(ok)]
         row.update(
+            decode_method=join_distinct(ok["decode_method"]) or None,
             peak_mem_method=join_distinct(ok["peak_mem_method"]) or None,
             timing_repeats=ok["timing_repeats"].median(),
             timing_noisy=bool(len(noisy)) if len(ok) else None,

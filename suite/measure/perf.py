@@ -24,16 +24,22 @@ seed, made before any timing):
   milliseconds per token. ``decode_ms_per_token`` is the median at batch ``B``
   (with ``decode_iqr_ms``), ``decode_ms_per_token_batch1`` at batch 1. Timing
   whole runs rather than single sub-millisecond steps keeps timer and
-  allocator jitter out of the spread.
+  allocator jitter out of the spread. On CUDA the same runs are also captured
+  in a CUDA graph, checked against the eager tokens and timed as replays
+  (:mod:`suite.measure.decode_graph`); the headline decode figures are the
+  graph's when it worked at both batches, and ``decode_method`` says which
+  method they are (``"cuda_graph"`` or ``"eager"``, always ``"eager"`` on a CPU),
+  ``decode_ms_per_token_eager``/``_graph`` (and ``_batch1``) keep both medians,
+  ``decode_graph_reason`` why the headline is eager.
 - **spread and load** — the host's load around the timed phases and the
   ``timing_noisy`` verdict over the three phases' spreads
-  (:func:`suite.measure.timing.noise_fields`). ``decode_peak_mem_bytes`` is the
-  peak while decoding above the level *before the prefill*, with the prefill's
-  own peak forgotten: the state or KV cache that decoding holds plus per-step
-  temporaries.
+  (:func:`suite.measure.timing.noise_fields`; the decode's spread is the headline
+  method's). ``decode_peak_mem_bytes`` is the peak while decoding (eager, batch
+  ``B``) above the level *before the prefill*, with the prefill's own peak
+  forgotten: the state or KV cache that decoding holds plus per-step temporaries.
 - **energy** (presets with ``energy``, at ``energy_seq_lens`` when given): joules
   per training token (the train step above, repeated for >= 2 s) and per decoded
-  token (``decode_tokens`` greedy steps at batch ``B`` from one prefilled state,
+  token (``decode_tokens`` greedy eager steps at batch ``B`` from one prefilled state,
   repeated for >= 2 s), idle power subtracted; read from the hardware counter
   (NVML on GPU, RAPL on CPU) or ``None`` with ``energy_reason``. The method is in
   :mod:`suite.measure.energy`; it runs after the timings, so it never changes them.
@@ -45,6 +51,7 @@ import torch
 from torch.nn import functional as F
 
 from suite.measure import energy
+from suite.measure.decode_graph import DecodeTimings, graph_decode_timing
 from suite.measure.memory import PhaseMemory
 from suite.measure.timing import HostActivity, Timing, noise_fields, synchronize, time_repeats
 from suite.measure.train import autocast_context
@@ -61,7 +68,8 @@ def _decode_timing(
     model, prompt, decode_tokens: int, device, dtype: str, repeats: dict, memory: PhaseMemory | None = None
 ) -> Timing:
     """Times of runs of ``decode_tokens`` greedy steps, each run from the same prefilled state
-    (a KV cache is overwritten in place, at the same positions), divided by ``decode_tokens``:
+    (a KV cache is overwritten in place, at the same positions; a sliding window's ring buffer
+    then holds the previous run's keys: the same work on other values), divided by ``decode_tokens``:
     seconds per token, one value per run."""
     tokens = max(1, decode_tokens)
     with torch.no_grad(), autocast_context(device, dtype):
@@ -126,30 +134,34 @@ def measure(model, seq_len: int, batch_size: int, seed: int, config: TimingConfi
         with PhaseMemory(device) as decode_memory:
             decode = _decode_timing(model, inputs, config.decode_tokens, device, dtype, repeats, decode_memory)
         decode_batch1 = _decode_timing(model, inputs[:1], config.decode_tokens, device, dtype, repeats)
+        decodes = DecodeTimings(
+            decode,
+            decode_batch1,
+            graph_decode_timing(model, inputs, config.decode_tokens, device, dtype, repeats),
+            graph_decode_timing(model, inputs[:1], config.decode_tokens, device, dtype, repeats),
+        )
 
-    timings = {"train step": train, "prefill": prefill_timing, "decode": decode}
+    timings = {"train step": train, "prefill": prefill_timing, "decode": decodes.headline[0]}
     memory = {"train": train_memory, "prefill": prefill_memory, "decode": decode_memory}
     return {
-        **timing_fields(timings, decode_batch1, batch_size * seq_len),
+        **timing_fields(timings, decodes, batch_size * seq_len),
         **memory_fields(memory),
         **noise_fields(timings, torch.get_num_threads(), activity),
         **energy_fields,
     }
 
 
-def timing_fields(timings: dict, decode_batch1, tokens_per_step: int) -> dict:
-    train, prefill_timing, decode = timings["train step"], timings["prefill"], timings["decode"]
+def timing_fields(timings: dict, decodes: DecodeTimings, tokens_per_step: int) -> dict:
+    """The train step's and the prefill's timing fields (``timings``) and the decode's, headline and
+    both methods' (:meth:`suite.measure.decode_graph.DecodeTimings.fields`)."""
+    train, prefill_timing = timings["train step"], timings["prefill"]
     return {
         **train.step_fields(),
         "train_tokens_per_s": tokens_per_step / (train.median_ms / 1000),
         "prefill_tokens_per_s": tokens_per_step / (prefill_timing.median_ms / 1000),
-        "decode_ms_per_token": decode.median_ms,
-        "decode_ms_per_token_batch1": decode_batch1.median_ms,
         "prefill_iqr_ms": prefill_timing.iqr_ms,
-        "decode_iqr_ms": decode.iqr_ms,
         "prefill_raw_ms": prefill_timing.raw_ms,
-        "decode_raw_ms": decode.raw_ms,
-        "decode_batch1_raw_ms": decode_batch1.raw_ms,
+        **decodes.fields(),
     }
 
 

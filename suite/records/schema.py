@@ -77,7 +77,10 @@ Records written by older versions are brought to this shape when read
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
+# 9: perf: decode_method (the headline decode figures are a CUDA graph's replays or the eager loop's), both
+#    methods' medians (decode_ms_per_token_eager/_graph, decode_ms_per_token_batch1_eager/_graph) and
+#    decode_graph_reason; an older perf record decoded eagerly
 # 8: accuracy: objective ("accuracy", or "lm" for a language model); a language model's test loss and its
 #    error (test_loss, test_loss_se, test_loss_ci_low/high), bits_per_char, loss_by_position, the recall split
 #    (recall_ngram, recall_fraction, recall_loss, other_loss), best_valid_loss, target_loss, lr_valid_loss; the
@@ -215,10 +218,20 @@ PERF_FIELDS = (
     "train_step_raw_ms",  # every timed repeat of that step, in milliseconds, in the order timed
     "prefill_tokens_per_s",  # tokens per second of a parallel forward that returns the state
     "prefill_raw_ms",  # every timed prefill, in milliseconds (batch * seq_len tokens each)
-    "decode_ms_per_token",  # median ms of one greedy step() after prefilling seq_len, batch B
+    "decode_ms_per_token",  # median ms of one greedy step() after prefilling seq_len, batch B, by decode_method
     "decode_raw_ms",  # every timed decode run's milliseconds per token, batch B
     "decode_ms_per_token_batch1",  # the same at batch 1
     "decode_batch1_raw_ms",  # its every timed run, milliseconds per token
+    # how the decode figures above (and decode_iqr_ms) were timed: "cuda_graph" (replays of the decode
+    # captured in a CUDA graph) or "eager" (a Python loop of step() calls; always on a CPU); see
+    # suite.measure.decode_graph
+    "decode_method",
+    "decode_ms_per_token_eager",  # the eager loop's median, batch B and batch 1, whatever decode_method is
+    "decode_ms_per_token_batch1_eager",
+    "decode_ms_per_token_graph",  # the CUDA graph's median, batch B and batch 1; None where not captured
+    "decode_ms_per_token_batch1_graph",
+    "decode_graph_reason",  # why decode_method is "eager" (not CUDA, the capture's error, tokens that
+    # differ from eager's), else None
     "train_peak_mem_bytes",  # peak memory of the phase above its starting level
     "prefill_peak_mem_bytes",
     "decode_peak_mem_bytes",
@@ -303,7 +316,9 @@ NON_NUMERIC_FIELDS = frozenset(
         "timing_noisy",
         "timing_noisy_reason",
         "energy_backend",
-        "energy_reason",  # perf
+        "energy_reason",
+        "decode_method",
+        "decode_graph_reason",  # perf
         "scope",  # speed
         "first_failing_status",
         "first_failing_error",  # max_len

@@ -24,7 +24,14 @@ import warnings
 from pathlib import Path
 
 from suite.errors import UsageError
-from suite.records.schema import ACCURACY_FIELDS, COMMON_FIELDS, RAW_TIMING_FIELDS, SPEED_FIELDS, validate
+from suite.records.schema import (
+    ACCURACY_FIELDS,
+    COMMON_FIELDS,
+    PERF_FIELDS,
+    RAW_TIMING_FIELDS,
+    SPEED_FIELDS,
+    validate,
+)
 
 RECORDS = "records.jsonl"
 MANIFEST = "manifest.json"
@@ -132,6 +139,8 @@ RENAMED_IN_7 = {
 }
 # the fields version 8 added to accuracy records: objective .. split_images
 NEW_IN_8 = ACCURACY_FIELDS[ACCURACY_FIELDS.index("objective") : ACCURACY_FIELDS.index("split_images") + 1]
+# the fields version 9 added to perf records: decode_method .. decode_graph_reason
+NEW_IN_9 = PERF_FIELDS[PERF_FIELDS.index("decode_method") : PERF_FIELDS.index("decode_graph_reason") + 1]
 NEW_IN_7 = {
     "perf": ("family_version", "task_version", *RAW_TIMING_FIELDS),
     "speed": ("family_version", "task_version", "train_step_raw_ms"),
@@ -156,7 +165,8 @@ def upgrade(record: dict) -> dict:
     (:func:`one_name_per_number`) keeps one name per number and adds the raw timings and the
     family's and task's versions, None in older records (not recorded). Version 8
     (:func:`objective_before_8`) adds language models: an older accuracy record's ``objective`` is
-    ``"accuracy"`` (no other existed) and its language-model and data fields are None.
+    ``"accuracy"`` (no other existed) and its language-model and data fields are None. Version 9
+    (:func:`decode_method_before_9`) adds CUDA-graph decode: an older perf record decoded eagerly.
     """
     if "plugin" not in record:
         record = {**record, "plugin": None}
@@ -165,7 +175,30 @@ def upgrade(record: dict) -> dict:
         record = time_limit_from_budget(record)
     if record.get("kind") == "perf" and not (isinstance(version, int) and version >= 4):
         record = perf_before_4(record)
-    return objective_before_8(one_name_per_number(record))
+    return decode_method_before_9(objective_before_8(one_name_per_number(record)))
+
+
+def decode_method_before_9(record: dict) -> dict:
+    """A perf record of a version before 9 with the fields version 9 added: every decode then was the
+    eager loop, so one that was timed has ``decode_method`` ``"eager"`` and its decode figures are also
+    the eager ones (``decode_ms_per_token_eager``, ``decode_ms_per_token_batch1_eager``); the graph's
+    fields and ``decode_graph_reason`` are None (not recorded). Any other record unchanged."""
+    version = record.get("schema_version")
+    if record.get("kind") != "perf" or (isinstance(version, int) and version >= 9):
+        return record
+    timed = record.get("decode_ms_per_token") is not None
+    filled = {
+        "decode_method": "eager" if timed else None,
+        "decode_ms_per_token_eager": record.get("decode_ms_per_token"),
+        "decode_ms_per_token_batch1_eager": record.get("decode_ms_per_token_batch1"),
+    }
+    if all(name in record for name in NEW_IN_9) and all(record[name] == value for name, value in filled.items()):
+        return record
+    upgraded = {**dict.fromkeys(NEW_IN_9), **record}
+    for name, value in filled.items():
+        if upgraded[name] is None:
+            upgraded[name] = value
+    return upgraded
 
 
 def objective_before_8(record: dict) -> dict:

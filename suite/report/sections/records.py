@@ -23,6 +23,7 @@ RECORD_COLUMNS = {
     "train_tokens_per_s": "train tok/s",
     "prefill_tokens_per_s": "prefill tok/s",
     "decode_ms_per_token": "decode ms/tok",
+    "decode_method": "decode method",
     "train_peak_mem_bytes": "train peak bytes",
     "params": "params",
     "wall_s": "wall s",

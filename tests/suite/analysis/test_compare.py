@@ -2,6 +2,7 @@
 each injected regression makes compare exit 1 naming the cell; identical runs,
 noise inside the tolerances and ungated metrics exit 0; bad input exits 2."""
 
+import functools
 import json
 import shutil
 from pathlib import Path
@@ -96,6 +97,35 @@ def test_a_speed_drop_in_a_noisy_cell_is_not_gated_and_is_said(tmp_path, capsys)
     assert code == 0 and "noisy timing" in out + err and "not gated" in out + err
     comparison = compare_runs(load_run(BASELINE), load_run(current))
     assert set(comparison.rows.loc[comparison.rows["model"] == "mingru", "verdict"]) >= {"noisy"}
+
+
+def test_a_decode_ratio_is_gated_only_between_runs_of_one_decode_method(tmp_path, capsys):
+    """The baseline's records predate decode_method (they decoded eagerly); the current run's mingru cell
+    decoded from a CUDA graph: its decode ratio is shown, not gated, and nothing crashes."""
+
+    def slower_decode(record, method):
+        quiet(record)
+        if record["kind"] == "perf" and record["model"] == "mingru" and record["seq_len"] == 256:
+            eager = record["decode_ms_per_token"]
+            record.update(schema_version=9, decode_method=method, decode_ms_per_token=3 * eager)
+            record.update(decode_ms_per_token_eager=eager, decode_ms_per_token_graph=3 * eager)
+
+    baseline = copy_baseline(tmp_path / "baseline", quiet)
+    for method, gated in (("cuda_graph", False), ("eager", True)):
+        current = copy_baseline(tmp_path / method, functools.partial(slower_decode, method=method))
+        code, out, _ = run_compare(capsys, baseline, current, "--gate", "status,accuracy,speed")
+        rows = compare_runs(load_run(baseline), load_run(current), Tolerances(gates=("speed",))).rows
+        selected = rows[
+            (rows["model"] == "mingru") & (rows["metric"] == "decode_speed_ratio") & (rows["seq_len"] == 256)
+        ]
+        assert len(selected) == 1
+        decode = selected.iloc[0]
+        if gated:
+            assert code == 1 and decode["verdict"] == "regression", decode["reason"]
+        else:
+            assert code == 0, out
+            assert decode["verdict"] == "info" and "eager / eager" in decode["reason"]
+            assert "now cuda_graph / eager" in decode["reason"]
 
 
 def test_a_machine_twice_as_slow_everywhere_is_not_a_speed_regression(tmp_path, capsys):

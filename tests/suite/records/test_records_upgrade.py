@@ -1,5 +1,5 @@
-"""Schema 7: one name per number, raw timings and versions; schema 8: language models; every older record still
-reads in the new names."""
+"""Schema 7: one name per number, raw timings and versions; schema 8: language models; schema 9: the decode
+method; every older record still reads in the new names."""
 
 import importlib
 from pathlib import Path
@@ -9,7 +9,7 @@ import pytest
 from suite.errors import UsageError
 from suite.measure.timing import Timing
 from suite.records.schema import ALL_FIELDS, SCHEMA_VERSION, blank_record, validate
-from suite.records.store import NEW_IN_8, read_records, upgrade
+from suite.records.store import NEW_IN_8, NEW_IN_9, read_records, upgrade
 from suite.registry import MODEL_FAMILIES, TASKS, builtin_family_names, builtin_task_names, record_versions
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -22,7 +22,7 @@ OLD_NAMES = ("median_ms", "repeats", "train_steps", "train_len")
 
 
 def test_the_old_names_are_gone_from_the_schema():
-    assert SCHEMA_VERSION == 8
+    assert SCHEMA_VERSION == 9
     assert not set(OLD_NAMES) & set(ALL_FIELDS)
     assert {"train_step_raw_ms", "prefill_raw_ms", "decode_raw_ms", "family_version", "task_version"} <= set(ALL_FIELDS)
 
@@ -41,6 +41,9 @@ def test_every_committed_run_reads_in_the_new_names(folder):
         if record["kind"] in ("perf", "speed"):
             assert (record["train_step_raw_ms"] is None) == old or record["status"] != "ok"
             assert record["status"] != "ok" or record["train_step_ms"] > 0
+        if record["kind"] == "perf" and record["status"] == "ok":  # every committed run decoded eagerly
+            assert record["decode_method"] == "eager" and record["decode_ms_per_token_graph"] is None
+            assert record["decode_ms_per_token_eager"] == record["decode_ms_per_token"]
 
 
 def test_a_v6_speed_record_takes_perfs_names():
@@ -72,6 +75,28 @@ def test_a_v7_accuracy_record_was_an_accuracy_objective_and_has_no_loss_fields()
     assert upgrade(upgraded) == upgraded and upgraded["schema_version"] == 7
     perf = dict(blank_record("perf"), schema_version=7, status="ok", backend="log")
     assert upgrade(perf) == perf  # only accuracy records gained fields
+
+
+def test_a_v8_perf_record_decoded_eagerly():
+    v8 = dict(blank_record("perf"), schema_version=8, status="ok", backend="log")
+    for name in NEW_IN_9:
+        del v8[name]
+    v8.update(decode_ms_per_token=0.25, decode_ms_per_token_batch1=0.125)
+    upgraded = upgrade(v8)
+    assert upgraded["decode_method"] == "eager" and validate(upgraded) == []
+    assert (upgraded["decode_ms_per_token_eager"], upgraded["decode_ms_per_token_batch1_eager"]) == (0.25, 0.125)
+    assert upgraded["decode_ms_per_token_graph"] is None and upgraded["decode_graph_reason"] is None
+    assert upgrade(upgraded) == upgraded and upgraded["schema_version"] == 8
+    failed = {name: value for name, value in blank_record("perf").items() if name not in NEW_IN_9}
+    failed.update(schema_version=8, status="oom")
+    assert upgrade(failed)["decode_method"] is None  # nothing was decoded
+    assert NEW_IN_9[0] == "decode_method" and NEW_IN_9[-1] == "decode_graph_reason" and len(NEW_IN_9) == 6
+
+
+def test_a_current_graph_decoded_record_is_unchanged():
+    record = dict(blank_record("perf"), status="ok", backend="log", decode_ms_per_token=0.1, decode_method="cuda_graph")
+    record.update(decode_ms_per_token_graph=0.1, decode_ms_per_token_eager=0.9)
+    assert upgrade(record) == record and validate(record) == []
 
 
 def test_a_current_language_model_record_is_unchanged():
