@@ -89,3 +89,10 @@ def test_loss_by_position_is_pooled_in_log_spaced_bins():
     assert centres[0] == 1.0 and means[0] == 0.0  # the first position stays alone
     assert len(centres) <= 10 and centres == sorted(centres) and means == sorted(means)
     assert means[-1] > 80
+
+
+def test_a_run_whose_real_data_cells_all_failed_says_so(tmp_path):
+    failed = fashion_record("lstm", 0, 0.7)
+    failed.update(status="oom", error="out of memory")
+    made = real_data_section(inputs_of(write_run(tmp_path, [failed])))
+    assert "no real-data cell finished ok" in made.body
