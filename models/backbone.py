@@ -5,6 +5,12 @@
 Only the mixer changes between families, so differences in a comparison come
 from the sequence mixer and nothing else.
 
+``dropout`` (0 unless a preset sets it): in training mode, dropout on the embedding's output and on the
+output of every residual branch (the mixer's and the MLP's) before it is added, as nanoGPT places its
+residual dropout; the same for every family, and nothing inside a mixer (nanoGPT also drops attention
+weights, which would act on the transformer alone). With 0 an identity stands in its place (no parameters),
+so the model computes what it did before the option.
+
 A *mixer* is an ``nn.Module`` working on ``x[B, T, D]`` with:
 
 - ``forward(x, state=None, return_state=False)`` → ``y[B, T, D]`` or
@@ -57,28 +63,36 @@ class MLP(nn.Module):
         return self.down(nn.functional.gelu(self.up(x)))
 
 
+def dropout_layer(p: float) -> nn.Module:
+    """``nn.Dropout(p)``, or the identity when ``p`` is 0 (no module for an option not used)."""
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {p}")
+    return nn.Dropout(p) if p > 0 else nn.Identity()
+
+
 class Block(nn.Module):
-    def __init__(self, dim: int, mixer: nn.Module, mlp_mult: int):
+    def __init__(self, dim: int, mixer: nn.Module, mlp_mult: int, dropout: float = 0.0):
         super().__init__()
         self.mixer_norm = RMSNorm(dim)
         self.mixer = mixer
         self.mlp = MLP(dim, mlp_mult) if mlp_mult > 0 else None
         self.mlp_norm = RMSNorm(dim) if mlp_mult > 0 else None
+        self.drop = dropout_layer(dropout)
 
     def forward(self, x, state=None, return_state=False):
         mixed = self.mixer(self.mixer_norm(x), state=state, return_state=return_state)
         if return_state:
             mixed, state = mixed
-        x = x + mixed
+        x = x + self.drop(mixed)
         if self.mlp is not None:
-            x = x + self.mlp(self.mlp_norm(x))
+            x = x + self.drop(self.mlp(self.mlp_norm(x)))
         return (x, state) if return_state else x
 
     def step(self, x, state):
         mixed, state = self.mixer.step(self.mixer_norm(x), state)
-        x = x + mixed
+        x = x + self.drop(mixed)
         if self.mlp is not None:
-            x = x + self.mlp(self.mlp_norm(x))
+            x = x + self.drop(self.mlp(self.mlp_norm(x)))
         return x, state
 
 
@@ -87,16 +101,19 @@ class LanguageModel(nn.Module):
 
     ``make_mixer`` here is the per-layer callable ``make_mixer(layer_index)`` that returns a
     fresh mixer for each layer: ``suite.registry.build_model`` makes it from the family's
-    ``make_mixer(d_model, backend, layer_index, **config)``.
+    ``make_mixer(d_model, backend, layer_index, **config)``. ``dropout``: see the module docstring.
     """
 
-    def __init__(self, vocab_size: int, d_model: int, n_layers: int, make_mixer, mlp_mult: int = 2):
+    def __init__(
+        self, vocab_size: int, d_model: int, n_layers: int, make_mixer, mlp_mult: int = 2, dropout: float = 0.0
+    ):
         super().__init__()
         self.vocab_size = vocab_size
         self.d_model = d_model
         self.embedding = nn.Embedding(vocab_size, d_model)
         nn.init.normal_(self.embedding.weight, std=1.0 / math.sqrt(d_model))
-        self.blocks = nn.ModuleList(Block(d_model, make_mixer(i), mlp_mult) for i in range(n_layers))
+        self.embedding_drop = dropout_layer(dropout)
+        self.blocks = nn.ModuleList(Block(d_model, make_mixer(i), mlp_mult, dropout) for i in range(n_layers))
         self.norm = RMSNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size, bias=False)
 
@@ -113,7 +130,7 @@ class LanguageModel(nn.Module):
         ``[N, V]`` in row-major order (``logits[positions]`` of the full call, without computing
         the head anywhere else): training and scoring need no other position, and at a large
         vocabulary the head is most of a step's arithmetic."""
-        x = self.embedding(tokens)
+        x = self.embedding_drop(self.embedding(tokens))
         states = [] if return_state else None
         for index, block in enumerate(self.blocks):
             layer_state = None if state is None else state[index]
@@ -134,7 +151,7 @@ class LanguageModel(nn.Module):
 
     def step(self, tokens: torch.Tensor, state):
         """``tokens[B]`` → ``(logits[B, V], state)``: one token through every layer."""
-        x = self.embedding(tokens)
+        x = self.embedding_drop(self.embedding(tokens))
         new_state = []
         for block, layer_state in zip(self.blocks, state):
             x, layer_state = block.step(x, layer_state)

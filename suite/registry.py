@@ -334,12 +334,20 @@ def check_family_options(family, options, where: str = "") -> None:
 
 
 def build_model(
-    spec: str, vocab_size: int, d_model: int = 64, n_layers: int = 2, device: str = "cpu", mlp_mult: int = 2, **config
+    spec: str,
+    vocab_size: int,
+    d_model: int = 64,
+    n_layers: int = 2,
+    device: str = "cpu",
+    mlp_mult: int = 2,
+    dropout: float = 0.0,
+    **config,
 ):
     """Build a ``models.backbone.LanguageModel`` for ``spec`` on ``device``.
 
     ``config`` overrides the family's defaults (e.g. ``expansion=4``); keys the
-    family does not know are rejected with the list of those it does.
+    family does not know are rejected with the list of those it does. ``dropout`` is the
+    backbone's (every family alike; see ``models.backbone``).
     """
     from models.backbone import LanguageModel
 
@@ -347,7 +355,12 @@ def build_model(
     check_family_options(family, config)
     options = {**family.defaults, **config}
     model = LanguageModel(
-        vocab_size, d_model, n_layers, lambda index: family.make_mixer(d_model, backend, index, **options), mlp_mult
+        vocab_size,
+        d_model,
+        n_layers,
+        lambda index: family.make_mixer(d_model, backend, index, **options),
+        mlp_mult,
+        dropout,
     )
     model.spec, model.family, model.options = spec, family.name, options
     return model.to(device)

@@ -129,7 +129,9 @@ def layer_options(layer: Layer, family_options: dict) -> dict:
     return {**family_options.get(layer.family, {}), **layer.options}
 
 
-def build_stack(spec: str, vocab_size: int, d_model: int, device: str, mlp_mult, family_options: dict):
+def build_stack(
+    spec: str, vocab_size: int, d_model: int, device: str, mlp_mult, family_options: dict, dropout: float = 0.0
+):
     """A ``models.backbone.LanguageModel`` whose layer ``i`` is a mixer of ``spec``'s layer ``i``."""
     from models.backbone import LanguageModel
     from suite.naming import did_you_mean
@@ -151,7 +153,7 @@ def build_stack(spec: str, vocab_size: int, d_model: int, device: str, mlp_mult,
         family, backend, options = makers[index]
         return family.make_mixer(d_model, backend, index, **options)
 
-    model = LanguageModel(vocab_size, d_model, len(layers), make_mixer, mlp_mult)
+    model = LanguageModel(vocab_size, d_model, len(layers), make_mixer, mlp_mult, dropout)
     model.spec, model.family, model.options = spec, STACK_FAMILY, dict(family_options)
     model.layers = [layer.text for layer in layers]
     return model.to(device)
@@ -194,15 +196,22 @@ def check_models(cells) -> None:
 
 
 def build_model(
-    spec: str, vocab_size: int, d_model: int = 64, n_layers: int = 2, device: str = "cpu", mlp_mult=2, **config
+    spec: str,
+    vocab_size: int,
+    d_model: int = 64,
+    n_layers: int = 2,
+    device: str = "cpu",
+    mlp_mult=2,
+    dropout: float = 0.0,
+    **config,
 ):
     """``suite.registry.build_model``, or a mixed stack: a stack has its own depth (``n_layers`` is
     ignored) and takes ``config`` as options per family (``transformer={"max_seq_len": 512}``)."""
     from suite import registry
 
     if is_stack(spec):
-        return build_stack(spec, vocab_size, d_model, device, mlp_mult, config)
-    return registry.build_model(spec, vocab_size, d_model, n_layers, device, mlp_mult, **config)
+        return build_stack(spec, vocab_size, d_model, device, mlp_mult, config, dropout)
+    return registry.build_model(spec, vocab_size, d_model, n_layers, device, mlp_mult, dropout, **config)
 
 
 def passed_over(spec: str, device: str) -> list[str]:

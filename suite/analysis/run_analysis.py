@@ -18,6 +18,10 @@ What it holds (:class:`RunAnalysis`; the JSON file's keys are documented in docs
 - hybrid stacks (:mod:`suite.analysis.hybrids`): each model's layers, where its attention sits, its
   accuracy, state bytes and throughput, and the cheapest stack that solves each task (runs with a
   mixed stack only);
+- real data (:mod:`suite.analysis.real_data`): language models' test loss, steps and seconds to the
+  best validation loss, overfitting, loss by position and the recall split with each model's gap to
+  attention, the paper's Shakespeare numbers beside them, classification of a data set, and how the
+  run's synthetic ranking agrees with its ranking by test loss (runs with real-data cells only);
 - cell counts (one per ``cell_key``, :mod:`suite.analysis.cells`).
 
 The file is versioned: ``analysis_version`` (this module's :data:`ANALYSIS_VERSION`, bumped when a
@@ -45,6 +49,7 @@ from suite.analysis.equal_compute import compute_ratios, equal_compute_table
 from suite.analysis.hybrids import cheapest_solvers, hybrid_table
 from suite.analysis.json_values import json_rows, json_value
 from suite.analysis.paper_depth import accuracy_by_layers, depth_effect, selective_copy_table
+from suite.analysis.real_data import real_data_tables
 from suite.analysis.speed import SPEED_RATIOS, speed_ratios, speed_table, speedups
 from suite.analysis.summary import summary_table
 from suite.analysis.tables import accuracy_table, latest_records, load_results, max_len_table, perf_table
@@ -78,6 +83,7 @@ class RunAnalysis:
     paper: dict = field(default_factory=dict)  # name -> DataFrame or list (paper-* presets only)
     hybrids: pd.DataFrame = field(default_factory=pd.DataFrame)  # hybrids.hybrid_table (runs with a mixed stack)
     hybrid_cheapest: pd.DataFrame = field(default_factory=pd.DataFrame)  # hybrids.cheapest_solvers
+    real_data: dict = field(default_factory=dict)  # name -> DataFrame or dict (runs with real-data cells only)
     records_sha256: str | None = None
 
     @property
@@ -117,6 +123,10 @@ class RunAnalysis:
                 for name, value in self.paper.items()
             },
             "hybrids": {"rows": json_rows(self.hybrids), "cheapest": json_rows(self.hybrid_cheapest)},
+            "real_data": {
+                name: json_rows(value) if isinstance(value, pd.DataFrame) else json_value(value)
+                for name, value in self.real_data.items()
+            },
             "speed": {
                 "reference": SPEED_REFERENCE,
                 "ratios": json_rows(self.speed_ratios.reset_index(drop=True)),
@@ -223,6 +233,7 @@ def analyse(records: pd.DataFrame, manifest: dict | None = None, records_sha256:
         records_sha256=records_sha256,
         hybrids=stacks,
         hybrid_cheapest=cheapest_solvers(stacks),
+        real_data=real_data_tables(records),
     )
 
 

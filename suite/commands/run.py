@@ -78,10 +78,11 @@ def resolve(args) -> tuple[RunOptions, str, Preset, Outputs]:
     else:
         preset = get_preset(options.preset or default_preset_name(device))
     preset = apply_overrides(preset, options.overrides)
-    if not outputs.resume or not (run_dir / MANIFEST).is_file():  # a preset may name its own models and kinds
+    if not outputs.resume or not (run_dir / MANIFEST).is_file():  # a preset may name its models, kinds, seeds
         defaults = RunOptions()
         options.models = args.models if args.models is not None else list(preset.models) or defaults.models
         options.kinds = args.kinds if args.kinds is not None else list(preset.kinds) or defaults.kinds
+        options.seeds = args.seeds if args.seeds is not None else list(preset.seeds) or defaults.seeds
     options.validate()
     if options.perf_repeats is not None:
         preset = dataclasses.replace(preset, perf_repeats=options.perf_repeats)

@@ -81,6 +81,7 @@ def _build(cell: AccuracyCell | PerfCell, device: str, decode_budget: int):
         n_layers=config.n_layers,
         device=device,
         mlp_mult=config.mlp_mult,
+        dropout=config.dropout,
         **options,
     )
 

@@ -15,7 +15,8 @@ class ModelConfig:
 
     ``options`` are the family's own options (``--set family_options...``); ``param_match`` and
     ``reference_d_model`` are set under ``run --match params`` (the width was chosen so parameter counts
-    agree with the family at ``reference_d_model``). ``layers`` is None for a uniform stack of
+    agree with the family at ``reference_d_model``). ``dropout`` is the backbone's (0: none, and then
+    absent from ``model_config``, so cells without it keep their keys). ``layers`` is None for a uniform stack of
     ``n_layers`` mixers of ``spec``'s family; for a mixed stack (:mod:`suite.stacks`) it is one
     ``family[:backend][options]`` per layer, bottom first, and ``options`` maps each of its families
     to the preset's ``family_options`` of that family."""
@@ -29,6 +30,7 @@ class ModelConfig:
     param_match: str | None = None
     reference_d_model: int | None = None
     layers: tuple[str, ...] | None = None
+    dropout: float = 0.0
 
     @property
     def family(self) -> str:
@@ -55,6 +57,8 @@ class ModelConfig:
             config["reference_d_model"] = self.reference_d_model
         if self.layers is not None:
             config["layers"] = list(self.layers)
+        if self.dropout:
+            config["dropout"] = self.dropout
         return config
 
 

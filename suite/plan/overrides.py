@@ -68,7 +68,7 @@ def read_value(text: str):
 def item_type(name: str, current) -> type:
     """What a tuple field holds: lengths, widths and layer counts are integers; otherwise what it
     holds now (strings when empty: model specs, task names, kinds)."""
-    if name.endswith("_lens") or name in ("d_models", "n_layers_grid", "eval_len_multiples"):
+    if name.endswith("_lens") or name in ("d_models", "n_layers_grid", "eval_len_multiples", "seeds"):
         return int
     return type(current[0]) if current else str
 

@@ -93,6 +93,7 @@ def model_setup(
         param_match=None if match == "width" else match,
         reference_d_model=None if match == "width" else reference_d_model,
         layers=None if layers is None else tuple(layer.text for layer in layers),
+        dropout=float(model.dropout),
     )
 
 

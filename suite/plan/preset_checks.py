@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from suite.errors import UsageError
+from suite.plan.settings import MAX_SEED
 
 LR_SCHEDULES = ("cosine", "constant")
 DTYPES = ("auto", "float32", "bfloat16-autocast")
@@ -80,6 +81,8 @@ def value_problems(preset) -> list[str]:
         for name in LENGTH_LISTS
         if not all(_is_count(value, 1) for value in getattr(preset, name))
     ]
+    if not all(_is_count(seed, 0) and seed <= MAX_SEED for seed in preset.seeds):
+        problems.append(f"seeds must hold integers from 0 to 2**32-1, got {preset.seeds!r}")
     if not all(_is_number(m) and m > 0 for m in preset.eval_len_multiples):
         problems.append(f"eval_len_multiples must hold positive numbers, got {preset.eval_len_multiples!r}")
     if not (_is_count(preset.perf_vocab_size, 2)):
@@ -102,6 +105,8 @@ def value_problems(preset) -> list[str]:
         _is_number(preset.target_accuracy) and 0 < preset.target_accuracy <= 1
     ):
         problems.append(f"target_accuracy must be in (0, 1] (or none), got {preset.target_accuracy!r}")
+    if not (_is_number(preset.dropout) and 0 <= preset.dropout < 1):
+        problems.append(f"dropout must be a number in [0, 1), got {preset.dropout!r}")
     if preset.target_loss is not None and not (_is_number(preset.target_loss) and preset.target_loss > 0):
         problems.append(f"target_loss must be a positive loss in nats per token (or none), got {preset.target_loss!r}")
     for name, allowed in (("lr_schedule", LR_SCHEDULES), ("dtype", DTYPES), ("device", DEVICES)):

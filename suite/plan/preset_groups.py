@@ -9,8 +9,8 @@ groups, each a frozen dataclass:
 - ``training`` (:class:`TrainingGroup`): the step budget, batch, optimiser and schedule;
 - ``stopping`` (:class:`StoppingGroup`): early stopping and the wall-clock guard;
 - ``perf`` (:class:`PerfGroup`): perf cells' lengths, batch, timing and energy;
-- ``run`` (:class:`RunGroup`): what ``suite run`` runs when the command line does not say, and the
-  per-cell timeout.
+- ``run`` (:class:`RunGroup`): what ``suite run`` runs when the command line does not say (models,
+  kinds, seeds), and the per-cell timeout.
 
 Every field has one flat name, unique across groups: the name ``--set``, ``--config``, the manifest's
 ``preset_config`` and ``Preset.as_dict()`` use (``lr``, ``train_steps``, ``perf_repeats``), as they did
@@ -32,6 +32,7 @@ class ModelGroup:
     d_model: int = 64
     n_layers: int = 2
     mlp_mult: int = 2
+    dropout: float = 0.0  # the backbone's dropout in training (models.backbone), every family alike
     family_options: dict = field(default_factory=dict)  # family -> options for build_model
     d_models: tuple = ()  # a width sweep for accuracy cells (empty: d_model)
     n_layers_grid: tuple = ()  # accuracy cells: one cell per layer count (empty: n_layers)
@@ -104,6 +105,7 @@ class RunGroup:
     # what `suite run` runs when the command line does not say (empty: every model, both kinds)
     models: tuple = ()
     kinds: tuple = ()
+    seeds: tuple = ()  # --seeds when the command line does not say (empty: seed 0)
     cell_timeout_s: float = 600.0
 
 

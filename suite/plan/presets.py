@@ -19,6 +19,9 @@ command line overrides (models, tasks, lengths, seeds, device).
 - ``paper-speed``, ``paper-memory``, ``paper-selective-copy`` and their ``-cpu``
   variants: Feng et al. 2024's settings where the paper states them, for the
   report's "paper vs measured" section (see :data:`PAPER_PRESETS`).
+- ``paper-shakespeare``, ``shakespeare-cpu``, ``fashion-mnist-cpu``: real data, character-level
+  language modelling and sequential Fashion-MNIST, for the report's "Real data" section (see
+  :data:`REAL_DATA_PRESETS`).
 """
 
 from __future__ import annotations
@@ -29,8 +32,18 @@ from suite.naming import did_you_mean
 from suite.plan.paper_presets import PAPER_PRESETS
 from suite.plan.preset_checks import DEVICES, DTYPES, LR_SCHEDULES, PresetValueError
 from suite.plan.preset_groups import CPU_FAMILY_LR, STATE_FAMILY_LR, Preset
+from suite.plan.real_data_presets import REAL_DATA_PRESETS
 
-__all__ = ["DEVICES", "DTYPES", "LR_SCHEDULES", "PAPER_PRESETS", "PRESETS", "Preset", "PresetValueError"]
+__all__ = [
+    "DEVICES",
+    "DTYPES",
+    "LR_SCHEDULES",
+    "PAPER_PRESETS",
+    "PRESETS",
+    "Preset",
+    "PresetValueError",
+    "REAL_DATA_PRESETS",
+]
 
 # The hybrid preset's stacks (suite.stacks), four layers each, bottom first: the two pure stacks, one attention
 # layer at the bottom, in the middle (position 2) and on top, two attention layers (positions 1 and 3, the
@@ -312,6 +325,7 @@ PRESETS = {
     ),
 }
 PRESETS.update(PAPER_PRESETS)
+PRESETS.update(REAL_DATA_PRESETS)
 
 
 def resolve_dtype(dtype: str, device: str) -> str:

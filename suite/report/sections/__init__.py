@@ -7,5 +7,6 @@ analysis (``inputs.analysis``, built once per report):
   the accuracy/throughput Pareto plot and the table of every record;
 - ``status``, ``summary``, ``accuracy``, ``perf``, ``not_ok``, ``provenance``: one section each;
 - ``questions`` (with ``question_figures``): which family solves what;
-- ``compute``: steps and seconds to the target; ``paper``: paper vs measured; ``speed``: ``bench speed``.
+- ``compute``: steps and seconds to the target; ``paper``: paper vs measured; ``speed``: ``bench speed``;
+- ``hybrids``: attention layers in recurrent stacks; ``real_data``: language models and classifiers on real data.
 """

@@ -109,6 +109,7 @@ SCHEMA = {
     "equal_compute": {"rows": [dict], "ratios": [dict]},
     "paper": dict,
     "hybrids": {"rows": [dict], "cheapest": [dict]},
+    "real_data": dict,
     "speed": {"reference": str, "ratios": [RATIO_ENTRY], "speedups": [dict]},
 }
 
@@ -169,6 +170,7 @@ def test_the_report_writes_analysis_json_of_the_documented_schema(example_run):
     assert {v["verdict_kind"] for v in document["verdicts"]} <= VERDICT_KINDS
     assert {v["verdict_kind"] for v in document["verdicts"]} >= {"solved", "fails", "undertrained"}
     assert len(document["speed"]["ratios"]) > 0 and document["paper"] == {}  # not a paper-* run
+    assert document["real_data"] == {}  # no language model, no data set
     # the schema above and the page agree: every key and verdict field is documented
     names = {key for key in SCHEMA} | {k for part in SCHEMA.values() if isinstance(part, dict) for k in part}
     assert names | set(VERDICT_ENTRY) | set(RATIO_ENTRY) <= documented_names()
