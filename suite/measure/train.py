@@ -24,7 +24,10 @@ Training stops at the first of:
 
 - ``target``: a validation accuracy at least ``target_accuracy`` (when set);
 - ``plateau``: ``patience`` evaluations in a row without an improvement greater
-  than ``min_delta`` over the best so far (``patience`` 0: never);
+  than ``min_delta`` over the best so far (``patience`` 0: never), at or after step
+  ``plateau_after_steps`` (0: any step). A learner that sits at chance before it rises
+  (attention on MQAR at a large vocabulary is flat for ~1200 steps, then climbs) would
+  otherwise be stopped in its flat phase and counted as a failure;
 - ``max_steps``: the step budget ran out (scored once more at the last step);
 - ``time_limit``: a guard, not a budget: ``time_limit_s`` seconds of training
   (when set; checked after every step, and scored once more at the stop). Every
@@ -150,6 +153,7 @@ class EarlyStopping:
         self.lower_is_better = lower_is_better
         self.sign = -1.0 if lower_is_better else 1.0
         self.patience = int(config.patience or 0)
+        self.plateau_after_steps = int(getattr(config, "plateau_after_steps", 0) or 0)
         self.min_delta = float(config.min_delta or 0.0)
         target, limit = (config.target_loss if lower_is_better else config.target_accuracy), config.time_limit_s
         self.target = None if target is None else float(target)
@@ -176,7 +180,7 @@ class EarlyStopping:
             self.since_improvement += 1
         if self.reached(value):
             self.stop_reason = "target"
-        elif self.patience and self.since_improvement >= self.patience:
+        elif self.patience and self.since_improvement >= self.patience and step >= self.plateau_after_steps:
             self.stop_reason = "plateau"
         return self.stop_reason
 

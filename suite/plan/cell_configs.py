@@ -82,7 +82,9 @@ class TrainConfig:
     is scored at, ``run --eval-lens``), ``lr_sweep`` (the rates swept, ``run --lrs``); a language-model
     task's cells (``objective == "lm"``) set ``recall_ngram`` (the ``n`` of the recall split,
     :mod:`suite.measure.lm_metrics`) and ``target_loss`` (the validation loss that stops training, when
-    the preset sets one); every other cell leaves them None, out of its key. The planner sets
+    the preset sets one); every other cell leaves them None, out of its key. ``plateau_after_steps``
+    (0: from the first evaluation) is the first step at which a plateau may stop training, for a task whose
+    learners sit at chance for a while before they rise (attention on MQAR); out of the key when 0. The planner sets
     every field (:func:`suite.plan.planning.training_setup`); the defaults say what an unset field means
     (every 20th of the budget, one curve batch, no plateau stop, no target)."""
 
@@ -108,6 +110,7 @@ class TrainConfig:
     lr_sweep: tuple[float, ...] | None = None
     target_loss: float | None = None
     recall_ngram: int | None = None
+    plateau_after_steps: int = 0
 
     def record_dict(self) -> dict:
         """``train_config`` as records store it (and as the key hashes it)."""
@@ -124,6 +127,8 @@ class TrainConfig:
             config["target_loss"] = self.target_loss
         if self.recall_ngram is not None:
             config["recall_ngram"] = self.recall_ngram
+        if self.plateau_after_steps:
+            config["plateau_after_steps"] = self.plateau_after_steps
         return config
 
 

@@ -123,6 +123,7 @@ def training_setup(
         eval_every=int(stopping.eval_every),
         curve_batches=int(stopping.curve_batches),
         patience=int(stopping.patience),
+        plateau_after_steps=int(stopping.plateau_after_steps),
         min_delta=float(stopping.min_delta),
         target_accuracy=None if stopping.target_accuracy is None else float(stopping.target_accuracy),
         max_steps_key=budget_key(preset, task),

@@ -69,7 +69,8 @@ class TrainingGroup:
 class StoppingGroup:
     """Early stopping (suite.measure.train): validation accuracy every ``eval_every`` steps (0: about 20
     evaluations over the budget) on ``curve_batches`` batches; stop at ``target_accuracy``, or after
-    ``patience`` evaluations without an improvement > ``min_delta`` (0: never), or at ``train_steps``;
+    ``patience`` evaluations without an improvement > ``min_delta`` (0: never; never before step
+    ``plateau_after_steps``), or at ``train_steps``;
     test the best checkpoint. A language-model task stops on validation loss instead: at ``target_loss`` (a
     loss in nats per token at most that) or after ``patience`` evaluations without a drop > ``min_delta``.
     ``time_limit_s`` is a guard against runaway cells, not a budget: a cell it
@@ -83,6 +84,7 @@ class StoppingGroup:
     patience: int = 8
     min_delta: float = 0.005
     time_limit_s: float | None = None
+    plateau_after_steps: int = 0  # no plateau stop before this step (0: none)
 
 
 @dataclass(frozen=True)

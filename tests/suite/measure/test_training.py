@@ -53,6 +53,16 @@ def test_plateau_stops_after_patience_evaluations_without_a_real_improvement():
     assert model.w.tolist() == [3.0, 3.0]  # the weights of the best evaluation came back
 
 
+def test_no_plateau_stop_before_plateau_after_steps_so_a_late_riser_is_not_cut_in_its_flat_phase():
+    flat_then_rising = [0.0] * 8 + [0.1, 0.4, 0.8, 0.8, 0.8, 0.8]
+    early, _ = feed(train.EarlyStopping(stopping(patience=3, min_delta=0.01)), flat_then_rising)
+    assert early.stop_reason == "plateau" and early.metrics()["best_valid_accuracy"] == 0.0  # cut at step 40
+    late, _ = feed(train.EarlyStopping(stopping(patience=3, min_delta=0.01, plateau_after_steps=90)), flat_then_rising)
+    assert late.stop_reason == "plateau" and late.curve[-1][0] == 140 and late.metrics()["best_valid_accuracy"] == 0.8
+    assert stopping(plateau_after_steps=80).record_dict()["plateau_after_steps"] == 80
+    assert "plateau_after_steps" not in stopping().record_dict()  # unset: cell keys as before
+
+
 def test_target_stops_early_and_gives_steps_and_seconds_to_target():
     stopper, _ = feed(train.EarlyStopping(stopping(patience=5, target_accuracy=0.9)), [0.3, 0.6, 0.92, 0.99])
     metrics = stopper.metrics()
