@@ -41,7 +41,8 @@ COUNTS = (
     "decode_tokens",
     "recall_ngram",
 )  # integers >= 1
-NON_NEGATIVE_COUNTS = ("mlp_mult", "warmup_steps", "eval_every", "patience", "plateau_after_steps", "perf_warmup")  # integers >= 0
+# integers >= 0
+NON_NEGATIVE_COUNTS = ("mlp_mult", "warmup_steps", "eval_every", "patience", "plateau_after_steps", "perf_warmup")
 LENGTH_LISTS = ("seq_lens", "eval_lens", "d_models", "n_layers_grid", "perf_seq_lens", "energy_seq_lens")
 TASK_TRAIN_KEYS = ("train_steps", "batch_size")
 
