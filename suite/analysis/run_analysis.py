@@ -49,7 +49,7 @@ from suite.analysis.equal_compute import compute_ratios, equal_compute_table
 from suite.analysis.hybrids import cheapest_solvers, hybrid_table
 from suite.analysis.json_values import json_rows, json_value
 from suite.analysis.paper_depth import accuracy_by_layers, depth_effect, selective_copy_table
-from suite.analysis.real_data import real_data_tables
+from suite.analysis.real_data_summary import real_data_tables
 from suite.analysis.speed import SPEED_RATIOS, speed_ratios, speed_table, speedups
 from suite.analysis.summary import summary_table
 from suite.analysis.tables import accuracy_table, latest_records, load_results, max_len_table, perf_table

@@ -9,18 +9,11 @@ import math
 import pytest
 
 from suite.analysis import rank_correlation as rc
-from suite.analysis.real_data import (
-    OVERFIT_RELATIVE,
-    agreement,
-    classification_table,
-    has_real_data,
-    lm_seed_table,
-    lm_table,
-    loss_by_position,
-    overfit,
-    real_data_tables,
-    recall_table,
-)
+from suite.analysis.real_data import OVERFIT_RELATIVE, has_real_data, lm_seed_table, lm_table, overfit
+from suite.analysis.real_data_agreement import agreement
+from suite.analysis.real_data_images import classification_table
+from suite.analysis.real_data_recall import loss_by_position, recall_table
+from suite.analysis.real_data_summary import real_data_tables
 from suite.analysis.run_analysis import analyse
 from suite.analysis.tables import load_results
 from suite.records.schema import blank_record
