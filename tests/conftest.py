@@ -1,4 +1,5 @@
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -42,3 +43,14 @@ def _threads():
     import torch
 
     torch.set_num_threads(int(os.environ.get("SUITE_TEST_THREADS", "1")))
+
+
+@pytest.fixture(autouse=True)
+def _sigint_reaches_children():
+    """Each test starts with Python's own Ctrl-C handler, so the ``suite run`` a test starts and
+    interrupts inherits a default SIGINT: a code path that leaves SIGINT ignored in this process
+    (a child's set-up run in-process, say) would otherwise be inherited by every later child, which
+    then ignores the interrupt the Ctrl-C tests send it and finishes with 0."""
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
