@@ -34,6 +34,7 @@ def cuda_reason(device: str) -> str | None:
     return None
 
 
+@functools.cache
 def installed(module: str) -> str | None:
     """The installed version of the package that provides ``module`` (``"present"`` when its
     metadata names none), or ``None`` when it is not installed. Nothing is imported: a package

@@ -190,14 +190,12 @@ def backends(args) -> int:
     mamba-ssm wheel (``$CARRIED_WHEELS``) whose backends do not run is a failure: the wheel was
     carried to run them."""
     from models.probe import import_reason
-    from suite.registry import get_family, model_family_names
+    from suite.registry import backend_reasons
 
     real, fallen = [], []
     print(f"  {'backend':<26} {'runs':<5} why not")
-    for name in model_family_names():
-        family = get_family(name)
-        for backend in family.backends:
-            reason = family.probe(backend, args.device)
+    for name, reasons in backend_reasons(args.device).items():
+        for backend, reason in reasons.items():
             print(f"  {name + ':' + backend:<26} {'yes' if reason is None else 'no':<5} {reason or ''}")
             (real if reason is None else fallen).append(f"{name}:{backend}")
     conv = import_reason("causal_conv1d")

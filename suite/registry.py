@@ -257,6 +257,15 @@ def model_family_names() -> list[str]:
     return sorted(set(_BUILTIN_FAMILIES) | set(MODEL_FAMILIES))
 
 
+def backend_reasons(device: str) -> dict[str, dict[str, str | None]]:
+    """``{family: {backend: None if it runs on device, else why not}}``, every family, each probed once
+    (what ``suite list`` shows and ``scripts/gpu-check`` checks)."""
+    return {
+        name: {backend: get_family(name).probe(backend, device) for backend in get_family(name).backends}
+        for name in model_family_names()
+    }
+
+
 def builtin_family_names() -> list[str]:
     """The families ``--models all`` means (in a stable, documented order)."""
     return list(_BUILTIN_FAMILIES)

@@ -78,14 +78,9 @@ LM_SEED_COLUMNS = (
     "steps_trained",
     "max_steps",
 )
+MODEL_COLUMNS = (*SETTING, "model", "family", "backend", "params", "n_ok", "seeds")  # each table's first columns
 LM_COLUMNS = (
-    *SETTING,
-    "model",
-    "family",
-    "backend",
-    "params",
-    "n_ok",
-    "seeds",
+    *MODEL_COLUMNS,
     "test_loss",
     "test_loss_ci_low",
     "test_loss_ci_high",

@@ -10,7 +10,7 @@ import pandas as pd
 
 from suite.analysis.stats import seed_interval
 from suite.analysis.tables import join_distinct
-from suite.analysis.real_data import SETTING, classification_cells
+from suite.analysis.real_data import MODEL_COLUMNS, SETTING, classification_cells
 from suite.analysis.real_data import (
     _family,
     _groups,
@@ -22,13 +22,7 @@ from suite.analysis.real_data import (
 )
 
 CLASSIFICATION_COLUMNS = (
-    *SETTING,
-    "model",
-    "family",
-    "backend",
-    "params",
-    "n_ok",
-    "seeds",
+    *MODEL_COLUMNS,
     "accuracy",
     "accuracy_ci_low",
     "accuracy_ci_high",

@@ -49,20 +49,15 @@ def build_parser() -> OneLineParser:
 def command_list(args) -> int:
     from suite.measure.environment import resolve_device
     from suite.plan.presets import PRESETS
-    from suite.registry import get_family, get_task, model_family_names, task_description, task_names
+    from suite.registry import backend_reasons, get_family, get_task, task_description, task_names
 
     load_plugins(args.plugin)
     device = resolve_device(args.device)
     families = []
-    for name in model_family_names():
+    for name, reasons in backend_reasons(device).items():
         family = get_family(name)
         backends = [
-            {
-                "backend": backend,
-                "available": family.probe(backend, device) is None,
-                "reason": family.probe(backend, device),
-            }
-            for backend in family.backends
+            {"backend": backend, "available": reason is None, "reason": reason} for backend, reason in reasons.items()
         ]
         families.append(
             {"family": name, "description": family.description, "options": family.defaults, "backends": backends}

@@ -153,7 +153,7 @@ class EarlyStopping:
         self.lower_is_better = lower_is_better
         self.sign = -1.0 if lower_is_better else 1.0
         self.patience = int(config.patience or 0)
-        self.plateau_after_steps = int(getattr(config, "plateau_after_steps", 0) or 0)
+        self.plateau_after_steps = int(config.plateau_after_steps or 0)
         self.min_delta = float(config.min_delta or 0.0)
         target, limit = (config.target_loss if lower_is_better else config.target_accuracy), config.time_limit_s
         self.target = None if target is None else float(target)
