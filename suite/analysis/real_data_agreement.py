@@ -1,9 +1,11 @@
-"""Synthetic against real (:func:`agreement`): for each synthetic task setting and each language-model
-setting, Spearman's rank correlation (:mod:`suite.analysis.rank_correlation`) between the models'
-seed-mean accuracy on the synthetic task and their test loss (negated: positive rho means the
-rankings agree) over the models both measured, with its approximate 95% interval (Fisher's z),
+"""Synthetic against real (:func:`agreement`): for each synthetic task setting, each language-model
+setting and each of two real-data metrics (:data:`REAL_METRICS`: the test loss, and the test loss on
+recall tokens only), Spearman's rank correlation (:mod:`suite.analysis.rank_correlation`) between the
+models' seed-mean accuracy on the synthetic task and their seed-mean loss (negated: positive rho means
+the rankings agree) over the models both measured, with its approximate 95% interval (Fisher's z),
 permutation p-value and a caveat when fewer than :data:`FEW_MODELS` models are compared. It takes
-two record sets (a synthetic run and a real-data run) or one run holding both.
+two record sets (a synthetic run and a real-data run: ``suite report RUN --synthetic OTHER_RUN``) or
+one run holding both; ``synthetic_runs`` names the runs the synthetic side came from.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pandas as pd
 from suite.analysis.missing import is_missing, is_present
 from suite.analysis.rank_correlation import rank_correlation
 from suite.analysis.real_data import FEW_MODELS, lm_seed_table, lm_table, synthetic_cells
+from suite.analysis.real_data_recall import recall_table
 
 AGREEMENT_COLUMNS = (
     "synthetic_task",
@@ -28,6 +31,8 @@ AGREEMENT_COLUMNS = (
     "real_len",
     "real_d_model",
     "real_n_layers",
+    "real_metric",
+    "synthetic_runs",
     "models",
     "n",
     "rho",
@@ -50,28 +55,45 @@ def _variant_label(variant) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(params.items())) if params else "default"
 
 
-def _synthetic_scores(records: pd.DataFrame) -> dict:
+def _synthetic_scores(records: pd.DataFrame) -> tuple[dict, dict]:
     """``{(task, variant, length, width, depth, matching): {model: seed-mean accuracy}}`` of the ok
-    synthetic cells."""
+    synthetic cells not cut by the time guard, and ``{setting: the run ids its cells came from}``."""
     cells = synthetic_cells(records)
     ok = cells[(cells["status"] == "ok")] if len(cells) else cells
+    if len(ok) and "cut_by_time" in ok.columns:  # a cell the time guard cut is kept out, as from verdicts
+        ok = ok[~ok["cut_by_time"].fillna(False).astype(bool)]
     scores: dict = {}
+    runs: dict = {}
     for key, group in ok.groupby(
         ["task", "task_variant", "train_len", "budget_width", "n_layers", "param_match", "model"], dropna=False
     ):
         accuracy = pd.to_numeric(group["accuracy"], errors="coerce").dropna()
         if len(accuracy):
             scores.setdefault(key[:-1], {})[key[-1]] = float(accuracy.mean())
-    return scores
+            ids = group["run_id"].dropna() if "run_id" in group.columns else []
+            runs.setdefault(key[:-1], set()).update(str(r) for r in ids)
+    return scores, {key: ", ".join(sorted(ids)) for key, ids in runs.items()}
 
 
-def _real_scores(lm: pd.DataFrame) -> dict:
-    """``{(task, dataset, length, width, depth, matching): {model: seed-mean test loss}}``."""
+# The real-data side's metrics: column of its table -> the words a sentence uses.
+REAL_METRICS = {"test_loss": "test loss", "recall_loss": "test loss on recall tokens"}
+
+
+def _real_scores(table: pd.DataFrame, metric: str) -> dict:
+    """``{(task, dataset, length, width, depth, matching): {model: seed-mean metric}}`` of one table
+    (:func:`~suite.analysis.real_data.lm_table` or :func:`~suite.analysis.real_data_recall.recall_table`)."""
     scores: dict = {}
-    for _, row in lm.dropna(subset=["test_loss"]).iterrows():
+    if metric not in table.columns:
+        return scores
+    values = table.assign(_value=pd.to_numeric(table[metric], errors="coerce")).dropna(subset=["_value"])
+    for _, row in values.iterrows():
         key = (row["task"], row["dataset"], row["train_len"], row["budget_width"], row["n_layers"], row["param_match"])
-        scores.setdefault(key, {})[row["model"]] = float(row["test_loss"])
+        scores.setdefault(key, {})[row["model"]] = float(row["_value"])
     return scores
+
+
+def _variant_text(variant) -> str:
+    return "" if variant in (None, "", "default") else f"{variant}, "
 
 
 def _number_text(value, digits: str = ".2f") -> str:
@@ -90,8 +112,10 @@ def _shape(entry: dict, side: str) -> str:
 def agreement_sentence(entry: dict) -> str:
     """One :func:`agreement` entry in words, with its caveat."""
     where = (
-        f"the ranking by accuracy on {entry['synthetic_task']} (T={_number_text(entry['synthetic_len'], '.0f')}"
-        f"{_shape(entry, 'synthetic')}) and by test loss on {entry['real_task']} ({entry['dataset'] or 'corpus'}, "
+        f"the ranking by accuracy on {entry['synthetic_task']} ({_variant_text(entry['synthetic_variant'])}"
+        f"T={_number_text(entry['synthetic_len'], '.0f')}"
+        f"{_shape(entry, 'synthetic')}) and by {REAL_METRICS[entry['real_metric']]} on {entry['real_task']} "
+        f"({entry['dataset'] or 'corpus'}, "
         f"T={_number_text(entry['real_len'], '.0f')}{_shape(entry, 'real')})"
     )
     if is_missing(entry["rho"]):
@@ -120,17 +144,22 @@ def _caveat(n: int) -> str:
 
 def agreement(synthetic_records: pd.DataFrame, real_records: pd.DataFrame | None = None) -> pd.DataFrame:
     """Spearman's rho between the ranking of models on each synthetic task setting and their ranking
-    by test loss on each language-model setting (see the module docstring). ``real_records`` defaults
+    by each real metric on each language-model setting (see the module docstring). ``real_records`` defaults
     to ``synthetic_records``: one run holding both. Models are matched by their spec (``model``);
     a pair of settings with fewer than 3 models in common gets no rho, with the reason."""
     real_records = synthetic_records if real_records is None else real_records
-    synthetic = _synthetic_scores(synthetic_records)
-    real = _real_scores(lm_table(lm_seed_table(real_records)))
+    synthetic, runs = _synthetic_scores(synthetic_records)
+    seeds = lm_seed_table(real_records)
+    tables = {"test_loss": lm_table(seeds), "recall_loss": recall_table(seeds)}
+    real = [
+        (key, metric, loss)
+        for metric in REAL_METRICS
+        for key, loss in sorted(_real_scores(tables[metric], metric).items(), key=lambda item: str(item[0]))
+    ]
     rows = []
-    for (task, variant, length, width, depth, _), accuracy in sorted(synthetic.items(), key=lambda item: str(item[0])):
-        for (real_task, dataset, real_len, real_width, real_depth, _), loss in sorted(
-            real.items(), key=lambda item: str(item[0])
-        ):
+    for setting, accuracy in sorted(synthetic.items(), key=lambda item: str(item[0])):
+        task, variant, length, width, depth, _ = setting
+        for (real_task, dataset, real_len, real_width, real_depth, _), metric, loss in real:
             models = sorted(set(accuracy) & set(loss))
             entry = {
                 "synthetic_task": task,
@@ -143,6 +172,8 @@ def agreement(synthetic_records: pd.DataFrame, real_records: pd.DataFrame | None
                 "real_len": real_len,
                 "real_d_model": real_width,
                 "real_n_layers": real_depth,
+                "real_metric": metric,
+                "synthetic_runs": runs[setting],
                 "models": models,
                 "n": len(models),
                 "rho": math.nan,

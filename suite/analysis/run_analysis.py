@@ -206,8 +206,14 @@ def timed_ratios(records: pd.DataFrame, reference: str = SPEED_REFERENCE) -> pd.
     return named.join(ratios)
 
 
-def analyse(records: pd.DataFrame, manifest: dict | None = None, records_sha256: str | None = None) -> RunAnalysis:
-    """The run's analysis from its records (:func:`suite.analysis.tables.load_results`) and manifest."""
+def analyse(
+    records: pd.DataFrame,
+    manifest: dict | None = None,
+    records_sha256: str | None = None,
+    synthetic_records: pd.DataFrame | None = None,
+) -> RunAnalysis:
+    """The run's analysis from its records (:func:`suite.analysis.tables.load_results`) and manifest;
+    ``synthetic_records`` (other runs') join the run's own synthetic cells in the real-data agreement."""
     manifest = manifest or {}
     outcomes = questions.verdicts(questions.outcome_table(records))
     compute = equal_compute_table(outcomes)
@@ -233,7 +239,7 @@ def analyse(records: pd.DataFrame, manifest: dict | None = None, records_sha256:
         records_sha256=records_sha256,
         hybrids=stacks,
         hybrid_cheapest=cheapest_solvers(stacks),
-        real_data=real_data_tables(records),
+        real_data=real_data_tables(records, synthetic_records),
     )
 
 

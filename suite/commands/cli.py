@@ -43,6 +43,14 @@ def build_parser() -> OneLineParser:
     report = commands.add_parser("report", help="write the HTML report of a run directory")
     report.add_argument("run_dir")
     report.add_argument("--out", default=None, help="report file (default: reports/<run dir name>.html)")
+    report.add_argument(
+        "--synthetic",
+        action="append",
+        default=[],
+        metavar="RUN_DIR",
+        help="another run whose synthetic accuracy cells (e.g. MQAR) the real-data agreement compares with "
+        "this run's language models (repeatable)",
+    )
     return parser
 
 
@@ -126,10 +134,41 @@ def command_report(args) -> int:
     check_readable(run_dir)
     out = args.out or REPO_ROOT / "reports" / f"{run_dir.resolve().name}.html"
     check_report_path(out, f"--out {out}" if args.out else f"the report {out}", "choose another --out", run_dir)
-    path = write_report(run_dir, out)
+    synthetic = synthetic_records(run_dir, args.synthetic) if args.synthetic else None
+    path = write_report(run_dir, out, synthetic_records=synthetic)
     print(f"report: {path}")
     print(f"analysis: {run_dir / 'analysis.json'}")  # beside the records: what compare and history read
     return 0
+
+
+def synthetic_records(run_dir: Path, others: list):
+    """The records of the ``--synthetic`` runs, checked: ``run_dir`` has language-model cells and each
+    other run is a readable run directory with synthetic accuracy cells."""
+    import pandas as pd
+
+    from suite.analysis.real_data import has_real_data, synthetic_cells
+    from suite.analysis.tables import load_results
+    from suite.records.store import check_readable
+
+    if not has_real_data(load_results(run_dir)):
+        raise UsageError(
+            f"{run_dir} has no real-data cells: --synthetic compares a real-data run (e.g. --preset "
+            "shakespeare-cpu) with another run's synthetic tasks; drop --synthetic"
+        )
+    frames = []
+    for other in others:
+        other = Path(other)
+        if not other.is_dir():
+            raise UsageError(f"--synthetic {other} is not a run directory: pass the --out folder of a `suite run`")
+        check_readable(other)
+        records = load_results(other)
+        if not len(synthetic_cells(records)):
+            raise UsageError(
+                f"--synthetic {other} has no synthetic accuracy cells to compare with: pass a run with "
+                "accuracy cells on mqar or another generated task (e.g. reports/examples/mqar-zoology-cpu)"
+            )
+        frames.append(records)
+    return pd.concat(frames, ignore_index=True)
 
 
 def main(argv=None) -> int:

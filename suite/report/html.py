@@ -123,10 +123,11 @@ def build_report_html(
     )
 
 
-def write_report(run_dir, out_path=None, analysis_dir=None) -> Path:
+def write_report(run_dir, out_path=None, analysis_dir=None, synthetic_records: pd.DataFrame | None = None) -> Path:
     """Write the HTML report of ``run_dir`` (a run directory or its ``records.jsonl``)
     to ``out_path`` (default ``<run_dir>/report.html``) and the run's ``analysis.json`` to
-    ``analysis_dir`` (default: beside the records); return the report's path."""
+    ``analysis_dir`` (default: beside the records); return the report's path. ``synthetic_records``
+    (other runs', ``suite report --synthetic``) join the real-data agreement."""
     run_dir = Path(run_dir)
     records = load_results(run_dir)
     manifest, manifest_problem = {}, None
@@ -135,7 +136,7 @@ def write_report(run_dir, out_path=None, analysis_dir=None) -> Path:
     except (FileNotFoundError, ValueError) as error:
         manifest_problem = f"Manifest unavailable, provenance is incomplete: {error}"
     folder = run_dir if run_dir.is_dir() else run_dir.parent
-    analysis = analyse(records, manifest, records_digest(run_dir))
+    analysis = analyse(records, manifest, records_digest(run_dir), synthetic_records)
     analysis_dir = Path(analysis_dir) if analysis_dir is not None else folder
     try:
         write_analysis(analysis, analysis_dir)

@@ -8,7 +8,8 @@ loss beside it (Shakespeare corpora only), steps to the best validation loss wit
 it, the seconds to it, how training stopped and whether it overfitted; the validation loss against
 steps and against training seconds (one colour per model, one line per seed); the test loss at each
 position of the window; the recall split with each model's gap to the run's attention model; and the
-synthetic-vs-real agreement sentences when the run also has synthetic accuracy cells. Then one table
+synthetic-vs-real agreement sentences (by test loss and by loss on recall tokens) when the run, or a run
+given with ``suite report --synthetic``, has synthetic accuracy cells. Then one table
 per data-set classification task (e.g. sequential Fashion-MNIST).
 """
 
@@ -256,7 +257,7 @@ def lm_groups(tables: dict, cells: pd.DataFrame, palette: dict) -> list[dict]:
         recall = _same_setting(tables["recall"], key)
         controls = sorted({str(c) for c in recall["control"].dropna()}) if len(recall) else []
         mine = _same_setting(cells, key)
-        sentences = []
+        sentences, runs = [], []
         if len(agreement):
             same = agreement[
                 (agreement["real_task"] == key["task"])
@@ -266,6 +267,7 @@ def lm_groups(tables: dict, cells: pd.DataFrame, palette: dict) -> list[dict]:
                 & (agreement["real_n_layers"] == key["n_layers"])
             ]
             sentences = list(same["sentence"])
+            runs = sorted({r for value in same["synthetic_runs"] for r in str(value or "").split(", ") if r})
         groups.append(
             {
                 "title": _title(key),
@@ -278,6 +280,7 @@ def lm_groups(tables: dict, cells: pd.DataFrame, palette: dict) -> list[dict]:
                 "recall_ngram": ", ".join(sorted({str(n) for n in recall["recall_ngram"] if n})) if len(recall) else "",
                 "control": controls[0] if controls else None,
                 "agreement": sentences,
+                "agreement_runs": f"run{'s' if len(runs) > 1 else ''} {', '.join(runs)}" if runs else "this run",
             }
         )
     return groups

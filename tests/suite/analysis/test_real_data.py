@@ -244,14 +244,23 @@ def test_a_synthetic_ranking_is_compared_with_the_ranking_by_test_loss(tmp_path)
     accuracy = {"transformer": 0.99, "mamba": 0.6, "mingru": 0.5, "gru": 0.3, "lstm": 0.2}
     synthetic = frame(tmp_path / "synthetic", [synthetic_record(m, a) for m, a in accuracy.items()])
     real = frame(tmp_path / "real", [lm_record(m, s) for m in LM for s in (0, 1)])
-    [entry] = agreement(synthetic, real).to_dict("records")
+    entries = {e["real_metric"]: e for e in agreement(synthetic, real).to_dict("records")}
+    assert set(entries) == {"test_loss", "recall_loss"}
+    entry = entries["test_loss"]
     assert entry["n"] == 5 and entry["rho"] == pytest.approx(0.9) and entry["caveat"] == ""
     assert entry["synthetic_task"] == "mqar" and entry["synthetic_variant"] == "num_kv_pairs=4"
     assert entry["ci_low"] < 0.9 < entry["ci_high"] and entry["p_method"] == "exact"
     assert "Spearman's rho" in entry["sentence"] and "n = 5 models" in entry["sentence"]
+    assert "by test loss on char-lm" in entry["sentence"]
+    # by loss on recall tokens: transformer 0.80 < mamba 0.95 < gru 1.00 < mingru 1.10 < lstm 1.20, so mingru
+    # and gru swap against the accuracy ranking: rho = 1 - 6 * 2 / (5 * 24) = 0.9
+    recall = entries["recall_loss"]
+    assert recall["n"] == 5 and recall["rho"] == pytest.approx(0.9)
+    assert "by test loss on recall tokens on char-lm" in recall["sentence"]
+    assert entry["synthetic_runs"] == recall["synthetic_runs"] == "real"
     # the same within one run holding both kinds of cell
     both = frame(tmp_path / "both", [synthetic_record(m, a) for m, a in accuracy.items()] + [lm_record("gru", 0)])
-    assert len(agreement(both)) == 1
+    assert sorted(agreement(both)["real_metric"]) == ["recall_loss", "test_loss"]
 
 
 def test_few_models_in_common_get_a_caveat_or_no_rho(tmp_path):
@@ -259,11 +268,20 @@ def test_few_models_in_common_get_a_caveat_or_no_rho(tmp_path):
         tmp_path / "s", [synthetic_record(m, a) for m, a in (("gru", 0.3), ("lstm", 0.2), ("mamba", 0.6))]
     )
     real = frame(tmp_path / "r", [lm_record(m, 0) for m in ("gru", "lstm", "mamba", "transformer")])
-    [three] = agreement(synthetic, real).to_dict("records")
+    [three, _] = agreement(synthetic, real).to_dict("records")
     assert three["n"] == 3 and "only 3 models" in three["caveat"] and three["ci_method"] == "needs n >= 4"
     two = frame(tmp_path / "t", [synthetic_record(m, a) for m, a in (("gru", 0.3), ("lstm", 0.2))])
-    [none] = agreement(two, real).to_dict("records")
+    [none, _] = agreement(two, real).to_dict("records")
     assert math.isnan(none["rho"]) and "at least 3" in none["caveat"] and "cannot be said" in none["sentence"]
+
+
+def test_a_cell_cut_by_the_time_guard_is_left_out_of_the_agreement(tmp_path):
+    accuracy = {"transformer": 0.99, "mamba": 0.6, "mingru": 0.5, "gru": 0.3}
+    records = [synthetic_record(m, a) for m, a in accuracy.items()]
+    records[1].update(cut_by_time=True)
+    real = frame(tmp_path / "r", [lm_record(m, 0) for m in accuracy])
+    entry = agreement(frame(tmp_path / "s", records), real).to_dict("records")[0]
+    assert entry["models"] == ["gru", "mingru", "transformer"] and "(num_kv_pairs=4, T=64)" in entry["sentence"]
 
 
 def test_the_analysis_has_real_data_only_when_the_run_does(tmp_path, lm_run):

@@ -2,6 +2,7 @@
 ``suite run`` (a small corpus written here; no network), a classification table from records, and no
 section for a run without real-data cells."""
 
+import json
 import random
 import re
 
@@ -10,7 +11,7 @@ import pytest
 from suite.commands.cli import main
 from suite.report.html import write_report
 from suite.report.sections.real_data import position_bins, real_data_section
-from tests.suite.analysis.test_real_data import fashion_record
+from tests.suite.analysis.test_real_data import fashion_record, synthetic_record
 from tests.suite.report.section_inputs import inputs_of
 from tests.suite.report.test_report import make_record, write_run
 
@@ -69,6 +70,45 @@ def test_the_section_shows_the_loss_table_figures_recall_split_and_agreement(lm_
     assert "Synthetic tasks against this corpus" in section and "only 3 models" in section
     assert "mqar" in section
     assert page.index('id="real-data"') < page.index('id="provenance"')
+
+
+def zoology_run(folder):
+    """A synthetic-only run of three of lm_run's models (another run id)."""
+    accuracy = (("transformer", 0.9), ("gru", 0.5), ("mingru", 0.3))
+    records = [synthetic_record(m, a, task="selective-copy") for m, a in accuracy]
+    for record in records:
+        record["run_id"] = "zoology-run"
+    return write_run(folder, records)
+
+
+def test_report_synthetic_brings_another_runs_tasks_into_the_agreement(lm_run, tmp_path):
+    out = tmp_path / "with-zoology.html"
+    assert main(["report", str(lm_run), "--out", str(out), "--synthetic", str(zoology_run(tmp_path / "z"))]) == 0
+    page = out.read_text(encoding="utf-8")
+    section = page[page.index('id="real-data"') :]
+    assert re.search(r"each synthetic task \(runs [^)]*zoology-run\)", section)
+    assert "by accuracy on selective-copy" in section
+    entries = json.loads((lm_run / "analysis.json").read_text())["real_data"]["agreement"]
+    theirs = [e for e in entries if e["synthetic_task"] == "selective-copy"]
+    assert {e["real_metric"] for e in theirs} == {"test_loss"}  # the tiny windows hold no recall token
+    assert all(e["synthetic_runs"] == "zoology-run" and e["n"] == 3 for e in theirs)
+    assert any(e["synthetic_task"] == "mqar" for e in entries)  # the run's own synthetic cells stay
+
+
+def test_report_synthetic_refuses_what_it_cannot_compare(lm_run, tmp_path, capsys):
+    fashion = write_run(tmp_path / "fashion", [fashion_record("lstm", 0, 0.7)])
+    synthetic = zoology_run(tmp_path / "z")
+    out = tmp_path / "r.html"
+    cases = [
+        ([str(lm_run), "--synthetic", str(tmp_path / "missing")], "is not a run directory"),
+        ([str(lm_run), "--synthetic", str(fashion)], "has no synthetic accuracy cells"),
+        ([str(synthetic), "--synthetic", str(synthetic)], "has no real-data cells"),
+    ]
+    for arguments, words in cases:
+        assert main(["report", *arguments, "--out", str(out)]) == 2
+        error = capsys.readouterr().err.strip().splitlines()
+        assert len(error) == 1 and words in error[0], error
+        assert not out.exists()
 
 
 def test_a_classification_task_gets_its_table(tmp_path):
