@@ -183,13 +183,28 @@ def check_lengths(preset: Preset, task, lengths, eval_lens) -> None:
             raise UsageError(str(error)) from None
 
 
+def planned_task(task_name: str, params: dict):
+    """The task ``task_name`` made with ``params``; parameters it refuses (a value out of range, a name
+    it does not take) are bad input: one line naming the task's own reason and the ``--set`` key."""
+    try:
+        return get_task(task_name, **params)
+    except UsageError:
+        raise
+    except (TypeError, ValueError) as error:
+        reason = " ".join(str(error).split())
+        raise UsageError(
+            f"task_params.{task_name} {params} cannot make the task: {reason} (change it with "
+            f"--set task_params.{task_name}.NAME=VALUE; `python -m suite list` shows each task's parameters)"
+        ) from None
+
+
 def accuracy_cells(preset: Preset, specs, task_name: str, seq_lens, seeds, device, eval_lens, lrs, match):
     """The accuracy cells of one task: per task variant, width, depth, length, seed and model."""
     from suite.plan.matching import matched_d_model
 
     model = preset.model
     for params in task_variants(preset, task_name):
-        task = get_task(task_name, **params)  # a task whose data is missing stops the run here (DataMissing)
+        task = planned_task(task_name, params)  # a task whose data is missing stops the run here (DataMissing)
         lm = getattr(task, "objective", "accuracy") == "lm"
         lengths = seq_lens or preset.lengths_for(task_name)
         check_lengths(preset, task, lengths, eval_lens)

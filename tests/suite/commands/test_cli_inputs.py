@@ -74,6 +74,18 @@ def test_the_report_command_refuses_an_unwritable_out(tiny_run, capsys):
     assert "--out /proc/x.html cannot be written" in one_error_line(capsys)
 
 
+@pytest.mark.parametrize(
+    ("setting", "said"),
+    [("task_params.mqar.vocab_size=-1", "vocab_size=-1 gives"), ("task_params.mqar.bogus=3", "'bogus'")],
+)
+def test_task_parameters_the_task_refuses_are_one_line_and_nothing_written(setting, said, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*TINY, "--set", setting, "--out", str(out)]) == 2
+    error = one_error_line(capsys)
+    assert error.startswith("error: task_params.mqar ") and said in error and "--set task_params.mqar." in error
+    assert not out.exists()
+
+
 def test_resume_of_a_folder_that_never_held_a_run_is_refused(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
