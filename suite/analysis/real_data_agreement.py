@@ -142,6 +142,24 @@ def _caveat(n: int) -> str:
     return ""
 
 
+def _correlation(models: list, accuracy: dict, loss: dict) -> dict:
+    """The rho, interval, p-value and caveat of one entry over ``models`` (the fields to update)."""
+    if len(models) < 3:
+        return {"caveat": f"{len(models)} model(s) measured on both (at least 3 are needed)"}
+    result = rank_correlation([accuracy[m] for m in models], [-loss[m] for m in models])
+    return {
+        "rho": result.rho,
+        "ci_low": result.ci_low,
+        "ci_high": result.ci_high,
+        "ci_method": "Fisher z, se = sqrt(1.06 / (n - 3))"
+        if is_present(result.ci_low)
+        else ("needs n >= 4" if len(models) < 4 else "undefined at |rho| = 1"),
+        "p_value": result.p_value,
+        "p_method": result.p_method,
+        "caveat": _caveat(len(models)) if is_present(result.rho) else "one ranking is a tie between every model",
+    }
+
+
 def agreement(synthetic_records: pd.DataFrame, real_records: pd.DataFrame | None = None) -> pd.DataFrame:
     """Spearman's rho between the ranking of models on each synthetic task setting and their ranking
     by each real metric on each language-model setting (see the module docstring). ``real_records`` defaults
@@ -184,23 +202,7 @@ def agreement(synthetic_records: pd.DataFrame, real_records: pd.DataFrame | None
                 "p_method": None,
                 "caveat": "",
             }
-            if len(models) < 3:
-                entry["caveat"] = f"{len(models)} model(s) measured on both (at least 3 are needed)"
-            else:
-                result = rank_correlation([accuracy[m] for m in models], [-loss[m] for m in models])
-                entry.update(
-                    rho=result.rho,
-                    ci_low=result.ci_low,
-                    ci_high=result.ci_high,
-                    ci_method="Fisher z, se = sqrt(1.06 / (n - 3))"
-                    if is_present(result.ci_low)
-                    else ("needs n >= 4" if len(models) < 4 else "undefined at |rho| = 1"),
-                    p_value=result.p_value,
-                    p_method=result.p_method,
-                    caveat=_caveat(len(models))
-                    if is_present(result.rho)
-                    else "one ranking is a tie between every model",
-                )
+            entry.update(_correlation(models, accuracy, loss))
             entry["sentence"] = agreement_sentence(entry)
             rows.append(entry)
     return pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS))
