@@ -57,7 +57,7 @@ def _variant_label(variant) -> str:
 
 def _synthetic_scores(records: pd.DataFrame) -> tuple[dict, dict]:
     """``{(task, variant, length, width, depth, matching): {model: seed-mean accuracy}}`` of the ok
-    synthetic cells not cut by the time guard, and ``{setting: the run ids its cells came from}``."""
+    synthetic cells not cut by the time guard, and ``{setting: the sorted run ids its cells came from}``."""
     cells = synthetic_cells(records)
     ok = cells[(cells["status"] == "ok")] if len(cells) else cells
     if len(ok) and "cut_by_time" in ok.columns:  # a cell the time guard cut is kept out, as from verdicts
@@ -72,7 +72,7 @@ def _synthetic_scores(records: pd.DataFrame) -> tuple[dict, dict]:
             scores.setdefault(key[:-1], {})[key[-1]] = float(accuracy.mean())
             ids = group["run_id"].dropna() if "run_id" in group.columns else []
             runs.setdefault(key[:-1], set()).update(str(r) for r in ids)
-    return scores, {key: ", ".join(sorted(ids)) for key, ids in runs.items()}
+    return scores, {key: sorted(ids) for key, ids in runs.items()}
 
 
 # The real-data side's metrics: column of its table -> the words a sentence uses.

@@ -125,13 +125,9 @@ def print_stack_syntax() -> None:
 
 def command_report(args) -> int:
     from suite.commands.run_state import check_report_path
-    from suite.records.store import check_readable
     from suite.report import write_report
 
-    run_dir = Path(args.run_dir)
-    if not run_dir.is_dir():
-        raise UsageError(f"{run_dir} is not a run directory: pass the --out folder of a `suite run`")
-    check_readable(run_dir)
+    run_dir = readable_run_dir(args.run_dir)
     out = args.out or REPO_ROOT / "reports" / f"{run_dir.resolve().name}.html"
     check_report_path(out, f"--out {out}" if args.out else f"the report {out}", "choose another --out", run_dir)
     synthetic = synthetic_records(run_dir, args.synthetic) if args.synthetic else None
@@ -141,6 +137,18 @@ def command_report(args) -> int:
     return 0
 
 
+def readable_run_dir(path, label: str = "") -> Path:
+    """``path`` as a run directory whose records can be read; else one line naming it (after ``label``,
+    e.g. the flag that gave it) and the fix."""
+    from suite.records.store import check_readable
+
+    run_dir = Path(path)
+    if not run_dir.is_dir():
+        raise UsageError(f"{label}{run_dir} is not a run directory: pass the --out folder of a `suite run`")
+    check_readable(run_dir)
+    return run_dir
+
+
 def synthetic_records(run_dir: Path, others: list):
     """The records of the ``--synthetic`` runs, checked: ``run_dir`` has language-model cells and each
     other run is a readable run directory with synthetic accuracy cells."""
@@ -148,7 +156,6 @@ def synthetic_records(run_dir: Path, others: list):
 
     from suite.analysis.real_data import has_real_data, synthetic_cells
     from suite.analysis.tables import load_results
-    from suite.records.store import check_readable
 
     if not has_real_data(load_results(run_dir)):
         raise UsageError(
@@ -157,10 +164,7 @@ def synthetic_records(run_dir: Path, others: list):
         )
     frames = []
     for other in others:
-        other = Path(other)
-        if not other.is_dir():
-            raise UsageError(f"--synthetic {other} is not a run directory: pass the --out folder of a `suite run`")
-        check_readable(other)
+        other = readable_run_dir(other, "--synthetic ")
         records = load_results(other)
         if not len(synthetic_cells(records)):
             raise UsageError(

@@ -267,7 +267,7 @@ def lm_groups(tables: dict, cells: pd.DataFrame, palette: dict) -> list[dict]:
                 & (agreement["real_n_layers"] == key["n_layers"])
             ]
             sentences = list(same["sentence"])
-            runs = sorted({r for value in same["synthetic_runs"] for r in str(value or "").split(", ") if r})
+            runs = sorted({run for ids in same["synthetic_runs"] for run in ids})
         groups.append(
             {
                 "title": _title(key),

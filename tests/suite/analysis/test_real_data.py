@@ -257,7 +257,7 @@ def test_a_synthetic_ranking_is_compared_with_the_ranking_by_test_loss(tmp_path)
     recall = entries["recall_loss"]
     assert recall["n"] == 5 and recall["rho"] == pytest.approx(0.9)
     assert "by test loss on recall tokens on char-lm" in recall["sentence"]
-    assert entry["synthetic_runs"] == recall["synthetic_runs"] == "real"
+    assert entry["synthetic_runs"] == recall["synthetic_runs"] == ["real"]
     # the same within one run holding both kinds of cell
     both = frame(tmp_path / "both", [synthetic_record(m, a) for m, a in accuracy.items()] + [lm_record("gru", 0)])
     assert sorted(agreement(both)["real_metric"]) == ["recall_loss", "test_loss"]

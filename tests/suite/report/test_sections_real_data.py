@@ -91,7 +91,7 @@ def test_report_synthetic_brings_another_runs_tasks_into_the_agreement(lm_run, t
     entries = json.loads((lm_run / "analysis.json").read_text())["real_data"]["agreement"]
     theirs = [e for e in entries if e["synthetic_task"] == "selective-copy"]
     assert {e["real_metric"] for e in theirs} == {"test_loss"}  # the tiny windows hold no recall token
-    assert all(e["synthetic_runs"] == "zoology-run" and e["n"] == 3 for e in theirs)
+    assert all(e["synthetic_runs"] == ["zoology-run"] and e["n"] == 3 for e in theirs)
     assert any(e["synthetic_task"] == "mqar" for e in entries)  # the run's own synthetic cells stay
 
 
