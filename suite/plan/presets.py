@@ -273,7 +273,7 @@ PRESETS = {
         "3e-3 but pure attention at 1e-3 (at 3e-3 it was still at 23% on MQAR after 4,367 steps); early stopping "
         "at 99% or a plateau (under 1 point in 500 steps, never before step 1500: pure attention stays near "
         "chance on MQAR for its first ~1200 steps), at most 4000 steps; scored at T 64, 128 and 256; state bytes "
-        "and throughput at T 64 and 256. Run it with --jobs 2 (the timed cells run alone after): 46 min 40 s "
+        "and throughput at T 64 and 256. Run it with --jobs 2 (the timed cells run alone after): 39 min 38 s "
         "on an idle 2-core AMD EPYC",
         d_model=64,
         n_layers=4,
